@@ -1,0 +1,53 @@
+"""User-facing failures: one exception type each, printed by the CLI as one line with the fix.
+
+Every error carries a message that names the file or setting at fault and says how to fix it.
+The CLI catches :class:`BenchmarkError` once and prints ``error: <message>``; anything else is a
+bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class BenchmarkError(Exception):
+    """Base class of all errors a user can cause and fix."""
+
+
+class ConfigError(BenchmarkError):
+    """A protocol file, search-space file, override or CLI value is invalid."""
+
+
+class UnknownLossError(ConfigError):
+    """A loss name that is not registered."""
+
+
+class UnknownDatasetError(ConfigError):
+    """A dataset name that no reader handles."""
+
+
+class DatasetLayoutError(BenchmarkError):
+    """A dataset root is missing, has the wrong layout, or holds unreadable images."""
+
+
+class WeightsNotFoundError(BenchmarkError):
+    """Pretrained weights were requested but no local file holds them (we never download)."""
+
+
+class TrainingDiverged(BenchmarkError):
+    """The loss became NaN or infinite during training."""
+
+    def __init__(self, loss_name: str, iteration: int, value: float):
+        self.loss_name = loss_name
+        self.iteration = iteration
+        self.value = value
+        super().__init__(
+            f"training diverged: loss '{loss_name}' was {value} at iteration {iteration}; "
+            "lower the learning rates or narrow the loss's search space"
+        )
+
+
+class StorageError(BenchmarkError):
+    """The Optuna storage URL cannot be opened."""
+
+
+class PluginError(BenchmarkError):
+    """A --plugin module could not be imported."""

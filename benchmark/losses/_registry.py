@@ -1,0 +1,146 @@
+"""The loss registry: one registration per loss decides everything downstream.
+
+A registration states the loss's table label, its kind (which decides the mini-batch
+composition), whether it owns trainable parameters (which then get their own optimizer with
+learning rate ``loss_lr``) and its search-space file.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import torch
+
+from benchmark.errors import UnknownLossError
+
+LossKind = Literal["pair", "classification"]
+LossBuilder = Callable[..., torch.nn.Module]
+
+SEARCH_SPACES_DIR = Path(__file__).resolve().parent.parent.parent / "search_spaces"
+
+# MLRC mini-batch composition: pair-based losses see 8 classes x 4 images, classification-based
+# losses 32 classes x 1 image (for batch 32).
+IMAGES_PER_CLASS: dict[str, int] = {"pair": 4, "classification": 1}
+
+# Keys of a search space that configure the training, not the loss module.
+TRAINING_HYPERPARAMETERS = frozenset({"loss_lr"})
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    """Everything the benchmark knows about one registered loss."""
+
+    name: str
+    display: str
+    kind: LossKind
+    has_parameters: bool
+    builder: LossBuilder
+    search_space_path: Path
+    description: str = ""
+
+    @property
+    def images_per_class(self) -> int:
+        """Images of each class in a mini-batch (the sampler's m)."""
+        return IMAGES_PER_CLASS[self.kind]
+
+    @property
+    def accepted_hyperparameters(self) -> frozenset[str] | None:
+        """Keyword names the builder accepts, or None if it takes ``**kwargs``."""
+        parameters = inspect.signature(self.builder).parameters.values()
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+            return None
+        names = {p.name for p in parameters} - {"num_classes", "embedding_size"}
+        return frozenset(names | (TRAINING_HYPERPARAMETERS if self.has_parameters else set()))
+
+
+_REGISTRY: dict[str, LossSpec] = {}
+
+
+def register_loss(
+    name: str,
+    *,
+    display: str,
+    kind: LossKind,
+    has_parameters: bool = False,
+    search_space: str | Path | None = None,
+    description: str = "",
+    replace: bool = False,
+) -> Callable[[LossBuilder], LossBuilder]:
+    """Register ``builder(num_classes, embedding_size, **hyperparameters) -> nn.Module``.
+
+    Args:
+        name: the name used on the command line and in result rows (``mfcwms``).
+        display: the row label in tables (``MFCWMS``).
+        kind: ``"pair"`` (batches of 8 classes x 4 images) or ``"classification"`` (32 x 1).
+        has_parameters: the loss owns trainable tensors (proxies, mean fields, class weights);
+            they get their own optimizer whose learning rate is the hyperparameter ``loss_lr``.
+        search_space: the YAML file of the search space; a relative path is looked up next to
+            the module that registers the loss, then in ``search_spaces/``. Default:
+            ``<name>.yaml``.
+        description: one line shown by ``mlrc losses``.
+        replace: allow re-registering an existing name (for notebooks that reload a plugin).
+    """
+    if kind not in IMAGES_PER_CLASS:
+        raise ValueError(f"kind must be 'pair' or 'classification', got {kind!r}")
+
+    def decorator(builder: LossBuilder) -> LossBuilder:
+        if name in _REGISTRY and not replace and _REGISTRY[name].builder is not builder:
+            raise ValueError(f"a loss named '{name}' is already registered")
+        _REGISTRY[name] = LossSpec(
+            name=name,
+            display=display,
+            kind=kind,
+            has_parameters=has_parameters,
+            builder=builder,
+            search_space_path=_resolve_search_space(search_space or f"{name}.yaml", builder),
+            description=description or (inspect.getdoc(builder) or "").split("\n")[0],
+        )
+        return builder
+
+    return decorator
+
+
+def _resolve_search_space(search_space: str | Path, builder: LossBuilder) -> Path:
+    path = Path(search_space)
+    if path.is_absolute():
+        return path
+    module_file = inspect.getsourcefile(builder)
+    if module_file is not None:
+        beside_module = Path(module_file).resolve().parent / path
+        if beside_module.is_file():
+            return beside_module
+    return SEARCH_SPACES_DIR / path
+
+
+def get_loss_spec(name: str) -> LossSpec:
+    """The registration of ``name``; an unknown name raises one clear error."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY))
+        raise UnknownLossError(
+            f"unknown loss '{name}'; registered losses: {known} "
+            "(register your own with --plugin my_losses.py)"
+        ) from None
+
+
+def list_losses() -> list[LossSpec]:
+    """All registered losses, in registration order."""
+    return list(_REGISTRY.values())
+
+
+def build_loss(
+    name: str, num_classes: int, embedding_size: int, **hyperparameters: float
+) -> torch.nn.Module:
+    """Build the loss module ``name`` for a split with ``num_classes`` classes.
+
+    ``loss_lr`` is a training hyperparameter (the learning rate of the loss's own optimizer),
+    so it is accepted here and ignored, which lets a trial's parameters be passed as they are.
+    """
+    spec = get_loss_spec(name)
+    kwargs = {k: v for k, v in hyperparameters.items() if k not in TRAINING_HYPERPARAMETERS}
+    return spec.builder(num_classes=num_classes, embedding_size=embedding_size, **kwargs)
