@@ -94,9 +94,7 @@ class TrainingConfig:
     amp: bool = True
     """bf16 autocast on CUDA (ignored on CPU)."""
     channels_last: bool = True
-    checkpoint_every_evaluations: int = 1
-    max_val_images: int = 0
-    """Evaluate validation on at most this many images (0 = all); a speed knob for CPU demos."""
+    eval_batch_size: int = 128
 
 
 @dataclass
@@ -345,3 +343,19 @@ def _check_values(config: ProtocolConfig, path: Path) -> None:
     for ok, message in checks:
         if not ok:
             raise ConfigError(f"{path}: {message}")
+
+
+def protocol_from_dict(data: dict[str, Any], where: str = "run manifest") -> ProtocolConfig:
+    """Rebuild a resolved protocol (as written by :meth:`ProtocolConfig.to_dict`)."""
+    sections = {
+        key: _build_dataclass(cls, data.get(key) or {}, f"{where}: {key}")
+        for key, cls in _SECTIONS.items()
+    }
+    return ProtocolConfig(
+        name=data["name"],
+        dataset=data["dataset"],
+        default_dataset=data.get("default_dataset", "synthetic"),
+        demo_losses=list(data.get("demo_losses") or []),
+        source=data.get("source", ""),
+        **sections,
+    )
