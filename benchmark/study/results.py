@@ -1,0 +1,70 @@
+"""Tidy result rows, appended atomically to ``results.csv`` in the run directory.
+
+One row per (dataset, protocol, loss, repeat, mode, metric); tables, figures and statistics are
+pure functions of these rows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from benchmark.study.budget import file_lock
+
+COLUMNS = [
+    "dataset",
+    "protocol",
+    "loss",
+    "display",
+    "repeat",
+    "mode",
+    "dim",
+    "metric",
+    "value",
+    "params",
+    "seeds",
+    "best_iterations",
+    "code_version",
+]
+
+
+class ResultsFile:
+    """The results CSV of a run directory; safe for concurrent writers (file lock)."""
+
+    def __init__(self, path: Path, lock_path: Path):
+        self.path = path
+        self.lock_path = lock_path
+
+    def read(self) -> pd.DataFrame:
+        if not self.path.is_file():
+            return pd.DataFrame(columns=COLUMNS)
+        return pd.read_csv(self.path)
+
+    def completed_repeats(self, loss: str) -> set[int]:
+        rows = self.read()
+        return set(rows.loc[rows["loss"] == loss, "repeat"].astype(int))
+
+    def append(self, rows: list[dict[str, Any]]) -> None:
+        """Add rows; rows of a (loss, repeat) already present are not written twice."""
+        new = pd.DataFrame.from_records([_encode(row) for row in rows], columns=COLUMNS)
+        with file_lock(self.lock_path):
+            old = self.read()
+            done = set(zip(old["loss"], old["repeat"].astype(int), strict=True))
+            keep = [(loss, int(r)) not in done for loss, r in zip(new["loss"], new["repeat"], strict=True)]
+            combined = pd.concat([old, new[keep]], ignore_index=True) if len(old) else new[keep]
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".results.", suffix=".csv")
+            os.close(fd)
+            combined.to_csv(tmp, index=False)
+            os.replace(tmp, self.path)
+
+
+def _encode(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else value
+        for key, value in row.items()
+    }

@@ -1,0 +1,67 @@
+"""Optuna storage from one URL: a journal file (default) or a database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import optuna
+from optuna.storages import BaseStorage, JournalStorage, RDBStorage
+from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
+
+from benchmark.errors import StorageError
+
+_RDB_SCHEMES = ("sqlite:", "postgresql", "postgres:", "mysql")
+
+
+def open_storage(url: str | None, default_journal: Path) -> BaseStorage:
+    """Open ``url``: ``None`` -> the run directory's journal file; ``journal:///path`` or a
+    ``*.journal``/``*.log`` path -> JournalStorage (safe for several processes on one machine
+    or a shared filesystem); ``sqlite:///``, ``postgresql://``, ``mysql://`` -> RDBStorage.
+    """
+    if url is None or url == "":
+        return _journal(default_journal)
+    if url.startswith("journal://"):
+        return _journal(Path(url.removeprefix("journal://")))
+    if url.startswith(_RDB_SCHEMES):
+        try:
+            engine_kwargs = {"connect_args": {"connect_timeout": 10}} if "postgres" in url else None
+            return RDBStorage(url, engine_kwargs=engine_kwargs)
+        except ImportError as exc:
+            raise StorageError(
+                f"storage {url}: the database driver is missing ({exc}); install it, e.g. "
+                "`pip install 'mlrc-benchmark[postgres]'`"
+            ) from None
+        except Exception as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise StorageError(
+                f"cannot open storage {url}: {reason}; check the URL, that the server is "
+                "running and reachable, or omit --storage to use the run directory's journal file"
+            ) from None
+    if url.endswith((".journal", ".log")):
+        return _journal(Path(url))
+    raise StorageError(
+        f"storage URL '{url}' is not understood; use journal:///path/file.journal, "
+        "sqlite:///path.db or postgresql://user:password@host/db"
+    )
+
+
+def _journal(path: Path) -> JournalStorage:
+    path = path.expanduser().resolve()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        backend = JournalFileBackend(str(path), lock_obj=JournalFileOpenLock(f"{path}.lock"))
+        return JournalStorage(backend)
+    except OSError as exc:
+        raise StorageError(
+            f"cannot open journal storage {path}: {exc.strerror or exc}; "
+            "choose a writable directory for --run-dir or --storage"
+        ) from None
+
+
+def describe_storage(storage: BaseStorage) -> str:
+    if isinstance(storage, JournalStorage):
+        return "journal file"
+    return type(storage).__name__
+
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
