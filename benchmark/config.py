@@ -107,7 +107,6 @@ class SamplerConfig:
     multivariate: bool = True
     group: bool = False
     constant_liar: bool = True
-    consider_endpoints: bool = False
 
 
 @dataclass

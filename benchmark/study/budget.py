@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -88,8 +88,10 @@ class TrialBudget:
         lock_path: Path,
         grace_period: float,
         max_retries: int,
+        sampler_factory: Callable[[int], optuna.samplers.BaseSampler] | None = None,
     ):
         self.study = study
+        self.sampler_factory = sampler_factory
         self.storage = storage
         self.n_trials = n_trials
         self.lock_path = lock_path
@@ -112,6 +114,10 @@ class TrialBudget:
                 return Next.FINISHED
             if state.waiting == 0 and state.counted >= self.n_trials:
                 return Next.WAIT
+            if self.sampler_factory is not None:
+                # Re-seed from the study's size: a restarted worker must not replay the random
+                # draws of an earlier one (same seed) and waste budget on duplicate parameters.
+                self.study.sampler = self.sampler_factory(len(self.study.get_trials(deepcopy=False)))
             trial = self.study.ask()
             self.beat(trial.number)
             return trial

@@ -23,7 +23,14 @@ from benchmark.data import (
     make_folds,
     mlrc_split,
 )
-from benchmark.engine import FitResult, embed, fit, load_best_model, seed_everything
+from benchmark.engine import (
+    FitResult,
+    embed,
+    fit,
+    load_best_model,
+    resolve_device,
+    seed_everything,
+)
 from benchmark.losses import build_loss, get_loss_spec
 from benchmark.models import build_model
 
@@ -113,7 +120,7 @@ class CrossValidation:
             model,
             self.test_set,
             batch_size=self.config.training.eval_batch_size,
-            device=_device(self.config.training.device),
+            device=resolve_device(self.config.training.device),
             num_workers=self.config.data.num_workers,
         )
         array = embeddings.float().cpu().numpy()
@@ -130,8 +137,3 @@ class CrossValidation:
         load_best_model(run_dir, model)
         return model
 
-
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)

@@ -8,10 +8,12 @@ import pandas as pd
 
 from benchmark.config import ProtocolConfig
 from benchmark.losses import get_loss_spec, list_losses
+from benchmark.losses.search_space import load_search_space
 from benchmark.report import format_results_table
 from benchmark.study.cross_validation import CrossValidation
 from benchmark.study.retrain import UNTRAINED, results_file, run_retrain, run_untrained
 from benchmark.study.run_dir import RunDirectory
+from benchmark.study.storage import open_storage
 from benchmark.study.worker import run_worker
 
 
@@ -25,7 +27,7 @@ def resolve_losses(selection: str | None, config: ProtocolConfig) -> list[str]:
     else:
         names = [name.strip() for name in selection.split(",") if name.strip()]
     for name in names:
-        get_loss_spec(name)
+        load_search_space(get_loss_spec(name))  # fail now, not after hours of training
     return names
 
 
@@ -42,8 +44,9 @@ def run_benchmark(
     progress: bool = True,
 ) -> str:
     """Run every stage for ``losses``; finished stages are skipped. Returns the table."""
+    open_storage(storage_url, run_dir.journal_path)  # an unreachable storage fails first
+    cv = CrossValidation(config, progress=progress)  # so does a missing or broken dataset
     run_dir.initialise(config, plugins or [], storage_url)
-    cv = CrossValidation(run_dir.protocol(), progress=progress)
     run_untrained(run_dir, progress=progress, cv=cv)
     for loss in losses:
         run_worker(run_dir, loss, storage_url, progress=progress, cv=cv)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import optuna
@@ -23,18 +24,19 @@ def open_storage(url: str | None, default_journal: Path) -> BaseStorage:
     if url.startswith("journal://"):
         return _journal(Path(url.removeprefix("journal://")))
     if url.startswith(_RDB_SCHEMES):
+        shown = re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
         try:
             engine_kwargs = {"connect_args": {"connect_timeout": 10}} if "postgres" in url else None
             return RDBStorage(url, engine_kwargs=engine_kwargs)
         except ImportError as exc:
             raise StorageError(
-                f"storage {url}: the database driver is missing ({exc}); install it, e.g. "
+                f"storage {shown}: the database driver is missing ({exc}); install it, e.g. "
                 "`pip install 'mlrc-benchmark[postgres]'`"
             ) from None
         except Exception as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise StorageError(
-                f"cannot open storage {url}: {reason}; check the URL, that the server is "
+                f"cannot open storage {shown}: {reason}; check the URL, that the server is "
                 "running and reachable, or omit --storage to use the run directory's journal file"
             ) from None
     if url.endswith((".journal", ".log")):

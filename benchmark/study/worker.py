@@ -39,20 +39,19 @@ def fold_seed(config: ProtocolConfig, fold: int) -> int:
     return config.study.sampler.seed * 1000 + fold
 
 
-def make_sampler(settings: SamplerConfig, worker_id: int = 0) -> optuna.samplers.TPESampler:
-    """TPE with every setting explicit. Workers get distinct seeds (seed + worker id)."""
+def make_sampler(
+    settings: SamplerConfig, worker_id: int = 0, n_existing_trials: int = 0
+) -> optuna.samplers.TPESampler:
+    """TPE with every setting explicit, seeded from the protocol seed, the worker id and the
+    number of trials already in the study (so one worker's study is reproducible, parallel
+    workers explore differently, and a restarted worker does not repeat earlier draws)."""
     return optuna.samplers.TPESampler(
-        seed=settings.seed + worker_id,
+        seed=settings.seed + 7919 * worker_id + n_existing_trials,
         n_startup_trials=settings.n_startup_trials,
         n_ei_candidates=settings.n_ei_candidates,
         multivariate=settings.multivariate,
         group=settings.group,
         constant_liar=settings.constant_liar,
-        consider_endpoints=settings.consider_endpoints,
-        consider_prior=True,
-        prior_weight=1.0,
-        consider_magic_clip=True,
-        warn_independent_sampling=False,
     )
 
 
@@ -152,6 +151,7 @@ def run_worker(
         lock_path=run_dir.lock_path(f"budget-{loss}"),
         grace_period=config.study.grace_period,
         max_retries=config.study.max_retries,
+        sampler_factory=lambda n: make_sampler(config.study.sampler, worker_id, n),
     )
     summary = WorkerSummary()
     bar = tqdm(

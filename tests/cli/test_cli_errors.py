@@ -1,0 +1,74 @@
+"""Bad input stops with one clear line naming the problem and the fix (exit code 2)."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmark.cli import main
+
+
+def run_cli(capsys, args):
+    code = main(args)
+    captured = capsys.readouterr()
+    return code, captured.err.strip()
+
+
+def assert_one_line_error(code, err, *fragments):
+    assert code == 2
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("error: ")
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in err, err
+
+
+def test_unknown_loss(capsys, tmp_path):
+    code, err = run_cli(capsys, ["run", "--losses", "contrastive,mfcmws", "--run-dir", str(tmp_path)])
+    assert_one_line_error(code, err, "unknown loss 'mfcmws'", "mfcwms", "--plugin")
+
+
+def test_unknown_dataset(capsys, tmp_path):
+    code, err = run_cli(capsys, ["run", "--dataset", "imagenet", "--run-dir", str(tmp_path)])
+    assert_one_line_error(code, err, "imagenet", "cub")
+
+
+def test_missing_dataset_root(capsys, tmp_path):
+    missing = tmp_path / "nowhere" / "CUB_200_2011"
+    code, err = run_cli(
+        capsys,
+        ["run", "--protocol", "mlrc", "--dataset", "cub", "--root", str(missing), "--run-dir", str(tmp_path / "r")],
+    )
+    assert_one_line_error(code, err, str(missing))
+
+
+def test_malformed_protocol_yaml(capsys, tmp_path):
+    protocol = tmp_path / "mine.yaml"
+    protocol.write_text("name: mine\ntraining:\n  batch_size: 32\n   lr: 1\n")
+    code, err = run_cli(capsys, ["run", "--protocol", str(protocol), "--run-dir", str(tmp_path)])
+    assert_one_line_error(code, err, str(protocol), "malformed YAML", "line")
+
+
+def test_malformed_search_space_yaml(capsys, tmp_path):
+    (tmp_path / "broken_space.yaml").write_text("params:\n  scale: {low: 1, high: [2\n")
+    plugin = tmp_path / "broken_loss.py"
+    plugin.write_text(
+        "from pytorch_metric_learning.losses import NormalizedSoftmaxLoss\n"
+        "from benchmark.losses import register_loss\n\n"
+        "@register_loss('broken', display='Broken', kind='classification', has_parameters=True,\n"
+        "               search_space='broken_space.yaml')\n"
+        "def build(num_classes, embedding_size, scale=1.0):\n"
+        "    return NormalizedSoftmaxLoss(num_classes, embedding_size)\n"
+    )
+    code, err = run_cli(
+        capsys, ["--plugin", str(plugin), "run", "--losses", "broken", "--run-dir", str(tmp_path / "r")]
+    )
+    assert_one_line_error(code, err, "broken_space.yaml", "malformed YAML")
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["sqlite:////nonexistent-directory/study.db", "postgresql://nobody:secret@127.0.0.1:1/mlrc"],
+)
+def test_unreachable_storage_url(capsys, tmp_path, url):
+    code, err = run_cli(capsys, ["run", "--storage", url, "--run-dir", str(tmp_path)])
+    assert_one_line_error(code, err, url.split("://")[0])

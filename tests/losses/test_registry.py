@@ -1,0 +1,88 @@
+"""The registry: names, kinds, parameters, search spaces, and one optimizer step per loss."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+import torch
+
+from benchmark.errors import UnknownLossError
+from benchmark.losses import build_loss, get_loss_spec, list_losses
+from benchmark.losses.search_space import load_search_space
+
+ALL_LOSSES = [
+    "contrastive",
+    "multi_similarity",
+    "multi_similarity_miner",
+    "arcface",
+    "cosface",
+    "proxy_nca",
+    "proxy_anchor",
+    "cwms",
+    "mfcont",
+    "mfcwms",
+]
+PAIR_BASED = {"contrastive", "multi_similarity", "multi_similarity_miner", "cwms"}
+WITH_PARAMETERS = {"arcface", "cosface", "proxy_nca", "proxy_anchor", "mfcont", "mfcwms"}
+
+
+def midpoint_params(name: str) -> dict:
+    space = load_search_space(get_loss_spec(name))
+    fixed = {}
+    for p in space.params.values():
+        fixed[p.name] = (p.low * p.high) ** 0.5 if p.log else (p.low + p.high) / 2
+    return space.suggest(optuna.trial.FixedTrial(fixed))
+
+
+def test_all_ten_losses_are_registered():
+    assert {spec.name for spec in list_losses()} >= set(ALL_LOSSES)
+
+
+@pytest.mark.parametrize("name", ALL_LOSSES)
+def test_kind_decides_images_per_class(name):
+    spec = get_loss_spec(name)
+    assert spec.kind == ("pair" if name in PAIR_BASED else "classification")
+    assert spec.images_per_class == (4 if name in PAIR_BASED else 1)
+
+
+@pytest.mark.parametrize("name", ALL_LOSSES)
+def test_declared_parameters_match_the_module(name):
+    loss = build_loss(name, num_classes=10, embedding_size=16, **midpoint_params(name))
+    has_tensors = any(p.requires_grad for p in loss.parameters())
+    assert get_loss_spec(name).has_parameters == has_tensors == (name in WITH_PARAMETERS)
+
+
+@pytest.mark.parametrize("name", ALL_LOSSES)
+def test_builds_from_name_and_yaml_and_takes_one_optimizer_step(name):
+    torch.manual_seed(0)
+    params = midpoint_params(name)
+    spec = get_loss_spec(name)
+    loss = build_loss(name, num_classes=8, embedding_size=16, **params)
+    embedder = torch.nn.Linear(32, 16)
+    groups = [{"params": embedder.parameters(), "lr": 1e-2}]
+    if spec.has_parameters:
+        assert "loss_lr" in params
+        groups.append({"params": loss.parameters(), "lr": params["loss_lr"]})
+    optimizer = torch.optim.RMSprop(groups, momentum=0.9)
+    labels = torch.arange(8).repeat_interleave(4)
+    inputs = torch.randn(32, 32)
+    before = [p.detach().clone() for p in embedder.parameters()]
+    value = loss(embedder(inputs), labels)
+    assert value.dim() == 0 and torch.isfinite(value)
+    optimizer.zero_grad()
+    value.backward()
+    optimizer.step()
+    changed = any(not torch.equal(a, b) for a, b in zip(before, embedder.parameters(), strict=True))
+    assert changed or value.item() == 0.0
+
+
+def test_build_loss_passes_hyperparameters_by_their_names():
+    loss = build_loss("mfcwms", num_classes=5, embedding_size=4, alpha=0.5, beta=7.0, base=0.3)
+    assert loss.mean_fields.shape == (5, 4)
+    pa = build_loss("proxy_anchor", num_classes=5, embedding_size=4, margin=0.2, alpha=16.0, loss_lr=0.1)
+    assert pa.margin == 0.2 and pa.alpha == 16.0
+
+
+def test_unknown_loss_names_the_registered_ones():
+    with pytest.raises(UnknownLossError, match="unknown loss 'mfcmws'.*mfcwms"):
+        get_loss_spec("mfcmws")

@@ -1,0 +1,55 @@
+"""`mlrc run` end to end: table with a "no training" row, and resuming recomputes nothing."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pandas as pd
+from optuna.trial import TrialState
+from study_helpers import load_study, mlrc_process, set_args, trials_by_state
+
+from benchmark.cli import main
+
+LOSSES = ["contrastive", "mfcwms"]
+
+
+def _fit_results(run_dir):
+    return {p: p.stat().st_mtime_ns for p in run_dir.rglob("result.json")}
+
+
+def test_interrupted_run_resumes_without_recomputing_finished_work(tmp_path, tiny_overrides, capsys):
+    run_dir = tmp_path / "run"
+    overrides = [*tiny_overrides, "study.heartbeat_interval=1", "study.grace_period=2"]
+    args = ["run", "--losses", ",".join(LOSSES), "--run-dir", str(run_dir), *set_args(overrides)]
+
+    process = mlrc_process([*args, "--no-progress"])
+    marker = run_dir / "retrain" / "contrastive" / "repeat_0" / "fold_1" / "result.json"
+    deadline = time.time() + 240
+    while not marker.exists() and time.time() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    assert marker.exists(), process.communicate()[0]
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    finished_before = _fit_results(run_dir)
+    assert len(finished_before) >= 4 * 3 + 2  # all of contrastive's trials, 2 retrain folds
+
+    assert main([*args, "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    after_resume = _fit_results(run_dir)
+    for path, mtime in finished_before.items():
+        assert after_resume[path] == mtime, f"{path} was recomputed"
+
+    rows = pd.read_csv(run_dir / "results.csv")
+    counts = rows.groupby(["loss", "mode", "metric"]).size()
+    assert set(rows["loss"]) == {*LOSSES, "untrained"}
+    assert (counts == 2).all(), "a repeat is missing or duplicated"
+    assert set(rows["dim"]) == {128, 512}
+    for loss in LOSSES:
+        assert len(trials_by_state(load_study(run_dir, loss))[TrialState.COMPLETE]) == 3
+    assert "no training" in printed and "MFCWMS" in printed and "128D MAP@R" in printed
+
+    results_bytes = (run_dir / "results.csv").read_bytes()
+    assert main([*args, "--no-progress"]) == 0
+    assert _fit_results(run_dir) == after_resume
+    assert (run_dir / "results.csv").read_bytes() == results_bytes

@@ -1,0 +1,41 @@
+"""A trial only ever sees train+val classes: no test image is read during a study."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from study_helpers import load_study, tiny_config
+
+import benchmark.data.image_set as image_set_module
+from benchmark.data import clear_image_cache
+from benchmark.study import RunDirectory, run_worker
+from benchmark.study.cross_validation import CrossValidation
+
+
+def test_test_classes_never_reach_a_trial(tmp_path, tiny_overrides, monkeypatch):
+    config = tiny_config([*tiny_overrides, "study.n_trials=2"])
+    run_dir = RunDirectory(tmp_path / "run")
+    run_dir.initialise(config, [], None)
+    read_paths: list[Path] = []
+    real_load_image = image_set_module.load_image
+
+    def spy(path):
+        read_paths.append(Path(path))
+        return real_load_image(path)
+
+    clear_image_cache()
+    monkeypatch.setattr(image_set_module, "load_image", spy)
+    run_worker(run_dir, "contrastive", progress=False)
+
+    cv = CrossValidation(config, progress=False)
+    labels = cv.index.labels
+    test_paths = {cv.index.paths[i] for i in np.flatnonzero(np.isin(labels, cv.split.test_classes))}
+    trainval_paths = set(cv.index.paths) - test_paths
+    assert len(load_study(run_dir.path, "contrastive").trials) == 2
+    assert read_paths, "the spy saw no image: the test would pass vacuously"
+    assert set(read_paths) <= trainval_paths
+    assert not set(read_paths) & test_paths
+    for fold in cv.folds:
+        assert not set(fold.train_classes) & set(cv.split.test_classes)
+        assert not set(fold.val_classes) & set(cv.split.test_classes)
