@@ -42,6 +42,8 @@ class DataConfig:
     n_folds: int = 4
     transform: Literal["bninception", "imagenet", "small"] = "bninception"
     resize: int = 256
+    resize_before_crop: bool = True
+    """Resize before RandomResizedCrop (MLRC); the traditional protocol crops the original."""
     image_size: int = 227
     crop_scale: tuple[float, float] = (0.16, 1.0)
     num_workers: int = 4

@@ -1,0 +1,67 @@
+"""Datasets, class-disjoint splits and folds, image sets, transforms and samplers.
+
+>>> from benchmark.data import load_dataset, mlrc_split, make_folds
+>>> index = load_dataset("cub", "/data/CUB_200_2011")           # doctest: +SKIP
+>>> split = mlrc_split(index)                                     # doctest: +SKIP
+>>> folds = make_folds(split.trainval_classes, n_folds=4)         # doctest: +SKIP
+"""
+
+from benchmark.data.cars196 import read_cars196
+from benchmark.data.check import check_image, find_image_problems, run_data_check
+from benchmark.data.cub import read_cub
+from benchmark.data.folder import read_folder
+from benchmark.data.folds import FOLD_SCHEMES, Fold, make_folds
+from benchmark.data.image_set import (
+    ImageSet,
+    clear_image_cache,
+    image_set_for_classes,
+    image_set_for_images,
+    load_image,
+)
+from benchmark.data.index import DatasetIndex
+from benchmark.data.inshop import read_inshop
+from benchmark.data.registry import DATASET_NAMES, dataset_names, load_dataset
+from benchmark.data.samplers import ClassBalancedSampler, make_sampler
+from benchmark.data.sop import read_sop
+from benchmark.data.splits import ClassSplit, TraditionalSplit, mlrc_split, traditional_split
+from benchmark.data.synthetic import (
+    class_attributes,
+    default_cache_dir,
+    ensure_synthetic_dataset,
+    load_synthetic,
+)
+from benchmark.data.transforms import build_transforms
+
+__all__ = [
+    "DATASET_NAMES",
+    "FOLD_SCHEMES",
+    "ClassBalancedSampler",
+    "ClassSplit",
+    "DatasetIndex",
+    "Fold",
+    "ImageSet",
+    "TraditionalSplit",
+    "build_transforms",
+    "check_image",
+    "class_attributes",
+    "clear_image_cache",
+    "dataset_names",
+    "default_cache_dir",
+    "ensure_synthetic_dataset",
+    "find_image_problems",
+    "image_set_for_classes",
+    "image_set_for_images",
+    "load_dataset",
+    "load_image",
+    "load_synthetic",
+    "make_folds",
+    "make_sampler",
+    "mlrc_split",
+    "read_cars196",
+    "read_cub",
+    "read_folder",
+    "read_inshop",
+    "read_sop",
+    "run_data_check",
+    "traditional_split",
+]

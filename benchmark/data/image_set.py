@@ -1,0 +1,171 @@
+"""Torch datasets over a subset of a dataset's images, with labels remapped to 0..C-1."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+import torch.utils.data
+from PIL import Image, UnidentifiedImageError
+
+from benchmark.data.index import DatasetIndex
+from benchmark.errors import DatasetLayoutError
+
+# Decoded images shared by every ImageSet of this process, keyed by path. Filled in the main
+# process before DataLoader workers fork, so workers inherit it instead of re-decoding.
+_IMAGE_CACHE: dict[str, np.ndarray] = {}
+
+
+def load_image(path: str | Path) -> Image.Image:
+    """Open and decode an image as RGB; a missing or corrupt file raises DatasetLayoutError."""
+    try:
+        with Image.open(path) as image:
+            return image.convert("RGB")
+    except FileNotFoundError:
+        raise DatasetLayoutError(
+            f"image file '{path}' is missing; run `mlrc data check` to list every problem"
+        ) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise DatasetLayoutError(
+            f"cannot read image '{path}' ({exc}); replace or remove it "
+            "(`mlrc data check` lists every unreadable image)"
+        ) from None
+
+
+def cached_image(path: str | Path) -> Image.Image:
+    """:func:`load_image`, decoding each path only once per process."""
+    key = str(path)
+    pixels = _IMAGE_CACHE.get(key)
+    if pixels is None:
+        pixels = np.asarray(load_image(path))
+        _IMAGE_CACHE[key] = pixels
+    return Image.fromarray(pixels)
+
+
+def clear_image_cache() -> None:
+    _IMAGE_CACHE.clear()
+
+
+class ImageSet(torch.utils.data.Dataset):
+    """Images with labels ``0..num_classes-1``; item ``i`` is ``(transform(image), label)``.
+
+    ``class_names[c]`` names label ``c``; ``classes[c]`` is its global class index in the
+    dataset and ``global_labels`` the per-image global indices, which stay comparable between
+    sets that were remapped separately. ``image_ids`` are positions in the dataset's index.
+    """
+
+    def __init__(
+        self,
+        paths: Iterable[Path],
+        labels: np.ndarray,
+        class_names: Iterable[str],
+        transform: Callable | None = None,
+        classes: np.ndarray | None = None,
+        image_ids: np.ndarray | None = None,
+        cache_images: bool = False,
+    ):
+        self.paths = tuple(paths)
+        self.labels = np.asarray(labels, dtype=np.int64)
+        self.class_names = tuple(class_names)
+        self.num_classes = len(self.class_names)
+        self.transform = transform
+        self.classes = (
+            np.arange(self.num_classes, dtype=np.int64)
+            if classes is None
+            else np.asarray(classes, dtype=np.int64)
+        )
+        self.image_ids = None if image_ids is None else np.asarray(image_ids, dtype=np.int64)
+        self.cache_images = cache_images
+        if len(self.labels) != len(self.paths):
+            raise ValueError(f"{len(self.paths)} paths but {len(self.labels)} labels")
+        if cache_images:
+            for path in self.paths:  # decode now, in this process, once for every later use
+                cached_image(path)
+
+    @property
+    def global_labels(self) -> np.ndarray:
+        return self.classes[self.labels]
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int):
+        path = self.paths[i]
+        image = cached_image(path) if self.cache_images else load_image(path)
+        if self.transform is not None:
+            image = self.transform(image)
+        return image, int(self.labels[i])
+
+    def __repr__(self) -> str:
+        return f"ImageSet(num_images={len(self)}, num_classes={self.num_classes})"
+
+
+def image_set_for_classes(
+    index: DatasetIndex,
+    classes: Iterable[int] | np.ndarray,
+    transform: Callable | None,
+    partition: str | None = None,
+    cache_images: bool = False,
+) -> ImageSet:
+    """All images of ``classes`` (global indices), optionally only those of one partition.
+
+    Labels are remapped over the *requested* classes in sorted order, so two sets built from the
+    same classes (e.g. In-Shop's query and gallery partitions) share one label space even when a
+    class has no image in one of them.
+    """
+    classes = np.unique(np.asarray(list(classes), dtype=np.int64))
+    _check_classes(index, classes)
+    image_ids = index.image_ids_of_classes(classes, partition)
+    return _image_set(index, image_ids, classes, transform, cache_images)
+
+
+def image_set_for_images(
+    index: DatasetIndex,
+    image_ids: Iterable[int] | np.ndarray,
+    transform: Callable | None,
+    cache_images: bool = False,
+    classes: Iterable[int] | np.ndarray | None = None,
+) -> ImageSet:
+    """The images ``image_ids`` (positions in the index), in the given order.
+
+    Labels are remapped over the classes present in these images, or over ``classes`` when
+    given (pass the same ``classes`` to query and gallery sets to share their label space).
+    """
+    image_ids = np.asarray(list(image_ids), dtype=np.int64)
+    if len(image_ids) and (image_ids.min() < 0 or image_ids.max() >= index.num_images):
+        raise ValueError(f"image ids must lie in 0..{index.num_images - 1}")
+    present = np.unique(index.labels[image_ids])
+    if classes is None:
+        classes = present
+    else:
+        classes = np.unique(np.asarray(list(classes), dtype=np.int64))
+        _check_classes(index, classes)
+        outside = np.setdiff1d(present, classes)
+        if len(outside):
+            raise ValueError(f"images of classes {outside[:5].tolist()} not in `classes`")
+    return _image_set(index, image_ids, classes, transform, cache_images)
+
+
+def _image_set(
+    index: DatasetIndex,
+    image_ids: np.ndarray,
+    classes: np.ndarray,
+    transform: Callable | None,
+    cache_images: bool,
+) -> ImageSet:
+    labels = np.searchsorted(classes, index.labels[image_ids])
+    return ImageSet(
+        paths=[index.paths[i] for i in image_ids],
+        labels=labels,
+        class_names=[index.class_names[c] for c in classes],
+        transform=transform,
+        classes=classes,
+        image_ids=image_ids,
+        cache_images=cache_images,
+    )
+
+
+def _check_classes(index: DatasetIndex, classes: np.ndarray) -> None:
+    if len(classes) and (classes.min() < 0 or classes.max() >= index.num_classes):
+        raise ValueError(f"class indices must lie in 0..{index.num_classes - 1}")

@@ -1,0 +1,49 @@
+import torch
+from PIL import Image
+
+from benchmark.config import DataConfig
+from benchmark.data import build_transforms
+
+
+def _red(size=(300, 260)):
+    return Image.new("RGB", size, (255, 0, 0))
+
+
+def test_bninception_eval_is_resize_center_crop_then_bgr_0_255_minus_caffe_mean():
+    _, evaluation = build_transforms(DataConfig(transform="bninception"))
+    out = evaluation(_red())
+    assert out.shape == (3, 227, 227)
+    # BGR order: blue (0) - 104, green (0) - 117, red (255) - 128
+    assert torch.allclose(out[:, 100, 100], torch.tensor([-104.0, -117.0, 127.0]))
+
+
+def test_bninception_train_crops_to_image_size():
+    train, _ = build_transforms(DataConfig(transform="bninception"))
+    names = [type(t).__name__ for t in train.transforms]
+    assert names[:3] == ["Resize", "RandomResizedCrop", "RandomHorizontalFlip"]
+    assert train.transforms[1].scale == (0.16, 1.0)
+    assert train(_red()).shape == (3, 227, 227)
+
+
+def test_traditional_geometry_can_crop_without_resizing_first():
+    config = DataConfig(transform="bninception", image_size=224)
+    train, evaluation = build_transforms(config, resize_before_crop=False)
+    assert type(train.transforms[0]).__name__ == "RandomResizedCrop"
+    assert train(_red()).shape == evaluation(_red()).shape == (3, 224, 224)
+
+
+def test_imagenet_transform_uses_imagenet_mean_and_std():
+    _, evaluation = build_transforms(DataConfig(transform="imagenet", image_size=224))
+    out = evaluation(_red())
+    expected = torch.tensor([(1 - 0.485) / 0.229, (0 - 0.456) / 0.224, (0 - 0.406) / 0.225])
+    assert out.shape == (3, 224, 224)
+    assert torch.allclose(out[:, 5, 5], expected, atol=1e-5)
+
+
+def test_small_transform_keeps_small_images_small_and_normalises_to_minus_one_one():
+    config = DataConfig(transform="small", image_size=32)
+    train, evaluation = build_transforms(config)
+    image = Image.new("RGB", (32, 32), (255, 0, 255))
+    assert train(image).shape == evaluation(image).shape == (3, 32, 32)
+    assert torch.allclose(evaluation(image)[:, 0, 0], torch.tensor([1.0, -1.0, 1.0]))
+    assert train.transforms[0].scale == (0.6, 1.0)
