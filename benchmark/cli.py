@@ -107,6 +107,15 @@ def _parser() -> argparse.ArgumentParser:
     losses.add_argument("--num-classes", default=None, help="comma-separated, e.g. 100,1000,11318")
     losses.add_argument("--embedding-size", type=int, default=512)
     losses.add_argument("--repeats", type=int, default=3)
+    losses.add_argument(
+        "--threads", type=int, default=None, help="torch CPU threads (1 gives steadier timings)"
+    )
+    losses.add_argument(
+        "--max-cpu-entries",
+        type=int,
+        default=None,
+        help="on CPU, skip (B, C) combinations whose B x C exceeds this (default 16,000,000)",
+    )
     losses.add_argument("--losses", default=None, help="comma-separated subset of our losses")
     losses.add_argument("--csv", type=Path, default=Path("results/profile_losses.csv"))
     return parser
@@ -295,7 +304,14 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     def numbers(text: str | None) -> list[int] | None:
         return None if text is None else [int(x) for x in text.split(",")]
 
-    kwargs = {"embedding_size": args.embedding_size, "device": args.device, "repeats": args.repeats}
+    kwargs = {
+        "embedding_size": args.embedding_size,
+        "device": args.device,
+        "repeats": args.repeats,
+        "num_threads": args.threads,
+    }
+    if args.max_cpu_entries:
+        kwargs["max_cpu_entries"] = args.max_cpu_entries
     if args.batch_sizes:
         kwargs["batch_sizes"] = numbers(args.batch_sizes)
     if args.num_classes:

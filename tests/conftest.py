@@ -6,12 +6,18 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 REPO = Path(__file__).resolve().parent.parent
 
 # Generated synthetic datasets are reused across test sessions (git-ignored), and subprocesses
 # started by the tests inherit the same cache.
 os.environ.setdefault("MLRC_CACHE_DIR", str(REPO / ".cache" / "test-data"))
+
+# One torch thread per test process: subprocess tests run workers side by side, and on a shared
+# 2-core machine intra-op threads oversubscribe the cores and make small networks 10x slower.
+torch.set_num_threads(1)
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 # The demo protocol shrunk to seconds: 48 synthetic classes (24 train+val -> folds of 18 train /
 # 6 validation classes, 24 test classes), 8 images each, a few iterations per fold.

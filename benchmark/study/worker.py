@@ -7,6 +7,7 @@ mean over folds of each fold's best validation MAP@R.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import statistics
 import time
@@ -239,10 +240,8 @@ def _install_stop_handlers() -> dict[int, Any]:
 
     previous = {}
     for sig in (signal.SIGTERM, signal.SIGUSR1):
-        try:
+        with contextlib.suppress(ValueError):  # not the main thread: no handlers
             previous[sig] = signal.signal(sig, handler)
-        except ValueError:  # not the main thread
-            pass
     return previous
 
 

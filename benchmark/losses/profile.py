@@ -1,0 +1,458 @@
+"""The engine of ``mlrc profile losses``: time and peak memory of the losses, with references.
+
+For each (batch size, number of classes) it measures one training step of each loss -- forward
+and backward, gradients w.r.t. the embeddings and the loss's own parameters -- and reports it
+next to references measured in the same run on the same machine:
+
+- PML ``ProxyAnchorLoss`` (the classification-based loss MFCWMS competes with in cost),
+- PML ``MultiSimilarityLoss`` (the pair-based loss CWMS generalises),
+- ``mfcwms_direct_cxc``: MFCWMS written directly with the full C x C matrix Q, built from the
+  same mean fields (its value is checked against ours).
+
+>>> rows = profile_losses([32], [100], embedding_size=64, repeats=1, progress=False)
+>>> print(format_profile_table(rows))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import math
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from benchmark.losses._logspace import l2_normalize
+from benchmark.losses._registry import IMAGES_PER_CLASS, build_loss, get_loss_spec
+from benchmark.losses.mean_field_cwms import MeanFieldClassWiseMultiSimilarityLoss
+
+DIRECT_CXC = "mfcwms_direct_cxc"
+PROXY_ANCHOR = "proxy_anchor"
+
+DEFAULT_BATCH_SIZES = (32, 180, 1024, 4096)
+DEFAULT_NUM_CLASSES = (100, 1000, 11318)
+DEFAULT_LOSSES = ("mfcwms", "mfcont", "cwms", PROXY_ANCHOR, "multi_similarity", DIRECT_CXC)
+
+# Hyperparameters of the profiled losses (the cost does not depend on them; these are the
+# published traditional-protocol values, at which the direct C x C formula is finite in fp32).
+PROFILE_HYPERPARAMETERS: dict[str, dict[str, float]] = {
+    "mfcwms": {"alpha": 0.01, "beta": 80.0, "base": 0.8},
+}
+
+# On CPU, (batch, classes) combinations with more batch x class entries than this are skipped
+# (4096 x 11318 takes several minutes for the six losses there); the direct C x C reference is skipped above
+# MAX_DIRECT_CXC_ENTRIES entries of its C x C matrix (several copies of it are live at once).
+MAX_CPU_BATCH_CLASS_ENTRIES = 16_000_000
+MAX_DIRECT_CXC_ENTRIES = 1 << 28
+
+PROFILE_COLUMNS = (
+    "loss",
+    "batch_size",
+    "num_classes",
+    "embedding_size",
+    "device",
+    "status",
+    "time_ms",
+    "peak_memory_mb",
+    "value",
+    "time_vs_proxy_anchor",
+    "memory_vs_proxy_anchor",
+    "time_vs_direct_cxc",
+    "memory_vs_direct_cxc",
+    "value_rel_diff_vs_direct_cxc",
+)
+
+
+class DirectMeanFieldCWMS(torch.nn.Module):
+    """MFCWMS written directly from its definition, with the full C x C matrix Q.
+
+    The reference that ``mlrc profile losses`` compares MFCWMS with: the same mean fields (it
+    wraps the MFCWMS module), the same value, but ``Q`` (C x C, zero rows for classes absent
+    from the batch) and ``log(1 + Q + Q^T)`` materialised, and exponentials taken directly
+    (finite only where ``beta (1 - base)`` stays below ~88 in float32).
+    """
+
+    def __init__(self, loss: MeanFieldClassWiseMultiSimilarityLoss):
+        super().__init__()
+        self.loss = loss
+
+    def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        loss = self.loss
+        alpha, beta, base = loss.alpha, loss.beta, loss.base
+        num_classes = loss.num_classes
+        e = l2_normalize(embeddings)
+        m = l2_normalize(loss.mean_fields)
+        similarity = e @ m.T  # (B, C)
+        counts = torch.bincount(labels, minlength=num_classes).to(e.dtype)
+        present = counts > 0
+        num_batch_classes = present.sum()
+
+        own = similarity.gather(1, labels[:, None]).squeeze(1)
+        p = torch.zeros_like(counts).index_add(0, labels, torch.exp(-alpha * (own - base)))
+        p = p / counts.clamp(min=1)
+        positive = torch.log1p(p[present]).sum() / alpha
+
+        q = torch.zeros(num_classes, num_classes, dtype=e.dtype, device=e.device)
+        q = q.index_add(0, labels, torch.exp(beta * (similarity - base)))
+        q = q / counts.clamp(min=1)[:, None]
+        pair_terms = torch.log1p(q + q.T)
+        negative = (pair_terms.sum() - pair_terms.diagonal().sum()) / (2 * beta)
+
+        value = (positive + negative) / num_batch_classes
+        if loss.mf_reg > 0:
+            gram = m @ m.T
+            terms = F.softplus(gram - base, beta=beta) ** loss.mf_power
+            value = value + loss.mf_reg / num_classes * (terms.sum() - terms.diagonal().sum())
+        return value
+
+
+def profile_losses(
+    batch_sizes: Sequence[int] = DEFAULT_BATCH_SIZES,
+    num_classes: Sequence[int] = DEFAULT_NUM_CLASSES,
+    embedding_size: int = 512,
+    device: str = "cpu",
+    repeats: int = 3,
+    losses: Sequence[str] | None = None,
+    seed: int = 0,
+    max_cpu_entries: int = MAX_CPU_BATCH_CLASS_ENTRIES,
+    num_threads: int | None = None,
+    progress: bool = True,
+) -> list[dict[str, Any]]:
+    """Time and peak memory of one forward + backward step of each loss, one row per measurement.
+
+    Args:
+        batch_sizes: the mini-batch sizes B.
+        num_classes: the numbers of training classes C (SOP has 11318).
+        embedding_size: D.
+        device: ``"cpu"`` or a CUDA device (``"cuda"``, ``"cuda:1"``).
+        repeats: timed steps per measurement (after one warm-up step); the median is reported.
+        losses: registered loss names and/or ``"mfcwms_direct_cxc"``; default: ours (mfcwms,
+            mfcont, cwms) and the references (proxy_anchor, multi_similarity, the direct C x C
+            MFCWMS). Ratios are filled in where the reference was measured.
+        seed: seeds the embeddings, labels and loss parameters of each (B, C).
+        max_cpu_entries: on CPU, skip (B, C) with ``B * C`` above this (a row says so).
+        num_threads: torch's CPU threads during the measurements (restored afterwards);
+            ``None`` keeps the current setting. 1 gives steadier CPU timings on a shared machine.
+        progress: show a tqdm bar on stderr.
+
+    Each batch is composed as in MLRC training: B/m classes x m images, m = 1 for
+    classification-based losses and 4 for pair-based ones (classes repeat when B/m > C).
+
+    Time: wall clock of ``loss(embeddings, labels).backward()`` (CUDA synchronised), median of
+    ``repeats`` steps, gradients reset to None before each step.
+
+    Peak memory: the most memory the step held at once on top of what existed before it (the
+    inputs and the loss's parameters), gradients included. On CUDA this is
+    ``torch.cuda.max_memory_allocated()`` minus ``memory_allocated()`` before the step. On CPU,
+    torch has no such counter, so the step runs once more under ``torch.profiler`` with
+    ``profile_memory=True``, which records every allocation and free of torch's CPU allocator
+    with its size; the running sum of those sizes, in time order, is the memory the step holds,
+    and its maximum the peak. Like the CUDA counter, it counts the bytes of tensors (not the
+    process's resident set, which allocator caching and page reuse make unreliable here).
+
+    Returns:
+        rows with the keys of ``PROFILE_COLUMNS``; ``status`` is ``"ok"`` or says why a
+        measurement was skipped (then the measured values are None).
+    """
+    device_obj = torch.device(device)
+    losses = tuple(losses) if losses is not None else DEFAULT_LOSSES
+    for name in losses:
+        if name != DIRECT_CXC:
+            get_loss_spec(name)  # an unknown name fails now, with the list of known ones
+    combos = [(b, c) for b in batch_sizes for c in num_classes]
+    rows: list[dict[str, Any]] = []
+    bar = tqdm(total=len(combos) * len(losses), desc="profile losses", disable=not progress)
+    with bar, _torch_threads(num_threads):
+        for batch_size, classes in combos:
+            group = []
+            for name in losses:
+                bar.set_postfix_str(f"B={batch_size} C={classes} {name}")
+                row = {column: None for column in PROFILE_COLUMNS}
+                row.update(
+                    loss=name,
+                    batch_size=batch_size,
+                    num_classes=classes,
+                    embedding_size=embedding_size,
+                    device=str(device_obj),
+                )
+                skip = _skip_reason(name, batch_size, classes, device_obj, max_cpu_entries)
+                if skip:
+                    row["status"] = f"skipped: {skip}"
+                else:
+                    row.update(
+                        _profile_one(
+                            name, batch_size, classes, embedding_size, device_obj, repeats, seed
+                        )
+                    )
+                    row["status"] = "ok"
+                group.append(row)
+                bar.update()
+            _add_ratios(group)
+            rows.extend(group)
+    return rows
+
+
+def _skip_reason(
+    name: str, batch_size: int, classes: int, device: torch.device, max_cpu_entries: int
+) -> str | None:
+    if device.type == "cpu" and batch_size * classes > max_cpu_entries:
+        return (
+            f"B x C = {batch_size * classes:,} above the CPU budget of {max_cpu_entries:,} "
+            "(run on a GPU or raise the budget)"
+        )
+    if name == DIRECT_CXC and classes * classes > MAX_DIRECT_CXC_ENTRIES:
+        return f"C x C = {classes * classes:,} entries would not fit in memory"
+    return None
+
+
+def _profile_one(
+    name: str,
+    batch_size: int,
+    classes: int,
+    embedding_size: int,
+    device: torch.device,
+    repeats: int,
+    seed: int,
+) -> dict[str, Any]:
+    generator = torch.Generator().manual_seed(seed)
+    kind = get_loss_spec("mfcwms" if name == DIRECT_CXC else name).kind
+    labels = _batch_labels(batch_size, classes, IMAGES_PER_CLASS[kind], generator).to(device)
+    embeddings = torch.randn(batch_size, embedding_size, generator=generator).to(device)
+    embeddings.requires_grad_(True)
+
+    torch.manual_seed(seed)  # the loss's parameters: identical for mfcwms and its reference
+    if name == DIRECT_CXC:
+        module = DirectMeanFieldCWMS(_build("mfcwms", classes, embedding_size))
+    else:
+        module = _build(name, classes, embedding_size)
+    module = module.to(device)
+    parameters = [embeddings, *module.parameters()]
+
+    def step() -> torch.Tensor:
+        value = module(embeddings, labels)
+        value.backward()
+        return value.detach()
+
+    def reset_gradients() -> None:
+        for tensor in parameters:
+            tensor.grad = None
+
+    reset_gradients()
+    value = step()  # warm-up
+    times = []
+    for _ in range(repeats):
+        reset_gradients()
+        _synchronize(device)
+        start = time.perf_counter()
+        step()
+        _synchronize(device)
+        times.append(time.perf_counter() - start)
+    reset_gradients()
+    peak_bytes = _peak_memory_bytes(step, device)
+    reset_gradients()
+    return {
+        "time_ms": 1000 * statistics.median(times),
+        "peak_memory_mb": peak_bytes / 2**20,
+        "value": float(value),
+    }
+
+
+def _build(name: str, classes: int, embedding_size: int) -> torch.nn.Module:
+    hyperparameters = PROFILE_HYPERPARAMETERS.get(name, {})
+    return build_loss(name, num_classes=classes, embedding_size=embedding_size, **hyperparameters)
+
+
+def _batch_labels(
+    batch_size: int, classes: int, images_per_class: int, generator: torch.Generator
+) -> torch.Tensor:
+    num_batch_classes = max(1, min(classes, batch_size // images_per_class))
+    batch_classes = torch.randperm(classes, generator=generator)[:num_batch_classes]
+    per_class = math.ceil(batch_size / num_batch_classes)
+    return batch_classes.repeat(per_class)[:batch_size]  # every batch class appears
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _peak_memory_bytes(step, device: torch.device) -> int:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        before = torch.cuda.memory_allocated(device)
+        step()
+        torch.cuda.synchronize(device)
+        return torch.cuda.max_memory_allocated(device) - before
+    if device.type != "cpu":
+        raise ValueError(f"peak memory is measured on 'cpu' or 'cuda' devices, not '{device}'")
+    return _cpu_peak_memory_bytes(step)
+
+
+def _cpu_peak_memory_bytes(step) -> int:
+    activities = [torch.profiler.ProfilerActivity.CPU]
+    with (
+        _stderr_silenced(),
+        torch.profiler.profile(activities=activities, profile_memory=True) as profiler,
+    ):
+        step()
+    with tempfile.TemporaryDirectory() as directory:
+        trace_path = os.path.join(directory, "trace.json")
+        with _stderr_silenced():
+            profiler.export_chrome_trace(trace_path)
+        with open(trace_path) as trace_file:
+            events = json.load(trace_file)["traceEvents"]
+    allocations = sorted(
+        (event["ts"], event["args"]["Bytes"])
+        for event in events
+        if event.get("name") == "[memory]" and event["args"].get("Device Type", 0) == 0
+    )
+    held = peak = 0
+    for _, size in allocations:
+        held += size
+        peak = max(peak, held)
+    return peak
+
+
+@contextlib.contextmanager
+def _torch_threads(num_threads: int | None) -> Iterator[None]:
+    if num_threads is None:
+        yield
+        return
+    saved = torch.get_num_threads()
+    torch.set_num_threads(num_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved)
+
+
+@contextlib.contextmanager
+def _stderr_silenced() -> Iterator[None]:
+    """Hide the profiler's C++ log lines (kineto writes them straight to file descriptor 2)."""
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no file descriptor 2 to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _add_ratios(group: list[dict[str, Any]]) -> None:
+    measured = {row["loss"]: row for row in group if row["status"] == "ok"}
+    proxy_anchor = measured.get(PROXY_ANCHOR)
+    direct = measured.get(DIRECT_CXC)
+    for row in measured.values():
+        if proxy_anchor is not None and row is not proxy_anchor:
+            row["time_vs_proxy_anchor"] = _ratio(row["time_ms"], proxy_anchor["time_ms"])
+            row["memory_vs_proxy_anchor"] = _ratio(
+                row["peak_memory_mb"], proxy_anchor["peak_memory_mb"]
+            )
+    ours = measured.get("mfcwms")
+    if ours is not None and direct is not None:
+        ours["time_vs_direct_cxc"] = _ratio(ours["time_ms"], direct["time_ms"])
+        ours["memory_vs_direct_cxc"] = _ratio(ours["peak_memory_mb"], direct["peak_memory_mb"])
+        ours["value_rel_diff_vs_direct_cxc"] = abs(ours["value"] - direct["value"]) / max(
+            abs(direct["value"]), 1e-30
+        )
+
+
+def _ratio(value: float, reference: float) -> float:
+    return value / reference if reference > 0 else math.inf
+
+
+def format_profile_table(rows: Sequence[dict[str, Any]]) -> str:
+    """The rows as a fixed-width table, then the ratios of mfcwms to its references.
+
+    ``/PA`` columns are ratios to PML ProxyAnchor, ``/CxC`` ratios to the direct C x C MFCWMS,
+    both measured in the same run (below 1: faster or smaller than the reference).
+    """
+    measured = [row for row in rows if row["status"] == "ok"]
+    title = (
+        f"forward + backward per step on {measured[0]['device']}, embedding size "
+        f"{measured[0]['embedding_size']}; peak = most memory held at once beyond the inputs"
+        if measured
+        else "nothing measured"
+    )
+    header = (
+        f"{'B':>5} {'C':>6} {'loss':<18} {'time ms':>9} {'peak MB':>9} "
+        f"{'time/PA':>8} {'mem/PA':>8} {'time/CxC':>9} {'mem/CxC':>8} {'value':>12}"
+    )
+    lines = [title, "", header, "-" * len(header)]
+    skipped: dict[tuple[int, int, str], list[str]] = {}
+    for row in rows:
+        if row["status"] != "ok":
+            reason = row["status"].removeprefix("skipped: ")
+            key = (row["batch_size"], row["num_classes"], reason)
+            skipped.setdefault(key, []).append(row["loss"])
+            continue
+        lines.append(
+            f"{row['batch_size']:>5} {row['num_classes']:>6} {row['loss']:<18} "
+            f"{row['time_ms']:>9.1f} {row['peak_memory_mb']:>9.1f} "
+            f"{_format_ratio(row['time_vs_proxy_anchor']):>8} "
+            f"{_format_ratio(row['memory_vs_proxy_anchor']):>8} "
+            f"{_format_ratio(row['time_vs_direct_cxc']):>9} "
+            f"{_format_ratio(row['memory_vs_direct_cxc']):>8} "
+            f"{row['value']:>12.6g}"
+        )
+    summary = [
+        f"mfcwms at B={row['batch_size']} C={row['num_classes']}: "
+        f"{_times(row['memory_vs_direct_cxc'])} the peak memory and "
+        f"{_times(row['time_vs_direct_cxc'])} the time of the direct C x C formulation "
+        f"(values differ by {row['value_rel_diff_vs_direct_cxc']:.1e} relative); "
+        + (
+            f"{_times(row['time_vs_proxy_anchor'])} the time and "
+            f"{_times(row['memory_vs_proxy_anchor'])} the memory of PML ProxyAnchor"
+            if row["time_vs_proxy_anchor"] is not None
+            else "ProxyAnchor not measured"
+        )
+        for row in rows
+        if row["loss"] == "mfcwms" and row["time_vs_direct_cxc"] is not None
+    ]
+    if summary:
+        lines += ["", *summary]
+    if skipped:
+        lines += ["", "skipped:"]
+        lines += [
+            f"B={batch_size} C={classes} ({', '.join(names)}): {reason}"
+            for (batch_size, classes, reason), names in skipped.items()
+        ]
+    return "\n".join(lines)
+
+
+def _format_ratio(ratio: float | None) -> str:
+    return "" if ratio is None else f"{ratio:.3g}x"
+
+
+def _times(ratio: float) -> str:
+    return f"{ratio:.3g}x"
+
+
+def write_csv(rows: Sequence[dict[str, Any]], path: str | Path) -> Path:
+    """Write the rows to ``path`` as CSV (atomically: a killed run leaves no half file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    with open(partial, "w", newline="") as csv_file:
+        writer = csv.DictWriter(csv_file, fieldnames=PROFILE_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(partial, path)
+    return path

@@ -1,0 +1,109 @@
+"""The engine of `mlrc profile losses`: rows, ratios, the direct C x C reference, CSV and table."""
+
+from __future__ import annotations
+
+import csv
+import math
+
+import pytest
+import torch
+
+from benchmark.losses import MeanFieldClassWiseMultiSimilarityLoss
+from benchmark.losses.profile import (
+    DEFAULT_LOSSES,
+    DIRECT_CXC,
+    PROFILE_COLUMNS,
+    DirectMeanFieldCWMS,
+    _cpu_peak_memory_bytes,
+    format_profile_table,
+    profile_losses,
+    write_csv,
+)
+
+
+@pytest.fixture(scope="module")
+def tiny_rows():
+    return profile_losses([8, 16], [12], embedding_size=8, repeats=1, progress=False)
+
+
+def test_profile_measures_every_loss_for_every_batch_and_class_count(tiny_rows):
+    assert len(tiny_rows) == 2 * len(DEFAULT_LOSSES)
+    assert {(r["loss"], r["batch_size"]) for r in tiny_rows} == {
+        (name, b) for name in DEFAULT_LOSSES for b in (8, 16)
+    }
+    for row in tiny_rows:
+        assert tuple(row) == PROFILE_COLUMNS
+        assert row["status"] == "ok" and row["num_classes"] == 12 and row["embedding_size"] == 8
+        assert row["time_ms"] > 0 and row["peak_memory_mb"] > 0 and math.isfinite(row["value"])
+
+
+def test_profile_compares_mfcwms_with_its_references_measured_in_the_same_run(tiny_rows):
+    for row in tiny_rows:
+        if row["loss"] == "mfcwms":
+            assert row["value_rel_diff_vs_direct_cxc"] < 1e-5
+            assert row["time_vs_direct_cxc"] > 0 and row["memory_vs_direct_cxc"] > 0
+            assert row["time_vs_proxy_anchor"] > 0 and row["memory_vs_proxy_anchor"] > 0
+        if row["loss"] == "proxy_anchor":
+            assert row["time_vs_proxy_anchor"] is None
+
+
+def test_profile_table_lists_the_measurements_and_the_ratios(tiny_rows):
+    table = format_profile_table(tiny_rows)
+    for name in DEFAULT_LOSSES:
+        assert name in table
+    assert "mfcwms at B=16 C=12" in table and "direct C x C" in table
+
+
+def test_profile_rows_round_trip_through_csv(tiny_rows, tmp_path):
+    path = write_csv(tiny_rows, tmp_path / "profile" / "losses.csv")
+    with open(path, newline="") as csv_file:
+        read = list(csv.DictReader(csv_file))
+    assert tuple(read[0]) == PROFILE_COLUMNS
+    assert [row["loss"] for row in read] == [row["loss"] for row in tiny_rows]
+    assert not (tmp_path / "profile" / "losses.csv.partial").exists()
+
+
+def test_profile_skips_what_exceeds_the_cpu_budget_and_says_so():
+    rows = profile_losses(
+        [64],
+        [100],
+        embedding_size=8,
+        repeats=1,
+        losses=["mfcwms"],
+        max_cpu_entries=1000,
+        progress=False,
+    )
+    assert rows[0]["status"].startswith("skipped: B x C = 6,400 above the CPU budget")
+    assert rows[0]["time_ms"] is None
+    assert "skipped:" in format_profile_table(rows)
+
+
+@pytest.mark.parametrize("labels", [[0, 0, 3, 5, 5, 5, 9], [4, 1, 8, 0]])
+def test_direct_class_by_class_mfcwms_equals_mfcwms(labels):
+    torch.manual_seed(0)
+    loss = MeanFieldClassWiseMultiSimilarityLoss(11, 6, alpha=0.5, beta=20.0, base=0.4, mf_reg=0.2)
+    loss = loss.double()
+    embeddings = torch.randn(len(labels), 6, dtype=torch.float64)
+    labels = torch.tensor(labels)
+    direct = DirectMeanFieldCWMS(loss)
+    torch.testing.assert_close(
+        direct(embeddings, labels), loss(embeddings, labels), rtol=1e-10, atol=0
+    )
+
+
+def test_cpu_peak_memory_counts_the_bytes_held_at_once():
+    def step():
+        first = torch.ones(1_000_000)  # 4 MB
+        second = first.exp()  # + 4 MB held together with the first
+        del first
+        return second.sum()
+
+    peak = _cpu_peak_memory_bytes(step)
+    assert 8_000_000 <= peak < 8_100_000
+
+
+def test_unknown_loss_names_fail_before_measuring():
+    from benchmark.errors import UnknownLossError
+
+    with pytest.raises(UnknownLossError):
+        profile_losses([8], [12], losses=["no_such_loss", DIRECT_CXC], progress=False)
