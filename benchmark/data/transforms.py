@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 from torchvision import transforms as T
 
 from benchmark.config import DataConfig
@@ -14,7 +17,62 @@ BNINCEPTION_MEAN = (104.0, 117.0, 128.0)
 """BN-Inception (Caffe) channel means, in BGR order, on the 0-255 scale."""
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-SMALL_CROP_SCALE = (0.6, 1.0)
+
+
+class SmallImageTransform:
+    """The "small" pipeline for 32-64 px images, in tensor ops (about 5x faster than PIL here).
+
+    Train: RandomResizedCrop(size, scale) -> RandomHorizontalFlip; eval: resize to ``size``
+    (a no-op for images already at that size); both map pixels to [-1, 1] (mean 0.5, std 0.5).
+    Randomness comes from torch's RNG, so seeded runs are reproducible.
+    """
+
+    def __init__(
+        self,
+        size: int,
+        train: bool,
+        scale: tuple[float, float] = (0.6, 1.0),
+        ratio: tuple[float, float] = (3 / 4, 4 / 3),
+    ):
+        self.size = (size, size)
+        self.train = train
+        self.scale = tuple(scale)
+        self.ratio = ratio
+
+    def __call__(self, image) -> torch.Tensor:
+        pixels = torch.from_numpy(np.asarray(image, dtype=np.uint8).copy())
+        tensor = pixels.permute(2, 0, 1).float().div_(127.5).sub_(1.0)
+        if self.train:
+            draws = torch.rand(11, 4).tolist()  # one RNG call: 10 crop attempts + flip
+            top, left, height, width = self._crop_box(*tensor.shape[-2:], draws[:10])
+            tensor = tensor[:, top : top + height, left : left + width]
+            if draws[10][0] < 0.5:
+                tensor = tensor.flip(-1)
+        if tuple(tensor.shape[-2:]) != self.size:
+            tensor = F.interpolate(
+                tensor[None], size=self.size, mode="bilinear", align_corners=False, antialias=True
+            )[0]
+        return tensor
+
+    def _crop_box(
+        self, height: int, width: int, draws: list[list[float]]
+    ) -> tuple[int, int, int, int]:
+        """RandomResizedCrop's box (same distribution as torchvision's ``get_params``)."""
+        area = height * width
+        log_low, log_high = math.log(self.ratio[0]), math.log(self.ratio[1])
+        for u_area, u_ratio, u_top, u_left in draws:
+            target = area * (self.scale[0] + u_area * (self.scale[1] - self.scale[0]))
+            aspect = math.exp(log_low + u_ratio * (log_high - log_low))
+            w = round(math.sqrt(target * aspect))
+            h = round(math.sqrt(target / aspect))
+            if 0 < w <= width and 0 < h <= height:
+                return int(u_top * (height - h + 1)), int(u_left * (width - w + 1)), h, w
+        side = min(height, width)  # fallback: a central square crop
+        return (height - side) // 2, (width - side) // 2, side, side
+
+    def __repr__(self) -> str:
+        mode = f"train, scale={self.scale}" if self.train else "eval"
+        return f"{type(self).__name__}(size={self.size[0]}, {mode})"
 
 
 class ToBGR255:
@@ -40,7 +98,8 @@ def build_transforms(
       0-255, minus (104, 117, 128), std 1 (MLRC's pipeline with 256 / 227 / (0.16, 1)).
     - ``"imagenet"``: the same geometry, then ImageNet mean/std (ResNet-50).
     - ``"small"``: for the synthetic 32-64 px images: RandomResizedCrop(image_size,
-      scale=(0.6, 1)) -> flip; eval Resize to image_size x image_size; mean 0.5, std 0.5.
+      scale=crop_scale) -> flip; eval resize to image_size x image_size; mean 0.5, std 0.5
+      (:class:`SmallImageTransform`).
 
     ``resize_before_crop=False`` drops the train Resize, as the traditional protocol's
     RandomResizedCrop(224) on the original image does; by default it is read from
@@ -50,12 +109,10 @@ def build_transforms(
         resize_before_crop = bool(getattr(config, "resize_before_crop", True))
     flip = T.RandomHorizontalFlip()
     if config.transform == "small":
-        size = (config.image_size, config.image_size)
-        normalize = T.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
-        train = T.Compose(
-            [T.RandomResizedCrop(size, scale=SMALL_CROP_SCALE), flip, T.ToTensor(), normalize]
+        return (
+            SmallImageTransform(config.image_size, train=True, scale=tuple(config.crop_scale)),
+            SmallImageTransform(config.image_size, train=False),
         )
-        return train, T.Compose([T.Resize(size), T.ToTensor(), normalize])
     if config.transform == "bninception":
         normalize = ToBGR255()
     elif config.transform == "imagenet":

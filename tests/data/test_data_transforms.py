@@ -1,5 +1,6 @@
 import torch
 from PIL import Image
+from torchvision import transforms as T
 
 from benchmark.config import DataConfig
 from benchmark.data import build_transforms
@@ -41,9 +42,41 @@ def test_imagenet_transform_uses_imagenet_mean_and_std():
 
 
 def test_small_transform_keeps_small_images_small_and_normalises_to_minus_one_one():
-    config = DataConfig(transform="small", image_size=32)
+    config = DataConfig(transform="small", image_size=32, crop_scale=(0.6, 1.0))
     train, evaluation = build_transforms(config)
     image = Image.new("RGB", (32, 32), (255, 0, 255))
     assert train(image).shape == evaluation(image).shape == (3, 32, 32)
     assert torch.allclose(evaluation(image)[:, 0, 0], torch.tensor([1.0, -1.0, 1.0]))
-    assert train.transforms[0].scale == (0.6, 1.0)
+    assert train.scale == (0.6, 1.0)
+    larger = Image.new("RGB", (48, 40), (0, 0, 0))
+    assert evaluation(larger).shape == (3, 32, 32)
+
+
+def test_small_train_crop_follows_torchvision_random_resized_crop_distribution():
+    from benchmark.data.transforms import SmallImageTransform
+
+    transform = SmallImageTransform(32, train=True, scale=(0.2, 1.0))
+    generator = torch.Generator().manual_seed(0)
+    ours = []
+    for _ in range(2000):
+        draws = torch.rand(10, 4, generator=generator).tolist()
+        top, left, height, width = transform._crop_box(64, 48, draws)
+        assert 0 <= top <= 64 - height and 0 <= left <= 48 - width
+        ours.append(height * width / (64 * 48))
+    torch.manual_seed(0)
+    theirs = []
+    for _ in range(2000):
+        box = T.RandomResizedCrop.get_params(torch.zeros(3, 64, 48), (0.2, 1.0), (3 / 4, 4 / 3))
+        theirs.append(box[2] * box[3] / (64 * 48))
+    assert abs(sum(ours) / 2000 - sum(theirs) / 2000) < 0.02
+    assert min(ours) >= 0.19 and max(ours) <= 1.0
+
+
+def test_small_train_transform_is_reproducible_under_the_torch_seed():
+    config = DataConfig(transform="small", image_size=32)
+    train, _ = build_transforms(config)
+    image = Image.fromarray((torch.rand(32, 32, 3) * 255).byte().numpy())
+    torch.manual_seed(3)
+    first = [train(image) for _ in range(5)]
+    torch.manual_seed(3)
+    assert all(torch.equal(a, train(image)) for a in first)
