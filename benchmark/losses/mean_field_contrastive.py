@@ -5,18 +5,12 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from benchmark.losses._logspace import (
-    check_hyperparameters,
-    check_labels,
-    compute_dtype,
-    l2_normalize,
-    off_diagonal_pair_sum,
-    row_inverse_norms,
-)
+from benchmark.losses._logspace import check_labels, row_inverse_norms
+from benchmark.losses._mean_field_loss import MeanFieldLoss
 from benchmark.losses._registry import register_loss
 
 
-class MeanFieldContrastiveLoss(torch.nn.Module):
+class MeanFieldContrastiveLoss(MeanFieldLoss):
     """The MFCont loss of "Mean Field Theory in Deep Metric Learning" (ICLR 2024).
 
     With ``e_i`` the normalised embeddings, ``m_c`` the normalised mean fields and the cosine
@@ -45,6 +39,8 @@ class MeanFieldContrastiveLoss(torch.nn.Module):
             normalised whenever used.
     """
 
+    loss_label = "MFCont"
+
     def __init__(
         self,
         num_classes: int,
@@ -54,20 +50,9 @@ class MeanFieldContrastiveLoss(torch.nn.Module):
         mf_reg: float = 0.0,
         mf_power: float = 2.0,
     ):
-        super().__init__()
-        check_hyperparameters(
-            "MFCont",
-            positive={"num_classes": num_classes, "embedding_size": embedding_size},
-            mf_reg=mf_reg,
-            mf_power=mf_power,
-        )
-        self.num_classes = int(num_classes)
-        self.embedding_size = int(embedding_size)
+        super().__init__(num_classes, embedding_size, mf_reg, mf_power)
         self.pos_margin = float(pos_margin)
         self.neg_margin = float(neg_margin)
-        self.mf_reg = float(mf_reg)
-        self.mf_power = float(mf_power)
-        self.mean_fields = torch.nn.Parameter(torch.randn(num_classes, embedding_size))
 
     def extra_repr(self) -> str:
         return (
@@ -76,19 +61,7 @@ class MeanFieldContrastiveLoss(torch.nn.Module):
             f"mf_reg={self.mf_reg}, mf_power={self.mf_power}"
         )
 
-    def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """The loss of a batch: ``embeddings`` (B, D), ``labels`` (B,) in 0..C-1."""
-        with torch.autocast(device_type=embeddings.device.type, enabled=False):
-            dtype = compute_dtype(embeddings, self.mean_fields)
-            e = l2_normalize(embeddings.to(dtype))
-            mean_fields = self.mean_fields.to(dtype)
-            loss = self._batch_terms(e, mean_fields, labels)
-            if self.mf_reg > 0:
-                regularizer = self.mean_field_regularizer(l2_normalize(mean_fields))
-                loss = loss + self.mf_reg / self.num_classes * regularizer
-        return loss
-
-    def _batch_terms(
+    def batch_terms(
         self, e: torch.Tensor, mean_fields: torch.Tensor, labels: torch.Tensor
     ) -> torch.Tensor:
         check_labels(labels.unique(), self.num_classes)
@@ -105,20 +78,9 @@ class MeanFieldContrastiveLoss(torch.nn.Module):
         negative = F.relu(neg_violation).sum() - F.relu(own_violation).sum()
         return (positive + negative) / labels.numel()
 
-    def mean_field_regularizer(self, m: torch.Tensor | None = None) -> torch.Tensor:
-        """``sum_{c != c'} relu(neg_margin - D_cc')^mf_power`` (before mf_reg / C).
-
-        Computed in row blocks: O(block x C) memory in forward and backward.
-        """
-        if m is None:
-            m = l2_normalize(self.mean_fields)
-        threshold, power = 1.0 - self.neg_margin, self.mf_power
-
-        def pair_term(similarity: torch.Tensor) -> torch.Tensor:
-            term = F.relu(similarity - threshold)
-            return term if power == 1 else term.pow(power)
-
-        return off_diagonal_pair_sum(m, pair_term)
+    def regularizer_pair_term(self, similarity: torch.Tensor) -> torch.Tensor:
+        """``relu(neg_margin - D_cc')`` with ``D_cc' = 1 - similarity``."""
+        return F.relu(similarity - (1.0 - self.neg_margin))
 
 
 @register_loss("mfcont", display="MFCont.", kind="classification", has_parameters=True)

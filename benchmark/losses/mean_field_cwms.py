@@ -6,19 +6,16 @@ import torch
 import torch.nn.functional as F
 
 from benchmark.losses._logspace import (
-    check_hyperparameters,
     check_labels,
-    compute_dtype,
-    l2_normalize,
     masked_logsumexp,
-    off_diagonal_pair_sum,
     row_inverse_norms,
     segment_logsumexp,
 )
+from benchmark.losses._mean_field_loss import MeanFieldLoss
 from benchmark.losses._registry import register_loss
 
 
-class MeanFieldClassWiseMultiSimilarityLoss(torch.nn.Module):
+class MeanFieldClassWiseMultiSimilarityLoss(MeanFieldLoss):
     """The MFCWMS loss of "Mean Field Theory in Deep Metric Learning" (ICLR 2024).
 
     With ``e_i`` the normalised embeddings, ``m_c`` the normalised mean fields, ``s_ic = e_i . m_c``,
@@ -53,6 +50,8 @@ class MeanFieldClassWiseMultiSimilarityLoss(torch.nn.Module):
             paper's M), initialised i.i.d. N(0, 1); rows are normalised whenever used.
     """
 
+    loss_label = "MFCWMS"
+
     def __init__(
         self,
         num_classes: int,
@@ -63,27 +62,13 @@ class MeanFieldClassWiseMultiSimilarityLoss(torch.nn.Module):
         mf_reg: float = 0.0,
         mf_power: float = 2.0,
     ):
-        super().__init__()
         beta = alpha if beta is None else beta
-        check_hyperparameters(
-            "MFCWMS",
-            positive={
-                "num_classes": num_classes,
-                "embedding_size": embedding_size,
-                "alpha": alpha,
-                "beta": beta,
-            },
-            mf_reg=mf_reg,
-            mf_power=mf_power,
+        super().__init__(
+            num_classes, embedding_size, mf_reg, mf_power, positive={"alpha": alpha, "beta": beta}
         )
-        self.num_classes = int(num_classes)
-        self.embedding_size = int(embedding_size)
         self.alpha = float(alpha)
         self.beta = float(beta)
         self.base = float(base)
-        self.mf_reg = float(mf_reg)
-        self.mf_power = float(mf_power)
-        self.mean_fields = torch.nn.Parameter(torch.randn(num_classes, embedding_size))
 
     def extra_repr(self) -> str:
         return (
@@ -92,19 +77,7 @@ class MeanFieldClassWiseMultiSimilarityLoss(torch.nn.Module):
             f"mf_reg={self.mf_reg}, mf_power={self.mf_power}"
         )
 
-    def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """The loss of a batch: ``embeddings`` (B, D), ``labels`` (B,) in 0..C-1."""
-        with torch.autocast(device_type=embeddings.device.type, enabled=False):
-            dtype = compute_dtype(embeddings, self.mean_fields)
-            e = l2_normalize(embeddings.to(dtype))
-            mean_fields = self.mean_fields.to(dtype)
-            loss = self._batch_terms(e, mean_fields, labels)
-            if self.mf_reg > 0:
-                regularizer = self.mean_field_regularizer(l2_normalize(mean_fields))
-                loss = loss + self.mf_reg / self.num_classes * regularizer
-        return loss
-
-    def _batch_terms(
+    def batch_terms(
         self, e: torch.Tensor, mean_fields: torch.Tensor, labels: torch.Tensor
     ) -> torch.Tensor:
         alpha, beta, base = self.alpha, self.beta, self.base
@@ -154,20 +127,9 @@ class MeanFieldClassWiseMultiSimilarityLoss(torch.nn.Module):
 
         return (positive + negative) / num_batch_classes
 
-    def mean_field_regularizer(self, m: torch.Tensor | None = None) -> torch.Tensor:
-        """``sum_{c != c'} softplus_beta(m_c . m_c' - base)^mf_power`` (before mf_reg / C).
-
-        Computed in row blocks: O(block x C) memory in forward and backward.
-        """
-        if m is None:
-            m = l2_normalize(self.mean_fields)
-        beta, base, power = self.beta, self.base, self.mf_power
-
-        def pair_term(similarity: torch.Tensor) -> torch.Tensor:
-            term = F.softplus(similarity - base, beta=beta)
-            return term if power == 1 else term.pow(power)
-
-        return off_diagonal_pair_sum(m, pair_term)
+    def regularizer_pair_term(self, similarity: torch.Tensor) -> torch.Tensor:
+        """``softplus_beta(m_c . m_c' - base)``."""
+        return F.softplus(similarity - self.base, beta=self.beta)
 
 
 @register_loss("mfcwms", display="MFCWMS", kind="classification", has_parameters=True)
