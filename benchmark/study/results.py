@@ -7,13 +7,12 @@ pure functions of these rows.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from benchmark.engine.checkpoint import atomic_write_text
 from benchmark.study.budget import file_lock
 
 COLUMNS = [
@@ -57,10 +56,7 @@ class ResultsFile:
             done = set(zip(old["loss"], old["repeat"].astype(int), strict=True))
             keep = [(loss, int(r)) not in done for loss, r in zip(new["loss"], new["repeat"], strict=True)]
             combined = pd.concat([old, new[keep]], ignore_index=True) if len(old) else new[keep]
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".results.", suffix=".csv")
-            os.close(fd)
-            combined.to_csv(tmp, index=False)
-            os.replace(tmp, self.path)
+            atomic_write_text(self.path, combined.to_csv(index=False))
 
 
 def _encode(row: dict[str, Any]) -> dict[str, Any]:

@@ -19,7 +19,6 @@ from tqdm.auto import tqdm
 from benchmark.config import ProtocolConfig
 from benchmark.engine import concatenate_embeddings, retrieval_metrics
 from benchmark.losses import get_loss_spec
-from benchmark.plugins import load_plugin
 from benchmark.study.cross_validation import CrossValidation
 from benchmark.study.results import ResultsFile
 from benchmark.study.run_dir import RunDirectory, code_version
@@ -45,11 +44,8 @@ def run_retrain(
     cv: CrossValidation | None = None,
 ) -> None:
     """Retrain ``loss``'s best parameters over the repeats; skip repeats already in results."""
-    manifest = run_dir.read_manifest()
-    for plugin in manifest.get("plugins", []):
-        load_plugin(plugin)
-    config = run_dir.protocol()
-    study, _ = open_study(run_dir, config, loss, storage_url or manifest.get("storage"))
+    config, storage_url = run_dir.attach(storage_url)
+    study, _ = open_study(run_dir, config, loss, storage_url)
     params = best_params(study)
     _evaluate_repeats(run_dir, config, loss, params, cv, progress)
 

@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,7 +27,9 @@ from typing import Any
 
 import benchmark
 from benchmark.config import PROJECT_ROOT, ProtocolConfig, protocol_from_dict
+from benchmark.engine.checkpoint import atomic_write_json
 from benchmark.errors import ConfigError
+from benchmark.plugins import load_plugin
 
 # Settings that may change between invocations on the same run directory without
 # invalidating finished work (they change budgets or hardware, not results).
@@ -64,16 +64,6 @@ def code_version() -> str:
     except (OSError, subprocess.SubprocessError):
         commit = ""
     return f"{benchmark.__version__}+{commit}" if commit else benchmark.__version__
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON so that a reader never sees a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as handle:
-        json.dump(data, handle, indent=2, sort_keys=True, default=str)
-        handle.write("\n")
-    os.replace(tmp, path)
 
 
 @dataclass(frozen=True)
@@ -137,7 +127,7 @@ class RunDirectory:
                 "code_version": code_version(),
                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             }
-        write_json_atomic(self.manifest_path, manifest)
+        atomic_write_json(self.manifest_path, manifest)
         return manifest
 
     def read_manifest(self) -> dict[str, Any]:
@@ -150,6 +140,14 @@ class RunDirectory:
 
     def protocol(self) -> ProtocolConfig:
         return protocol_from_dict(self.read_manifest()["protocol"], str(self.manifest_path))
+
+    def attach(self, storage_url: str | None = None) -> tuple[ProtocolConfig, str | None]:
+        """What a process started cold needs: load the run's plugins, and return its protocol
+        and storage URL (``storage_url`` overrides the one recorded in the manifest)."""
+        manifest = self.read_manifest()
+        for plugin in manifest.get("plugins", []):
+            load_plugin(plugin)
+        return self.protocol(), storage_url or manifest.get("storage")
 
 
 def _check_same_protocol(path: Path, old: dict, new: dict) -> None:

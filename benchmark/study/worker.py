@@ -22,7 +22,6 @@ from benchmark.config import ProtocolConfig, SamplerConfig
 from benchmark.errors import TrainingDiverged
 from benchmark.losses import get_loss_spec
 from benchmark.losses.search_space import SearchSpace, load_search_space
-from benchmark.plugins import load_plugin
 from benchmark.study.budget import Heartbeat, Next, TrialBudget
 from benchmark.study.cross_validation import CrossValidation
 from benchmark.study.run_dir import RunDirectory, params_key
@@ -135,11 +134,7 @@ def run_worker(
     cv: CrossValidation | None = None,
 ) -> WorkerSummary:
     """Run trials of ``loss``'s study until its budget is finished, then return."""
-    manifest = run_dir.read_manifest()
-    for plugin in manifest.get("plugins", []):
-        load_plugin(plugin)
-    config = run_dir.protocol()
-    storage_url = storage_url or manifest.get("storage")
+    config, storage_url = run_dir.attach(storage_url)
     spec = get_loss_spec(loss)
     space = load_search_space(spec)
     cv = cv or CrossValidation(config, progress=progress)
