@@ -117,7 +117,9 @@ def _parser() -> argparse.ArgumentParser:
         help="on CPU, skip (B, C) combinations whose B x C exceeds this (default 16,000,000)",
     )
     losses.add_argument("--losses", default=None, help="comma-separated subset of our losses")
-    losses.add_argument("--csv", type=Path, default=Path("results/profile_losses.csv"))
+    losses.add_argument(
+        "--csv", type=Path, default=Path("results/runs/profile/losses.csv"), help="where to write the rows"
+    )
     return parser
 
 

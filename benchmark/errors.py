@@ -45,6 +45,10 @@ class TrainingDiverged(BenchmarkError):
         )
 
 
+class StudyFailed(BenchmarkError):
+    """A study finished without any completed trial (every trial diverged or failed)."""
+
+
 class StorageError(BenchmarkError):
     """The Optuna storage URL cannot be opened."""
 

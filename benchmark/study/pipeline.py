@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+from tqdm.auto import tqdm
 
 from benchmark.config import ProtocolConfig
+from benchmark.errors import StudyFailed
 from benchmark.losses import get_loss_spec, list_losses
 from benchmark.losses.search_space import load_search_space
 from benchmark.report import format_results_table
@@ -50,7 +52,10 @@ def run_benchmark(
     run_untrained(run_dir, progress=progress, cv=cv)
     for loss in losses:
         run_worker(run_dir, loss, storage_url, progress=progress, cv=cv)
-        run_retrain(run_dir, loss, storage_url, progress=progress, cv=cv)
+        try:
+            run_retrain(run_dir, loss, storage_url, progress=progress, cv=cv)
+        except StudyFailed as exc:  # one hopeless loss must not stop the comparison
+            tqdm.write(f"warning: skipping {loss}: {exc}")
     return write_table(run_dir, [*losses, UNTRAINED])
 
 

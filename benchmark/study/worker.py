@@ -19,7 +19,7 @@ from optuna.trial import TrialState
 from tqdm.auto import tqdm
 
 from benchmark.config import ProtocolConfig, SamplerConfig
-from benchmark.errors import TrainingDiverged
+from benchmark.errors import StudyFailed, TrainingDiverged
 from benchmark.losses import get_loss_spec
 from benchmark.losses.search_space import SearchSpace, load_search_space
 from benchmark.study.budget import Heartbeat, Next, TrialBudget
@@ -249,6 +249,11 @@ def best_params(study: optuna.Study) -> dict[str, Any]:
     """The full parameters (searched + fixed) of the best completed trial."""
     completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if not completed:
-        raise RuntimeError(f"study {study.study_name} has no completed trial")
+        reasons = {t.user_attrs.get("fail_reason", "") for t in study.trials} - {""}
+        example = f" (e.g. {sorted(reasons)[0]})" if reasons else ""
+        raise StudyFailed(
+            f"study {study.study_name} has no completed trial{example}; "
+            "narrow the loss's search space or lower the learning rates"
+        )
     best = max(completed, key=lambda t: (t.value, -t.number))
     return dict(best.user_attrs.get(PARAMS_ATTR, best.params))

@@ -38,3 +38,13 @@ def test_every_help_shows_a_real_example(capsys, command):
         main([*command, "--help"])
     assert exit_info.value.code == 0
     assert "example: " + EXAMPLES[" ".join(command)] in " ".join(capsys.readouterr().out.split())
+
+
+def test_profile_losses_prints_ratios_and_writes_csv(capsys, tmp_path):
+    csv = tmp_path / "deep" / "losses.csv"
+    args = ["profile", "losses", "--batch-sizes", "32", "--num-classes", "100", "--repeats", "1"]
+    assert main([*args, "--embedding-size", "16", "--threads", "1", "--csv", str(csv)]) == 0
+    printed = capsys.readouterr().out
+    assert "mfcwms_direct_cxc" in printed and "time/PA" in printed
+    rows = csv.read_text().splitlines()
+    assert len(rows) == 1 + 6 and "mfcwms" in rows[1]

@@ -53,3 +53,8 @@ def test_interrupted_run_resumes_without_recomputing_finished_work(tmp_path, tin
     assert main([*args, "--no-progress"]) == 0
     assert _fit_results(run_dir) == after_resume
     assert (run_dir / "results.csv").read_bytes() == results_bytes
+
+    capsys.readouterr()
+    assert main(["tables", "--run-dir", str(run_dir), "--metrics", "map_at_r,precision_at_1"]) == 0
+    table = capsys.readouterr().out
+    assert "| no training |" in table and "512D P@1" in table and "over 2 repeats" in table

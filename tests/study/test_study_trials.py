@@ -1,0 +1,94 @@
+"""What one trial records: diverged trials fail with their reason, pruning uses the fold mean."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import optuna
+import pytest
+import torch
+from optuna.trial import TrialState
+from study_helpers import load_study, tiny_config
+
+from benchmark.errors import StudyFailed
+from benchmark.losses import register_loss
+from benchmark.study import RunDirectory, run_retrain, run_worker
+from benchmark.study.worker import evaluate_params
+
+
+class AlwaysNaNLoss(torch.nn.Module):
+    def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return embeddings.sum() * float("nan")
+
+
+@pytest.fixture
+def always_nan_loss(tmp_path):
+    space = tmp_path / "always_nan.yaml"
+    space.write_text("params:\n  scale: {low: 0.0, high: 1.0}\n")
+
+    @register_loss("always_nan", display="NaN", kind="pair", search_space=space, replace=True)
+    def build(num_classes: int, embedding_size: int, scale: float = 1.0) -> torch.nn.Module:
+        return AlwaysNaNLoss()
+
+    return "always_nan"
+
+
+def test_diverged_trials_are_failed_with_their_reason_and_count_toward_the_budget(
+    tmp_path, tiny_overrides, always_nan_loss
+):
+    run_dir = RunDirectory(tmp_path / "run")
+    run_dir.initialise(tiny_config([*tiny_overrides, "study.n_trials=2"]), [], None)
+
+    summary = run_worker(run_dir, always_nan_loss, progress=False)
+
+    trials = load_study(run_dir.path, always_nan_loss).trials
+    assert summary.trials_failed == [0, 1] and len(trials) == 2
+    for trial in trials:
+        assert trial.state == TrialState.FAIL
+        assert trial.user_attrs["failure"] == "diverged"
+        assert "training diverged: loss 'always_nan'" in trial.user_attrs["fail_reason"]
+        assert "iteration" in trial.user_attrs["fail_reason"]
+    with pytest.raises(StudyFailed, match="no completed trial.*training diverged"):
+        run_retrain(run_dir, always_nan_loss, progress=False)
+
+
+def _fake_cross_validation(fold_scores: list[float], pruner: str) -> SimpleNamespace:
+    trained = []
+
+    def train_fold(loss, params, fold, seed, run_dir, keep_checkpoint):
+        trained.append(fold.index)
+        return SimpleNamespace(
+            best_val_map_at_r=fold_scores[fold.index], best_iteration=10, iterations=20, wall_time_s=0.1
+        )
+
+    config = SimpleNamespace(
+        study=SimpleNamespace(pruner=pruner, sampler=SimpleNamespace(seed=0))
+    )
+    folds = [SimpleNamespace(index=k) for k in range(4)]
+    return SimpleNamespace(folds=folds, config=config, train_fold=train_fold, trained=trained)
+
+
+def test_objective_is_the_mean_of_the_folds_best_validation_map_at_r(tmp_path):
+    study = optuna.create_study(direction="maximize")
+    trial = study.ask()
+    cv = _fake_cross_validation([0.1, 0.2, 0.3, 0.6], pruner="none")
+    value = evaluate_params(cv, RunDirectory(tmp_path), "contrastive", {"pos_margin": 0.1}, trial)
+    assert value == pytest.approx(0.3)
+    assert trial.user_attrs["fold_2"]["val_map_at_r"] == 0.3
+    assert trial.user_attrs["fold_0"]["best_iteration"] == 10
+
+
+def test_median_pruner_stops_a_trial_on_the_running_mean_of_finished_folds(tmp_path):
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=1, n_warmup_steps=0)
+    study = optuna.create_study(direction="maximize", pruner=pruner)
+    run_dir = RunDirectory(tmp_path)
+    good_trial = study.ask()
+    good = _fake_cross_validation([0.5, 0.5, 0.5, 0.5], pruner="median")
+    study.tell(good_trial, evaluate_params(good, run_dir, "x", {"a": 1}, good_trial))
+    assert good.trained == [0, 1, 2, 3]
+
+    bad_trial = study.ask()
+    bad = _fake_cross_validation([0.1, 0.9, 0.9, 0.9], pruner="median")
+    with pytest.raises(optuna.TrialPruned):
+        evaluate_params(bad, run_dir, "x", {"a": 2}, bad_trial)
+    assert bad.trained == [0], "the pruned trial went on training folds"
