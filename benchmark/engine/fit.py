@@ -258,6 +258,8 @@ def fit(
                 scheduler.step()
             state.epoch = epoch
             if epoch % config.eval_every_epochs == 0 or epoch >= config.max_epochs:
+                if not _all_finite(model, loss):  # a finite loss can still step to inf weights
+                    _diverged(files, loss_name, state.iteration, math.nan, keep_checkpoint)
                 metrics = evaluate()
                 last_val = metrics["val_map_at_r"]
                 checkpoint(metrics, float(np.mean(losses)) if losses else None)
@@ -352,6 +354,10 @@ def _restore(
         scheduler.load_state_dict(checkpoint["schedulers"][name])
     for key, value in checkpoint["progress"].items():
         setattr(state, key, value)
+
+
+def _all_finite(*modules: torch.nn.Module) -> bool:
+    return all(bool(torch.isfinite(p).all()) for m in modules for p in m.parameters())
 
 
 def _diverged(

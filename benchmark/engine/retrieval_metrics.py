@@ -37,7 +37,12 @@ def retrieval_metrics(
     Returns:
         ``{"map_at_r": ..., "precision_at_1": ..., "r_precision": ...}`` as Python floats.
     """
-    query = F.normalize(_as_float_tensor(query), dim=1)
+    query = _as_float_tensor(query)
+    if not torch.isfinite(query).all() or (
+        reference is not None and not torch.isfinite(_as_float_tensor(reference)).all()
+    ):
+        raise ValueError("embeddings contain NaN or infinite values (did training diverge?)")
+    query = F.normalize(query, dim=1)
     query_labels = _as_label_tensor(query_labels)
     calculator = AccuracyCalculator(
         include=tuple(METRICS.values()), k="max_bin_count", device=torch.device("cpu")

@@ -249,11 +249,10 @@ def best_params(study: optuna.Study) -> dict[str, Any]:
     """The full parameters (searched + fixed) of the best completed trial."""
     completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if not completed:
-        reasons = {t.user_attrs.get("fail_reason", "") for t in study.trials} - {""}
-        example = f" (e.g. {sorted(reasons)[0]})" if reasons else ""
+        reasons = sorted({t.user_attrs.get("fail_reason", "") for t in study.trials} - {""})
         raise StudyFailed(
-            f"study {study.study_name} has no completed trial{example}; "
-            "narrow the loss's search space or lower the learning rates"
+            f"study {study.study_name}: none of its {len(study.trials)} trials completed; "
+            + (f"first failure: {reasons[0]}" if reasons else "run `mlrc worker` to finish it")
         )
     best = max(completed, key=lambda t: (t.value, -t.number))
     return dict(best.user_attrs.get(PARAMS_ATTR, best.params))

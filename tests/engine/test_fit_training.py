@@ -75,6 +75,23 @@ def test_divergence_reports_the_iteration_it_happened_at(tmp_path, sets):
     assert error.value.iteration == 7
 
 
+class StepsToInfinity(torch.nn.Module):
+    """A finite loss whose first optimizer step sends its parameter to -inf."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.ones(1))
+
+    def forward(self, embeddings, labels):
+        return embeddings.sum() * 0 + (self.weight * 1e10).sum()
+
+
+def test_parameters_stepped_to_infinity_by_a_finite_loss_count_as_divergence(tmp_path, sets):
+    with pytest.raises(TrainingDiverged, match="loss 'test_loss' was nan"):
+        # one iteration, then validation: the loss never sees the infinite weight
+        run(tmp_path, sets, loss=StepsToInfinity(), loss_lr=1e38, iterations_per_epoch=1, max_epochs=1)
+
+
 def test_a_finished_run_is_returned_without_training(tmp_path, sets):
     first = run(tmp_path, sets, max_epochs=2)
     again = run(tmp_path, sets, loss=MustNotTrain(), max_epochs=2)

@@ -126,3 +126,10 @@ def test_concatenated_embeddings_are_unit_norm_and_weigh_each_model_equally():
     assert joined.shape == (10, 10)
     assert torch.allclose(joined.norm(dim=1), torch.ones(10), atol=1e-6)
     assert torch.allclose(joined[:, :4].norm(dim=1), joined[:, 4:].norm(dim=1), atol=1e-6)
+
+
+def test_non_finite_embeddings_are_refused_with_a_clear_message():
+    embeddings = torch.randn(20, 4)
+    embeddings[3, 1] = float("nan")
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        retrieval_metrics(embeddings, torch.arange(20) % 5)
