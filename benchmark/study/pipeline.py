@@ -8,7 +8,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from benchmark.config import ProtocolConfig
-from benchmark.errors import StudyFailed
+from benchmark.errors import StudyFailed, TrainingDiverged
 from benchmark.losses import get_loss_spec, list_losses
 from benchmark.losses.search_space import load_search_space
 from benchmark.report import format_results_table
@@ -54,7 +54,7 @@ def run_benchmark(
         run_worker(run_dir, loss, storage_url, progress=progress, cv=cv)
         try:
             run_retrain(run_dir, loss, storage_url, progress=progress, cv=cv)
-        except StudyFailed as exc:  # one hopeless loss must not stop the comparison
+        except (StudyFailed, TrainingDiverged) as exc:  # one loss must not stop the comparison
             tqdm.write(f"warning: skipping {loss}: {exc}")
     return write_table(run_dir, [*losses, UNTRAINED])
 
