@@ -60,10 +60,5 @@ def _journal(path: Path) -> JournalStorage:
         ) from None
 
 
-def describe_storage(storage: BaseStorage) -> str:
-    if isinstance(storage, JournalStorage):
-        return "journal file"
-    return type(storage).__name__
-
-
+# Our progress bars and tables replace Optuna's per-trial INFO lines.
 optuna.logging.set_verbosity(optuna.logging.WARNING)
