@@ -121,8 +121,8 @@ def evaluate_params(
     return statistics.fmean(scores)
 
 
-class _Stop(Exception):
-    """SIGTERM/SIGINT during a trial (a Slurm preemption): give the trial back and stop."""
+class _Stop(KeyboardInterrupt):
+    """SIGTERM/SIGUSR1 (a Slurm preemption): give the running trial back and stop like Ctrl-C."""
 
 
 def run_worker(
@@ -199,7 +199,7 @@ def _run_one_trial(
         trial.set_user_attr("fail_reason", str(exc))
         _tell(study, trial, state=TrialState.FAIL)
         summary.trials_failed.append(trial.number)
-    except (_Stop, KeyboardInterrupt):
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGUSR1 via _Stop
         budget.requeue(trial, "worker stopped by a signal (preempted or interrupted)")
         raise
     except Exception as exc:

@@ -78,3 +78,26 @@ def test_sigkilled_worker_leaves_a_study_that_completes_without_loss_or_duplicat
     assert finished_fold == trials_dir / key / "fold_0" / "result.json"
     assert finished_fold.stat().st_mtime_ns == fold_mtime, "a finished fold was retrained"
     assert len({params_key(t.params) for t in complete}) == 3, "a completed trial was duplicated"
+
+
+def test_sigterm_hands_the_running_trial_back_at_once(tmp_path, tiny_overrides):
+    overrides = [*tiny_overrides, "study.n_trials=2", "training.max_epochs=4", "training.patience_epochs=4"]
+    run_dir = _initialised_run(tmp_path, overrides)
+    worker = mlrc_process(["worker", "--run-dir", str(run_dir.path), "--loss", "contrastive"])
+    trials_dir = run_dir.path / "trials" / "contrastive"
+    deadline = time.time() + 120
+    while not list(trials_dir.glob("*/fold_0/result.json")) and time.time() < deadline:
+        time.sleep(0.02)
+    worker.send_signal(signal.SIGTERM)
+    output = worker.communicate(timeout=60)[0]
+    assert worker.returncode == 130, output
+    assert "run the same command again to resume" in output
+
+    states = trials_by_state(load_study(run_dir.path, "contrastive"))
+    handed_back = states[TrialState.FAIL]
+    assert len(handed_back) == 1 and "stopped by a signal" in handed_back[0].user_attrs["fail_reason"]
+    assert len(states[TrialState.WAITING]) == 1  # queued again at once: no grace period to wait
+
+    run_worker(run_dir, "contrastive", progress=False)
+    states = trials_by_state(load_study(run_dir.path, "contrastive"))
+    assert len(states[TrialState.COMPLETE]) == 2 and TrialState.WAITING not in states
