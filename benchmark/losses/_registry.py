@@ -72,6 +72,10 @@ def register_loss(
 ) -> Callable[[LossBuilder], LossBuilder]:
     """Register ``builder(num_classes, embedding_size, **hyperparameters) -> nn.Module``.
 
+    The builder is a function or the loss class itself (when its constructor takes
+    ``num_classes`` and ``embedding_size`` first); its keyword arguments are the loss's
+    hyperparameters, against which the search space is validated.
+
     Args:
         name: the name used on the command line and in result rows (``mfcwms``).
         display: the row label in tables (``MFCWMS``).

@@ -10,6 +10,7 @@ from benchmark.losses._mean_field_loss import MeanFieldLoss
 from benchmark.losses._registry import register_loss
 
 
+@register_loss("mfcont", display="MFCont.", kind="classification", has_parameters=True)
 class MeanFieldContrastiveLoss(MeanFieldLoss):
     """The MFCont loss of "Mean Field Theory in Deep Metric Learning" (ICLR 2024).
 
@@ -81,23 +82,3 @@ class MeanFieldContrastiveLoss(MeanFieldLoss):
     def regularizer_pair_term(self, similarity: torch.Tensor) -> torch.Tensor:
         """``relu(neg_margin - D_cc')`` with ``D_cc' = 1 - similarity``."""
         return F.relu(similarity - (1.0 - self.neg_margin))
-
-
-@register_loss("mfcont", display="MFCont.", kind="classification", has_parameters=True)
-def build_mfcont(
-    num_classes: int,
-    embedding_size: int,
-    pos_margin: float = 0.02,
-    neg_margin: float = 0.3,
-    mf_reg: float = 0.0,
-    mf_power: float = 2.0,
-) -> MeanFieldContrastiveLoss:
-    """Mean-field contrastive loss (the paper's MFCont.; owns mean fields)."""
-    return MeanFieldContrastiveLoss(
-        num_classes,
-        embedding_size,
-        pos_margin=pos_margin,
-        neg_margin=neg_margin,
-        mf_reg=mf_reg,
-        mf_power=mf_power,
-    )

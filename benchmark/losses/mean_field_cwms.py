@@ -15,6 +15,7 @@ from benchmark.losses._mean_field_loss import MeanFieldLoss
 from benchmark.losses._registry import register_loss
 
 
+@register_loss("mfcwms", display="MFCWMS", kind="classification", has_parameters=True)
 class MeanFieldClassWiseMultiSimilarityLoss(MeanFieldLoss):
     """The MFCWMS loss of "Mean Field Theory in Deep Metric Learning" (ICLR 2024).
 
@@ -130,25 +131,3 @@ class MeanFieldClassWiseMultiSimilarityLoss(MeanFieldLoss):
     def regularizer_pair_term(self, similarity: torch.Tensor) -> torch.Tensor:
         """``softplus_beta(m_c . m_c' - base)``."""
         return F.softplus(similarity - self.base, beta=self.beta)
-
-
-@register_loss("mfcwms", display="MFCWMS", kind="classification", has_parameters=True)
-def build_mfcwms(
-    num_classes: int,
-    embedding_size: int,
-    alpha: float = 0.01,
-    beta: float | None = None,
-    base: float = 0.8,
-    mf_reg: float = 0.0,
-    mf_power: float = 2.0,
-) -> MeanFieldClassWiseMultiSimilarityLoss:
-    """Mean-field class-wise MultiSimilarity (the paper's MFCWMS; owns mean fields)."""
-    return MeanFieldClassWiseMultiSimilarityLoss(
-        num_classes,
-        embedding_size,
-        alpha=alpha,
-        beta=beta,
-        base=base,
-        mf_reg=mf_reg,
-        mf_power=mf_power,
-    )
