@@ -17,6 +17,7 @@ storage URL; nothing lives only in memory.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import subprocess
@@ -50,6 +51,7 @@ def params_key(params: dict[str, Any]) -> str:
     return hashlib.sha1(canonical.encode()).hexdigest()[:12]
 
 
+@functools.cache
 def code_version() -> str:
     """The package version plus the git commit of the checkout, when there is one."""
     try:
