@@ -86,3 +86,19 @@ def test_build_loss_passes_hyperparameters_by_their_names():
 def test_unknown_loss_names_the_registered_ones():
     with pytest.raises(UnknownLossError, match="unknown loss 'mfcmws'.*mfcwms"):
         get_loss_spec("mfcmws")
+
+
+@pytest.mark.parametrize("name", ALL_LOSSES)
+def test_registry_decides_the_optimizer_groups(name):
+    from benchmark.config import ModelConfig, TrainingConfig
+    from benchmark.engine import build_optimizers
+    from benchmark.models import build_model
+
+    params = midpoint_params(name)
+    spec = get_loss_spec(name)
+    model = build_model(ModelConfig(trunk="small_cnn", weights="none", embedding_size=16, small_cnn_width=4))
+    loss = build_loss(name, num_classes=8, embedding_size=16, **params)
+    optimizers = build_optimizers(model, loss, TrainingConfig(), params.get("loss_lr"), name)
+    assert set(optimizers) == ({"trunk", "embedder", "loss"} if spec.has_parameters else {"trunk", "embedder"})
+    if spec.has_parameters:
+        assert optimizers["loss"].param_groups[0]["lr"] == params["loss_lr"]
