@@ -133,3 +133,12 @@ def mfcwms_by_definition(
         + negative / (2 * beta * num_batch_classes)
         + mf_reg / num_classes * regularizer
     )
+
+
+def random_batch(
+    labels: list[int], embedding_size: int, seed: int = 1
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Float64 Gaussian embeddings for ``labels`` (deterministic in ``seed``)."""
+    generator = torch.Generator().manual_seed(seed)
+    embeddings = torch.randn(len(labels), embedding_size, generator=generator, dtype=torch.float64)
+    return embeddings, torch.tensor(labels)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from paper_losses_by_definition import cwms_by_definition
+from paper_losses_by_definition import cwms_by_definition, random_batch
 from torch.autograd import gradcheck
 
 from benchmark.losses import ClassWiseMultiSimilarityLoss, build_loss, get_loss_spec
@@ -28,9 +28,7 @@ HYPERPARAMETERS = {
 
 
 def make_batch(labels: list[int], seed: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
-    generator = torch.Generator().manual_seed(seed)
-    embeddings = torch.randn(len(labels), EMBEDDING_SIZE, generator=generator, dtype=torch.float64)
-    return embeddings, torch.tensor(labels)
+    return random_batch(labels, EMBEDDING_SIZE, seed)
 
 
 @pytest.mark.parametrize("hyperparameters", HYPERPARAMETERS.values(), ids=HYPERPARAMETERS.keys())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from paper_losses_by_definition import mfcont_by_definition
+from paper_losses_by_definition import mfcont_by_definition, random_batch
 from torch.autograd import gradcheck
 from torch.func import functional_call
 
@@ -35,9 +35,7 @@ def make_loss(seed: int = 0, **hyperparameters) -> MeanFieldContrastiveLoss:
 
 
 def make_batch(labels: list[int], seed: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
-    generator = torch.Generator().manual_seed(seed)
-    embeddings = torch.randn(len(labels), EMBEDDING_SIZE, generator=generator, dtype=torch.float64)
-    return embeddings, torch.tensor(labels)
+    return random_batch(labels, EMBEDDING_SIZE, seed)
 
 
 def by_definition(loss, embeddings, labels):
