@@ -1,0 +1,69 @@
+"""What several subcommands share: their examples, the protocol and run-directory arguments."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+EXAMPLES: dict[str, str] = {
+    "run": "mlrc run --protocol demo --losses contrastive,mfcwms --set study.n_trials=8",
+    "study": "mlrc study --protocol mlrc --dataset cub --root ~/data/CUB_200_2011 --loss mfcwms",
+    "worker": "mlrc worker --run-dir results/runs/mlrc-cub --loss mfcwms",
+    "retrain": "mlrc retrain --run-dir results/runs/mlrc-cub --loss mfcwms",
+    "tables": "mlrc tables --run-dir results/runs/mlrc-cub",
+    "losses": "mlrc --plugin my_losses.py losses",
+    "data check": "mlrc data check --dataset cub --root ~/data/CUB_200_2011 --json",
+    "profile losses": "mlrc profile losses --batch-sizes 180 --num-classes 11318",
+}
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def add_command(
+    commands: argparse._SubParsersAction, name: str, help_text: str, handler: Handler
+) -> argparse.ArgumentParser:
+    """A subcommand whose --help ends with its example from :data:`EXAMPLES`."""
+    parser = commands.add_parser(
+        name.split()[-1], help=help_text, description=help_text, epilog="example: " + EXAMPLES[name]
+    )
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def add_protocol_arguments(parser: argparse.ArgumentParser) -> None:
+    """--protocol, --dataset, --root, --set, --run-dir, --storage, --no-progress."""
+    parser.add_argument("--protocol", default="demo", help="protocol name or YAML path (default demo)")
+    parser.add_argument("--dataset", default=None, help="default: the protocol's default_dataset")
+    parser.add_argument("--root", default=None, help="dataset root (sets data.root)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override a protocol value, e.g. --set study.n_trials=8 (repeatable)",
+    )
+    parser.add_argument("--run-dir", type=Path, default=None, help="default results/runs/<protocol>-<dataset>")
+    parser.add_argument(
+        "--storage", default=None, help="Optuna storage URL (default: a journal file in the run dir)"
+    )
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
+def add_run_dir_arguments(parser: argparse.ArgumentParser) -> None:
+    """--run-dir, --loss, --storage, --no-progress: what a process started cold needs."""
+    parser.add_argument("--run-dir", required=True, type=Path, help="a run directory made by run/study")
+    parser.add_argument("--loss", "--study", dest="loss", required=True, help="the loss (study) name")
+    parser.add_argument("--storage", default=None, help="override the run's storage URL")
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
+def load_config(args: argparse.Namespace):
+    """The protocol named by --protocol/--dataset with --root and --set applied."""
+    from benchmark.config import load_protocol
+
+    overrides = list(args.overrides)
+    if args.root is not None:
+        overrides.append(f"data.root={args.root}")
+    return load_protocol(args.protocol, args.dataset, overrides)
