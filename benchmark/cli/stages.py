@@ -45,6 +45,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         commands, "retrain", "retrain the best parameters over the repeats and test them", _retrain
     )
     add_run_dir_arguments(retrain)
+    retrain.add_argument(
+        "--repeat",
+        type=int,
+        default=None,
+        help="retrain only this repeat (0-based; default: every repeat not yet in results.csv); "
+        "--loss untrained evaluates the untrained networks (the 'no training' row)",
+    )
 
 
 def _run_dir(args: argparse.Namespace, config):
@@ -96,8 +103,15 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _retrain(args: argparse.Namespace) -> int:
-    from benchmark.study import RunDirectory, run_retrain
+    from benchmark.study import RunDirectory, run_retrain, run_untrained
+    from benchmark.study.retrain import UNTRAINED
 
     run_dir = RunDirectory(args.run_dir.resolve())
-    run_retrain(run_dir, args.loss, args.storage, progress=not args.no_progress)
+    repeats = None if args.repeat is None else [args.repeat]
+    progress = not args.no_progress
+    if args.loss == UNTRAINED:
+        run_dir.attach(args.storage)
+        run_untrained(run_dir, progress=progress, repeats=repeats)
+    else:
+        run_retrain(run_dir, args.loss, args.storage, progress=progress, repeats=repeats)
     return 0

@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 
 from benchmark.config import ProtocolConfig
 from benchmark.engine import concatenate_embeddings, retrieval_metrics
+from benchmark.errors import ConfigError
 from benchmark.losses import get_loss_spec
 from benchmark.study.cross_validation import CrossValidation
 from benchmark.study.results import ResultsFile
@@ -42,19 +43,24 @@ def run_retrain(
     storage_url: str | None = None,
     progress: bool = True,
     cv: CrossValidation | None = None,
+    repeats: list[int] | None = None,
 ) -> None:
-    """Retrain ``loss``'s best parameters over the repeats; skip repeats already in results."""
+    """Retrain ``loss``'s best parameters over the repeats (or only ``repeats``); skip repeats
+    already in results."""
     config, storage_url = run_dir.attach(storage_url)
     study, _ = open_study(run_dir, config, loss, storage_url)
     params = best_params(study)
-    _evaluate_repeats(run_dir, config, loss, params, cv, progress)
+    _evaluate_repeats(run_dir, config, loss, params, cv, progress, repeats)
 
 
 def run_untrained(
-    run_dir: RunDirectory, progress: bool = True, cv: CrossValidation | None = None
+    run_dir: RunDirectory,
+    progress: bool = True,
+    cv: CrossValidation | None = None,
+    repeats: list[int] | None = None,
 ) -> None:
     """Evaluate the untrained networks (the "no training" row) over the same repeats."""
-    _evaluate_repeats(run_dir, run_dir.protocol(), UNTRAINED, None, cv, progress)
+    _evaluate_repeats(run_dir, run_dir.protocol(), UNTRAINED, None, cv, progress, repeats)
 
 
 def _evaluate_repeats(
@@ -64,9 +70,17 @@ def _evaluate_repeats(
     params: dict[str, Any] | None,
     cv: CrossValidation | None,
     progress: bool,
+    repeats: list[int] | None = None,
 ) -> None:
     results = results_file(run_dir)
-    todo = [r for r in range(config.retrain.repeats) if r not in results.completed_repeats(loss)]
+    wanted = range(config.retrain.repeats) if repeats is None else repeats
+    for repeat in wanted:
+        if not 0 <= repeat < config.retrain.repeats:
+            raise ConfigError(
+                f"repeat {repeat} does not exist: the run has retrain.repeats = "
+                f"{config.retrain.repeats} (repeats 0..{config.retrain.repeats - 1})"
+            )
+    todo = [r for r in wanted if r not in results.completed_repeats(loss)]
     if not todo:
         return
     cv = cv or CrossValidation(config, progress=progress)
