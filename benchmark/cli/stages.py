@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from benchmark.cli._common import (
@@ -33,13 +32,6 @@ def register(commands: argparse._SubParsersAction) -> None:
         commands, "worker", "attach to an existing study and run trials until the budget is met", _worker
     )
     add_run_dir_arguments(worker)
-    worker.add_argument(
-        "--worker-id",
-        type=int,
-        default=int(os.environ.get("SLURM_ARRAY_TASK_ID", "0")),
-        help="offsets the sampler seed so parallel workers explore differently "
-        "(default: $SLURM_ARRAY_TASK_ID or 0)",
-    )
 
     retrain = add_command(
         commands, "retrain", "retrain the best parameters over the repeats and test them", _retrain
@@ -96,7 +88,7 @@ def _worker(args: argparse.Namespace) -> int:
 
     run_dir = RunDirectory(args.run_dir.resolve())
     summary = run_worker(
-        run_dir, args.loss, args.storage, worker_id=args.worker_id, progress=not args.no_progress
+        run_dir, args.loss, args.storage, progress=not args.no_progress
     )
     print(f"worker done: ran trials {summary.trials_run}, diverged {summary.trials_failed}")
     return 0

@@ -39,14 +39,14 @@ def fold_seed(config: ProtocolConfig, fold: int) -> int:
     return config.study.sampler.seed * 1000 + fold
 
 
-def make_sampler(
-    settings: SamplerConfig, worker_id: int = 0, n_existing_trials: int = 0
-) -> optuna.samplers.TPESampler:
-    """TPE with every setting explicit, seeded from the protocol seed, the worker id and the
-    number of trials already in the study (so one worker's study is reproducible, parallel
-    workers explore differently, and a restarted worker does not repeat earlier draws)."""
+def make_sampler(settings: SamplerConfig, n_existing_trials: int = 0) -> optuna.samplers.TPESampler:
+    """TPE with every setting explicit, seeded from the protocol seed and the number of trials
+    already in the study, i.e. the number of the trial about to be asked (taken under the budget
+    lock). Each trial gets its own seed whichever worker asks for it: parallel workers explore
+    differently, a restarted worker does not repeat earlier draws, and the random start-up
+    trials are the same on one worker, on many, or on a Slurm array."""
     return optuna.samplers.TPESampler(
-        seed=settings.seed + 7919 * worker_id + n_existing_trials,
+        seed=settings.seed + n_existing_trials,
         n_startup_trials=settings.n_startup_trials,
         n_ei_candidates=settings.n_ei_candidates,
         multivariate=settings.multivariate,
@@ -65,13 +65,13 @@ def make_pruner(config: ProtocolConfig) -> optuna.pruners.BasePruner:
 
 
 def open_study(
-    run_dir: RunDirectory, config: ProtocolConfig, loss: str, storage_url: str | None, worker_id: int = 0
+    run_dir: RunDirectory, config: ProtocolConfig, loss: str, storage_url: str | None
 ) -> tuple[optuna.Study, Any]:
     storage = open_storage(storage_url, run_dir.journal_path)
     study = optuna.create_study(
         study_name=study_name(config, loss),
         storage=storage,
-        sampler=make_sampler(config.study.sampler, worker_id),
+        sampler=make_sampler(config.study.sampler),
         pruner=make_pruner(config),
         direction="maximize",
         load_if_exists=True,
@@ -129,7 +129,6 @@ def run_worker(
     run_dir: RunDirectory,
     loss: str,
     storage_url: str | None = None,
-    worker_id: int = 0,
     progress: bool = True,
     cv: CrossValidation | None = None,
 ) -> WorkerSummary:
@@ -138,7 +137,7 @@ def run_worker(
     spec = get_loss_spec(loss)
     space = load_search_space(spec)
     cv = cv or CrossValidation(config, progress=progress)
-    study, storage = open_study(run_dir, config, loss, storage_url, worker_id)
+    study, storage = open_study(run_dir, config, loss, storage_url)
     _record_study_settings(study, config, space)
     budget = TrialBudget(
         study,
@@ -147,7 +146,7 @@ def run_worker(
         lock_path=run_dir.lock_path(f"budget-{loss}"),
         grace_period=config.study.grace_period,
         max_retries=config.study.max_retries,
-        sampler_factory=lambda n: make_sampler(config.study.sampler, worker_id, n),
+        sampler_factory=lambda n: make_sampler(config.study.sampler, n),
     )
     summary = WorkerSummary()
     bar = tqdm(

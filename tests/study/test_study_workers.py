@@ -22,7 +22,7 @@ def _initialised_run(tmp_path, overrides) -> RunDirectory:
 def test_budget_is_exact_with_two_parallel_workers(tmp_path, tiny_overrides):
     run_dir = _initialised_run(tmp_path, [*tiny_overrides, "study.n_trials=4"])
     args = ["worker", "--run-dir", str(run_dir.path), "--loss", "contrastive", "--no-progress"]
-    workers = [mlrc_process([*args, "--worker-id", str(i)]) for i in range(2)]
+    workers = [mlrc_process(args) for _ in range(2)]
     outputs = [w.communicate(timeout=300)[0] for w in workers]
     assert [w.returncode for w in workers] == [0, 0], outputs
 
@@ -32,6 +32,8 @@ def test_budget_is_exact_with_two_parallel_workers(tmp_path, tiny_overrides):
     assert len(study.trials) == 4, "a worker overshot the budget"
     ran = [json.loads(o.strip().splitlines()[-1].split("ran trials ")[1].split(", diverged")[0]) for o in outputs]
     assert sorted(ran[0] + ran[1]) == [0, 1, 2, 3]
+    params = [tuple(sorted(t.params.items())) for t in study.trials]
+    assert len(set(params)) == 4, "two workers evaluated the same parameters"
 
 
 def test_sigkilled_worker_leaves_a_study_that_completes_without_loss_or_duplicates(
