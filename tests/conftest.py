@@ -41,13 +41,10 @@ def tiny_overrides() -> list[str]:
     return list(TINY_OVERRIDES)
 
 
-
 @pytest.fixture(autouse=True)
 def isolated_loss_registry():
     """Losses registered by a test (plugins, failing losses) do not leak into later tests."""
-    from benchmark.losses import _registry
+    from benchmark.losses import registry_restored
 
-    saved = dict(_registry._REGISTRY)
-    yield
-    _registry._REGISTRY.clear()
-    _registry._REGISTRY.update(saved)
+    with registry_restored():
+        yield

@@ -38,7 +38,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _profile_losses(args: argparse.Namespace) -> int:
-    from benchmark.losses.profile import format_profile_table, profile_losses, write_csv
+    from benchmark.profiling import format_profile_table, profile_losses, write_profile_csv
 
     def numbers(text: str | None) -> list[int] | None:
         return None if text is None else [int(x) for x in text.split(",")]
@@ -59,6 +59,6 @@ def _profile_losses(args: argparse.Namespace) -> int:
         kwargs["losses"] = args.losses.split(",")
     rows = profile_losses(**kwargs)
     print(format_profile_table(rows))
-    write_csv(rows, args.csv)
+    write_profile_csv(rows, args.csv)
     print(f"\nwritten: {args.csv}")
     return 0

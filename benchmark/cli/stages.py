@@ -46,27 +46,42 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
 
 
-def _run_dir(args: argparse.Namespace, config):
+def _run_directory(args: argparse.Namespace, config):
     from benchmark.study import RunDirectory
     from benchmark.study.pipeline import default_run_dir
 
     return RunDirectory(Path(args.run_dir or default_run_dir(config)).resolve())
 
 
+def _created_context(args: argparse.Namespace):
+    """The run named by --protocol/--dataset/--run-dir, created or resumed."""
+    from benchmark.study import StudyContext
+
+    config = load_config(args)
+    run_dir = _run_directory(args, config)
+    return StudyContext.create(
+        config, run_dir, args.storage, args.plugin, progress=not args.no_progress
+    )
+
+
+def _attached_context(args: argparse.Namespace):
+    """The existing run of --run-dir, joined by a process started cold."""
+    from benchmark.study import StudyContext
+
+    return StudyContext.attach(args.run_dir.resolve(), args.storage, progress=not args.no_progress)
+
+
 def _run(args: argparse.Namespace) -> int:
     from benchmark.study import resolve_losses, run_benchmark
 
-    config = load_config(args)
-    losses = resolve_losses(args.losses, config)
-    run_dir = _run_dir(args, config)
-    print(f"run directory: {run_dir.path}")
+    losses = resolve_losses(args.losses, load_config(args))
+    context = _created_context(args)
+    print(f"run directory: {context.run_dir.path}")
     print(f"losses: {', '.join(losses)}")
-    table = run_benchmark(
-        config, losses, run_dir, args.storage, args.plugin, progress=not args.no_progress
-    )
+    table = run_benchmark(context, losses)
     print()
     print(table)
-    print(f"\nresults: {run_dir.results_path}\ntable:   {run_dir.table_path}")
+    print(f"\nresults: {context.run_dir.results_path}\ntable:   {context.run_dir.table_path}")
     return 0
 
 
@@ -74,36 +89,28 @@ def _study(args: argparse.Namespace) -> int:
     from benchmark.losses import get_loss_spec
     from benchmark.study import run_worker
 
-    config = load_config(args)
     get_loss_spec(args.loss)
-    run_dir = _run_dir(args, config)
-    run_dir.initialise(config, args.plugin, args.storage)
-    print(f"run directory: {run_dir.path}")
-    run_worker(run_dir, args.loss, args.storage, progress=not args.no_progress)
+    context = _created_context(args)
+    print(f"run directory: {context.run_dir.path}")
+    run_worker(context, args.loss)
     return 0
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from benchmark.study import RunDirectory, run_worker
+    from benchmark.study import run_worker
 
-    run_dir = RunDirectory(args.run_dir.resolve())
-    summary = run_worker(
-        run_dir, args.loss, args.storage, progress=not args.no_progress
-    )
+    summary = run_worker(_attached_context(args), args.loss)
     print(f"worker done: ran trials {summary.trials_run}, diverged {summary.trials_failed}")
     return 0
 
 
 def _retrain(args: argparse.Namespace) -> int:
-    from benchmark.study import RunDirectory, run_retrain, run_untrained
-    from benchmark.study.retrain import UNTRAINED
+    from benchmark.study import UNTRAINED, run_retrain, run_untrained
 
-    run_dir = RunDirectory(args.run_dir.resolve())
+    context = _attached_context(args)
     repeats = None if args.repeat is None else [args.repeat]
-    progress = not args.no_progress
     if args.loss == UNTRAINED:
-        run_dir.attach(args.storage)
-        run_untrained(run_dir, progress=progress, repeats=repeats)
+        run_untrained(context, repeats)
     else:
-        run_retrain(run_dir, args.loss, args.storage, progress=progress, repeats=repeats)
+        run_retrain(context, args.loss, repeats)
     return 0

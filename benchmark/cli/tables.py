@@ -22,8 +22,7 @@ def _tables(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from benchmark.report import format_results_table
-    from benchmark.study import RunDirectory
-    from benchmark.study.retrain import results_file
+    from benchmark.study import RunDirectory, results_file
 
     run_dir = RunDirectory(args.run_dir.resolve())
     config = run_dir.protocol()

@@ -1,16 +1,16 @@
 """Datasets, class-disjoint splits and folds, image sets, transforms and samplers.
 
->>> from benchmark.data import load_dataset, mlrc_split, make_folds
+>>> from benchmark.data import load_dataset, mlrc_split, build_folds
 >>> index = load_dataset("cub", "/data/CUB_200_2011")           # doctest: +SKIP
 >>> split = mlrc_split(index)                                     # doctest: +SKIP
->>> folds = make_folds(split.trainval_classes, n_folds=4)         # doctest: +SKIP
+>>> folds = build_folds(split.trainval_classes, n_folds=4)         # doctest: +SKIP
 """
 
 from benchmark.data.cars196 import read_cars196
 from benchmark.data.check import check_image, find_image_problems, run_data_check
 from benchmark.data.cub import read_cub
 from benchmark.data.folder import read_folder
-from benchmark.data.folds import FOLD_SCHEMES, Fold, make_folds
+from benchmark.data.folds import FOLD_SCHEMES, Fold, build_folds
 from benchmark.data.image_set import (
     ImageSet,
     clear_image_cache,
@@ -21,7 +21,7 @@ from benchmark.data.image_set import (
 from benchmark.data.index import DatasetIndex
 from benchmark.data.inshop import read_inshop
 from benchmark.data.registry import DATASET_NAMES, dataset_names, load_dataset
-from benchmark.data.samplers import ClassBalancedSampler, make_sampler
+from benchmark.data.samplers import ClassBalancedSampler, build_class_sampler
 from benchmark.data.sop import read_sop
 from benchmark.data.splits import ClassSplit, TraditionalSplit, mlrc_split, traditional_split
 from benchmark.data.synthetic import (
@@ -54,8 +54,8 @@ __all__ = [
     "load_dataset",
     "load_image",
     "load_synthetic",
-    "make_folds",
-    "make_sampler",
+    "build_folds",
+    "build_class_sampler",
     "mlrc_split",
     "read_cars196",
     "read_cub",

@@ -12,7 +12,7 @@ from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
 from benchmark.config import DataConfig
-from benchmark.data.folds import make_folds
+from benchmark.data.folds import build_folds
 from benchmark.data.index import DatasetIndex
 from benchmark.data.registry import load_dataset
 from benchmark.data.splits import mlrc_split, traditional_split
@@ -125,7 +125,7 @@ def _add_splits(index: DatasetIndex, config: DataConfig, report: dict, problems:
     }
     report["fold_scheme"] = config.fold_scheme
     try:
-        folds = make_folds(split.trainval_classes, config.n_folds, config.fold_scheme)
+        folds = build_folds(split.trainval_classes, config.n_folds, config.fold_scheme)
     except BenchmarkError as exc:
         problems.append(str(exc))
         return

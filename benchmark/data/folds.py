@@ -20,7 +20,7 @@ class Fold:
     val_classes: np.ndarray
 
 
-def make_folds(trainval_classes: np.ndarray, n_folds: int = 4, scheme: str = "mlrc") -> list[Fold]:
+def build_folds(trainval_classes: np.ndarray, n_folds: int = 4, scheme: str = "mlrc") -> list[Fold]:
     """Cut the sorted train+val classes into ``n_folds`` class-disjoint folds.
 
     ``"mlrc"`` reproduces MLRC's code exactly. With N classes, ``val_size = N // n_folds`` and

@@ -25,7 +25,7 @@ class ClassBalancedSampler(MPerClassSampler):
         return super().__iter__()
 
 
-def make_sampler(
+def build_class_sampler(
     labels: np.ndarray, batch_size: int, images_per_class: int, length: int | None = None
 ) -> ClassBalancedSampler:
     """A sampler of ``batch_size // images_per_class`` classes x ``images_per_class`` images.

@@ -1,33 +1,39 @@
 """Training and evaluation: one run to early stop (checkpointed, resumable) and retrieval metrics.
 
->>> result = fit(model, loss, train_set=train, val_set=val, config=protocol.training,
-...              run_dir="results/runs/demo/fold0", seed=0, loss_name="contrastive",
-...              images_per_class=4)  # doctest: +SKIP
+>>> trainer = Trainer(model, LossBundle.build("contrastive", {}, 18, 128), protocol.training,
+...                   fit_dir="results/runs/demo/fold0", seed=0)  # doctest: +SKIP
+>>> result = trainer.fit(train_set, val_set)  # doctest: +SKIP
 >>> result.best_val_map_at_r  # doctest: +SKIP
 """
 
 from benchmark.engine.checkpoint import RunFiles, load_best_model
-from benchmark.engine.device import resolve_device
+from benchmark.engine.device import RunDevice, resolve_device
 from benchmark.engine.embeddings import concatenate_embeddings, embed
 from benchmark.engine.epoch_sampler import EpochSampler
-from benchmark.engine.fit import EvalSet, fit
+from benchmark.engine.evaluation import EvalSet, evaluate
 from benchmark.engine.fit_result import FitResult
+from benchmark.engine.loss_bundle import LossBundle
 from benchmark.engine.optimizers import build_optimizers, build_schedulers
 from benchmark.engine.retrieval_metrics import METRICS, retrieval_metrics
 from benchmark.engine.seeding import derive_seed, seed_everything
+from benchmark.engine.trainer import Trainer, TrainingState
 
 __all__ = [
     "METRICS",
     "EpochSampler",
     "EvalSet",
     "FitResult",
+    "LossBundle",
+    "RunDevice",
     "RunFiles",
+    "Trainer",
+    "TrainingState",
     "build_optimizers",
     "build_schedulers",
     "concatenate_embeddings",
     "derive_seed",
     "embed",
-    "fit",
+    "evaluate",
     "load_best_model",
     "resolve_device",
     "retrieval_metrics",

@@ -1,30 +1,103 @@
-"""Where a run computes, and the CUDA-only speed settings (bf16 autocast, channels_last)."""
+"""The one device rule of a run: where networks and batches go, and in which precision.
+
+Every network that is trained or embedded goes through :meth:`RunDevice.place_model`, every
+mini-batch through :meth:`RunDevice.place_images` / :meth:`RunDevice.place_labels`, and every
+forward pass runs under :meth:`RunDevice.autocast`. Validation and test embeddings are computed
+with the same ``RunDevice``, so they share precision and memory format by construction.
+"""
 
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 
+import numpy as np
 import torch
+
+from benchmark.config import TrainingConfig
+from benchmark.errors import ConfigError
+
+
+def cuda_is_available() -> bool:
+    return torch.cuda.is_available()
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` is the first CUDA device when one is available, else the CPU."""
+    """``"auto"`` is the first CUDA device when one is available, else the CPU.
+
+    An explicit CUDA device on a machine without one is a configuration error, raised here
+    rather than deep inside the first forward pass.
+    """
     if isinstance(device, torch.device):
         return device
     if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+        return torch.device("cuda" if cuda_is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError:
+        raise ConfigError(
+            f"training.device: '{device}' is not a device; use auto, cpu, cuda or cuda:N"
+        ) from None
+    if resolved.type == "cuda" and not cuda_is_available():
+        raise ConfigError(
+            f"training.device is '{device}' but torch sees no CUDA device here; "
+            "use --set training.device=auto (or cpu)"
+        )
+    return resolved
 
 
-def autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextManager:
-    """bf16 autocast on CUDA when ``enabled``; a no-op elsewhere (the CPU computes in fp32)."""
-    if enabled and device.type == "cuda":
-        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+@dataclass(frozen=True)
+class RunDevice:
+    """Where a run computes and how: the device, bf16 autocast, channels_last.
 
+    Args:
+        device: the torch device every network and batch goes to.
+        amp: bf16 autocast of forward passes (CUDA only; the CPU always computes in fp32).
+        channels_last: channels_last memory format for networks and images (CUDA only).
+    """
 
-def memory_format(device: torch.device, channels_last: bool) -> torch.memory_format:
-    """channels_last on CUDA when asked (faster convolutions with bf16), else contiguous."""
-    if channels_last and device.type == "cuda":
-        return torch.channels_last
-    return torch.contiguous_format
+    device: torch.device
+    amp: bool = False
+    channels_last: bool = False
+
+    @classmethod
+    def from_config(cls, config: TrainingConfig) -> RunDevice:
+        return cls(resolve_device(config.device), config.amp, config.channels_last)
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.type == "cuda"
+
+    @property
+    def memory_format(self) -> torch.memory_format:
+        return torch.channels_last if self.channels_last and self.is_cuda else torch.contiguous_format
+
+    @property
+    def pin_memory(self) -> bool:
+        """Page-locked host batches for faster copies (CUDA only)."""
+        return self.is_cuda
+
+    def place_model(self, model: torch.nn.Module) -> torch.nn.Module:
+        """Move a network to the run's device and memory format (in place; returned for chaining)."""
+        return model.to(self.device, memory_format=self.memory_format)
+
+    def place_module(self, module: torch.nn.Module) -> torch.nn.Module:
+        """Move a non-convolutional module (a loss with parameters) to the run's device."""
+        return module.to(self.device)
+
+    def place_images(self, images: torch.Tensor) -> torch.Tensor:
+        return images.to(self.device, non_blocking=True, memory_format=self.memory_format)
+
+    def place_labels(self, labels: torch.Tensor | np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(labels).to(self.device, torch.int64, non_blocking=True)
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """bf16 autocast on CUDA when ``amp``; a no-op elsewhere."""
+        if self.amp and self.is_cuda:
+            return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def describe(self) -> str:
+        precision = "bf16 autocast" if self.amp and self.is_cuda else "fp32"
+        layout = ", channels_last" if self.memory_format == torch.channels_last else ""
+        return f"{self.device} ({precision}{layout})"

@@ -6,48 +6,44 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
-from benchmark.engine.device import autocast, memory_format, resolve_device
+from benchmark.engine.device import RunDevice
 
 
 @torch.no_grad()
 def embed(
     model: torch.nn.Module,
     dataset: Dataset,
+    run_device: RunDevice,
     *,
     batch_size: int = 128,
-    device: str | torch.device = "auto",
     num_workers: int = 0,
-    amp: bool = False,
-    channels_last: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The raw embeddings of every item of ``dataset`` (in order) and their labels.
 
-    The model runs in eval mode without gradients and is put back in its previous mode.
-    ``amp`` and ``channels_last`` only take effect on CUDA.
+    The model is placed on ``run_device`` and runs in eval mode without gradients, under the
+    run's precision settings; it is put back in its previous mode afterwards.
 
     Returns:
-        ``(embeddings, labels)``: a float32 ``(N, D)`` tensor and an int64 ``(N,)`` tensor,
-        both on the CPU.
+        ``(embeddings, labels)``: a float32 ``(N, D)`` tensor on the run's device and an int64
+        ``(N,)`` tensor on the CPU.
     """
-    device = resolve_device(device)
+    run_device.place_model(model)
     loader = DataLoader(
         dataset,
         batch_size=batch_size,
         shuffle=False,
         num_workers=num_workers,
-        pin_memory=device.type == "cuda",
+        pin_memory=run_device.pin_memory,
     )
     was_training = model.training
     model.eval()
-    image_format = memory_format(device, channels_last)
     embeddings, labels = [], []
     try:
         for images, batch_labels in loader:
-            images = images.to(device, non_blocking=True, memory_format=image_format)
-            with autocast(device, amp):
-                batch = model(images)
-            embeddings.append(batch.float().cpu())
-            labels.append(torch.as_tensor(batch_labels).to(torch.int64).cpu())
+            with run_device.autocast():
+                batch = model(run_device.place_images(images))
+            embeddings.append(batch.float())
+            labels.append(torch.as_tensor(batch_labels).to(torch.int64))
     finally:
         model.train(was_training)
     if not embeddings:

@@ -12,7 +12,7 @@ from benchmark.engine.seeding import derive_seed
 
 
 class EpochSampler(Sampler[int]):
-    """``make_sampler(labels, batch_size, images_per_class, length)`` rebuilt and reseeded per epoch.
+    """``build_class_sampler(labels, batch_size, images_per_class, length)`` rebuilt and reseeded per epoch.
 
     PML's MPerClassSampler draws from PML's global NumPy RNG and shuffles its own class list in
     place, so its order depends on everything drawn before. This wrapper builds a fresh sampler
@@ -49,9 +49,9 @@ class EpochSampler(Sampler[int]):
         return self.length
 
     def __iter__(self) -> Iterator[int]:
-        from benchmark.data import make_sampler
+        from benchmark.data import build_class_sampler
 
-        sampler = make_sampler(
+        sampler = build_class_sampler(
             self.labels, self.batch_size, self.images_per_class, length=self.length
         )
         pml_common.NUMPY_RANDOM.seed(derive_seed(self.seed, self.epoch, 0x5A3))

@@ -9,7 +9,7 @@ from typing import Any
 
 @dataclass
 class FitResult:
-    """What one :func:`~benchmark.engine.fit` produced.
+    """What one :meth:`~benchmark.engine.Trainer.fit` produced.
 
     Attributes:
         best_val_map_at_r: the best validation MAP@R (the early-stopping objective).
@@ -18,7 +18,7 @@ class FitResult:
         wall_time_s: seconds spent training and validating, summed over resumed sessions.
         curve: one row per validation: iteration, epoch, mean training loss since the previous
             validation (None at epoch 0), ``val_map_at_r``, ``val_precision_at_1``,
-            ``val_r_precision``, and the metrics of any extra evaluation sets.
+            ``val_r_precision``.
         checkpoint_path: the best checkpoint, or None when it was not kept.
         best_epoch: the epoch of the best checkpoint.
         epochs: epochs trained in total.

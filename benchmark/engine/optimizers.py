@@ -12,10 +12,11 @@ from collections.abc import Iterable
 import torch
 
 from benchmark.config import TrainingConfig
+from benchmark.engine.loss_bundle import LossBundle
 from benchmark.errors import ConfigError
 
 
-def make_optimizer(
+def build_optimizer(
     parameters: Iterable[torch.nn.Parameter], lr: float, weight_decay: float, config: TrainingConfig
 ) -> torch.optim.Optimizer:
     """One optimizer of the kind ``config.optimizer`` names."""
@@ -30,35 +31,31 @@ def make_optimizer(
 
 
 def build_optimizers(
-    model: torch.nn.Module,
-    loss: torch.nn.Module,
-    config: TrainingConfig,
-    loss_lr: float | None,
-    loss_name: str = "loss",
+    model: torch.nn.Module, loss: LossBundle, config: TrainingConfig
 ) -> dict[str, torch.optim.Optimizer]:
     """``{"trunk": ..., "embedder": ..., ["loss": ...]}``, one optimizer per group.
 
     The ``loss`` group exists only when the loss owns trainable parameters; its learning rate
-    is ``loss_lr`` (a searched hyperparameter, required then) and its weight decay
+    is ``loss.lr`` (the hyperparameter ``loss_lr``, required then) and its weight decay
     ``config.loss_weight_decay``.
     """
     optimizers = {
-        "trunk": make_optimizer(
+        "trunk": build_optimizer(
             model.trunk.parameters(), config.trunk_lr, config.weight_decay, config
         ),
-        "embedder": make_optimizer(
+        "embedder": build_optimizer(
             model.embedder.parameters(), config.embedder_lr, config.weight_decay, config
         ),
     }
-    loss_parameters = [p for p in loss.parameters() if p.requires_grad]
+    loss_parameters = [p for p in loss.module.parameters() if p.requires_grad]
     if loss_parameters:
-        if loss_lr is None:
+        if loss.lr is None:
             raise ConfigError(
-                f"loss '{loss_name}' has trainable parameters: give their learning rate "
+                f"loss '{loss.name}' has trainable parameters: give their learning rate "
                 "(the hyperparameter loss_lr)"
             )
-        optimizers["loss"] = make_optimizer(
-            loss_parameters, loss_lr, config.loss_weight_decay, config
+        optimizers["loss"] = build_optimizer(
+            loss_parameters, loss.lr, config.loss_weight_decay, config
         )
     return optimizers
 

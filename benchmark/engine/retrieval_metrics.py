@@ -1,14 +1,23 @@
-"""Retrieval metrics of an embedding: MAP@R, P@1 and R-Precision (PML's AccuracyCalculator)."""
+"""Retrieval metrics of an embedding: MAP@R, P@1 and R-Precision (PML's AccuracyCalculator).
+
+The k nearest neighbours are found on the embeddings' device: with faiss (``FaissKNN``, PML's
+default) on the CPU, and on a GPU when the installed faiss has GPU support; otherwise with PML's
+exact torch search (``CustomKNN``) on the same device, in blocks that bound its memory.
+Both are exact searches on L2-normalised embeddings, so they agree (tested to 1e-6).
+"""
 
 from __future__ import annotations
 
 import logging
+from typing import Literal
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from pytorch_metric_learning.distances import LpDistance
 from pytorch_metric_learning.utils import common_functions as pml_common
 from pytorch_metric_learning.utils.accuracy_calculator import AccuracyCalculator
+from pytorch_metric_learning.utils.inference import CustomKNN, FaissKNN
 
 # Our metric names -> PML's.
 METRICS: dict[str, str] = {
@@ -17,12 +26,20 @@ METRICS: dict[str, str] = {
     "r_precision": "r_precision",
 }
 
+KnnBackend = Literal["auto", "faiss", "torch"]
+
+# The torch search holds one block of (queries x references) distances at a time.
+_TORCH_KNN_BLOCK_ENTRIES = 1 << 27
+
 
 def retrieval_metrics(
     query: torch.Tensor | np.ndarray,
     query_labels: torch.Tensor | np.ndarray,
     reference: torch.Tensor | np.ndarray | None = None,
     reference_labels: torch.Tensor | np.ndarray | None = None,
+    *,
+    device: str | torch.device | None = None,
+    knn: KnnBackend = "auto",
 ) -> dict[str, float]:
     """MAP@R, P@1 and R-Precision of ``query`` against ``reference``, on L2-normalised embeddings.
 
@@ -34,18 +51,29 @@ def retrieval_metrics(
     Queries whose class has no other item in the reference (``R = 0``, e.g. singleton classes)
     are left out of every average, as PML does; if every query is such, the metrics are NaN.
 
+    Args:
+        device: where the k-NN runs (default: the query's device).
+        knn: ``"faiss"``, ``"torch"`` (PML's exact torch search) or ``"auto"`` (faiss when it can
+            search on ``device``, else torch).
+
     Returns:
         ``{"map_at_r": ..., "precision_at_1": ..., "r_precision": ...}`` as Python floats.
     """
-    query = _as_float_tensor(query)
+    device = torch.device(device) if device is not None else torch.as_tensor(query).device
+    query = _as_float_tensor(query, device)
+    if reference is not None:
+        reference = _as_float_tensor(reference, device)
     if not torch.isfinite(query).all() or (
-        reference is not None and not torch.isfinite(_as_float_tensor(reference)).all()
+        reference is not None and not torch.isfinite(reference).all()
     ):
         raise ValueError("embeddings contain NaN or infinite values (did training diverge?)")
     query = F.normalize(query, dim=1)
-    query_labels = _as_label_tensor(query_labels)
+    query_labels = _as_label_tensor(query_labels, device)
     calculator = AccuracyCalculator(
-        include=tuple(METRICS.values()), k="max_bin_count", device=torch.device("cpu")
+        include=tuple(METRICS.values()),
+        k="max_bin_count",
+        device=device,
+        knn_func=knn_function(device, knn, num_references=len(query if reference is None else reference)),
     )
     pml_logger = pml_common.LOGGER
     previous_level = pml_logger.level
@@ -59,8 +87,8 @@ def retrieval_metrics(
             accuracies = calculator.get_accuracy(
                 query,
                 query_labels,
-                F.normalize(_as_float_tensor(reference), dim=1),
-                _as_label_tensor(reference_labels),
+                F.normalize(reference, dim=1),
+                _as_label_tensor(reference_labels, device),
                 ref_includes_query=False,
             )
     finally:
@@ -68,9 +96,32 @@ def retrieval_metrics(
     return {ours: float(accuracies[theirs]) for ours, theirs in METRICS.items()}
 
 
-def _as_float_tensor(values: torch.Tensor | np.ndarray) -> torch.Tensor:
-    return torch.as_tensor(values).detach().to("cpu", torch.float32)
+def knn_function(device: torch.device, backend: KnnBackend = "auto", num_references: int = 1):
+    """The k-NN search of :func:`retrieval_metrics` for ``device`` (see the module docstring)."""
+    if backend not in ("auto", "faiss", "torch"):
+        raise ValueError(f"knn must be 'auto', 'faiss' or 'torch', got {backend!r}")
+    if backend == "auto":
+        backend = "faiss" if faiss_searches_on(device) else "torch"
+    if backend == "faiss":
+        return FaissKNN()
+    block = max(1, _TORCH_KNN_BLOCK_ENTRIES // max(1, num_references))
+    return CustomKNN(LpDistance(normalize_embeddings=False), batch_size=block)
 
 
-def _as_label_tensor(values: torch.Tensor | np.ndarray) -> torch.Tensor:
-    return torch.as_tensor(values).detach().to("cpu", torch.int64)
+def faiss_searches_on(device: torch.device) -> bool:
+    """True when faiss is installed and can search on ``device`` (a GPU needs faiss-gpu)."""
+    try:
+        import faiss
+    except ImportError:
+        return False
+    if device.type == "cpu":
+        return True
+    return device.type == "cuda" and faiss.get_num_gpus() > 0
+
+
+def _as_float_tensor(values: torch.Tensor | np.ndarray, device: torch.device) -> torch.Tensor:
+    return torch.as_tensor(values).detach().to(device, torch.float32)
+
+
+def _as_label_tensor(values: torch.Tensor | np.ndarray, device: torch.device) -> torch.Tensor:
+    return torch.as_tensor(values).detach().to(device, torch.int64)

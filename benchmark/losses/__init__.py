@@ -11,6 +11,7 @@ from benchmark.losses._registry import (
     get_loss_spec,
     list_losses,
     register_loss,
+    registry_restored,
 )
 from benchmark.losses.class_wise_multi_similarity import ClassWiseMultiSimilarityLoss
 from benchmark.losses.mean_field_contrastive import MeanFieldContrastiveLoss
@@ -25,4 +26,5 @@ __all__ = [
     "get_loss_spec",
     "list_losses",
     "register_loss",
+    "registry_restored",
 ]

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from benchmark.losses._logspace import (
-    check_hyperparameters,
-    compute_dtype,
-    l2_normalize,
-    off_diagonal_pair_sum,
-)
+from benchmark.losses._logspace import compute_dtype, l2_normalize, off_diagonal_pair_sum
+from benchmark.losses._validation import check_hyperparameters
 
 
 class MeanFieldLoss(torch.nn.Module):
@@ -21,8 +17,6 @@ class MeanFieldLoss(torch.nn.Module):
     only when ``mf_reg > 0`` (in row blocks: never a (C, C) matrix).
     """
 
-    loss_label = "mean-field loss"
-
     def __init__(
         self,
         num_classes: int,
@@ -33,7 +27,7 @@ class MeanFieldLoss(torch.nn.Module):
     ):
         super().__init__()
         check_hyperparameters(
-            self.loss_label,
+            type(self).__name__,
             positive={"num_classes": num_classes, "embedding_size": embedding_size, **(positive or {})},
             mf_reg=mf_reg,
             mf_power=mf_power,

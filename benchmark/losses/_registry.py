@@ -7,8 +7,9 @@ learning rate ``loss_lr``) and its search-space file.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -148,3 +149,20 @@ def build_loss(
     spec = get_loss_spec(name)
     kwargs = {k: v for k, v in hyperparameters.items() if k not in TRAINING_HYPERPARAMETERS}
     return spec.builder(num_classes=num_classes, embedding_size=embedding_size, **kwargs)
+
+
+@contextlib.contextmanager
+def registry_restored() -> Iterator[None]:
+    """Forget, on exit, every loss registered or replaced inside the block.
+
+    For tests and notebooks that register throwaway losses::
+
+        with registry_restored():
+            register_loss("tmp", display="T", kind="pair")(build_tmp)
+    """
+    saved = dict(_REGISTRY)
+    try:
+        yield
+    finally:
+        _REGISTRY.clear()
+        _REGISTRY.update(saved)

@@ -8,13 +8,13 @@ import torch
 import torch.nn.functional as F
 
 from benchmark.losses._logspace import (
-    check_hyperparameters,
     compute_dtype,
     l2_normalize,
     masked_logsumexp,
     segment_logsumexp,
 )
 from benchmark.losses._registry import register_loss
+from benchmark.losses._validation import check_hyperparameters
 
 
 class ClassWiseMultiSimilarityLoss(torch.nn.Module):
@@ -44,7 +44,7 @@ class ClassWiseMultiSimilarityLoss(torch.nn.Module):
 
     def __init__(self, alpha: float = 2.0, beta: float = 50.0, base: float = 0.5):
         super().__init__()
-        check_hyperparameters("CWMS", positive={"alpha": alpha, "beta": beta})
+        check_hyperparameters(type(self).__name__, positive={"alpha": alpha, "beta": beta})
         self.alpha = float(alpha)
         self.beta = float(beta)
         self.base = float(base)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from benchmark.losses._logspace import check_labels, row_inverse_norms
+from benchmark.losses._logspace import row_inverse_norms
 from benchmark.losses._mean_field_loss import MeanFieldLoss
 from benchmark.losses._registry import register_loss
+from benchmark.losses._validation import check_labels
 
 
 @register_loss("mfcont", display="MFCont.", kind="classification", has_parameters=True)
@@ -39,8 +40,6 @@ class MeanFieldContrastiveLoss(MeanFieldLoss):
         mean_fields: the (C, D) learnable mean fields, initialised i.i.d. N(0, 1); rows are
             normalised whenever used.
     """
-
-    loss_label = "MFCont"
 
     def __init__(
         self,

@@ -5,14 +5,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from benchmark.losses._logspace import (
-    check_labels,
-    masked_logsumexp,
-    row_inverse_norms,
-    segment_logsumexp,
-)
+from benchmark.losses._logspace import masked_logsumexp, row_inverse_norms, segment_logsumexp
 from benchmark.losses._mean_field_loss import MeanFieldLoss
 from benchmark.losses._registry import register_loss
+from benchmark.losses._validation import check_labels
 
 
 @register_loss("mfcwms", display="MFCWMS", kind="classification", has_parameters=True)
@@ -50,8 +46,6 @@ class MeanFieldClassWiseMultiSimilarityLoss(MeanFieldLoss):
         mean_fields: the (C, D) learnable mean fields (row c is the transpose of column c of the
             paper's M), initialised i.i.d. N(0, 1); rows are normalised whenever used.
     """
-
-    loss_label = "MFCWMS"
 
     def __init__(
         self,

@@ -17,15 +17,16 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
 import optuna
 from optuna.storages import BaseStorage
-from optuna.storages.journal import JournalFileOpenLock
 from optuna.trial import FrozenTrial, TrialState
+
+from benchmark.io import file_lock
 
 HEARTBEAT_KEY = "heartbeat"
 FAILURE_KEY = "failure"
@@ -64,17 +65,6 @@ def budget_state(trials: list[FrozenTrial]) -> BudgetState:
             in_flight += 1
             waiting += 1
     return BudgetState(finished, in_flight, waiting)
-
-
-@contextlib.contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """An inter-process lock that also works on NFS (a stale lock is broken after 30 s)."""
-    lock = JournalFileOpenLock(str(path), grace_period=30)
-    lock.acquire()
-    try:
-        yield
-    finally:
-        lock.release()
 
 
 class TrialBudget:

@@ -7,6 +7,8 @@ so the rule "test classes never reach a trial" is enforced here: trials only eve
 
 from __future__ import annotations
 
+import io
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -17,22 +19,24 @@ import torch
 from benchmark.config import ProtocolConfig
 from benchmark.data import (
     Fold,
+    ImageSet,
+    build_folds,
     build_transforms,
     image_set_for_classes,
     load_dataset,
-    make_folds,
     mlrc_split,
 )
-from benchmark.engine import (
-    FitResult,
-    embed,
-    fit,
-    load_best_model,
-    resolve_device,
-    seed_everything,
-)
-from benchmark.losses import build_loss, get_loss_spec
+from benchmark.engine import FitResult, LossBundle, RunDevice, Trainer, embed, seed_everything
+from benchmark.io import atomic_write_bytes
 from benchmark.models import build_model
+
+
+@dataclass
+class TrainedFold:
+    """A finished fold: its fit result and its network holding the best weights."""
+
+    result: FitResult
+    model: torch.nn.Module
 
 
 class CrossValidation:
@@ -41,15 +45,16 @@ class CrossValidation:
     def __init__(self, config: ProtocolConfig, progress: bool = True):
         self.config = config
         self.progress = progress
+        self.run_device = RunDevice.from_config(config.training)
         self.index = load_dataset(config.dataset, config.data.root, config.data)
         self.split = mlrc_split(self.index)
-        self.folds: list[Fold] = make_folds(
+        self.folds: list[Fold] = build_folds(
             self.split.trainval_classes, config.data.n_folds, config.data.fold_scheme
         )
         self.train_transform, self.eval_transform = build_transforms(config.data)
-        self._fold_sets: dict[int, tuple[Any, Any]] = {}
+        self._fold_sets: dict[int, tuple[ImageSet, ImageSet]] = {}
 
-    def fold_sets(self, fold: Fold) -> tuple[Any, Any]:
+    def fold_sets(self, fold: Fold) -> tuple[ImageSet, ImageSet]:
         """(train, validation) image sets of ``fold``; labels remapped to 0..C-1 in each."""
         if fold.index not in self._fold_sets:
             cache = self.config.data.cache_images
@@ -63,7 +68,7 @@ class CrossValidation:
         return self._fold_sets[fold.index]
 
     @cached_property
-    def test_set(self) -> Any:
+    def test_set(self) -> ImageSet:
         """The test classes (used by the retrain stage only, never by a trial)."""
         return image_set_for_classes(
             self.index,
@@ -83,57 +88,47 @@ class CrossValidation:
         params: dict[str, Any],
         fold: Fold,
         seed: int,
-        run_dir: Path,
+        fit_dir: Path,
         keep_checkpoint: bool,
-    ) -> FitResult:
-        """Train one fold to early stop (or return its finished result from ``run_dir``)."""
+    ) -> TrainedFold:
+        """Train one fold to early stop (or return its finished result from ``fit_dir``)."""
         train_set, val_set = self.fold_sets(fold)
         model = self.build_model(seed)
-        loss = build_loss(
-            loss_name,
-            num_classes=train_set.num_classes,
-            embedding_size=self.config.model.embedding_size,
-            **params,
+        loss = LossBundle.build(
+            loss_name, params, train_set.num_classes, self.config.model.embedding_size
         )
-        return fit(
+        trainer = Trainer(
             model,
             loss,
-            train_set=train_set,
-            val_set=val_set,
-            config=self.config.training,
-            run_dir=run_dir,
-            seed=seed,
-            loss_name=loss_name,
-            images_per_class=get_loss_spec(loss_name).images_per_class,
-            loss_lr=params.get("loss_lr"),
+            self.config.training,
+            fit_dir,
+            seed,
             num_workers=self.config.data.num_workers,
             keep_checkpoint=keep_checkpoint,
             progress=self.progress,
             description=f"{loss_name} fold {fold.index}",
         )
+        return TrainedFold(trainer.fit(train_set, val_set), model)
 
     def test_embeddings(self, model: torch.nn.Module, cache_path: Path | None = None) -> np.ndarray:
-        """Embeddings of the test set (cached as .npy next to the fit when a path is given)."""
+        """Embeddings of the test set, computed on the run's device in the same precision as
+        validation (cached as .npy next to the fit when a path is given)."""
         if cache_path is not None and cache_path.is_file():
             return np.load(cache_path)
         embeddings, _ = embed(
             model,
             self.test_set,
+            self.run_device,
             batch_size=self.config.training.eval_batch_size,
-            device=resolve_device(self.config.training.device),
             num_workers=self.config.data.num_workers,
         )
-        array = embeddings.float().cpu().numpy()
+        array = embeddings.cpu().numpy()
         if cache_path is not None:
-            cache_path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache_path.with_suffix(".tmp.npy")
-            np.save(tmp, array)
-            tmp.replace(cache_path)
+            atomic_write_bytes(cache_path, _npy_bytes(array))
         return array
 
-    def trained_model(self, run_dir: Path, seed: int) -> torch.nn.Module:
-        """The best checkpoint of a finished fit, loaded into a fresh network."""
-        model = self.build_model(seed)
-        load_best_model(run_dir, model)
-        return model
 
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()

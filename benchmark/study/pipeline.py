@@ -12,11 +12,11 @@ from benchmark.errors import StudyFailed, TrainingDiverged
 from benchmark.losses import get_loss_spec, list_losses
 from benchmark.losses.search_space import load_search_space
 from benchmark.report import format_results_table
-from benchmark.study.cross_validation import CrossValidation
-from benchmark.study.retrain import UNTRAINED, results_file, run_retrain, run_untrained
-from benchmark.study.run_dir import RunDirectory
-from benchmark.study.storage import open_storage
-from benchmark.study.worker import run_worker
+from benchmark.study.baseline import UNTRAINED, run_untrained
+from benchmark.study.context import StudyContext
+from benchmark.study.optimize import run_worker
+from benchmark.study.repeats import results_file
+from benchmark.study.retrain import run_retrain
 
 
 def resolve_losses(selection: str | None, config: ProtocolConfig) -> list[str]:
@@ -37,37 +37,27 @@ def default_run_dir(config: ProtocolConfig) -> Path:
     return Path("results") / "runs" / f"{config.name}-{config.dataset}"
 
 
-def run_benchmark(
-    config: ProtocolConfig,
-    losses: list[str],
-    run_dir: RunDirectory,
-    storage_url: str | None = None,
-    plugins: list[str] | None = None,
-    progress: bool = True,
-) -> str:
+def run_benchmark(context: StudyContext, losses: list[str]) -> str:
     """Run every stage for ``losses``; finished stages are skipped. Returns the table."""
-    open_storage(storage_url, run_dir.journal_path)  # an unreachable storage fails first
-    cv = CrossValidation(config, progress=progress)  # so does a missing or broken dataset
-    run_dir.initialise(config, plugins or [], storage_url)
-    run_untrained(run_dir, progress=progress, cv=cv)
+    run_untrained(context)
     for loss in losses:
-        run_worker(run_dir, loss, storage_url, progress=progress, cv=cv)
+        run_worker(context, loss)
         try:
-            run_retrain(run_dir, loss, storage_url, progress=progress, cv=cv)
+            run_retrain(context, loss)
         except (StudyFailed, TrainingDiverged) as exc:  # one loss must not stop the comparison
             tqdm.write(f"warning: skipping {loss}: {exc}")
-    return write_table(run_dir, [*losses, UNTRAINED])
+    return write_table(context, [*losses, UNTRAINED])
 
 
-def write_table(run_dir: RunDirectory, losses: list[str] | None = None) -> str:
-    """Render the summary table of ``run_dir`` (optionally only some losses) to table.md."""
-    rows = results_file(run_dir).read()
+def write_table(context: StudyContext, losses: list[str] | None = None) -> str:
+    """Render the summary table of the run (optionally only some losses) to table.md."""
+    rows = results_file(context.run_dir).read()
     if losses is not None:
         rows = rows[rows["loss"].isin(losses)]
         order = {name: i for i, name in enumerate(losses)}
         rows = rows.sort_values("loss", key=lambda s: s.map(order), kind="stable")
-    config = run_dir.protocol()
+    config = context.config
     title = f"**{config.name} protocol, {config.dataset}**\n\n"
     table = title + format_results_table(pd.DataFrame(rows), confidence=config.retrain.confidence)
-    run_dir.table_path.write_text(table + "\n")
+    context.run_dir.table_path.write_text(table + "\n")
     return table

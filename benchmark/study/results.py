@@ -1,7 +1,17 @@
 """Tidy result rows, appended atomically to ``results.csv`` in the run directory.
 
 One row per (dataset, protocol, loss, repeat, mode, metric); tables, figures and statistics are
-pure functions of these rows.
+pure functions of these rows. The columns:
+
+- ``dataset``, ``protocol``, ``loss`` (registry name, ``untrained`` for the baseline),
+  ``display`` (the table label), ``repeat``;
+- ``mode``: ``separated`` (mean of the fold models' metrics), ``concatenated`` (the fold
+  embeddings normalised and concatenated) or ``single`` (one model per repeat); ``dim``;
+- ``metric``, ``value``;
+- ``params`` (JSON), ``params_source`` (``search``, ``protocol``, ``none`` or the name of a
+  published configuration), ``seeds``, ``best_iterations``, ``best_epochs`` (JSON lists, one
+  entry per model), ``ablation`` and ``ablation_value`` (empty, or the ablation's name and a
+  JSON object of the ablated settings), ``code_version``.
 """
 
 from __future__ import annotations
@@ -12,8 +22,8 @@ from typing import Any
 
 import pandas as pd
 
-from benchmark.engine.checkpoint import atomic_write_text
-from benchmark.study.budget import file_lock
+from benchmark.config import ProtocolConfig
+from benchmark.io import atomic_write_text, file_lock
 
 COLUMNS = [
     "dataset",
@@ -26,10 +36,45 @@ COLUMNS = [
     "metric",
     "value",
     "params",
+    "params_source",
     "seeds",
     "best_iterations",
+    "best_epochs",
+    "ablation",
+    "ablation_value",
     "code_version",
 ]
+
+
+def result_rows(
+    config: ProtocolConfig,
+    loss: str,
+    display: str,
+    repeat: int,
+    mode: str,
+    dim: int,
+    metrics: dict[str, float],
+    **details: Any,
+) -> list[dict[str, Any]]:
+    """One row per metric of one evaluation; ``details`` fill the remaining columns."""
+    unknown = set(details) - set(COLUMNS)
+    if unknown:
+        raise ValueError(f"unknown result columns {sorted(unknown)}")
+    return [
+        {
+            "dataset": config.dataset,
+            "protocol": config.name,
+            "loss": loss,
+            "display": display,
+            "repeat": repeat,
+            "mode": mode,
+            "dim": int(dim),
+            "metric": metric,
+            "value": float(value),
+            **details,
+        }
+        for metric, value in metrics.items()
+    ]
 
 
 class ResultsFile:

@@ -28,8 +28,8 @@ from typing import Any
 
 import benchmark
 from benchmark.config import PROJECT_ROOT, ProtocolConfig, protocol_from_dict
-from benchmark.engine.checkpoint import atomic_write_json
 from benchmark.errors import ConfigError
+from benchmark.io import atomic_write_json
 from benchmark.plugins import load_plugin
 
 # Settings that may change between invocations on the same run directory without

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 
 from benchmark.errors import StorageError
 
-_RDB_SCHEMES = ("sqlite:", "postgresql", "postgres:", "mysql")
+_RDB_SCHEMES = ("sqlite:", "postgresql", "mysql")
 
 
 def open_storage(url: str | None, default_journal: Path) -> BaseStorage:
@@ -21,10 +22,16 @@ def open_storage(url: str | None, default_journal: Path) -> BaseStorage:
     """
     if url is None or url == "":
         return _journal(default_journal)
+    if url.startswith("postgres://"):
+        raise StorageError(
+            f"storage URL '{_masked(url)}': SQLAlchemy does not accept the scheme postgres://; "
+            "write postgresql://user:password@host/db"
+        )
     if url.startswith("journal://"):
         return _journal(Path(url.removeprefix("journal://")))
     if url.startswith(_RDB_SCHEMES):
-        shown = re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
+        shown = _masked(url)
+        url = _with_postgres_driver(url)
         try:
             engine_kwargs = {"connect_args": {"connect_timeout": 10}} if "postgres" in url else None
             return RDBStorage(url, engine_kwargs=engine_kwargs)
@@ -45,6 +52,22 @@ def open_storage(url: str | None, default_journal: Path) -> BaseStorage:
         f"storage URL '{url}' is not understood; use journal:///path/file.journal, "
         "sqlite:///path.db or postgresql://user:password@host/db"
     )
+
+
+def _with_postgres_driver(url: str) -> str:
+    """``postgresql://`` names no driver, and SQLAlchemy's default one changed in 2.1 (psycopg2
+    -> psycopg 3): pick whichever of the two is installed, psycopg 3 first."""
+    if not url.startswith("postgresql://"):
+        return url
+    for module, driver in (("psycopg", "psycopg"), ("psycopg2", "psycopg2")):
+        if importlib.util.find_spec(module) is not None:
+            return f"postgresql+{driver}://" + url.removeprefix("postgresql://")
+    return url
+
+
+def _masked(url: str) -> str:
+    """``url`` with its password replaced by ``***`` (for error messages)."""
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
 
 
 def _journal(path: Path) -> JournalStorage:

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import time
@@ -15,6 +16,8 @@ import torch
 from pytorch_metric_learning.losses import ContrastiveLoss
 
 from benchmark.config import ModelConfig, TrainingConfig
+from benchmark.engine import LossBundle
+from benchmark.losses import get_loss_spec
 from benchmark.models import build_model
 
 IMAGE_SIZE = 16
@@ -84,6 +87,11 @@ def tiny_config(**overrides) -> TrainingConfig:
     return TrainingConfig(**values)
 
 
+def bundle(module: torch.nn.Module, lr: float | None = None, name: str = "test_loss") -> LossBundle:
+    """``module`` as a pair-based loss (batches of 4 images per class) named ``name``."""
+    return LossBundle(dataclasses.replace(get_loss_spec("contrastive"), name=name), module, lr)
+
+
 class SlowLoss(torch.nn.Module):
     """A loss that sleeps before computing (the result is unchanged)."""
 
@@ -98,23 +106,19 @@ class SlowLoss(torch.nn.Module):
 
 
 def run_job(run_dir: str, sleep_s: float = 0.0, max_epochs: int = 8) -> dict:
-    from benchmark.engine import fit
+    from benchmark.engine import Trainer
 
     torch.set_num_threads(1)  # the same arithmetic in every process
     train, val = tiny_sets()
-    result = fit(
+    trainer = Trainer(
         tiny_model(),
-        SlowLoss(ContrastiveLoss(), sleep_s),
-        train_set=train,
-        val_set=val,
-        config=tiny_config(max_epochs=max_epochs, patience_epochs=100),
-        run_dir=run_dir,
+        bundle(SlowLoss(ContrastiveLoss(), sleep_s), name="contrastive"),
+        tiny_config(max_epochs=max_epochs, patience_epochs=100),
+        run_dir,
         seed=7,
-        loss_name="contrastive",
-        images_per_class=4,
         progress=False,
     )
-    return result.to_dict()
+    return trainer.fit(train, val).to_dict()
 
 
 if __name__ == "__main__":

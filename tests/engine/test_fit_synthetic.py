@@ -9,15 +9,14 @@ import torch
 
 from benchmark.config import DataConfig, ModelConfig, TrainingConfig
 from benchmark.data import (
+    build_folds,
     build_transforms,
     clear_image_cache,
     image_set_for_classes,
     load_dataset,
-    make_folds,
     mlrc_split,
 )
-from benchmark.engine import embed, fit, load_best_model, retrieval_metrics
-from benchmark.losses import build_loss
+from benchmark.engine import LossBundle, RunDevice, Trainer, evaluate, load_best_model
 from benchmark.models import build_model
 
 
@@ -28,7 +27,7 @@ def synthetic_sets(tmp_path_factory):
         data_config = DataConfig(transform="small", resize=32, image_size=32, cache_images=True)
         index = load_dataset("synthetic", None, data_config)
         split = mlrc_split(index)
-        fold = make_folds(split.trainval_classes, 4, "mlrc")[0]
+        fold = build_folds(split.trainval_classes, 4, "mlrc")[0]
         train_tf, eval_tf = build_transforms(data_config)
         sets = {
             "train": image_set_for_classes(index, fold.train_classes, train_tf, cache_images=True),
@@ -48,26 +47,17 @@ def test_a_short_cpu_fit_raises_test_map_at_r_well_above_the_untrained_network(
     model = build_model(
         ModelConfig(trunk="small_cnn", weights="none", embedding_size=64, freeze_batchnorm=False)
     )
-    untrained = retrieval_metrics(*embed(model, test, device="cpu"))
+    cpu = RunDevice(torch.device("cpu"))
+    untrained = evaluate(model, test, cpu)
     config = TrainingConfig(
         trunk_lr=1e-3, embedder_lr=1e-3, iterations_per_epoch=25, eval_every_epochs=1,
         patience_epochs=2, max_epochs=6, device="cpu", amp=False,
     )  # fmt: skip
     start = time.perf_counter()
-    result = fit(
-        model,
-        build_loss("contrastive", num_classes=train.num_classes, embedding_size=64),
-        train_set=train,
-        val_set=val,
-        config=config,
-        run_dir=tmp_path,
-        seed=0,
-        loss_name="contrastive",
-        images_per_class=4,
-        progress=False,
-    )
+    loss = LossBundle.build("contrastive", {}, num_classes=train.num_classes, embedding_size=64)
+    result = Trainer(model, loss, config, tmp_path, seed=0, progress=False).fit(train, val)
     fit_seconds = time.perf_counter() - start
-    trained = retrieval_metrics(*embed(model, test, device="cpu"))
+    trained = evaluate(model, test, cpu)
     print(
         f"\nsynthetic test MAP@R untrained {untrained['map_at_r']:.4f} -> trained "
         f"{trained['map_at_r']:.4f} (P@1 {untrained['precision_at_1']:.3f} -> "
@@ -86,4 +76,4 @@ def test_a_short_cpu_fit_raises_test_map_at_r_well_above_the_untrained_network(
         ModelConfig(trunk="small_cnn", weights="none", embedding_size=64, freeze_batchnorm=False)
     )
     load_best_model(tmp_path, fresh)
-    assert retrieval_metrics(*embed(fresh, test, device="cpu")) == trained
+    assert evaluate(fresh, test, cpu) == trained

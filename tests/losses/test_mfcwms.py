@@ -10,7 +10,7 @@ from torch.func import functional_call
 
 from benchmark.losses import MeanFieldClassWiseMultiSimilarityLoss, build_loss
 from benchmark.losses._logspace import off_diagonal_pair_sum
-from benchmark.losses.profile import _cpu_peak_memory_bytes
+from benchmark.profiling.measure import cpu_peak_memory_bytes
 
 NUM_CLASSES, EMBEDDING_SIZE = 9, 6
 
@@ -133,7 +133,7 @@ def test_batch_terms_never_hold_a_class_by_class_matrix():
     labels = torch.randint(0, num_classes, (batch_size,))
     labels[:4] = labels[4]  # a class with several items: the segmented path
 
-    peak = _cpu_peak_memory_bytes(lambda: loss(embeddings, labels).backward())
+    peak = cpu_peak_memory_bytes(lambda: loss(embeddings, labels).backward())
     class_by_class = num_classes * num_classes * 4
     assert peak < class_by_class / 20
 
@@ -148,7 +148,7 @@ def test_regularizer_blocks_keep_memory_below_a_class_by_class_matrix():
             vectors, lambda s: torch.nn.functional.softplus(s), block_rows
         ).backward()
 
-    peak = _cpu_peak_memory_bytes(step)
+    peak = cpu_peak_memory_bytes(step)
     assert peak < num_classes * num_classes * 4 / 5
 
 

@@ -7,7 +7,13 @@ import pytest
 import torch
 
 from benchmark.errors import UnknownLossError
-from benchmark.losses import build_loss, get_loss_spec, list_losses
+from benchmark.losses import (
+    build_loss,
+    get_loss_spec,
+    list_losses,
+    register_loss,
+    registry_restored,
+)
 from benchmark.losses.search_space import load_search_space
 
 ALL_LOSSES = [
@@ -91,14 +97,22 @@ def test_unknown_loss_names_the_registered_ones():
 @pytest.mark.parametrize("name", ALL_LOSSES)
 def test_registry_decides_the_optimizer_groups(name):
     from benchmark.config import ModelConfig, TrainingConfig
-    from benchmark.engine import build_optimizers
+    from benchmark.engine import LossBundle, build_optimizers
     from benchmark.models import build_model
 
     params = midpoint_params(name)
     spec = get_loss_spec(name)
     model = build_model(ModelConfig(trunk="small_cnn", weights="none", embedding_size=16, small_cnn_width=4))
-    loss = build_loss(name, num_classes=8, embedding_size=16, **params)
-    optimizers = build_optimizers(model, loss, TrainingConfig(), params.get("loss_lr"), name)
+    loss = LossBundle.build(name, params, num_classes=8, embedding_size=16)
+    optimizers = build_optimizers(model, loss, TrainingConfig())
     assert set(optimizers) == ({"trunk", "embedder", "loss"} if spec.has_parameters else {"trunk", "embedder"})
     if spec.has_parameters:
         assert optimizers["loss"].param_groups[0]["lr"] == params["loss_lr"]
+
+
+def test_registry_restored_forgets_the_losses_registered_inside_the_block():
+    before = [spec.name for spec in list_losses()]
+    with registry_restored():
+        register_loss("throwaway", display="T", kind="pair")(lambda num_classes, embedding_size: None)
+        assert "throwaway" in [spec.name for spec in list_losses()]
+    assert [spec.name for spec in list_losses()] == before

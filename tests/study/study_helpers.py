@@ -11,9 +11,7 @@ import optuna
 from optuna.trial import TrialState
 
 from benchmark.config import load_protocol
-from benchmark.study import RunDirectory
-from benchmark.study.storage import open_storage
-from benchmark.study.worker import study_name
+from benchmark.study import RunDirectory, open_storage, study_name
 
 
 def set_args(overrides: list[str]) -> list[str]:

@@ -9,14 +9,14 @@ from study_helpers import load_study, tiny_config
 
 import benchmark.data.image_set as image_set_module
 from benchmark.data import clear_image_cache
-from benchmark.study import RunDirectory, run_worker
+from benchmark.study import RunDirectory, StudyContext, run_worker
 from benchmark.study.cross_validation import CrossValidation
 
 
 def test_test_classes_never_reach_a_trial(tmp_path, tiny_overrides, monkeypatch):
     config = tiny_config([*tiny_overrides, "study.n_trials=2"])
     run_dir = RunDirectory(tmp_path / "run")
-    run_dir.initialise(config, [], None)
+    context = StudyContext.create(config, run_dir, progress=False)
     read_paths: list[Path] = []
     real_load_image = image_set_module.load_image
 
@@ -26,7 +26,7 @@ def test_test_classes_never_reach_a_trial(tmp_path, tiny_overrides, monkeypatch)
 
     clear_image_cache()
     monkeypatch.setattr(image_set_module, "load_image", spy)
-    run_worker(run_dir, "contrastive", progress=False)
+    run_worker(context, "contrastive")
 
     cv = CrossValidation(config, progress=False)
     labels = cv.index.labels

@@ -12,8 +12,8 @@ from study_helpers import load_study, tiny_config
 
 from benchmark.errors import StudyFailed
 from benchmark.losses import register_loss
-from benchmark.study import RunDirectory, run_retrain, run_worker
-from benchmark.study.worker import evaluate_params
+from benchmark.study import RunDirectory, StudyContext, run_retrain, run_worker
+from benchmark.study.optimize import evaluate_params
 
 
 class AlwaysNaNLoss(torch.nn.Module):
@@ -24,7 +24,7 @@ class AlwaysNaNLoss(torch.nn.Module):
 @pytest.fixture
 def always_nan_loss(tmp_path):
     space = tmp_path / "always_nan.yaml"
-    space.write_text("params:\n  scale: {low: 0.0, high: 1.0}\n")
+    space.write_text("params:\n  scale: {low: 0.0, high: 1.0, log: false}\n")
 
     @register_loss("always_nan", display="NaN", kind="pair", search_space=space, replace=True)
     def build(num_classes: int, embedding_size: int, scale: float = 1.0) -> torch.nn.Module:
@@ -37,9 +37,10 @@ def test_diverged_trials_are_failed_with_their_reason_and_count_toward_the_budge
     tmp_path, tiny_overrides, always_nan_loss
 ):
     run_dir = RunDirectory(tmp_path / "run")
-    run_dir.initialise(tiny_config([*tiny_overrides, "study.n_trials=2"]), [], None)
+    config = tiny_config([*tiny_overrides, "study.n_trials=2"])
+    context = StudyContext.create(config, run_dir, progress=False)
 
-    summary = run_worker(run_dir, always_nan_loss, progress=False)
+    summary = run_worker(context, always_nan_loss)
 
     trials = load_study(run_dir.path, always_nan_loss).trials
     assert summary.trials_failed == [0, 1] and len(trials) == 2
@@ -49,33 +50,39 @@ def test_diverged_trials_are_failed_with_their_reason_and_count_toward_the_budge
         assert "training diverged: loss 'always_nan'" in trial.user_attrs["fail_reason"]
         assert "iteration" in trial.user_attrs["fail_reason"]
     with pytest.raises(StudyFailed, match="none of its 2 trials completed; first failure: training diverged"):
-        run_retrain(run_dir, always_nan_loss, progress=False)
+        run_retrain(context, always_nan_loss)
 
 
-def _fake_cross_validation(fold_scores: list[float], pruner: str) -> SimpleNamespace:
+def _fake_context(fold_scores: list[float], run_dir: RunDirectory) -> SimpleNamespace:
+    """A study context whose folds 'train' instantly to the given best validation MAP@R."""
     trained = []
 
-    def train_fold(loss, params, fold, seed, run_dir, keep_checkpoint):
+    def train_fold(loss, params, fold, seed, fit_dir, keep_checkpoint):
         trained.append(fold.index)
-        return SimpleNamespace(
+        result = SimpleNamespace(
             best_val_map_at_r=fold_scores[fold.index], best_iteration=10, iterations=20, wall_time_s=0.1
         )
+        return SimpleNamespace(result=result, model=None)
 
-    config = SimpleNamespace(
-        study=SimpleNamespace(pruner=pruner, sampler=SimpleNamespace(seed=0))
-    )
     folds = [SimpleNamespace(index=k) for k in range(4)]
-    return SimpleNamespace(folds=folds, config=config, train_fold=train_fold, trained=trained)
+    cross_validation = SimpleNamespace(folds=folds, train_fold=train_fold)
+    config = SimpleNamespace(study=SimpleNamespace(sampler=SimpleNamespace(seed=0)))
+    return SimpleNamespace(
+        cross_validation=cross_validation, config=config, run_dir=run_dir, trained=trained
+    )
 
 
 def test_objective_is_the_mean_of_the_folds_best_validation_map_at_r(tmp_path):
     study = optuna.create_study(direction="maximize")
     trial = study.ask()
-    cv = _fake_cross_validation([0.1, 0.2, 0.3, 0.6], pruner="none")
-    value = evaluate_params(cv, RunDirectory(tmp_path), "contrastive", {"pos_margin": 0.1}, trial)
+    context = _fake_context([0.1, 0.2, 0.3, 0.6], RunDirectory(tmp_path))
+    value = evaluate_params(context, "contrastive", {"pos_margin": 0.1}, trial)
     assert value == pytest.approx(0.3)
     assert trial.user_attrs["fold_2"]["val_map_at_r"] == 0.3
     assert trial.user_attrs["fold_0"]["best_iteration"] == 10
+    study.tell(trial, value)
+    # The running mean after each fold is an intermediate value (optuna-dashboard plots it).
+    assert study.trials[0].intermediate_values == pytest.approx({0: 0.1, 1: 0.15, 2: 0.2, 3: 0.3})
 
 
 def test_median_pruner_stops_a_trial_on_the_running_mean_of_finished_folds(tmp_path):
@@ -83,12 +90,12 @@ def test_median_pruner_stops_a_trial_on_the_running_mean_of_finished_folds(tmp_p
     study = optuna.create_study(direction="maximize", pruner=pruner)
     run_dir = RunDirectory(tmp_path)
     good_trial = study.ask()
-    good = _fake_cross_validation([0.5, 0.5, 0.5, 0.5], pruner="median")
-    study.tell(good_trial, evaluate_params(good, run_dir, "x", {"a": 1}, good_trial))
+    good = _fake_context([0.5, 0.5, 0.5, 0.5], run_dir)
+    study.tell(good_trial, evaluate_params(good, "x", {"a": 1}, good_trial))
     assert good.trained == [0, 1, 2, 3]
 
     bad_trial = study.ask()
-    bad = _fake_cross_validation([0.1, 0.9, 0.9, 0.9], pruner="median")
+    bad = _fake_context([0.1, 0.9, 0.9, 0.9], run_dir)
     with pytest.raises(optuna.TrialPruned):
-        evaluate_params(bad, run_dir, "x", {"a": 2}, bad_trial)
+        evaluate_params(bad, "x", {"a": 2}, bad_trial)
     assert bad.trained == [0], "the pruned trial went on training folds"

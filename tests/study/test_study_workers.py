@@ -9,7 +9,7 @@ import time
 from optuna.trial import TrialState
 from study_helpers import load_study, mlrc_process, tiny_config, trials_by_state
 
-from benchmark.study import RunDirectory, run_worker
+from benchmark.study import RunDirectory, StudyContext, run_worker
 from benchmark.study.run_dir import params_key
 
 
@@ -63,7 +63,7 @@ def test_sigkilled_worker_leaves_a_study_that_completes_without_loss_or_duplicat
     worker.wait()
     fold_mtime = finished_fold.stat().st_mtime_ns
 
-    run_worker(run_dir, "contrastive", progress=False)
+    run_worker(StudyContext.attach(run_dir, progress=False), "contrastive")
 
     study = load_study(run_dir.path, "contrastive")
     states = trials_by_state(study)
@@ -100,6 +100,6 @@ def test_sigterm_hands_the_running_trial_back_at_once(tmp_path, tiny_overrides):
     assert len(handed_back) == 1 and "stopped by a signal" in handed_back[0].user_attrs["fail_reason"]
     assert len(states[TrialState.WAITING]) == 1  # queued again at once: no grace period to wait
 
-    run_worker(run_dir, "contrastive", progress=False)
+    run_worker(StudyContext.attach(run_dir, progress=False), "contrastive")
     states = trials_by_state(load_study(run_dir.path, "contrastive"))
     assert len(states[TrialState.COMPLETE]) == 2 and TrialState.WAITING not in states

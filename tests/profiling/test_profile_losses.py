@@ -9,16 +9,16 @@ import pytest
 import torch
 
 from benchmark.losses import MeanFieldClassWiseMultiSimilarityLoss
-from benchmark.losses.profile import (
+from benchmark.profiling.direct_mfcwms import DirectMeanFieldCWMS
+from benchmark.profiling.losses import (
     DEFAULT_LOSSES,
     DIRECT_CXC,
     PROFILE_COLUMNS,
-    DirectMeanFieldCWMS,
-    _cpu_peak_memory_bytes,
     format_profile_table,
     profile_losses,
-    write_csv,
+    write_profile_csv,
 )
+from benchmark.profiling.measure import cpu_peak_memory_bytes
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,7 @@ def test_profile_table_lists_the_measurements_and_the_ratios(tiny_rows):
 
 
 def test_profile_rows_round_trip_through_csv(tiny_rows, tmp_path):
-    path = write_csv(tiny_rows, tmp_path / "profile" / "losses.csv")
+    path = write_profile_csv(tiny_rows, tmp_path / "profile" / "losses.csv")
     with open(path, newline="") as csv_file:
         read = list(csv.DictReader(csv_file))
     assert tuple(read[0]) == PROFILE_COLUMNS
@@ -98,7 +98,7 @@ def test_cpu_peak_memory_counts_the_bytes_held_at_once():
         del first
         return second.sum()
 
-    peak = _cpu_peak_memory_bytes(step)
+    peak = cpu_peak_memory_bytes(step)
     assert 8_000_000 <= peak < 8_100_000
 
 

@@ -1,4 +1,4 @@
-"""The engine of ``mlrc profile losses``: time and peak memory of the losses, with references.
+"""``mlrc profile losses``: time and peak memory of the losses, with references.
 
 For each (batch size, number of classes) it measures one training step of each loss -- forward
 and backward, gradients w.r.t. the embeddings and the loss's own parameters -- and reports it
@@ -15,26 +15,21 @@ next to references measured in the same run on the same machine:
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import json
 import math
 import os
 import statistics
-import sys
-import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from benchmark.losses._logspace import l2_normalize
-from benchmark.losses._registry import IMAGES_PER_CLASS, build_loss, get_loss_spec
-from benchmark.losses.mean_field_cwms import MeanFieldClassWiseMultiSimilarityLoss
+from benchmark.losses import build_loss, get_loss_spec
+from benchmark.profiling.direct_mfcwms import DirectMeanFieldCWMS
+from benchmark.profiling.measure import peak_memory_bytes, synchronize, torch_threads
 
 DIRECT_CXC = "mfcwms_direct_cxc"
 PROXY_ANCHOR = "proxy_anchor"
@@ -71,49 +66,6 @@ PROFILE_COLUMNS = (
     "memory_vs_direct_cxc",
     "value_rel_diff_vs_direct_cxc",
 )
-
-
-class DirectMeanFieldCWMS(torch.nn.Module):
-    """MFCWMS written directly from its definition, with the full C x C matrix Q.
-
-    The reference that ``mlrc profile losses`` compares MFCWMS with: the same mean fields (it
-    wraps the MFCWMS module), the same value, but ``Q`` (C x C, zero rows for classes absent
-    from the batch) and ``log(1 + Q + Q^T)`` materialised, and exponentials taken directly
-    (finite only where ``beta (1 - base)`` stays below ~88 in float32).
-    """
-
-    def __init__(self, loss: MeanFieldClassWiseMultiSimilarityLoss):
-        super().__init__()
-        self.loss = loss
-
-    def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        loss = self.loss
-        alpha, beta, base = loss.alpha, loss.beta, loss.base
-        num_classes = loss.num_classes
-        e = l2_normalize(embeddings)
-        m = l2_normalize(loss.mean_fields)
-        similarity = e @ m.T  # (B, C)
-        counts = torch.bincount(labels, minlength=num_classes).to(e.dtype)
-        present = counts > 0
-        num_batch_classes = present.sum()
-
-        own = similarity.gather(1, labels[:, None]).squeeze(1)
-        p = torch.zeros_like(counts).index_add(0, labels, torch.exp(-alpha * (own - base)))
-        p = p / counts.clamp(min=1)
-        positive = torch.log1p(p[present]).sum() / alpha
-
-        q = torch.zeros(num_classes, num_classes, dtype=e.dtype, device=e.device)
-        q = q.index_add(0, labels, torch.exp(beta * (similarity - base)))
-        q = q / counts.clamp(min=1)[:, None]
-        pair_terms = torch.log1p(q + q.T)
-        negative = (pair_terms.sum() - pair_terms.diagonal().sum()) / (2 * beta)
-
-        value = (positive + negative) / num_batch_classes
-        if loss.mf_reg > 0:
-            gram = m @ m.T
-            terms = F.softplus(gram - base, beta=beta) ** loss.mf_power
-            value = value + loss.mf_reg / num_classes * (terms.sum() - terms.diagonal().sum())
-        return value
 
 
 def profile_losses(
@@ -172,34 +124,44 @@ def profile_losses(
     combos = [(b, c) for b in batch_sizes for c in num_classes]
     rows: list[dict[str, Any]] = []
     bar = tqdm(total=len(combos) * len(losses), desc="profile losses", disable=not progress)
-    with bar, _torch_threads(num_threads):
+    with bar, torch_threads(num_threads):
         for batch_size, classes in combos:
             group = []
             for name in losses:
                 bar.set_postfix_str(f"B={batch_size} C={classes} {name}")
-                row = {column: None for column in PROFILE_COLUMNS}
-                row.update(
-                    loss=name,
-                    batch_size=batch_size,
-                    num_classes=classes,
-                    embedding_size=embedding_size,
-                    device=str(device_obj),
-                )
-                skip = _skip_reason(name, batch_size, classes, device_obj, max_cpu_entries)
-                if skip:
-                    row["status"] = f"skipped: {skip}"
-                else:
-                    row.update(
-                        _profile_one(
-                            name, batch_size, classes, embedding_size, device_obj, repeats, seed
-                        )
-                    )
-                    row["status"] = "ok"
-                group.append(row)
+                shape = (batch_size, classes, embedding_size)
+                group.append(_profile_row(name, shape, device_obj, repeats, seed, max_cpu_entries))
                 bar.update()
             _add_ratios(group)
             rows.extend(group)
     return rows
+
+
+def _profile_row(
+    name: str,
+    shape: tuple[int, int, int],
+    device: torch.device,
+    repeats: int,
+    seed: int,
+    max_cpu_entries: int,
+) -> dict[str, Any]:
+    """One row: the measurement of ``name`` at (B, C, D) = ``shape``, or why it was skipped."""
+    batch_size, classes, embedding_size = shape
+    row = dict.fromkeys(PROFILE_COLUMNS)
+    row.update(
+        loss=name,
+        batch_size=batch_size,
+        num_classes=classes,
+        embedding_size=embedding_size,
+        device=str(device),
+    )
+    skip = _skip_reason(name, batch_size, classes, device, max_cpu_entries)
+    if skip:
+        row["status"] = f"skipped: {skip}"
+    else:
+        row.update(_profile_one(name, batch_size, classes, embedding_size, device, repeats, seed))
+        row["status"] = "ok"
+    return row
 
 
 def _skip_reason(
@@ -225,8 +187,8 @@ def _profile_one(
     seed: int,
 ) -> dict[str, Any]:
     generator = torch.Generator().manual_seed(seed)
-    kind = get_loss_spec("mfcwms" if name == DIRECT_CXC else name).kind
-    labels = _batch_labels(batch_size, classes, IMAGES_PER_CLASS[kind], generator).to(device)
+    images_per_class = get_loss_spec("mfcwms" if name == DIRECT_CXC else name).images_per_class
+    labels = _batch_labels(batch_size, classes, images_per_class, generator).to(device)
     embeddings = torch.randn(batch_size, embedding_size, generator=generator).to(device)
     embeddings.requires_grad_(True)
 
@@ -252,13 +214,13 @@ def _profile_one(
     times = []
     for _ in range(repeats):
         reset_gradients()
-        _synchronize(device)
+        synchronize(device)
         start = time.perf_counter()
         step()
-        _synchronize(device)
+        synchronize(device)
         times.append(time.perf_counter() - start)
     reset_gradients()
-    peak_bytes = _peak_memory_bytes(step, device)
+    peak_bytes = peak_memory_bytes(step, device)
     reset_gradients()
     return {
         "time_ms": 1000 * statistics.median(times),
@@ -279,80 +241,6 @@ def _batch_labels(
     batch_classes = torch.randperm(classes, generator=generator)[:num_batch_classes]
     per_class = math.ceil(batch_size / num_batch_classes)
     return batch_classes.repeat(per_class)[:batch_size]  # every batch class appears
-
-
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def _peak_memory_bytes(step, device: torch.device) -> int:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-        torch.cuda.reset_peak_memory_stats(device)
-        before = torch.cuda.memory_allocated(device)
-        step()
-        torch.cuda.synchronize(device)
-        return torch.cuda.max_memory_allocated(device) - before
-    if device.type != "cpu":
-        raise ValueError(f"peak memory is measured on 'cpu' or 'cuda' devices, not '{device}'")
-    return _cpu_peak_memory_bytes(step)
-
-
-def _cpu_peak_memory_bytes(step) -> int:
-    activities = [torch.profiler.ProfilerActivity.CPU]
-    with (
-        _stderr_silenced(),
-        torch.profiler.profile(activities=activities, profile_memory=True) as profiler,
-    ):
-        step()
-    with tempfile.TemporaryDirectory() as directory:
-        trace_path = os.path.join(directory, "trace.json")
-        with _stderr_silenced():
-            profiler.export_chrome_trace(trace_path)
-        with open(trace_path) as trace_file:
-            events = json.load(trace_file)["traceEvents"]
-    allocations = sorted(
-        (event["ts"], event["args"]["Bytes"])
-        for event in events
-        if event.get("name") == "[memory]" and event["args"].get("Device Type", 0) == 0
-    )
-    held = peak = 0
-    for _, size in allocations:
-        held += size
-        peak = max(peak, held)
-    return peak
-
-
-@contextlib.contextmanager
-def _torch_threads(num_threads: int | None) -> Iterator[None]:
-    if num_threads is None:
-        yield
-        return
-    saved = torch.get_num_threads()
-    torch.set_num_threads(num_threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(saved)
-
-
-@contextlib.contextmanager
-def _stderr_silenced() -> Iterator[None]:
-    """Hide the profiler's C++ log lines (kineto writes them straight to file descriptor 2)."""
-    sys.stderr.flush()
-    try:
-        saved = os.dup(2)
-    except OSError:  # no file descriptor 2 to silence
-        yield
-        return
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def _add_ratios(group: list[dict[str, Any]]) -> None:
@@ -445,7 +333,7 @@ def _times(ratio: float) -> str:
     return f"{ratio:.3g}x"
 
 
-def write_csv(rows: Sequence[dict[str, Any]], path: str | Path) -> Path:
+def write_profile_csv(rows: Sequence[dict[str, Any]], path: str | Path) -> Path:
     """Write the rows to ``path`` as CSV (atomically: a killed run leaves no half file)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

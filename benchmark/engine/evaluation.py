@@ -1,0 +1,34 @@
+"""Evaluating a network on an evaluation set: embeddings, then retrieval metrics."""
+
+from __future__ import annotations
+
+import torch
+from torch.utils.data import Dataset
+
+from benchmark.engine.device import RunDevice
+from benchmark.engine.embeddings import embed
+from benchmark.engine.retrieval_metrics import retrieval_metrics
+
+EvalSet = Dataset | tuple[Dataset, Dataset]
+"""A dataset that is its own reference, or a (query, gallery) pair as In-Shop's."""
+
+
+def evaluate(
+    model: torch.nn.Module,
+    eval_set: EvalSet,
+    run_device: RunDevice,
+    *,
+    batch_size: int = 128,
+    num_workers: int = 0,
+) -> dict[str, float]:
+    """MAP@R, P@1 and R-Precision of ``model`` on ``eval_set`` (query -> gallery for a pair)."""
+
+    def embeddings_of(images: Dataset) -> tuple[torch.Tensor, torch.Tensor]:
+        return embed(model, images, run_device, batch_size=batch_size, num_workers=num_workers)
+
+    if isinstance(eval_set, tuple):
+        query, gallery = eval_set
+        return retrieval_metrics(
+            *embeddings_of(query), *embeddings_of(gallery), device=run_device.device
+        )
+    return retrieval_metrics(*embeddings_of(eval_set), device=run_device.device)

@@ -1,0 +1,66 @@
+"""File helpers every stage shares: atomic writes and an inter-process lock.
+
+A reader (or a kill at any instant) never sees a partial file, and parallel processes on one
+machine or on a shared filesystem serialise their read-modify-write cycles with :func:`file_lock`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+from optuna.storages.journal import JournalFileOpenLock
+
+STALE_LOCK_SECONDS = 30
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that a reader (or a kill) never sees a partial file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "xb") as handle:  # plain permissions (umask), unlike mkstemp's 0600
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode())
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+
+
+def atomic_torch_save(obj: Any, path: Path) -> None:
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+@contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """An inter-process lock that also works on NFS (a stale lock is broken after 30 s).
+
+    It is Optuna's journal lock (an atomically created lock file), so it behaves like the
+    default storage on every filesystem the storage works on.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = JournalFileOpenLock(str(path), grace_period=STALE_LOCK_SECONDS)
+    lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()

@@ -1,0 +1,84 @@
+"""Creating and loading the Optuna study of one loss: its name, sampler and pruner."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import optuna
+from optuna.trial import TrialState
+
+from benchmark.config import ProtocolConfig, SamplerConfig
+from benchmark.errors import StudyFailed
+
+if TYPE_CHECKING:
+    from benchmark.study.context import StudyContext
+
+PARAMS_ATTR = "loss_params"
+"""Trial user attribute holding the full parameters (searched + fixed) a trial evaluated."""
+
+
+def study_name(config: ProtocolConfig, loss: str) -> str:
+    """``<protocol>.<dataset>.<loss>``: one study per loss of a run."""
+    return f"{config.name}.{config.dataset}.{loss}"
+
+
+def build_sampler(settings: SamplerConfig, n_existing_trials: int = 0) -> optuna.samplers.TPESampler:
+    """TPE with every setting explicit, seeded from the protocol seed and the number of trials
+    already in the study, i.e. the number of the trial about to be asked (taken under the budget
+    lock). Each trial gets its own seed whichever worker asks for it: parallel workers explore
+    differently, a restarted worker does not repeat earlier draws, and the random start-up
+    trials are the same on one worker, on many, or on a Slurm array."""
+    return optuna.samplers.TPESampler(
+        seed=settings.seed + n_existing_trials,
+        n_startup_trials=settings.n_startup_trials,
+        n_ei_candidates=settings.n_ei_candidates,
+        multivariate=settings.multivariate,
+        group=settings.group,
+        constant_liar=settings.constant_liar,
+    )
+
+
+def build_pruner(config: ProtocolConfig) -> optuna.pruners.BasePruner:
+    if config.study.pruner == "median":
+        return optuna.pruners.MedianPruner(
+            n_startup_trials=config.study.sampler.n_startup_trials,
+            n_warmup_steps=config.study.pruner_warmup_folds,
+        )
+    return optuna.pruners.NopPruner()
+
+
+def create_study(context: StudyContext, loss: str) -> optuna.Study:
+    """The study of ``loss`` with the protocol's sampler and pruner (created if missing)."""
+    return optuna.create_study(
+        study_name=study_name(context.config, loss),
+        storage=context.storage,
+        sampler=build_sampler(context.config.study.sampler),
+        pruner=build_pruner(context.config),
+        direction="maximize",
+        load_if_exists=True,
+    )
+
+
+def load_study(context: StudyContext, loss: str) -> optuna.Study:
+    """The existing study of ``loss``, for reading (no sampler or pruner needed)."""
+    name = study_name(context.config, loss)
+    try:
+        return optuna.load_study(study_name=name, storage=context.storage)
+    except KeyError:
+        raise StudyFailed(
+            f"no study {name} in this run's storage; run `mlrc worker --run-dir "
+            f"{context.run_dir.path} --loss {loss}` (or `mlrc run`) first"
+        ) from None
+
+
+def best_params(study: optuna.Study) -> dict[str, Any]:
+    """The full parameters (searched + fixed) of the best completed trial."""
+    completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if not completed:
+        reasons = sorted({t.user_attrs.get("fail_reason", "") for t in study.trials} - {""})
+        raise StudyFailed(
+            f"study {study.study_name}: none of its {len(study.trials)} trials completed; "
+            + (f"first failure: {reasons[0]}" if reasons else "run `mlrc worker` to finish it")
+        )
+    best = max(completed, key=lambda t: (t.value, -t.number))
+    return dict(best.user_attrs.get(PARAMS_ATTR, best.params))

@@ -1,0 +1,103 @@
+"""The test stage of one repeat: the fold models' test embeddings -> separated and concatenated
+metrics -> result rows.
+
+A repeat yields the *separated* metrics (mean over the fold models, ``embedding_size`` dims) and
+the *concatenated* metrics (normalise, concatenate the fold embeddings, normalise again).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from benchmark.engine import concatenate_embeddings, retrieval_metrics
+from benchmark.errors import ConfigError
+from benchmark.study.context import StudyContext
+from benchmark.study.results import ResultsFile, result_rows
+from benchmark.study.run_dir import RunDirectory, code_version
+
+
+@dataclass
+class FoldOutcome:
+    """What one fold model of a repeat contributes: its test embeddings and provenance."""
+
+    seed: int
+    test_embeddings: np.ndarray
+    best_iteration: int
+    best_epoch: int
+
+
+def results_file(run_dir: RunDirectory) -> ResultsFile:
+    return ResultsFile(run_dir.results_path, run_dir.lock_path("results"))
+
+
+def retrain_seed(context: StudyContext, repeat: int, fold: int) -> int:
+    """The seed of fold ``fold`` of repeat ``repeat``: shared by every loss of the run."""
+    return context.config.retrain.seed_offset + 100 * repeat + fold
+
+
+def repeats_to_run(context: StudyContext, loss: str, repeats: list[int] | None) -> list[int]:
+    """The requested repeats (default: all) that are not in the results yet."""
+    count = context.config.retrain.repeats
+    wanted = range(count) if repeats is None else repeats
+    for repeat in wanted:
+        if not 0 <= repeat < count:
+            raise ConfigError(
+                f"repeat {repeat} does not exist: the run has retrain.repeats = {count} "
+                f"(repeats 0..{count - 1})"
+            )
+    done = results_file(context.run_dir).completed_repeats(loss)
+    return [r for r in wanted if r not in done]
+
+
+def run_repeats(
+    context: StudyContext,
+    loss: str,
+    display: str,
+    repeats: list[int],
+    fold_outcome: Callable[[int, int], FoldOutcome],
+    details: dict[str, Any],
+) -> None:
+    """Evaluate each repeat's fold models (``fold_outcome(repeat, fold)``) and append the rows."""
+    cv = context.cross_validation
+    for repeat in tqdm(repeats, desc=f"retrain {display}", unit="repeat", disable=not context.progress):
+        folds = [fold_outcome(repeat, fold.index) for fold in cv.folds]
+        rows = repeat_rows(context, loss, display, repeat, folds)
+        for row in rows:
+            row.update(details)
+        results_file(context.run_dir).append(rows)
+
+
+def repeat_rows(
+    context: StudyContext, loss: str, display: str, repeat: int, folds: list[FoldOutcome]
+) -> list[dict[str, Any]]:
+    """Separated and (when the protocol asks) concatenated metrics of one repeat, as rows."""
+    cv = context.cross_validation
+    labels = np.asarray(cv.test_set.labels)
+    device = cv.run_device.device
+    embeddings = [torch.from_numpy(fold.test_embeddings) for fold in folds]
+    fold_metrics = [retrieval_metrics(e, labels, device=device) for e in embeddings]
+    separated = {metric: statistics.fmean(m[metric] for m in fold_metrics) for metric in fold_metrics[0]}
+    provenance = {
+        "seeds": [fold.seed for fold in folds],
+        "best_iterations": [fold.best_iteration for fold in folds],
+        "best_epochs": [fold.best_epoch for fold in folds],
+        "code_version": code_version(),
+    }
+    config = context.config
+    rows = result_rows(
+        config, loss, display, repeat, "separated", embeddings[0].shape[1], separated, **provenance
+    )
+    if config.retrain.concatenated:
+        joined = concatenate_embeddings(embeddings)
+        concatenated = retrieval_metrics(joined, labels, device=device)
+        rows += result_rows(
+            config, loss, display, repeat, "concatenated", joined.shape[1], concatenated, **provenance
+        )
+    return rows

@@ -1,0 +1,89 @@
+"""The trial budget: which trials count, when a worker waits or stops, and dead-trial recovery."""
+
+from __future__ import annotations
+
+import time
+
+import optuna
+import pytest
+from optuna.trial import TrialState, create_trial
+
+from benchmark.study.budget import Next, TrialBudget, budget_state
+
+
+def _budget(tmp_path, n_trials: int, grace_period: float = 60, max_retries: int = 1) -> TrialBudget:
+    storage = optuna.storages.InMemoryStorage()
+    study = optuna.create_study(storage=storage, study_name="s", direction="maximize")
+    return TrialBudget(study, storage, n_trials, tmp_path / "budget.lock", grace_period, max_retries)
+
+
+def _trial(state: TrialState, failure: str | None = None) -> optuna.trial.FrozenTrial:
+    attrs = {"failure": failure} if failure else {}
+    value = 0.5 if state == TrialState.COMPLETE else None
+    return create_trial(state=state, value=value, user_attrs=attrs)
+
+
+def test_finished_trials_are_complete_pruned_and_counted_failures_only():
+    trials = [
+        _trial(TrialState.COMPLETE),
+        _trial(TrialState.PRUNED),
+        _trial(TrialState.FAIL, "diverged"),
+        _trial(TrialState.FAIL, "worker_lost_gave_up"),
+        _trial(TrialState.FAIL, "worker_lost"),  # re-queued: its copy counts instead
+        _trial(TrialState.FAIL, "error"),
+        _trial(TrialState.RUNNING),
+        _trial(TrialState.WAITING),
+    ]
+    state = budget_state(trials)
+    assert (state.finished, state.in_flight, state.waiting) == (4, 2, 1)
+    assert state.counted == 6
+
+
+def test_a_worker_waits_while_others_hold_the_last_trials_and_stops_once_they_finish(tmp_path):
+    budget = _budget(tmp_path, n_trials=2)
+    first, second = budget.next_trial(), budget.next_trial()
+    assert [first.number, second.number] == [0, 1]
+    assert budget.next_trial() is Next.WAIT, "a third trial would overshoot the budget"
+    budget.study.tell(first, 0.1)
+    budget.study.tell(second, 0.2)
+    assert budget.next_trial() is Next.FINISHED
+
+
+def test_a_trial_without_heartbeat_is_failed_and_requeued_with_its_parameters(tmp_path):
+    budget = _budget(tmp_path, n_trials=1, grace_period=0.05, max_retries=1)
+    trial = budget.next_trial()
+    trial.suggest_float("x", 0, 1)
+    time.sleep(0.1)
+    requeued = budget.next_trial()  # recovers the dead trial, then hands out its copy
+    lost = budget.study.trials[0]
+    assert lost.state == TrialState.FAIL and lost.user_attrs["failure"] == "worker_lost"
+    assert requeued.number == 1 and requeued.suggest_float("x", 0, 1) == lost.params["x"]
+    assert requeued.user_attrs["requeued_from"] == 0 and requeued.user_attrs["retries"] == 1
+
+
+def test_a_trial_lost_more_than_max_retries_times_is_given_up_and_counted(tmp_path):
+    budget = _budget(tmp_path, n_trials=1, grace_period=0.05, max_retries=0)
+    budget.next_trial().suggest_float("x", 0, 1)
+    time.sleep(0.1)
+    assert budget.next_trial() is Next.FINISHED
+    assert budget.study.trials[0].user_attrs["failure"] == "worker_lost_gave_up"
+
+
+def test_requeue_hands_a_running_trial_back_at_once(tmp_path):
+    budget = _budget(tmp_path, n_trials=1)
+    trial = budget.next_trial()
+    trial.suggest_float("x", 0, 1)
+    budget.requeue(trial, "preempted")
+    states = [t.state for t in budget.study.trials]
+    assert states == [TrialState.FAIL, TrialState.WAITING]
+    assert budget.study.trials[0].user_attrs["fail_reason"] == "preempted"
+
+
+@pytest.mark.parametrize("n_trials", [1, 3])
+def test_heartbeats_are_recorded_on_the_trial(tmp_path, n_trials):
+    budget = _budget(tmp_path, n_trials=n_trials)
+    trial = budget.next_trial()
+    before = budget.study.trials[0].system_attrs["heartbeat"]
+    time.sleep(0.01)
+    budget.beat(trial.number)
+    assert budget.study.trials[0].system_attrs["heartbeat"] > before

@@ -1,0 +1,44 @@
+"""results.csv: tidy rows, appended once per (loss, repeat), readable by tables and scripts."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from study_helpers import tiny_config
+
+from benchmark.study.results import COLUMNS, ResultsFile, result_rows
+
+
+def _rows(config, loss: str, repeat: int, value: float) -> list[dict]:
+    metrics = {"map_at_r": value, "precision_at_1": value + 0.1}
+    return result_rows(
+        config, loss, loss.upper(), repeat, "separated", 128, metrics, params={"alpha": 0.5}, seeds=[1, 2]
+    )
+
+
+def test_rows_round_trip_with_json_columns(tmp_path, tiny_overrides):
+    config = tiny_config(tiny_overrides)
+    results = ResultsFile(tmp_path / "results.csv", tmp_path / "results.lock")
+    results.append(_rows(config, "mfcwms", 0, 0.25))
+    rows = results.read()
+    assert list(rows.columns) == COLUMNS and len(rows) == 2
+    assert rows["value"].tolist() == [0.25, pytest.approx(0.35)]
+    assert json.loads(rows["params"][0]) == {"alpha": 0.5} and json.loads(rows["seeds"][0]) == [1, 2]
+    assert set(rows["dataset"]) == {"synthetic"} and set(rows["protocol"]) == {"demo"}
+
+
+def test_a_repeat_is_never_written_twice(tmp_path, tiny_overrides):
+    config = tiny_config(tiny_overrides)
+    results = ResultsFile(tmp_path / "results.csv", tmp_path / "results.lock")
+    results.append(_rows(config, "mfcwms", 0, 0.25))
+    results.append(_rows(config, "mfcwms", 0, 0.99) + _rows(config, "mfcwms", 1, 0.3))
+    rows = results.read()
+    assert results.completed_repeats("mfcwms") == {0, 1}
+    assert rows.loc[rows["repeat"] == 0, "value"].tolist() == [0.25, pytest.approx(0.35)]
+    assert results.completed_repeats("cwms") == set()
+
+
+def test_unknown_columns_are_refused(tiny_overrides):
+    with pytest.raises(ValueError, match="unknown result columns"):
+        result_rows(tiny_config(tiny_overrides), "x", "X", 0, "separated", 8, {"map_at_r": 0.1}, colour=1)

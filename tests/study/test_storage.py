@@ -1,0 +1,44 @@
+"""open_storage: one URL decides where a run's studies live; bad URLs fail with one clear line."""
+
+from __future__ import annotations
+
+import pytest
+from optuna.storages import JournalStorage, RDBStorage
+
+from benchmark.errors import StorageError
+from benchmark.study import open_storage
+
+
+def test_no_url_is_the_run_directorys_journal_file(tmp_path):
+    storage = open_storage(None, tmp_path / "run" / "optuna.journal")
+    assert isinstance(storage, JournalStorage)
+    assert (tmp_path / "run" / "optuna.journal").exists()
+
+
+@pytest.mark.parametrize("url", ["journal:///{tmp}/a.journal", "{tmp}/b.journal", "{tmp}/c.log"])
+def test_journal_urls_and_paths_open_a_journal(tmp_path, url):
+    storage = open_storage(url.format(tmp=tmp_path), tmp_path / "unused.journal")
+    assert isinstance(storage, JournalStorage)
+    assert not (tmp_path / "unused.journal").exists()
+
+
+def test_sqlite_url_opens_a_database(tmp_path):
+    assert isinstance(open_storage(f"sqlite:///{tmp_path}/s.db", tmp_path / "x"), RDBStorage)
+
+
+def test_postgres_scheme_is_refused_with_the_spelling_sqlalchemy_wants(tmp_path):
+    with pytest.raises(StorageError, match=r"postgres://.*write postgresql://") as error:
+        open_storage("postgres://me:secret@db.example/mlrc", tmp_path / "x")
+    assert "secret" not in str(error.value)
+
+
+def test_unreachable_database_names_the_url_without_its_password(tmp_path):
+    url = "postgresql://me:secret@127.0.0.1:1/mlrc"
+    with pytest.raises(StorageError, match=r"cannot open storage postgresql://me:\*\*\*@") as error:
+        open_storage(url, tmp_path / "x")
+    assert "secret" not in str(error.value)
+
+
+def test_an_unknown_url_says_which_forms_work(tmp_path):
+    with pytest.raises(StorageError, match="journal:///.*sqlite:///.*postgresql://"):
+        open_storage("redis://localhost", tmp_path / "x")
