@@ -15,8 +15,10 @@ and the key.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
+import importlib.resources
 import types
 import typing
 from dataclasses import dataclass, field
@@ -28,7 +30,22 @@ import yaml
 from benchmark.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-PROTOCOLS_DIR = PROJECT_ROOT / "protocols"
+
+
+def shipped_data_dir(package_dir: str, checkout_dir: str) -> Path:
+    """A data folder shipped with the package, wherever the package was installed from.
+
+    An installed wheel holds it as package data, ``benchmark/<package_dir>/`` (see the
+    ``[tool.setuptools.package-dir]`` mappings in pyproject.toml); a source checkout or an
+    editable install reads the repository's ``<checkout_dir>/`` directly.
+    """
+    packaged = importlib.resources.files("benchmark").joinpath(package_dir)
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return PROJECT_ROOT / checkout_dir
+
+
+PROTOCOLS_DIR = shipped_data_dir("protocols", "protocols")
 
 
 @dataclass
@@ -175,6 +192,7 @@ def protocol_path(name_or_path: str) -> Path:
 
 
 def available_protocols() -> list[str]:
+    """The names of the protocols shipped in ``protocols/`` (``--protocol NAME``)."""
     return sorted(p.stem for p in PROTOCOLS_DIR.glob("*.yaml"))
 
 
@@ -262,10 +280,31 @@ def _apply_override(merged: dict[str, dict], item: str) -> None:
         value = yaml.safe_load(text)
     except yaml.YAMLError:
         value = text
+    value = _check_override(item, keys, value)
     target = merged[keys[0]]
     for key in keys[1:-1]:
         target = target.setdefault(key, {})
     target[keys[-1]] = value
+
+
+def _check_override(item: str, keys: list[str], value: Any) -> Any:
+    """Blame the ``--set`` itself, not the protocol file, for an unknown key or a wrong type;
+    returns the value, with ``1e-6`` read as a number where a number is expected (YAML 1.1
+    reads it as text and wants ``1.0e-6``)."""
+    hint: Any = _SECTIONS[keys[0]]
+    for depth, key in enumerate(keys[1:], start=1):
+        if not dataclasses.is_dataclass(hint):
+            return value  # a key inside a free-form value: checked when the section is built
+        names = sorted(f.name for f in dataclasses.fields(hint))
+        if key not in names:
+            section = ".".join(keys[:depth])
+            raise ConfigError(f"--set {item}: unknown key '{key}' in {section}; allowed: {names}")
+        hint = typing.get_type_hints(hint)[key]
+    if isinstance(value, str) and float in (hint, *typing.get_args(hint)):
+        with contextlib.suppress(ValueError):
+            value = float(value)
+    _coerce(value, hint, f"--set {item}")
+    return value
 
 
 def _build_dataclass(cls: type, values: Any, where: str) -> Any:

@@ -51,16 +51,26 @@ def test_set_overrides_any_value_with_its_type():
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ("study.n_trails=8", r"study: unknown key\(s\) \['n_trails'\]"),
-        ("study.n_trials=many", r"study.n_trials: expected an integer"),
-        ("training.optimizer=sgd", r"training.optimizer: 'sgd' is not one of"),
+        ("study.n_trial=3", r"^--set study.n_trial=3: unknown key 'n_trial' in study; allowed: \[.*'n_trials'"),
+        ("study.sampler.sed=1", r"^--set study.sampler.sed=1: unknown key 'sed' in study.sampler; allowed: \[.*'seed'"),
+        ("study.n_trials=many", r"^--set study.n_trials=many: expected an integer, got 'many'"),
+        ("training.optimizer=sgd", r"^--set training.optimizer=sgd: 'sgd' is not one of"),
+        ("data.crop_scale=[0.5]", r"^--set data.crop_scale=\[0.5\]: expected a list of 2 values"),
         ("n_trials=8", r"must start with one of"),
         ("study.n_trials", r"expected section.key=value"),
     ],
 )
-def test_bad_override_is_one_clear_error(override, message):
-    with pytest.raises(ConfigError, match=message):
+def test_bad_override_blames_the_set_not_the_protocol_file(override, message):
+    with pytest.raises(ConfigError, match=message) as info:
         load_protocol("mlrc", "cub", [override])
+    assert "mlrc.yaml" not in str(info.value)
+
+
+def test_unknown_key_in_the_protocol_file_still_names_the_file(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text("name: mine\nstudy:\n  n_trial: 3\n")
+    with pytest.raises(ConfigError, match=r"mine.yaml: study: unknown key\(s\) \['n_trial'\]"):
+        load_protocol(str(path), "synthetic", ["study.n_trials=4"])
 
 
 def test_malformed_protocol_names_file_and_line(tmp_path):
@@ -73,3 +83,34 @@ def test_malformed_protocol_names_file_and_line(tmp_path):
 def test_unknown_protocol_lists_the_available_ones():
     with pytest.raises(ConfigError, match="protocol 'mlcr' not found.*mlrc"):
         load_protocol("mlcr")
+
+
+def test_protocols_are_read_from_the_checkout_when_the_package_does_not_ship_them():
+    from benchmark.config import PROJECT_ROOT, PROTOCOLS_DIR, shipped_data_dir
+
+    assert PROTOCOLS_DIR == PROJECT_ROOT / "protocols" and (PROTOCOLS_DIR / "mlrc.yaml").is_file()
+    assert shipped_data_dir("not_in_the_package", "protocols") == PROJECT_ROOT / "protocols"
+
+
+def test_a_folder_inside_the_package_wins_over_the_checkout():
+    # An installed wheel holds benchmark/protocols/; any folder inside the package stands in here.
+    from benchmark.config import PROJECT_ROOT, shipped_data_dir
+
+    assert shipped_data_dir("losses", "protocols") == PROJECT_ROOT / "benchmark" / "losses"
+
+
+def test_protocol_help_lists_the_available_protocols(capsys):
+    from benchmark.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert f"protocol name ({', '.join(available_protocols())})" in help_text
+    assert {"demo", "mlrc"} <= set(available_protocols())
+
+
+def test_a_set_number_in_exponent_notation_is_a_number():
+    # YAML 1.1 reads "1e-6" as text (it wants "1.0e-6"); on a command line it means a number.
+    config = load_protocol("demo", None, ["training.trunk_lr=1e-6", "data.root=1e3"])
+    assert config.training.trunk_lr == 1e-6
+    assert config.data.root == "1e3"  # a string setting keeps the text as typed

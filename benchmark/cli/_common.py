@@ -33,7 +33,13 @@ def add_command(
 
 def add_protocol_arguments(parser: argparse.ArgumentParser) -> None:
     """--protocol, --dataset, --root, --set, --run-dir, --storage, --no-progress."""
-    parser.add_argument("--protocol", default="demo", help="protocol name or YAML path (default demo)")
+    from benchmark.config import available_protocols
+
+    parser.add_argument(
+        "--protocol",
+        default="demo",
+        help=f"protocol name ({', '.join(available_protocols())}) or YAML path (default demo)",
+    )
     parser.add_argument("--dataset", default=None, help="default: the protocol's default_dataset")
     parser.add_argument("--root", default=None, help="dataset root (sets data.root)")
     parser.add_argument(

@@ -4,45 +4,77 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING, Any
 
 from benchmark.cli._common import add_command
+
+if TYPE_CHECKING:
+    from benchmark.losses import LossSpec
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     losses = add_command(
         commands, "losses", "list the registered losses with kind, parameters and search space", _losses
     )
-    losses.add_argument("--json", action="store_true", help="print one JSON list instead of a table")
+    losses.add_argument(
+        "--dataset",
+        default=None,
+        help="show the search spaces resolved for this dataset (e.g. sop); default: the default ranges",
+    )
+    output = losses.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print one JSON list instead of a table")
+    output.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print one Markdown table of every search space on every dataset (the README's table)",
+    )
 
 
 def _losses(args: argparse.Namespace) -> int:
     from benchmark.errors import ConfigError
     from benchmark.losses import list_losses
+    from benchmark.losses.search_space import search_space_table
+
+    if args.markdown:
+        if args.dataset is not None:
+            raise ConfigError("mlrc losses --markdown shows every dataset; drop --dataset")
+        print(search_space_table(list_losses()), end="")
+        return 0
+    described = [_describe(spec, args.dataset) for spec in list_losses()]
+    if args.json:
+        print(json.dumps([entry for entry, _ in described], indent=2))
+        return 0
+    width = max(len(entry["name"]) for entry, _ in described)
+    title = f"search space ({args.dataset})" if args.dataset else "search space"
+    print(f"{'name':<{width}}  {'table':<11} {'kind':<14} {'params':<6}  {title}")
+    for e, summary in described:
+        params = "yes" if e["has_parameters"] else "no"
+        print(f"{e['name']:<{width}}  {e['display']:<11} {e['kind']:<14} {params:<6}  {summary}")
+    return 0
+
+
+def _describe(spec: LossSpec, dataset: str | None) -> tuple[dict[str, Any], str]:
+    """One loss as plain data, its search space resolved for ``dataset``, and a one-line summary.
+
+    A broken search-space file is reported in ``error``; the other losses are still listed.
+    """
+    from benchmark.errors import ConfigError, UnknownDatasetError
     from benchmark.losses.search_space import load_search_space
 
-    entries = []
-    for spec in list_losses():
-        try:
-            space = load_search_space(spec).describe()
-        except ConfigError as exc:
-            space = f"INVALID: {exc}"
-        entries.append(
-            {
-                "name": spec.name,
-                "display": spec.display,
-                "kind": spec.kind,
-                "batch": f"{spec.images_per_class} image(s) per class",
-                "parameters": spec.has_parameters,
-                "search_space": space,
-                "file": str(spec.search_space_path),
-            }
-        )
-    if args.json:
-        print(json.dumps(entries, indent=2))
-        return 0
-    width = max(len(e["name"]) for e in entries)
-    print(f"{'name':<{width}}  {'table':<11} {'kind':<14} {'params':<6}  search space")
-    for e in entries:
-        params = "yes" if e["parameters"] else "no"
-        print(f"{e['name']:<{width}}  {e['display']:<11} {e['kind']:<14} {params:<6}  {e['search_space']}")
-    return 0
+    entry: dict[str, Any] = {
+        "name": spec.name,
+        "display": spec.display,
+        "kind": spec.kind,
+        "has_parameters": spec.has_parameters,
+        "file": str(spec.search_space_path),
+    }
+    try:
+        space = load_search_space(spec, dataset)
+    except UnknownDatasetError:
+        raise
+    except ConfigError as exc:
+        entry |= {"search_space": None, "fixed": None, "error": str(exc)}
+        return entry, f"INVALID: {exc}"
+    data = space.to_dict()
+    entry |= {"search_space": data["params"], "fixed": data["fixed"]}
+    return entry, space.describe()

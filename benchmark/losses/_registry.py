@@ -16,12 +16,14 @@ from typing import Literal
 
 import torch
 
+from benchmark.config import shipped_data_dir
 from benchmark.errors import UnknownLossError
 
 LossKind = Literal["pair", "classification"]
 LossBuilder = Callable[..., torch.nn.Module]
 
-SEARCH_SPACES_DIR = Path(__file__).resolve().parent.parent.parent / "search_spaces"
+# search_spaces/ of the checkout, or the copy an installed wheel ships as package data.
+SEARCH_SPACES_DIR = shipped_data_dir("search_spaces", "search_spaces")
 
 # MLRC mini-batch composition: pair-based losses see 8 classes x 4 images, classification-based
 # losses 32 classes x 1 image (for batch 32).

@@ -1,30 +1,38 @@
 """Search spaces: data, not code. One YAML file per loss in ``search_spaces/``::
 
     params:
-      alpha:   {low: 0.01, high: 100, log: true, doc: "weight of positive pairs"}
+      alpha:   {low: 0.01, high: 100, log: false, doc: "weight of positive pairs"}
       loss_lr: {low: 1.0e-6, high: 1.0, log: true, doc: "learning rate of the mean fields"}
     fixed:
       mf_reg: 0.0
+    datasets:
+      cub: {params: {alpha: {low: 0.001}}}
 
-Each parameter is a float (or an int with ``int: true``) range; ``fixed`` values are passed to
-the loss unchanged. Files are validated on load against the loss's registration.
+Each parameter is a float (or an int with ``int: true``) range whose scale is always stated
+(``log: true`` or ``log: false``); ``fixed`` values are passed to the loss unchanged. A
+``datasets.<name>`` entry changes single keys of ranges (or fixed values) declared above for that
+dataset only: ``{low: 0.001}`` keeps the range's ``high`` and ``log``. Files are validated on load
+against the loss's registration, every dataset entry included.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from benchmark.config import read_yaml
-from benchmark.errors import ConfigError
+from benchmark.data import DATASET_NAMES
+from benchmark.errors import ConfigError, UnknownDatasetError
 from benchmark.losses._registry import TRAINING_HYPERPARAMETERS, LossSpec
 
 if TYPE_CHECKING:
     import optuna
 
-_TOP_LEVEL_KEYS = {"params", "fixed", "description"}
+_TOP_LEVEL_KEYS = {"params", "fixed", "datasets", "description"}
+_DATASET_KEYS = {"params", "fixed"}
 _RANGE_KEYS = {"low", "high", "log", "step", "int", "doc"}
 
 
@@ -35,25 +43,45 @@ class ParamRange:
     name: str
     low: float
     high: float
-    log: bool = False
+    log: bool
     step: float | None = None
     integer: bool = False
     doc: str = ""
 
+    @property
+    def scale(self) -> str:
+        """``"log"`` or ``"linear"``."""
+        return "log" if self.log else "linear"
+
+    def bounds(self) -> str:
+        """``[low, high]`` as printed in listings (``[0.01, 100]``)."""
+        return f"[{self.low:g}, {self.high:g}]"
+
     def describe(self) -> str:
         scale = "log " if self.log else ""
         kind = "int " if self.integer else ""
-        return f"{self.name} {kind}{scale}[{self.low:g}, {self.high:g}]"
+        return f"{self.name} {kind}{scale}{self.bounds()}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"low", "high", "log"}``, plus ``step`` and ``int`` when they are set."""
+        data: dict[str, Any] = {"low": self.low, "high": self.high, "log": self.log}
+        if self.step is not None:
+            data["step"] = self.step
+        if self.integer:
+            data["int"] = True
+        return data
 
 
 @dataclass(frozen=True)
 class SearchSpace:
-    """The searched ranges and the fixed values of one loss."""
+    """The searched ranges and the fixed values of one loss, resolved for one dataset."""
 
     loss: str
     path: Path
     params: dict[str, ParamRange] = field(default_factory=dict)
     fixed: dict[str, Any] = field(default_factory=dict)
+    dataset: str | None = None
+    """The dataset whose ``datasets:`` entry was applied; None for the default ranges."""
 
     def suggest(self, trial: optuna.Trial) -> dict[str, Any]:
         """Draw every searched parameter from ``trial``; fixed values are merged in."""
@@ -72,27 +100,45 @@ class SearchSpace:
         parts += [f"{k}={v}" for k, v in self.fixed.items()]
         return ", ".join(parts) or "(nothing searched)"
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (JSON-ready): ``{"params": {name: {"low", "high", "log"}}, "fixed": {...}}``."""
+        return {
+            "params": {name: p.to_dict() for name, p in self.params.items()},
+            "fixed": dict(self.fixed),
+        }
 
-def load_search_space(spec: LossSpec, path: Path | None = None) -> SearchSpace:
-    """Read and validate the search space of ``spec`` (its registered file unless ``path``)."""
+
+def load_search_space(
+    spec: LossSpec, dataset: str | None = None, *, path: Path | None = None
+) -> SearchSpace:
+    """Read and validate the search space of ``spec``, resolved for ``dataset``.
+
+    Args:
+        spec: the loss's registration (its ``search_space_path`` is read unless ``path``).
+        dataset: apply the file's ``datasets.<dataset>`` entry, if it has one; None gives the
+            default ranges.
+        path: read this file instead of the registered one.
+    """
     path = Path(path or spec.search_space_path)
+    if dataset is not None and dataset not in DATASET_NAMES:
+        raise UnknownDatasetError(
+            f"unknown dataset '{dataset}'; available datasets: {', '.join(DATASET_NAMES)}"
+        )
     if not path.is_file():
         raise ConfigError(
             f"search space of loss '{spec.name}' not found: {path}; "
             f"create it (see search_spaces/mfcwms.yaml for the format)"
         )
     raw = read_yaml(path)
-    unknown = set(raw) - _TOP_LEVEL_KEYS
-    if unknown:
-        raise ConfigError(
-            f"{path}: unknown key(s) {sorted(unknown)}; allowed: {sorted(_TOP_LEVEL_KEYS)}"
-        )
-    params_raw = raw.get("params") or {}
-    fixed = raw.get("fixed") or {}
-    if not isinstance(params_raw, dict) or not isinstance(fixed, dict):
-        raise ConfigError(f"{path}: 'params' and 'fixed' must be mappings")
+    _check_keys(raw, _TOP_LEVEL_KEYS, f"{path}")
+    params_raw = _mapping(raw, "params", f"{path}")
+    fixed = _mapping(raw, "fixed", f"{path}")
+    per_dataset = _mapping(raw, "datasets", f"{path}")
 
-    params = {name: _parse_range(path, name, value) for name, value in params_raw.items()}
+    params = {
+        name: _parse_range(f"{path}: params.{name}", name, value)
+        for name, value in params_raw.items()
+    }
     _check_names(spec, path, set(params) | set(fixed))
     both = set(params) & set(fixed)
     if both:
@@ -102,16 +148,67 @@ def load_search_space(spec: LossSpec, path: Path | None = None) -> SearchSpace:
             f"{path}: loss '{spec.name}' has trainable parameters, so its search space must "
             "set loss_lr (e.g. loss_lr: {low: 1.0e-6, high: 1.0, log: true})"
         )
-    return SearchSpace(loss=spec.name, path=path, params=params, fixed=dict(fixed))
+
+    # Every dataset entry is validated on every load: a typo in the SOP entry fails on CUB too.
+    resolved = {
+        name: _apply_dataset_entry(path, name, entry, params_raw, fixed)
+        for name, entry in per_dataset.items()
+    }
+    if dataset in resolved:
+        params, fixed = resolved[dataset]
+    return SearchSpace(loss=spec.name, path=path, params=params, fixed=dict(fixed), dataset=dataset)
 
 
-def _parse_range(path: Path, name: str, value: Any) -> ParamRange:
-    where = f"{path}: params.{name}"
-    if not isinstance(value, dict):
-        raise ConfigError(f"{where}: expected a mapping like {{low: 0.1, high: 1.0}}")
-    unknown = set(value) - _RANGE_KEYS
+def _apply_dataset_entry(
+    path: Path, dataset: str, entry: Any, params_raw: dict, fixed: dict
+) -> tuple[dict[str, ParamRange], dict[str, Any]]:
+    where = f"{path}: datasets.{dataset}"
+    if dataset not in DATASET_NAMES:
+        raise ConfigError(
+            f"{where}: unknown dataset '{dataset}'; available datasets: {', '.join(DATASET_NAMES)}"
+        )
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where}: expected a mapping like {{params: {{alpha: {{low: 0.001}}}}}}")
+    _check_keys(entry, _DATASET_KEYS, where)
+    params_changes = _mapping(entry, "params", where)
+    fixed_changes = _mapping(entry, "fixed", where)
+
+    params = {}
+    for name, value in params_raw.items():
+        changes = params_changes.get(name, {})
+        if not isinstance(changes, dict):
+            raise ConfigError(f"{where}.params.{name}: expected a mapping like {{high: 300}}")
+        params[name] = _parse_range(f"{where}.params.{name}", name, {**value, **changes})
+    for names, declared, section in (
+        (params_changes, params_raw, "params"),
+        (fixed_changes, fixed, "fixed"),
+    ):
+        undeclared = set(names) - set(declared)
+        if undeclared:
+            raise ConfigError(
+                f"{where}.{section}: {sorted(undeclared)} not declared in the top-level "
+                f"'{section}'; a dataset entry only changes what is declared there"
+            )
+    return params, {**fixed, **fixed_changes}
+
+
+def _check_keys(raw: dict, allowed: set[str], where: str) -> None:
+    unknown = set(raw) - allowed
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(_RANGE_KEYS)}")
+        raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+
+
+def _mapping(raw: dict, key: str, where: str) -> dict:
+    value = raw.get(key) or {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: '{key}' must be a mapping")
+    return value
+
+
+def _parse_range(where: str, name: str, value: Any) -> ParamRange:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected a mapping like {{low: 0.1, high: 1.0, log: false}}")
+    _check_keys(value, _RANGE_KEYS, where)
     if "low" not in value or "high" not in value:
         raise ConfigError(f"{where}: both 'low' and 'high' are required")
     low, high = value["low"], value["high"]
@@ -120,7 +217,12 @@ def _parse_range(path: Path, name: str, value: Any) -> ParamRange:
             raise ConfigError(f"{where}.{key}: expected a number, got {number!r}")
     if low > high:
         raise ConfigError(f"{where}: low ({low}) is greater than high ({high})")
-    log = value.get("log", False)
+    if "log" not in value:
+        raise ConfigError(
+            f"{where}: 'log' is required: state the scale the range is searched on "
+            "(log: true or log: false)"
+        )
+    log = value["log"]
     if not isinstance(log, bool):
         raise ConfigError(f"{where}.log: expected true or false, got {log!r}")
     if log and low <= 0:
@@ -156,3 +258,41 @@ def _check_names(spec: LossSpec, path: Path, names: set[str]) -> None:
             f"{path}: loss '{spec.name}' does not accept {sorted(unknown)}; "
             f"it accepts {sorted(accepted)}"
         )
+
+
+def search_space_table(specs: Iterable[LossSpec], datasets: Iterable[str] = DATASET_NAMES) -> str:
+    """One Markdown table of the search spaces of ``specs``: a row per loss and parameter.
+
+    Columns: the scale, the default range, the ranges that differ on some of ``datasets``, and
+    the parameter's meaning. Fixed values appear as rows of scale ``fixed``.
+    """
+    lines = [
+        "| Loss | Parameter | Scale | Range | Per-dataset range | Meaning |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    datasets = list(datasets)
+    for spec in specs:
+        default = load_search_space(spec)
+        per_dataset = {name: load_search_space(spec, name) for name in datasets}
+        label = f"{spec.display} (`{spec.name}`)"
+        for name, p in default.params.items():
+            differences = "; ".join(
+                f"{dataset}: {_scaled_bounds(space.params[name], p)}"
+                for dataset, space in per_dataset.items()
+                if space.params[name].to_dict() != p.to_dict()
+            )
+            lines.append(f"| {label} | {name} | {p.scale} | {p.bounds()} | {differences} | {p.doc} |")
+            label = ""
+        for name, value in default.fixed.items():
+            differences = "; ".join(
+                f"{dataset}: {space.fixed[name]}"
+                for dataset, space in per_dataset.items()
+                if space.fixed[name] != value
+            )
+            lines.append(f"| {label} | {name} | fixed | {value} | {differences} | |")
+            label = ""
+    return "\n".join(lines) + "\n"
+
+
+def _scaled_bounds(p: ParamRange, default: ParamRange) -> str:
+    return p.bounds() if p.scale == default.scale else f"{p.scale} {p.bounds()}"

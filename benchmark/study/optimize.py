@@ -8,6 +8,7 @@ the mean over folds of each fold's best validation MAP@R.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import signal
 import statistics
 import time
@@ -18,7 +19,7 @@ import optuna
 from optuna.trial import TrialState
 from tqdm.auto import tqdm
 
-from benchmark.errors import TrainingDiverged
+from benchmark.errors import ConfigError, TrainingDiverged
 from benchmark.losses import get_loss_spec
 from benchmark.losses.search_space import SearchSpace, load_search_space
 from benchmark.study.budget import Heartbeat, Next, TrialBudget
@@ -82,7 +83,7 @@ class _Stop(KeyboardInterrupt):
 def run_worker(context: StudyContext, loss: str) -> WorkerSummary:
     """Run trials of ``loss``'s study until its budget is finished, then return."""
     config = context.config
-    space = load_search_space(get_loss_spec(loss))
+    space = load_search_space(get_loss_spec(loss), config.dataset)
     study = create_study(context, loss)
     _record_study_settings(study, context, space)
     budget = TrialBudget(
@@ -162,10 +163,18 @@ def _tell(study: optuna.Study, trial: optuna.Trial, **kwargs: Any) -> None:
 
 
 def _record_study_settings(study: optuna.Study, context: StudyContext, space: SearchSpace) -> None:
-    if "search_space" in study.user_attrs:
+    """Record the resolved search space once; refuse to go on searching another one."""
+    recorded = study.user_attrs.get("search_space")
+    if recorded is not None:
+        if recorded != space.to_dict():
+            raise ConfigError(
+                f"study {study.study_name} was searched over {recorded}, but {space.path} now "
+                f"gives {space.to_dict()}; restore the file or start a new --run-dir"
+            )
         return
-    study.set_user_attr("search_space", space.describe())
-    study.set_user_attr("sampler", vars(context.config.study.sampler))
+    study.set_user_attr("search_space", space.to_dict())
+    study.set_user_attr("search_space_file", str(space.path))
+    study.set_user_attr("sampler", dataclasses.asdict(context.config.study.sampler))
     study.set_user_attr("n_trials", context.config.study.n_trials)
 
 

@@ -29,7 +29,7 @@ def resolve_losses(selection: str | None, config: ProtocolConfig) -> list[str]:
     else:
         names = [name.strip() for name in selection.split(",") if name.strip()]
     for name in names:
-        load_search_space(get_loss_spec(name))  # fail now, not after hours of training
+        load_search_space(get_loss_spec(name), config.dataset)  # fail now, not in hours
     return names
 
 

@@ -3,21 +3,80 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from benchmark.cli import EXAMPLES, main
 
 
+def _losses_json(capsys, *args: str) -> dict[str, dict]:
+    assert main(["losses", *args, "--json"]) == 0
+    return {entry["name"]: entry for entry in json.loads(capsys.readouterr().out)}
+
+
 def test_losses_lists_every_loss_with_kind_parameters_and_search_space(capsys):
-    assert main(["losses", "--json"]) == 0
-    entries = {e["name"]: e for e in json.loads(capsys.readouterr().out)}
+    entries = _losses_json(capsys)
     assert len(entries) >= 10
-    assert entries["mfcwms"]["display"] == "MFCWMS"
-    assert entries["mfcwms"]["kind"] == "classification" and entries["mfcwms"]["parameters"]
-    assert "loss_lr log [1e-06, 1]" in entries["mfcwms"]["search_space"]
-    assert entries["cwms"]["kind"] == "pair" and not entries["cwms"]["parameters"]
-    assert not any(e["search_space"].startswith("INVALID") for e in entries.values())
+    mfcwms = entries["mfcwms"]
+    assert {"name", "display", "kind", "has_parameters", "search_space", "fixed"} <= set(mfcwms)
+    assert mfcwms["display"] == "MFCWMS"
+    assert mfcwms["kind"] == "classification" and mfcwms["has_parameters"] is True
+    assert mfcwms["search_space"]["loss_lr"] == {"low": 1e-6, "high": 1.0, "log": True}
+    assert mfcwms["search_space"]["alpha"] == {"low": 0.01, "high": 100.0, "log": False}
+    assert mfcwms["fixed"] == {"mf_reg": 0.0, "mf_power": 2.0}
+    assert entries["cwms"]["kind"] == "pair" and entries["cwms"]["has_parameters"] is False
+    assert not any("error" in entry for entry in entries.values())
+
+
+def test_losses_resolve_the_search_spaces_for_a_dataset(capsys):
+    sop = _losses_json(capsys, "--dataset", "sop")
+    assert sop["arcface"]["search_space"]["scale"] == {"low": 0.01, "high": 300.0, "log": False}
+    assert sop["multi_similarity_miner"]["search_space"]["beta"]["high"] == 200.0
+    cub = _losses_json(capsys, "--dataset", "cub")
+    assert cub["multi_similarity"]["search_space"]["alpha"]["low"] == 0.001
+    assert cub["arcface"]["search_space"]["scale"]["high"] == 200.0
+
+
+def test_losses_table_shows_the_dataset_it_resolved(capsys):
+    assert main(["losses", "--dataset", "sop"]) == 0
+    table = capsys.readouterr().out
+    assert "search space (sop)" in table.splitlines()[0]
+    assert re.search(r"arcface\s+ArcFace\s+classification\s+yes\s+margin \[0, 90\], scale \[0.01, 300\]", table)
+
+
+def test_losses_with_an_unknown_dataset_is_one_clear_error(capsys):
+    assert main(["losses", "--dataset", "sopp", "--json"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.strip() == (
+        "error: unknown dataset 'sopp'; available datasets: cub, cars196, sop, inshop, folder, synthetic"
+    )
+
+
+def test_losses_report_a_broken_plugin_search_space_and_list_the_others(capsys, tmp_path):
+    (tmp_path / "unscaled.yaml").write_text("params:\n  scale: {low: 1, high: 2}\n")
+    plugin = tmp_path / "unscaled_loss.py"
+    plugin.write_text(
+        "from pytorch_metric_learning.losses import ContrastiveLoss\n"
+        "from benchmark.losses import register_loss\n\n"
+        "@register_loss('unscaled', display='Unscaled', kind='pair', search_space='unscaled.yaml')\n"
+        "def build(num_classes, embedding_size, scale=1.0):\n"
+        "    return ContrastiveLoss()\n"
+    )
+    assert main(["--plugin", str(plugin), "losses", "--json"]) == 0
+    entries = {entry["name"]: entry for entry in json.loads(capsys.readouterr().out)}
+    assert entries["unscaled"]["search_space"] is None
+    assert "params.scale: 'log' is required" in entries["unscaled"]["error"]
+    assert entries["mfcwms"]["search_space"]["alpha"]["high"] == 100.0
+
+
+def test_losses_markdown_prints_the_search_space_table(capsys):
+    from benchmark.losses import list_losses
+    from benchmark.losses.search_space import search_space_table
+
+    assert main(["losses", "--markdown"]) == 0
+    assert capsys.readouterr().out == search_space_table(list_losses())
 
 
 def test_data_check_json_reports_the_synthetic_split_and_folds(capsys, tiny_overrides):

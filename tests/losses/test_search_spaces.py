@@ -1,27 +1,52 @@
-"""Search-space files: the shipped ones are valid, and bad ones fail with one clear error."""
+"""Search-space files: MLRC's bounds per dataset, shared hyperparameters searched alike, the
+README's table in step with the files, and bad files failing with one clear error."""
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+
+import optuna
 import pytest
 
-from benchmark.errors import ConfigError
+from benchmark.data import DATASET_NAMES
+from benchmark.errors import ConfigError, UnknownDatasetError
 from benchmark.losses import get_loss_spec, list_losses
-from benchmark.losses.search_space import load_search_space
+from benchmark.losses.search_space import load_search_space, search_space_table
 
-MLRC_RANGES = {
-    "contrastive": {"pos_margin": (-0.2, 2.0), "neg_margin": (-0.2, 2.0)},
-    "multi_similarity": {"alpha": (0.01, 100), "beta": (0.01, 100), "base": (0, 1)},
-    "multi_similarity_miner": {"epsilon": (0, 1)},
-    "arcface": {"margin": (0, 90), "scale": (0.01, 200)},
-    "cosface": {"margin": (0, 1), "scale": (0.01, 200)},
+README = Path(__file__).resolve().parents[2] / "README.md"
+MLRC_DATASETS = ("cub", "cars196", "sop")
+
+# MLRC's final bounds (linear scale) per dataset, from shared/reference/mlrc-search-spaces.md,
+# section 1. Where MLRC's losses differ, ours take the union (the "fair scales" rule): CUB alpha
+# from MS, SOP beta from MS+Miner, SOP scale from ArcFace.
+MS_RANGES = {
+    "alpha": {"cub": (0.001, 100), "cars196": (0.01, 100), "sop": (0.01, 100)},
+    "beta": {"cub": (0.01, 100), "cars196": (0.01, 100), "sop": (0.01, 200)},
+    "base": {"cub": (0, 1), "cars196": (0, 1), "sop": (0, 1)},
+}
+LOGIT_SCALE = {"cub": (0.01, 200), "cars196": (0.01, 200), "sop": (0.01, 300)}
+MLRC_LINEAR_RANGES = {
+    "contrastive": {"pos_margin": (-0.2, 2), "neg_margin": (-0.2, 2)},
+    "multi_similarity": MS_RANGES,
+    "multi_similarity_miner": {**MS_RANGES, "epsilon": (0, 1)},
+    "arcface": {"margin": (0, 90), "scale": LOGIT_SCALE},
+    "cosface": {"margin": (0, 1), "scale": LOGIT_SCALE},
     "proxy_nca": {"softmax_scale": (0.01, 100)},
 }
+MULTI_SIMILARITY_FAMILY = ("multi_similarity", "multi_similarity_miner", "cwms", "mfcwms")
 
 
+def _bounds(space, name):
+    return space.params[name].low, space.params[name].high
+
+
+@pytest.mark.parametrize("dataset", [None, *DATASET_NAMES])
 @pytest.mark.parametrize("spec", list_losses(), ids=lambda s: s.name)
-def test_shipped_search_space_is_valid(spec):
-    space = load_search_space(spec)
-    assert space.params
+def test_shipped_search_space_is_valid_on_every_dataset(spec, dataset):
+    space = load_search_space(spec, dataset)
+    assert space.params and space.dataset == dataset
     if spec.has_parameters:
         lr = space.params["loss_lr"]
         assert (lr.low, lr.high, lr.log) == (1e-6, 1.0, True)
@@ -29,12 +54,54 @@ def test_shipped_search_space_is_valid(spec):
         assert "loss_lr" not in space.params
 
 
-@pytest.mark.parametrize("name", MLRC_RANGES)
-def test_baselines_use_mlrc_ranges(name):
-    space = load_search_space(get_loss_spec(name))
-    for param, (low, high) in MLRC_RANGES[name].items():
-        assert (space.params[param].low, space.params[param].high) == (low, high)
-        assert not space.params[param].log
+@pytest.mark.parametrize("dataset", MLRC_DATASETS)
+@pytest.mark.parametrize("name", MLRC_LINEAR_RANGES)
+def test_baselines_use_mlrc_bounds_and_linear_scale_on_each_dataset(name, dataset):
+    space = load_search_space(get_loss_spec(name), dataset)
+    for param, bounds in MLRC_LINEAR_RANGES[name].items():
+        expected = bounds[dataset] if isinstance(bounds, dict) else bounds
+        assert _bounds(space, param) == expected, param
+        assert space.params[param].log is False, param
+
+
+def test_mlrc_published_optima_on_sop_lie_inside_the_sop_ranges():
+    arcface = load_search_space(get_loss_spec("arcface"), "sop").params["scale"]
+    miner = load_search_space(get_loss_spec("multi_similarity_miner"), "sop").params["beta"]
+    assert arcface.low <= 220.3 <= arcface.high  # MLRC's best SOP ArcFace scale
+    assert miner.low <= 156.61 <= miner.high  # MLRC's best SOP MS+Miner beta
+    assert load_search_space(get_loss_spec("arcface"), "cub").params["scale"].high == 200.0
+
+
+@pytest.mark.parametrize("dataset", [None, *DATASET_NAMES])
+def test_shared_hyperparameters_have_one_distribution_across_losses(dataset):
+    spaces = {spec.name: load_search_space(spec, dataset) for spec in list_losses()}
+    for param in ("alpha", "beta", "base"):
+        distributions = {name: spaces[name].params[param].to_dict() for name in MULTI_SIMILARITY_FAMILY}
+        assert len({json.dumps(d, sort_keys=True) for d in distributions.values()}) == 1, distributions
+    learning_rates = {
+        name: space.params["loss_lr"].to_dict()
+        for name, space in spaces.items()
+        if get_loss_spec(name).has_parameters
+    }
+    assert len(learning_rates) >= 6
+    assert all(lr == {"low": 1e-6, "high": 1.0, "log": True} for lr in learning_rates.values())
+
+
+def test_sop_arcface_trials_reach_scales_mlrc_searched_beyond_200():
+    space = load_search_space(get_loss_spec("arcface"), "sop")
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study.optimize(lambda trial: space.suggest(trial)["scale"], n_trials=40)
+    scales = [trial.params["scale"] for trial in study.trials]
+    assert max(scales) > 200 and all(0.01 <= s <= 300 for s in scales)
+
+
+def test_to_dict_is_plain_json_data():
+    space = load_search_space(get_loss_spec("mfcwms"), "cub")
+    data = json.loads(json.dumps(space.to_dict()))
+    assert data["params"]["alpha"] == {"low": 0.001, "high": 100.0, "log": False}
+    assert data["params"]["loss_lr"] == {"low": 1e-6, "high": 1.0, "log": True}
+    assert data["fixed"] == {"mf_reg": 0.0, "mf_power": 2.0}
 
 
 def test_mean_field_losses_fix_mf_reg_to_zero():
@@ -42,28 +109,93 @@ def test_mean_field_losses_fix_mf_reg_to_zero():
         assert load_search_space(get_loss_spec(name)).fixed["mf_reg"] == 0.0
 
 
+MS_FILE = """\
+params:
+  alpha: {low: 0.01, high: 100, log: false}
+  beta:  {low: 0.01, high: 100, log: true}
+  base:  {low: 0.0,  high: 1.0, log: false}
+"""
+
+
+def test_a_dataset_entry_changes_only_the_keys_it_names(tmp_path):
+    path = tmp_path / "ms.yaml"
+    path.write_text(MS_FILE + "datasets:\n  sop: {params: {beta: {high: 300}}}\n")
+    spec = get_loss_spec("multi_similarity")
+    sop = load_search_space(spec, "sop", path=path)
+    cub = load_search_space(spec, "cub", path=path)
+    assert sop.params["beta"].to_dict() == {"low": 0.01, "high": 300.0, "log": True}
+    assert cub.params["beta"].to_dict() == {"low": 0.01, "high": 100.0, "log": True}
+    assert sop.params["alpha"] == cub.params["alpha"]
+
+
+def test_a_dataset_entry_can_change_a_fixed_value(tmp_path):
+    path = tmp_path / "mfcwms.yaml"
+    path.write_text(
+        MS_FILE
+        + "  loss_lr: {low: 1.0e-6, high: 1.0, log: true}\n"
+        + "fixed: {mf_reg: 0.0}\ndatasets:\n  cars196: {fixed: {mf_reg: 0.5}}\n"
+    )
+    spec = get_loss_spec("mfcwms")
+    assert load_search_space(spec, "cars196", path=path).fixed == {"mf_reg": 0.5}
+    assert load_search_space(spec, "sop", path=path).fixed == {"mf_reg": 0.0}
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
         ("params:\n  alpha: {low: 1, high: 2, lgo: true}\n", r"params.alpha: unknown key\(s\) \['lgo'\]"),
-        ("params:\n  alpha: {low: 5, high: 2}\n", r"params.alpha: low \(5\) is greater than high \(2\)"),
+        ("params:\n  alpha: {low: 5, high: 2, log: false}\n", r"params.alpha: low \(5\) is greater than high \(2\)"),
         ("params:\n  alpha: {low: 0, high: 2, log: true}\n", r"params.alpha: a log range needs low > 0"),
-        ("params:\n  gamma: {low: 0, high: 2}\n", r"does not accept \['gamma'\]"),
+        ("params:\n  alpha: {low: 0.1, high: 2}\n", r"params.alpha: 'log' is required"),
+        ("params:\n  gamma: {low: 0, high: 2, log: false}\n", r"does not accept \['gamma'\]"),
         ("parameters:\n  alpha: {low: 0, high: 2}\n", r"unknown key\(s\) \['parameters'\]"),
         ("params:\n  alpha: {low: 1 high: 2}\n", r"malformed YAML"),
         ("params:\n  loss_lr: {low: 1.0e-6, high: 1, log: true}\n", r"no trainable parameters"),
+        (MS_FILE + "datasets:\n  sopp: {params: {beta: {high: 200}}}\n", r"datasets.sopp: unknown dataset 'sopp'; available datasets: cub, cars196, sop"),
+        (MS_FILE + "datasets:\n  sop: {params: {gamma: {high: 2}}}\n", r"datasets.sop.params: \['gamma'\] not declared in the top-level 'params'"),
+        (MS_FILE + "datasets:\n  sop: {params: {base: {high: -1}}}\n", r"datasets.sop.params.base: low \(0.0\) is greater than high \(-1\)"),
+        (MS_FILE + "datasets:\n  sop: {params: {beta: {log: yes please}}}\n", r"datasets.sop.params.beta.log: expected true or false"),
+        (MS_FILE + "datasets:\n  sop: {ranges: {}}\n", r"datasets.sop: unknown key\(s\) \['ranges'\]"),
+        (MS_FILE + "datasets:\n  sop: {params: {beta: 200}}\n", r"datasets.sop.params.beta: expected a mapping like \{high: 300\}"),
     ],
 )
 def test_bad_search_space_names_file_and_key(tmp_path, body, message):
     path = tmp_path / "cwms.yaml"
     path.write_text(body)
+    # loaded for CUB: a broken entry of another dataset still stops the load
     with pytest.raises(ConfigError, match=message) as info:
-        load_search_space(get_loss_spec("cwms"), path)
+        load_search_space(get_loss_spec("cwms"), "cub", path=path)
     assert str(path) in str(info.value)
+
+
+def test_unknown_dataset_lists_the_known_ones():
+    with pytest.raises(UnknownDatasetError, match="unknown dataset 'sopp'; available datasets: cub,"):
+        load_search_space(get_loss_spec("cwms"), "sopp")
 
 
 def test_loss_with_parameters_must_search_or_fix_loss_lr(tmp_path):
     path = tmp_path / "mfcwms.yaml"
-    path.write_text("params:\n  alpha: {low: 0.1, high: 1}\n")
+    path.write_text("params:\n  alpha: {low: 0.1, high: 1, log: false}\n")
     with pytest.raises(ConfigError, match="must set loss_lr"):
-        load_search_space(get_loss_spec("mfcwms"), path)
+        load_search_space(get_loss_spec("mfcwms"), path=path)
+
+
+def test_table_has_a_row_per_loss_and_parameter_with_its_per_dataset_ranges():
+    table = search_space_table([get_loss_spec("multi_similarity"), get_loss_spec("mfcwms")])
+    lines = table.splitlines()
+    assert len(lines) == 2 + 3 + 6  # header, MS alpha/beta/base, MFCWMS 4 params + 2 fixed
+    assert "| MS (`multi_similarity`) | alpha | linear | [0.01, 100] | cub: [0.001, 100] |" in table
+    assert "|  | beta | linear | [0.01, 100] | sop: [0.01, 200] |" in table
+    assert "|  | loss_lr | log | [1e-06, 1] |  |" in table
+    assert "|  | mf_reg | fixed | 0.0 |  |" in table
+
+
+def test_readme_table_matches_the_search_space_files():
+    match = re.search(
+        r"<!-- search-spaces:begin -->\n(.*?)<!-- search-spaces:end -->", README.read_text(), re.S
+    )
+    assert match, "README.md lacks the <!-- search-spaces:begin/end --> block"
+    assert match[1] == search_space_table(list_losses()), (
+        "README.md's search-space table is out of date: replace the block with the output of "
+        "`mlrc losses --markdown`"
+    )
