@@ -110,9 +110,13 @@ class TrainingConfig:
     grad_clip_value: float = 0.0
     """Clip model gradients to this absolute value; 0 disables clipping."""
     device: str = "auto"
-    amp: bool = True
-    """bf16 autocast on CUDA (ignored on CPU)."""
-    channels_last: bool = True
+    amp: bool = False
+    """bf16 autocast on CUDA (ignored on CPU). MLRC trained and evaluated in fp32."""
+    channels_last: bool = False
+    """channels_last memory format on CUDA (ignored on CPU): faster convolutions."""
+    tf32: bool = False
+    """TF32 tensor-core math for fp32 convolutions and matmuls on Ampere or newer GPUs (faster,
+    10-bit mantissa). Off: true fp32, as on MLRC's V100s."""
     eval_batch_size: int = 128
 
 

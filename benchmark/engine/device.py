@@ -54,15 +54,18 @@ class RunDevice:
         device: the torch device every network and batch goes to.
         amp: bf16 autocast of forward passes (CUDA only; the CPU always computes in fp32).
         channels_last: channels_last memory format for networks and images (CUDA only).
+        tf32: allow TF32 math in fp32 convolutions and matmuls (CUDA only); set for the whole
+            process when a network is placed.
     """
 
     device: torch.device
     amp: bool = False
     channels_last: bool = False
+    tf32: bool = False
 
     @classmethod
     def from_config(cls, config: TrainingConfig) -> RunDevice:
-        return cls(resolve_device(config.device), config.amp, config.channels_last)
+        return cls(resolve_device(config.device), config.amp, config.channels_last, config.tf32)
 
     @property
     def is_cuda(self) -> bool:
@@ -78,7 +81,11 @@ class RunDevice:
         return self.is_cuda
 
     def place_model(self, model: torch.nn.Module) -> torch.nn.Module:
-        """Move a network to the run's device and memory format (in place; returned for chaining)."""
+        """Move a network to the run's device and memory format (in place; returned for chaining),
+        and set the process's fp32 math mode (TF32 or not) for that device."""
+        if self.is_cuda:
+            torch.backends.cuda.matmul.allow_tf32 = self.tf32
+            torch.backends.cudnn.allow_tf32 = self.tf32
         return model.to(self.device, memory_format=self.memory_format)
 
     def place_module(self, module: torch.nn.Module) -> torch.nn.Module:
@@ -98,6 +105,9 @@ class RunDevice:
         return contextlib.nullcontext()
 
     def describe(self) -> str:
-        precision = "bf16 autocast" if self.amp and self.is_cuda else "fp32"
+        if self.amp and self.is_cuda:
+            precision = "bf16 autocast"
+        else:
+            precision = "fp32 with TF32" if self.tf32 and self.is_cuda else "fp32"
         layout = ", channels_last" if self.memory_format == torch.channels_last else ""
         return f"{self.device} ({precision}{layout})"
