@@ -12,8 +12,9 @@ class FitResult:
     """What one :meth:`~benchmark.engine.Trainer.fit` produced.
 
     Attributes:
-        best_val_map_at_r: the best validation MAP@R (the early-stopping objective).
-        best_iteration: the training iteration of the best checkpoint (0 = untrained network).
+        best_val_map_at_r: the best validation MAP@R after at least one epoch of training (the
+            fold's score in a trial, and the early-stopping criterion).
+        best_iteration: the training iteration of the best checkpoint.
         iterations: iterations trained in total when the run stopped.
         wall_time_s: seconds spent training and validating, summed over resumed sessions.
         curve: one row per validation: iteration, epoch, mean training loss since the previous

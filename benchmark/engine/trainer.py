@@ -48,7 +48,9 @@ class Trainer:
     The run lives in ``fit_dir``. Training goes in epochs of ``config.iterations_per_epoch``
     mini-batches of ``config.batch_size``, drawn ``loss.images_per_class`` per class (PML's
     MPerClassSampler, ``drop_last``). Validation MAP@R is measured before training (epoch 0)
-    and every ``config.eval_every_epochs`` epochs; the run stops when
+    and every ``config.eval_every_epochs`` epochs; the best checkpoint (and the fold's score) is
+    the best evaluation after at least one epoch of training, as MLRC's aggregator ignores the
+    untrained one, which stays in the learning curve. The run stops when
     ``epoch - best_epoch > config.patience_epochs`` (the MLRC rule) or at ``config.max_epochs``.
 
     What the protocol composes through ``config``: one optimizer per group (trunk, embedder,
@@ -336,6 +338,9 @@ class Trainer:
         return self.state.curve[-1]["val_map_at_r"]
 
     def _improves(self, val_map_at_r: float) -> bool:
+        """A new best, among evaluations after at least one epoch of training."""
+        if self.state.epoch == 0:
+            return False
         return val_map_at_r > self.state.best_val_map_at_r or not self.files.best.is_file()
 
     def _evaluation_due(self) -> bool:

@@ -110,7 +110,7 @@ def test_run_files_curve_and_best_checkpoint(tmp_path, sets):
     assert json.loads((tmp_path / "curve.json").read_text()) == result.curve
     csv_lines = (tmp_path / "curve.csv").read_text().splitlines()
     assert csv_lines[0].startswith("iteration,epoch,loss,val_map_at_r") and len(csv_lines) == 5
-    best = max(result.curve, key=lambda row: row["val_map_at_r"])
+    best = max(result.curve[1:], key=lambda row: row["val_map_at_r"])
     assert result.best_val_map_at_r == best["val_map_at_r"]
     assert result.best_iteration == best["iteration"]
     assert result.checkpoint_path == tmp_path / "best.pt"
@@ -143,6 +143,19 @@ def test_early_stopping_follows_the_mlrc_patience_rule(tmp_path, sets, monkeypat
     assert result.best_epoch == 2 and result.best_iteration == 8
     assert result.best_val_map_at_r == 0.3
     assert result.epochs == 8 and result.iterations == 32 and result.stopped_early
+
+
+def test_the_untrained_evaluation_is_recorded_but_never_the_best(tmp_path, sets, monkeypatch):
+    scores = iter([0.9, 0.2, 0.4, 0.3])  # epochs 0 (untrained), 1, 2, 3
+
+    def scripted(*args, **kwargs):
+        return {"map_at_r": next(scores), "precision_at_1": 0.0, "r_precision": 0.0}
+
+    monkeypatch.setattr(trainer_module, "evaluate", scripted)
+    result = run(tmp_path, sets, patience_epochs=100, max_epochs=3)
+    assert result.curve[0]["epoch"] == 0 and result.curve[0]["val_map_at_r"] == 0.9
+    assert result.best_val_map_at_r == 0.4 and result.best_epoch == 2
+    assert torch.load(tmp_path / "best.pt", weights_only=True)["epoch"] == 2
 
 
 def test_max_epochs_ends_the_run_with_a_final_validation(tmp_path, sets):
