@@ -122,14 +122,25 @@ class TrainingConfig:
 
 @dataclass
 class SamplerConfig:
-    """Optuna TPE settings, all explicit because library defaults change between versions."""
+    """The Optuna sampler; every setting explicit because library defaults change between
+    versions (Optuna 5 changed TPE's)."""
 
+    kind: Literal["tpe", "gp"] = "tpe"
+    """``tpe``: Optuna's TPE, random start-up trials. ``gp``: MLRC's design (Ax): the start-up
+    trials on a scrambled Sobol sequence, then Optuna's GPSampler (log expected improvement; with
+    running trials, q-batch EI over them, so parallel workers do not ask for the same point)."""
     seed: int = 0
     n_startup_trials: int = 10
     n_ei_candidates: int = 24
+    """TPE only."""
     multivariate: bool = True
+    """TPE only."""
     group: bool = False
+    """TPE only."""
     constant_liar: bool = True
+    """TPE only: running trials count as pessimistic results, so parallel workers spread out."""
+    deterministic_objective: bool = False
+    """GP only: fit a noise-free GP (our objective, a mean over trained folds, is noisy)."""
 
 
 @dataclass
@@ -146,6 +157,10 @@ class StudyConfig:
     """A running trial with no heartbeat for this many seconds is considered dead."""
     max_retries: int = 3
     """How many times a trial whose worker died is re-queued with the same parameters."""
+    diverged_value: float | None = 0.0
+    """The objective told to the study for a trial whose training diverged (0.0 is the MAP@R of
+    a useless embedding), so the sampler learns to avoid such parameters; null keeps it FAIL.
+    Either way the trial keeps ``failure = diverged``, counts in the budget and is never best."""
 
 
 @dataclass

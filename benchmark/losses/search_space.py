@@ -62,6 +62,14 @@ class ParamRange:
         kind = "int " if self.integer else ""
         return f"{self.name} {kind}{scale}{self.bounds()}"
 
+    def distribution(self) -> optuna.distributions.BaseDistribution:
+        """The Optuna distribution :meth:`SearchSpace.suggest` draws this parameter from."""
+        from optuna.distributions import FloatDistribution, IntDistribution
+
+        if self.integer:
+            return IntDistribution(int(self.low), int(self.high), log=self.log, step=int(self.step or 1))
+        return FloatDistribution(self.low, self.high, log=self.log, step=self.step)
+
     def to_dict(self) -> dict[str, Any]:
         """``{"low", "high", "log"}``, plus ``step`` and ``int`` when they are set."""
         data: dict[str, Any] = {"low": self.low, "high": self.high, "log": self.log}
@@ -94,6 +102,10 @@ class SearchSpace:
             else:
                 values[name] = trial.suggest_float(name, p.low, p.high, step=p.step, log=p.log)
         return {**values, **self.fixed}
+
+    def distributions(self) -> dict[str, optuna.distributions.BaseDistribution]:
+        """The distribution of every searched parameter, as :meth:`suggest` declares them."""
+        return {name: p.distribution() for name, p in self.params.items()}
 
     def describe(self) -> str:
         parts = [p.describe() for p in self.params.values()]

@@ -31,7 +31,8 @@ from benchmark.io import file_lock
 HEARTBEAT_KEY = "heartbeat"
 FAILURE_KEY = "failure"
 RETRIES_KEY = "retries"
-COUNTED_FAILURES = {"diverged", "worker_lost_gave_up"}
+DIVERGED = "diverged"
+COUNTED_FAILURES = {DIVERGED, "worker_lost_gave_up"}
 
 
 class Next(Enum):

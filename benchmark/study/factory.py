@@ -9,6 +9,9 @@ from optuna.trial import TrialState
 
 from benchmark.config import ProtocolConfig, SamplerConfig
 from benchmark.errors import StudyFailed
+from benchmark.losses.search_space import SearchSpace
+from benchmark.study.budget import DIVERGED, FAILURE_KEY
+from benchmark.study.sobol_startup import SobolStartupSampler
 
 if TYPE_CHECKING:
     from benchmark.study.context import StudyContext
@@ -22,14 +25,30 @@ def study_name(config: ProtocolConfig, loss: str) -> str:
     return f"{config.name}.{config.dataset}.{loss}"
 
 
-def build_sampler(settings: SamplerConfig, n_existing_trials: int = 0) -> optuna.samplers.TPESampler:
-    """TPE with every setting explicit, seeded from the protocol seed and the number of trials
-    already in the study, i.e. the number of the trial about to be asked (taken under the budget
-    lock). Each trial gets its own seed whichever worker asks for it: parallel workers explore
-    differently, a restarted worker does not repeat earlier draws, and the random start-up
-    trials are the same on one worker, on many, or on a Slurm array."""
+def build_sampler(
+    settings: SamplerConfig, space: SearchSpace, n_existing_trials: int = 0
+) -> optuna.samplers.BaseSampler:
+    """The protocol's sampler (TPE or Sobol + GP) with every setting explicit.
+
+    It is seeded from the protocol seed and the number of trials already in the study, i.e.
+    the number of the trial about to be asked (taken under the budget lock). Each trial gets its
+    own seed whichever worker asks for it: parallel workers explore differently, a restarted
+    worker does not repeat earlier draws, and the start-up trials are the same on one worker, on
+    many, or on a Slurm array.
+    """
+    seed = settings.seed + n_existing_trials
+    if settings.kind == "gp":
+        gp = optuna.samplers.GPSampler(
+            seed=seed,
+            n_startup_trials=settings.n_startup_trials,
+            deterministic_objective=settings.deterministic_objective,
+            independent_sampler=optuna.samplers.RandomSampler(seed=seed),
+        )
+        return SobolStartupSampler(
+            space.distributions(), settings.n_startup_trials, settings.seed, then=gp
+        )
     return optuna.samplers.TPESampler(
-        seed=settings.seed + n_existing_trials,
+        seed=seed,
         n_startup_trials=settings.n_startup_trials,
         n_ei_candidates=settings.n_ei_candidates,
         multivariate=settings.multivariate,
@@ -47,12 +66,12 @@ def build_pruner(config: ProtocolConfig) -> optuna.pruners.BasePruner:
     return optuna.pruners.NopPruner()
 
 
-def create_study(context: StudyContext, loss: str) -> optuna.Study:
+def create_study(context: StudyContext, loss: str, space: SearchSpace) -> optuna.Study:
     """The study of ``loss`` with the protocol's sampler and pruner (created if missing)."""
     return optuna.create_study(
         study_name=study_name(context.config, loss),
         storage=context.storage,
-        sampler=build_sampler(context.config.study.sampler),
+        sampler=build_sampler(context.config.study.sampler, space),
         pruner=build_pruner(context.config),
         direction="maximize",
         load_if_exists=True,
@@ -72,12 +91,18 @@ def load_study(context: StudyContext, loss: str) -> optuna.Study:
 
 
 def best_params(study: optuna.Study) -> dict[str, Any]:
-    """The full parameters (searched + fixed) of the best completed trial."""
-    completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    """The full parameters (searched + fixed) of the best completed trial that did not diverge
+    (a diverged trial may be COMPLETE with ``study.diverged_value``, to inform the sampler)."""
+    completed = [
+        trial
+        for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if trial.user_attrs.get(FAILURE_KEY) != DIVERGED
+    ]
     if not completed:
         reasons = sorted({t.user_attrs.get("fail_reason", "") for t in study.trials} - {""})
         raise StudyFailed(
-            f"study {study.study_name}: none of its {len(study.trials)} trials completed; "
+            f"study {study.study_name}: none of its {len(study.trials)} trials completed "
+            "without diverging; "
             + (f"first failure: {reasons[0]}" if reasons else "run `mlrc worker` to finish it")
         )
     best = max(completed, key=lambda t: (t.value, -t.number))

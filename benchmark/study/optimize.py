@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from benchmark.errors import ConfigError, TrainingDiverged
 from benchmark.losses import get_loss_spec
 from benchmark.losses.search_space import SearchSpace, load_search_space
-from benchmark.study.budget import Heartbeat, Next, TrialBudget
+from benchmark.study.budget import DIVERGED, FAILURE_KEY, Heartbeat, Next, TrialBudget
 from benchmark.study.context import StudyContext
 from benchmark.study.factory import PARAMS_ATTR, build_sampler, create_study
 from benchmark.study.run_dir import params_key
@@ -84,7 +84,7 @@ def run_worker(context: StudyContext, loss: str) -> WorkerSummary:
     """Run trials of ``loss``'s study until its budget is finished, then return."""
     config = context.config
     space = load_search_space(get_loss_spec(loss), config.dataset)
-    study = create_study(context, loss)
+    study = create_study(context, loss, space)
     _record_study_settings(study, context, space)
     budget = TrialBudget(
         study,
@@ -93,7 +93,7 @@ def run_worker(context: StudyContext, loss: str) -> WorkerSummary:
         lock_path=context.run_dir.lock_path(f"budget-{loss}"),
         grace_period=config.study.grace_period,
         max_retries=config.study.max_retries,
-        sampler_factory=lambda n: build_sampler(config.study.sampler, n),
+        sampler_factory=lambda n: build_sampler(config.study.sampler, space, n),
     )
     summary = WorkerSummary()
     bar = tqdm(
@@ -136,9 +136,13 @@ def _run_one_trial(
     except optuna.TrialPruned:
         _tell(study, trial, state=TrialState.PRUNED)
     except TrainingDiverged as exc:
-        trial.set_user_attr("failure", "diverged")
+        trial.set_user_attr(FAILURE_KEY, DIVERGED)
         trial.set_user_attr("fail_reason", str(exc))
-        _tell(study, trial, state=TrialState.FAIL)
+        diverged_value = context.config.study.diverged_value
+        if diverged_value is None:
+            _tell(study, trial, state=TrialState.FAIL)
+        else:
+            _tell(study, trial, values=diverged_value)
         summary.trials_failed.append(trial.number)
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGUSR1 via _Stop
         budget.requeue(trial, "worker stopped by a signal (preempted or interrupted)")

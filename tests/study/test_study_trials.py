@@ -33,23 +33,28 @@ def always_nan_loss(tmp_path):
     return "always_nan"
 
 
-def test_diverged_trials_are_failed_with_their_reason_and_count_toward_the_budget(
-    tmp_path, tiny_overrides, always_nan_loss
+@pytest.mark.parametrize(
+    ("diverged_value", "state"), [("0.0", TrialState.COMPLETE), ("null", TrialState.FAIL)]
+)
+def test_diverged_trials_are_told_as_the_diverged_value_and_count_toward_the_budget(
+    tmp_path, tiny_overrides, always_nan_loss, diverged_value, state
 ):
     run_dir = RunDirectory(tmp_path / "run")
-    config = tiny_config([*tiny_overrides, "study.n_trials=2"])
-    context = StudyContext.create(config, run_dir, progress=False)
+    overrides = [*tiny_overrides, "study.n_trials=2", f"study.diverged_value={diverged_value}"]
+    context = StudyContext.create(tiny_config(overrides), run_dir, progress=False)
 
     summary = run_worker(context, always_nan_loss)
 
     trials = load_study(run_dir.path, always_nan_loss).trials
     assert summary.trials_failed == [0, 1] and len(trials) == 2
     for trial in trials:
-        assert trial.state == TrialState.FAIL
+        assert trial.state == state
+        assert trial.value == (0.0 if state == TrialState.COMPLETE else None)
         assert trial.user_attrs["failure"] == "diverged"
         assert "training diverged: loss 'always_nan'" in trial.user_attrs["fail_reason"]
         assert "iteration" in trial.user_attrs["fail_reason"]
-    with pytest.raises(StudyFailed, match="none of its 2 trials completed; first failure: training diverged"):
+    # The sampler learns from the diverged value, but a diverged trial is never the best.
+    with pytest.raises(StudyFailed, match="none of its 2 trials completed without diverging; first failure: training diverged"):
         run_retrain(context, always_nan_loss)
 
 
