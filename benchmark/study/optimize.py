@@ -184,6 +184,9 @@ def _record_study_settings(study: optuna.Study, context: StudyContext, space: Se
 
 def _install_stop_handlers() -> dict[int, Any]:
     def handler(signum: int, frame: Any) -> None:
+        # Slurm may signal twice (USR1, then TERM at requeue): the hand-back must not be cut.
+        for sig in (signal.SIGTERM, signal.SIGUSR1):
+            signal.signal(sig, signal.SIG_IGN)
         raise _Stop(signal.Signals(signum).name)
 
     previous = {}

@@ -33,8 +33,7 @@ def open_storage(url: str | None, default_journal: Path) -> BaseStorage:
         shown = _masked(url)
         url = _with_postgres_driver(url)
         try:
-            engine_kwargs = {"connect_args": {"connect_timeout": 10}} if "postgres" in url else None
-            return RDBStorage(url, engine_kwargs=engine_kwargs)
+            return _rdb_storage(url)
         except ImportError as exc:
             raise StorageError(
                 f"storage {shown}: the database driver is missing ({exc}); install it, e.g. "
@@ -52,6 +51,18 @@ def open_storage(url: str | None, default_journal: Path) -> BaseStorage:
         f"storage URL '{url}' is not understood; use journal:///path/file.journal, "
         "sqlite:///path.db or postgresql://user:password@host/db"
     )
+
+
+def _rdb_storage(url: str) -> RDBStorage:
+    engine_kwargs = {"connect_args": {"connect_timeout": 10}} if "postgres" in url else None
+    try:
+        return RDBStorage(url, engine_kwargs=engine_kwargs)
+    except Exception as exc:
+        # Workers started together on an empty PostgreSQL database race to create Optuna's
+        # tables; the losers see "already exists" and succeed on a second try.
+        if "already exists" not in str(exc) and "UniqueViolation" not in str(exc):
+            raise
+        return RDBStorage(url, engine_kwargs=engine_kwargs)
 
 
 def _with_postgres_driver(url: str) -> str:
