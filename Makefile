@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo lint clean-runs
+.PHONY: install test demo lint clean-runs example
 
 install: $(STAMP)
 
@@ -22,6 +22,19 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/mlrc run --protocol demo
+
+# results/example/: the committed demo rows, tables and figures, from a fresh demo run. The
+# tables are then re-rendered from the committed rows alone, so that `mlrc tables results/example`
+# reproduces them byte for byte (tests/report/test_example.py checks it).
+EXAMPLE_RUN := results/runs/example
+
+example: $(STAMP)
+	rm -rf $(EXAMPLE_RUN) results/example
+	$(BIN)/mlrc run --protocol demo --run-dir $(EXAMPLE_RUN) --no-progress
+	mkdir -p results/example
+	cp $(EXAMPLE_RUN)/results.csv results/example/results.csv
+	$(BIN)/mlrc tables $(EXAMPLE_RUN) --out results/example
+	$(BIN)/mlrc tables results/example --out results/example --no-figures
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

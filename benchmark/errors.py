@@ -55,3 +55,7 @@ class StorageError(BenchmarkError):
 
 class PluginError(BenchmarkError):
     """A --plugin module could not be imported."""
+
+
+class ResultsError(BenchmarkError):
+    """A results, reference or profile file given to ``mlrc tables`` is missing or malformed."""

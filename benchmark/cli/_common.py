@@ -11,7 +11,7 @@ EXAMPLES: dict[str, str] = {
     "study": "mlrc study --protocol mlrc --dataset cub --root ~/data/CUB_200_2011 --loss mfcwms",
     "worker": "mlrc worker --run-dir results/runs/mlrc-cub --loss mfcwms",
     "retrain": "mlrc retrain --run-dir results/runs/mlrc-cub --loss mfcwms",
-    "tables": "mlrc tables --run-dir results/runs/mlrc-cub",
+    "tables": "mlrc tables results/runs/mlrc-cub results/runs/mlrc-cars196 --out results/tables",
     "losses": "mlrc --plugin my_losses.py losses",
     "data check": "mlrc data check --dataset cub --root ~/data/CUB_200_2011 --json",
     "profile losses": "mlrc profile losses --batch-sizes 180 --num-classes 11318",

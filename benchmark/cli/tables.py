@@ -1,4 +1,4 @@
-"""``mlrc tables``: render the tables of finished runs."""
+"""``mlrc tables``: the paper's tables and figures from the results of any number of runs."""
 
 from __future__ import annotations
 
@@ -7,26 +7,71 @@ from pathlib import Path
 
 from benchmark.cli._common import add_command
 
+DEFAULT_OUT = Path("results") / "tables"
+
 
 def register(commands: argparse._SubParsersAction) -> None:
-    tables = add_command(commands, "tables", "print the summary table of a run directory", _tables)
-    tables.add_argument("--run-dir", required=True, type=Path)
+    tables = add_command(
+        commands,
+        "tables",
+        "write the tables (md, tex, csv) and figures (png) of finished runs; print Table 1",
+        _tables,
+    )
+    tables.add_argument(
+        "sources",
+        nargs="*",
+        type=Path,
+        metavar="SOURCE",
+        help="run directory, folder holding a results.csv, or results CSV file (several merge)",
+    )
+    tables.add_argument(
+        "--run-dir", action="append", type=Path, default=[], help="a SOURCE (repeatable)"
+    )
+    tables.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT}/)"
+    )
     tables.add_argument(
         "--metrics",
         default="map_at_r",
-        help="comma-separated: map_at_r, precision_at_1, r_precision (default map_at_r)",
+        help="Table 1's metrics, comma-separated: map_at_r, precision_at_1, r_precision "
+        "(default map_at_r)",
     )
+    tables.add_argument(
+        "--reference", type=Path, default=None, help="published values to show beside ours (CSV)"
+    )
+    tables.add_argument(
+        "--runtime", type=Path, default=None, help="the CSV of `mlrc profile losses` to render"
+    )
+    tables.add_argument(
+        "--confidence",
+        type=float,
+        default=None,
+        help="confidence level of the intervals (default: the runs' retrain.confidence, or 0.95)",
+    )
+    tables.add_argument("--no-figures", action="store_true", help="write the tables only")
 
 
 def _tables(args: argparse.Namespace) -> int:
-    import pandas as pd
+    from benchmark.errors import ConfigError
+    from benchmark.report.report import write_report
 
-    from benchmark.report import format_results_table
-    from benchmark.study import RunDirectory, results_file
-
-    run_dir = RunDirectory(args.run_dir.resolve())
-    config = run_dir.protocol()
-    rows = results_file(run_dir).read()
-    metrics = tuple(m.strip() for m in args.metrics.split(","))
-    print(format_results_table(pd.DataFrame(rows), metrics, config.retrain.confidence))
+    sources = [*args.sources, *args.run_dir]
+    if not sources and args.runtime is None:
+        raise ConfigError(
+            "mlrc tables needs a SOURCE (a run directory or results CSV) or --runtime PROFILE_CSV"
+        )
+    if args.confidence is not None and not 0 < args.confidence < 1:
+        raise ConfigError(f"--confidence {args.confidence} must lie strictly between 0 and 1")
+    listing = write_report(
+        sources,
+        args.out,
+        metrics=args.metrics.split(","),
+        reference_csv=args.reference,
+        profile_csv=args.runtime,
+        confidence=args.confidence,
+        figures=not args.no_figures,
+    )
+    print(listing.main_table)
+    print()
+    print(listing.format(args.out))
     return 0

@@ -38,6 +38,91 @@ def confidence_interval(values: Sequence[float], confidence: float = 0.95) -> Me
     mean = float(array.mean())
     if n == 1:
         return MeanWithInterval(mean, math.nan, math.nan, 1, confidence)
-    sem = float(array.std(ddof=1)) / math.sqrt(n)
+    sem = sample_std(array) / math.sqrt(n)
     half = float(stats.t.ppf((1 + confidence) / 2, df=n - 1)) * sem
     return MeanWithInterval(mean, mean - half, mean + half, n, confidence)
+
+
+def sample_std(values: Sequence[float]) -> float:
+    """Sample standard deviation (ddof = 1), exactly 0 for identical values (where rounding
+    in the mean would otherwise leave ~1e-17 and turn a certain difference into a t-test)."""
+    array = np.asarray(values, dtype=np.float64)
+    if array.size < 2:
+        return math.nan
+    return 0.0 if np.ptp(array) == 0 else float(array.std(ddof=1))
+
+
+def welch_p_value(
+    mean_a: float, std_a: float, n_a: int, mean_b: float, std_b: float, n_b: int
+) -> float:
+    """Two-sided p-value of Welch's t-test (unequal variances) between two groups.
+
+    Needs n >= 2 in each group. When both groups have zero variance the t statistic is
+    undefined; the groups then differ for certain (p = 0) unless their means are equal (p = 1).
+    """
+    if n_a < 2 or n_b < 2:
+        raise ValueError("Welch's t-test needs at least two values per group")
+    if std_a == 0 and std_b == 0:
+        return 1.0 if mean_a == mean_b else 0.0
+    result = stats.ttest_ind_from_stats(mean_a, std_a, n_a, mean_b, std_b, n_b, equal_var=False)
+    return float(result.pvalue)
+
+
+def holm_adjust(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjustment: p_(i) -> max_{j <= i} min(1, (m - j + 1) p_(j))."""
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted = [0.0] * m
+    running_max = 0.0
+    for rank, index in enumerate(order):
+        running_max = max(running_max, min(1.0, (m - rank) * p_values[index]))
+        adjusted[index] = running_max
+    return adjusted
+
+
+@dataclass(frozen=True)
+class BestComparison:
+    """One entry of a family (a table column) compared with the family's best mean.
+
+    ``p_value``/``p_holm`` are NaN for the reference best itself and for untestable entries
+    (n = 1 on either side); ``not_worse`` is None when untested.
+    """
+
+    is_best: bool
+    p_value: float
+    p_holm: float
+    not_worse: bool | None
+
+
+def compare_with_best(
+    means: Sequence[float],
+    stds: Sequence[float],
+    ns: Sequence[int],
+    significance_level: float = 0.05,
+) -> list[BestComparison]:
+    """Welch's t-test of every entry against the highest mean, Holm-corrected across the family.
+
+    Entries tied with the highest mean are all best; the first of them is the reference the
+    others are tested against. An entry is ``not_worse`` when ``p_holm >= significance_level``.
+    """
+    if not means:
+        return []
+    best_mean = max(means)
+    reference = list(means).index(best_mean)
+    tested = [i for i in range(len(means)) if i != reference and ns[i] >= 2 and ns[reference] >= 2]
+    raw = {
+        i: welch_p_value(means[i], stds[i], ns[i], means[reference], stds[reference], ns[reference])
+        for i in tested
+    }
+    holm = dict(zip(tested, holm_adjust([raw[i] for i in tested]), strict=True))
+    comparisons = []
+    for i, mean in enumerate(means):
+        if i == reference:
+            comparisons.append(BestComparison(True, math.nan, math.nan, True))
+        elif i in holm:
+            comparisons.append(
+                BestComparison(mean == best_mean, raw[i], holm[i], holm[i] >= significance_level)
+            )
+        else:
+            comparisons.append(BestComparison(mean == best_mean, math.nan, math.nan, None))
+    return comparisons

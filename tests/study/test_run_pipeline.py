@@ -60,7 +60,8 @@ def test_interrupted_run_resumes_without_recomputing_finished_work(tmp_path, tin
     assert (run_dir / "results.csv").read_bytes() == results_bytes
 
     capsys.readouterr()
-    assert main(["tables", "--run-dir", str(run_dir), "--metrics", "map_at_r,precision_at_1"]) == 0
+    tables = ["tables", "--run-dir", str(run_dir), "--out", str(tmp_path / "tables")]
+    assert main([*tables, "--metrics", "map_at_r,precision_at_1"]) == 0
     table = capsys.readouterr().out
     assert "| no training |" in table and "512D P@1" in table and "over 2 repeats" in table
 

@@ -1,0 +1,86 @@
+"""Figures of the ablations: MAP@R vs embedding dimension (Figure 3a) and the MFCWMS alpha x
+base heatmap (Figure 3b), drawn from the same cells as their tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from benchmark.report._plotting import new_figure, save_png
+from benchmark.report.figure_outcome import FigureOutcome
+from benchmark.report.labels import dataset_label, ordered_datasets, ordered_losses, ordered_modes
+from benchmark.report.paper_tables import SETTING, ablation_cells
+
+EMBEDDING_DIM = "embedding-dim"
+ALPHA_BASE = "alpha-base"
+
+
+def embedding_dim_figure(summary: pd.DataFrame, out_dir: Path) -> FigureOutcome:
+    """``figure3a_embedding_dim.png``: MAP@R vs d per loss (and mode), a band for the interval;
+    one panel per dataset."""
+    cells = ablation_cells(summary, EMBEDDING_DIM)
+    size = SETTING + "embedding_size"
+    if cells.empty or size not in cells:
+        return FigureOutcome.skip(f"figure 3a: no '{EMBEDDING_DIM}' ablation rows")
+    datasets = ordered_datasets(cells["dataset"])
+    figure, axes = new_figure(5.0 * len(datasets), 4.0, ncols=len(datasets))
+    axes = np.atleast_1d(axes).ravel()
+    for dataset, ax in zip(datasets, axes, strict=True):
+        block = cells[cells["dataset"] == dataset]
+        several_modes = block["mode"].nunique() > 1
+        for colour, loss in enumerate(ordered_losses(block["loss"])):
+            for mode in ordered_modes(block["mode"]):
+                line = block[(block["loss"] == loss) & (block["mode"] == mode)].sort_values(size)
+                if line.empty:
+                    continue
+                label = line["display"].iloc[0] + (f" ({mode})" if several_modes else "")
+                x = line[size].astype(float).to_numpy()
+                mean = 100 * line["mean"].to_numpy()
+                style = "--" if mode == "concatenated" else "-"  # one colour per loss
+                ax.plot(x, mean, style, marker="o", color=f"C{colour}", label=label)
+                low = np.where(line["n"] > 1, 100 * line["ci_low"], mean)
+                high = np.where(line["n"] > 1, 100 * line["ci_high"], mean)
+                ax.fill_between(x, low, high, color=f"C{colour}", alpha=0.15, linewidth=0)
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("embedding dimension d (embedding_size)")
+        ax.set_ylabel("MAP@R (%)")
+        ax.set_title(f"{dataset_label(dataset)}: MAP@R vs embedding dimension")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small")
+    return FigureOutcome(save_png(figure, out_dir / "figure3a_embedding_dim.png"))
+
+
+def alpha_base_figure(summary: pd.DataFrame, out_dir: Path) -> FigureOutcome:
+    """``figure3b_alpha_base.png``: mean MAP@R over (alpha, base), one heatmap per
+    (dataset, loss, mode)."""
+    cells = ablation_cells(summary, ALPHA_BASE)
+    alpha, base = SETTING + "alpha", SETTING + "base"
+    if cells.empty or alpha not in cells or base not in cells:
+        return FigureOutcome.skip(f"figure 3b: no '{ALPHA_BASE}' ablation rows with alpha and base")
+    panels = list(
+        dict.fromkeys(zip(cells["dataset"], cells["display"], cells["mode"], strict=True))
+    )
+    figure, axes = new_figure(5.2 * len(panels), 4.4, ncols=len(panels))
+    axes = np.atleast_1d(axes).ravel()
+    for (dataset, display, mode), ax in zip(panels, axes, strict=True):
+        block = cells[
+            (cells["dataset"] == dataset) & (cells["display"] == display) & (cells["mode"] == mode)
+        ]
+        grid = block.pivot_table(index=alpha, columns=base, values="mean", aggfunc="first") * 100
+        values = grid.to_numpy(dtype=float)
+        image = ax.imshow(values, cmap="viridis", aspect="auto", origin="lower")
+        middle = (np.nanmin(values) + np.nanmax(values)) / 2
+        for (i, j), value in np.ndenumerate(values):
+            if not np.isnan(value):  # dark text on the light (high) end of viridis
+                colour = "black" if value > middle else "white"
+                ax.text(j, i, f"{value:.1f}", ha="center", va="center", color=colour)
+        ax.set_xticks(range(grid.shape[1]), [f"{v:g}" for v in grid.columns])
+        ax.set_yticks(range(grid.shape[0]), [f"{v:g}" for v in grid.index])
+        ax.set_xlabel("base")
+        ax.set_ylabel("alpha")
+        shown_mode = "" if mode == "single" else f" ({mode})"
+        ax.set_title(f"{display}, {dataset_label(dataset)}{shown_mode}: MAP@R (%)")
+        figure.colorbar(image, ax=ax)
+    return FigureOutcome(save_png(figure, out_dir / "figure3b_alpha_base.png"))

@@ -1,0 +1,117 @@
+"""How results are named and ordered in tables and figures (the paper's conventions)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+# The paper's Table 1 order; other losses (users' own) follow in order of first appearance,
+# then the "no training" baseline.
+PAPER_LOSS_ORDER = (
+    "arcface",
+    "cosface",
+    "multi_similarity",
+    "multi_similarity_miner",
+    "proxy_nca",
+    "proxy_anchor",
+    "contrastive",
+    "mfcont",
+    "cwms",
+    "mfcwms",
+)
+UNTRAINED = "untrained"
+
+# Rows that name no registered loss: the profiler's direct C x C reference.
+_OTHER_LABELS = {"mfcwms_direct_cxc": "MFCWMS (direct C×C)"}
+
+DATASET_ORDER = ("cub", "cars196", "sop", "inshop")
+DATASET_LABELS = {
+    "cub": "CUB",
+    "cars196": "Cars196",
+    "sop": "SOP",
+    "inshop": "In-Shop",
+    "synthetic": "Synthetic",
+    "folder": "Folder",
+}
+
+MODE_ORDER = ("single", "separated", "concatenated")
+MODE_LABELS = {"single": "single", "separated": "separated", "concatenated": "concatenated"}
+
+STANDARD_METRICS = ("map_at_r", "precision_at_1", "r_precision")
+FULL_TABLE_METRICS = ("precision_at_1", "r_precision", "map_at_r")  # the order of Tables 7-9
+BEST_EPOCH = "best_epoch"  # derived from ``best_epochs``: the epoch of the early-stopped model
+METRIC_LABELS = {
+    "map_at_r": "MAP@R",
+    "precision_at_1": "P@1",
+    "r_precision": "RP",
+    BEST_EPOCH: "Epoch",
+}
+_RECALL = re.compile(r"recall_at_(\d+)")
+
+# Sources of hyperparameters that are ours (not marked in tables): our search, the
+# traditional protocol's fixed defaults, and none (the untrained baseline).
+OWN_PARAMS_SOURCES = ("search", "protocol", "none")
+
+
+def metric_label(metric: str) -> str:
+    recall = _RECALL.fullmatch(metric)
+    if recall:
+        return f"R@{recall[1]}"
+    return METRIC_LABELS.get(metric, metric)
+
+
+def is_known_metric(metric: str) -> bool:
+    return metric in METRIC_LABELS or _RECALL.fullmatch(metric) is not None
+
+
+def is_percent_metric(metric: str) -> bool:
+    """Retrieval metrics are fractions shown in percent; the best epoch is a count."""
+    return metric != BEST_EPOCH
+
+
+def dataset_label(dataset: str) -> str:
+    return DATASET_LABELS.get(dataset, dataset)
+
+
+def loss_label(loss: str) -> str:
+    """The table label of ``loss`` for inputs without a ``display`` column (profiler rows): its
+    registration's ``display``, the baseline's label, else the name itself. Results rows carry
+    their own ``display``, which wins."""
+    from benchmark.errors import UnknownLossError
+    from benchmark.losses import get_loss_spec
+    from benchmark.study.baseline import UNTRAINED_DISPLAY
+
+    if loss == UNTRAINED:
+        return UNTRAINED_DISPLAY
+    if loss in _OTHER_LABELS:
+        return _OTHER_LABELS[loss]
+    try:
+        return get_loss_spec(loss).display
+    except UnknownLossError:
+        return loss
+
+
+def ordered_losses(losses: Iterable[str]) -> list[str]:
+    """Distinct losses in the paper's order, then others by first appearance, untrained last."""
+    seen = list(dict.fromkeys(losses))
+    paper = [name for name in PAPER_LOSS_ORDER if name in seen]
+    others = [name for name in seen if name not in PAPER_LOSS_ORDER and name != UNTRAINED]
+    return paper + others + ([UNTRAINED] if UNTRAINED in seen else [])
+
+
+def ordered_datasets(datasets: Iterable[str]) -> list[str]:
+    """Distinct datasets: CUB, Cars196, SOP, In-Shop, then others by first appearance."""
+    seen = list(dict.fromkeys(datasets))
+    return [name for name in DATASET_ORDER if name in seen] + [
+        name for name in seen if name not in DATASET_ORDER
+    ]
+
+
+def ordered_modes(modes: Iterable[str]) -> list[str]:
+    seen = list(dict.fromkeys(modes))
+    return [m for m in MODE_ORDER if m in seen] + [m for m in seen if m not in MODE_ORDER]
+
+
+def file_slug(text: str) -> str:
+    """A file-name-safe version of a dataset, protocol or loss name."""
+    return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower() or "unnamed"

@@ -1,0 +1,136 @@
+"""Optuna figures of a run's studies: optimisation history and hyperparameter importances.
+
+One figure of each kind per run directory, one panel per study (loss). The studies are read
+from the run's storage (``run.json``'s URL, else ``<run_dir>/optuna.journal``); optuna-dashboard
+opens the same storage interactively (``optuna-dashboard <storage URL>``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import optuna
+from matplotlib.ticker import MaxNLocator
+from optuna.trial import TrialState
+
+from benchmark.errors import StorageError
+from benchmark.report._plotting import new_figure, save_png
+from benchmark.report.figure_outcome import FigureOutcome
+
+IMPORTANCE_SEED = 0  # fANOVA fits a random forest: seeded, the figure is reproducible
+
+
+def load_studies(
+    run_dir: Path, storage_url: str | None, name_prefix: str = ""
+) -> list[optuna.Study] | str:
+    """The studies of a run whose names start with ``name_prefix`` (a database may hold other
+    runs' studies too), or why there are none. Never creates a storage."""
+    journal = run_dir / "optuna.journal"
+    if storage_url is None and not journal.is_file():
+        return f"no Optuna journal in {run_dir} (and run.json names no other storage)"
+    from benchmark.study import open_storage
+
+    try:
+        storage = open_storage(storage_url, journal)
+        names = [n for n in optuna.study.get_all_study_names(storage) if n.startswith(name_prefix)]
+    except StorageError as exc:
+        return str(exc)
+    if not names:
+        return f"the storage of {run_dir} holds no study named {name_prefix}*"
+    return [optuna.load_study(study_name=name, storage=storage) for name in sorted(names)]
+
+
+def optuna_figures(
+    run_dir: Path,
+    storage_url: str | None,
+    history_png: Path,
+    importance_png: Path,
+    name_prefix: str = "",
+) -> list[FigureOutcome]:
+    """The optimisation history and the importances of the run's studies (``<protocol>.
+    <dataset>.<loss>``; ``name_prefix`` = ``<protocol>.<dataset>.`` selects them)."""
+    studies = load_studies(run_dir, storage_url, name_prefix)
+    if isinstance(studies, str):
+        return [FigureOutcome.skip(f"Optuna figures of {run_dir}: {studies}")]
+    return [_history_figure(studies, history_png), _importance_figure(studies, importance_png)]
+
+
+def _history_figure(studies: list[optuna.Study], path: Path) -> FigureOutcome:
+    figure, axes = _panels(len(studies))
+    for study, ax in zip(studies, axes, strict=False):
+        trials = study.get_trials(deepcopy=False)
+        complete = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
+        folds = [(t.number, 100 * v) for t in trials for v in t.intermediate_values.values()]
+        if folds:
+            ax.scatter(*zip(*folds, strict=True), s=8, color="0.6", label="one fold")
+        if complete:
+            numbers = [t.number for t in complete]
+            values = [100 * t.value for t in complete]
+            ax.scatter(numbers, values, s=20, label="trial (mean over folds)")
+            ax.step(numbers, _running_max(values), where="post", color="C3", label="best so far")
+        states = Counter(t.state.name.lower() for t in trials)
+        counts = ", ".join(f"{count} {state}" for state, count in sorted(states.items()))
+        ax.set_title(f"{study.study_name}\n{counts or 'no trial'}", fontsize="small")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("trial")
+        ax.set_ylabel("validation MAP@R (%)")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize="x-small")
+    _hide_unused(axes, len(studies))
+    return FigureOutcome(save_png(figure, path))
+
+
+def _importance_figure(studies: list[optuna.Study], path: Path) -> FigureOutcome:
+    importances, reasons = {}, []
+    for study in studies:
+        value = _importances(study)
+        if isinstance(value, str):
+            reasons.append(f"{study.study_name}: {value}")
+        else:
+            importances[study.study_name] = value
+    if not importances:
+        return FigureOutcome.skip(f"hyperparameter importances ({'; '.join(reasons)})")
+    figure, axes = _panels(len(importances))
+    for (name, values), ax in zip(importances.items(), axes, strict=False):
+        params = list(values)[::-1]  # most important on top
+        ax.barh(params, [values[p] for p in params], color="C0")
+        ax.set_xlim(0, 1)
+        ax.set_xlabel("importance (fANOVA)")
+        ax.set_title(name, fontsize="small")
+        ax.grid(alpha=0.3, axis="x")
+    _hide_unused(axes, len(importances))
+    return FigureOutcome(save_png(figure, path))
+
+
+def _importances(study: optuna.Study) -> dict[str, float] | str:
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if len(complete) < 2:
+        return f"{len(complete)} complete trial(s), importances need 2"
+    evaluator = optuna.importance.FanovaImportanceEvaluator(seed=IMPORTANCE_SEED)
+    try:
+        return optuna.importance.get_param_importances(study, evaluator=evaluator)
+    except (RuntimeError, ValueError) as exc:  # e.g. every trial drew the same value
+        return str(exc) or type(exc).__name__
+
+
+def _panels(count: int):
+    ncols = min(3, count)
+    nrows = math.ceil(count / ncols)
+    figure, axes = new_figure(4.2 * ncols, 3.4 * nrows, ncols=ncols, nrows=nrows)
+    return figure, list(np.atleast_1d(axes).flat)  # one panel comes back as a bare Axes
+
+
+def _hide_unused(axes: list, used: int) -> None:
+    for ax in axes[used:]:
+        ax.set_visible(False)
+
+
+def _running_max(values: list[float]) -> list[float]:
+    best, result = -math.inf, []
+    for value in values:
+        best = max(best, value)
+        result.append(best)
+    return result

@@ -1,0 +1,315 @@
+"""The paper's tables from the summary frame: Table 1, Tables 7-9, Tables 2-3, the ablations.
+
+Each builder returns :class:`TableDocument` s (nothing when its rows are absent); file stems:
+
+- ``table1``: MAP@R (or ``metrics``), separated and concatenated, column groups = datasets;
+- ``table_full_<dataset>`` (Tables 7-9): P@1, RP, MAP@R (and R@k) of every evaluation mode;
+- ``table2_3_traditional``: the traditional protocol's MAP@R and early-stopped epoch;
+- ``table4_5_batch_size``, ``table6_mf_reg``, ``table10_11_inshop_batch_size``,
+  ``table_embedding_dim``, ``table_alpha_base``, ``table_ablation_<name>``: MAP@R per
+  ablated setting (columns), per loss and dataset (rows); alpha x base is a grid.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from benchmark.report.labels import (
+    BEST_EPOCH,
+    FULL_TABLE_METRICS,
+    OWN_PARAMS_SOURCES,
+    dataset_label,
+    file_slug,
+    metric_label,
+    ordered_datasets,
+    ordered_losses,
+    ordered_modes,
+)
+from benchmark.report.results_rows import ablation_settings
+from benchmark.report.stats_table import Axis, build_stats_table, loss_row_label
+from benchmark.report.table_model import TableDocument
+
+MAIN_MODES = ("separated", "concatenated")
+_COLUMN_KEY = ("protocol", "dataset", "mode", "dim", "metric")
+_LOSS_KEY = ("loss", "params_source")
+ABLATION_STEMS = {
+    "batch-size": "table4_5_batch_size",
+    "mf-reg": "table6_mf_reg",
+    "inshop-batch-size-no-split": "table10_11_inshop_batch_size",
+    "embedding-dim": "table_embedding_dim",
+    "alpha-base": "table_alpha_base",
+}
+# Settings of an ablation that index the rows (the others index the columns).
+ABLATION_ROW_SETTINGS = {"alpha-base": ("alpha",)}
+SETTING = "setting:"  # prefix of the columns holding one ablated setting each
+
+
+def table1(summary: pd.DataFrame, metrics: tuple[str, ...] = ("map_at_r",)) -> TableDocument | None:
+    """Table 1: rows = losses (paper order), columns = datasets x (128D, 512D) x metrics."""
+    cells = summary[
+        (summary["ablation"] == "")
+        & summary["mode"].isin(MAIN_MODES)
+        & summary["metric"].isin(metrics)
+    ]
+    if cells.empty:
+        return None
+    keys, labels, group_labels = [], [], []
+    for (protocol, dataset), group_label in _protocol_dataset_groups(cells).items():
+        group = cells[(cells["protocol"] == protocol) & (cells["dataset"] == dataset)]
+        for mode in ordered_modes(group["mode"]):
+            for dim in sorted(group.loc[group["mode"] == mode, "dim"].unique()):
+                for metric in metrics:
+                    keys.append((protocol, dataset, mode, int(dim), metric))
+                    labels.append(f"{int(dim)}D {metric_label(metric)}")
+                    group_labels.append(group_label)
+    table, frame = build_stats_table(
+        cells,
+        _loss_axis(cells),
+        Axis(_COLUMN_KEY, keys, labels, group_labels),
+        title=f"{_context(cells)}: {_and([metric_label(m) for m in metrics])}",
+        row_header="Loss",
+        compare_within=_COLUMN_KEY,
+        family="column",
+        label="tab:table1",
+    )
+    return TableDocument("table1", [table], frame)
+
+
+def full_tables(summary: pd.DataFrame) -> list[TableDocument]:
+    """Tables 7-9: per dataset, every metric of every evaluation mode."""
+    cells = summary[(summary["ablation"] == "") & (summary["metric"] != BEST_EPOCH)]
+    documents = []
+    groups = _protocol_dataset_groups(cells)
+    for (protocol, dataset), group_label in groups.items():
+        group = cells[(cells["protocol"] == protocol) & (cells["dataset"] == dataset)]
+        extra = [m for m in dict.fromkeys(group["metric"]) if m not in FULL_TABLE_METRICS]
+        metrics = [*FULL_TABLE_METRICS, *sorted(extra, key=_metric_sort_key)]
+        keys, labels, group_labels = [], [], []
+        for mode in ordered_modes(group["mode"]):
+            for dim in sorted(group.loc[group["mode"] == mode, "dim"].unique()):
+                shared_dim = (group.loc[group["mode"] != mode, "dim"] == dim).any()
+                for metric in metrics:
+                    keys.append((protocol, dataset, mode, int(dim), metric))
+                    labels.append(metric_label(metric))
+                    group_labels.append(f"{int(dim)}D {mode}" if shared_dim else f"{int(dim)}D")
+        table, frame = build_stats_table(
+            group,
+            _loss_axis(group),
+            Axis(_COLUMN_KEY, keys, labels, group_labels),
+            title=f"{protocol} protocol, {dataset_label(dataset)}: all metrics",
+            row_header="Loss",
+            compare_within=_COLUMN_KEY,
+            family="column",
+            label=f"tab:full-{file_slug(dataset)}",
+        )
+        suffix = "" if group_label == dataset_label(dataset) else f"_{file_slug(protocol)}"
+        documents.append(TableDocument(f"table_full_{file_slug(dataset)}{suffix}", [table], frame))
+    return documents
+
+
+def traditional_table(summary: pd.DataFrame) -> list[TableDocument]:
+    """Tables 2-3: per dataset, MAP@R and the early-stopped epoch of the single models."""
+    cells = summary[
+        (summary["ablation"] == "")
+        & (summary["mode"] == "single")
+        & summary["metric"].isin(["map_at_r", BEST_EPOCH])
+    ]
+    if cells.empty:
+        return []
+    key_fields = ("protocol", "dataset", "dim", "metric")
+    keys, labels, group_labels = [], [], []
+    for (protocol, dataset), group_label in _protocol_dataset_groups(cells).items():
+        group = cells[(cells["protocol"] == protocol) & (cells["dataset"] == dataset)]
+        dims = sorted(group.loc[group["metric"] == "map_at_r", "dim"].unique())
+        for dim in dims or sorted(group["dim"].unique()):
+            for metric in ("map_at_r", BEST_EPOCH):
+                keys.append((protocol, dataset, int(dim), metric))
+                labels.append(metric_label(metric) + (f" {int(dim)}D" if len(dims) > 1 else ""))
+                group_labels.append(group_label)
+    table, frame = build_stats_table(
+        cells,
+        _loss_axis(cells),
+        Axis(key_fields, keys, labels, group_labels),
+        title=f"{_context(cells)}: MAP@R and the epoch of the early-stopped model",
+        row_header="Loss",
+        compare_within=key_fields,
+        family="column",
+        label="tab:traditional",
+    )
+    return [TableDocument("table2_3_traditional", [table], frame)]
+
+
+def ablation_tables(summary: pd.DataFrame) -> list[TableDocument]:
+    """One table per ablation: MAP@R per setting; the best setting of each loss is bold."""
+    documents = []
+    for ablation in dict.fromkeys(summary.loc[summary["ablation"] != "", "ablation"]):
+        cells = ablation_cells(summary, ablation)
+        row_settings = ABLATION_ROW_SETTINGS.get(ablation, ())
+        column_settings = [
+            c
+            for c in cells.columns
+            if c.startswith(SETTING) and c[len(SETTING) :] not in row_settings
+        ]
+        row_fields = ("protocol", "dataset", "loss", "params_source")
+        row_fields += tuple(SETTING + s for s in row_settings)
+        column_fields = ("mode", *column_settings)
+        rows = _ablation_row_axis(cells, row_fields, row_settings)
+        modes = ordered_modes(cells["mode"])
+        column_keys = [
+            (mode, *values)
+            for mode in modes
+            for values in _sorted_settings(cells.loc[cells["mode"] == mode, column_settings])
+        ]
+        columns = Axis(
+            column_fields,
+            column_keys,
+            [_settings_label(column_settings, key[1:]) for key in column_keys],
+            [key[0] if len(modes) > 1 else "" for key in column_keys],
+        )
+        # The best setting per loss (and dataset, mode): a row, or the whole alpha x base grid.
+        compare_within = ("protocol", "dataset", "loss", "params_source", "mode", "metric")
+        table, frame = build_stats_table(
+            cells,
+            rows,
+            columns,
+            title=f"Ablation {ablation}, {_context(cells, _row_parts(cells, row_settings))}: MAP@R",
+            row_header=_row_header(cells, row_settings),
+            compare_within=compare_within,
+            family=("grid" if row_settings else "row") + (" per mode" if len(modes) > 1 else ""),
+            label=f"tab:ablation-{file_slug(ablation)}",
+        )
+        stem = ABLATION_STEMS.get(ablation, f"table_ablation_{file_slug(ablation)}")
+        documents.append(TableDocument(stem, [table], frame))
+    return documents
+
+
+def ablation_cells(summary: pd.DataFrame, ablation: str) -> pd.DataFrame:
+    """The MAP@R cells of one ablation, with one ``setting:<name>`` column per ablated setting."""
+    cells = summary[(summary["ablation"] == ablation) & (summary["metric"] == "map_at_r")].copy()
+    settings = [ablation_settings(text) for text in cells["ablation_value"]]
+    names = list(dict.fromkeys(name for setting in settings for name in setting))
+    for name in names:  # object dtype: a setting absent from a row stays None, not NaN
+        values = [setting.get(name) for setting in settings]
+        cells[SETTING + name] = pd.Series(values, index=cells.index, dtype=object)
+    return cells
+
+
+def _metric_sort_key(metric: str) -> tuple[str, int]:
+    name, _, k = metric.rpartition("_at_")
+    return (name, int(k)) if k.isdigit() else (metric, 0)
+
+
+def _loss_axis(cells: pd.DataFrame) -> Axis:
+    keys = []
+    for loss in ordered_losses(cells["loss"]):
+        sources = list(dict.fromkeys(cells.loc[cells["loss"] == loss, "params_source"]))
+        own = [s for s in sources if s in OWN_PARAMS_SOURCES]
+        keys += [(loss, source) for source in own + [s for s in sources if s not in own]]
+    display = dict(zip(cells["loss"], cells["display"], strict=True))
+    return Axis(_LOSS_KEY, keys, [loss_row_label(display[loss], source) for loss, source in keys])
+
+
+def _protocol_dataset_groups(cells: pd.DataFrame) -> dict[tuple[str, str], str]:
+    """(protocol, dataset) -> its column-group label, in dataset order; the protocol is named
+    only when one dataset comes with several protocols."""
+    groups = {}
+    for dataset in ordered_datasets(cells["dataset"]):
+        protocols = list(dict.fromkeys(cells.loc[cells["dataset"] == dataset, "protocol"]))
+        for protocol in protocols:
+            label = dataset_label(dataset)
+            groups[(protocol, dataset)] = f"{label} ({protocol})" if len(protocols) > 1 else label
+    return groups
+
+
+def _context(cells: pd.DataFrame, row_parts: list[str] | None = None) -> str:
+    """'demo protocol, Synthetic', plus the loss when ``row_parts`` (of an ablation) omit it."""
+    protocols = list(dict.fromkeys(cells["protocol"]))
+    datasets = [dataset_label(d) for d in ordered_datasets(cells["dataset"])]
+    parts = [
+        f"{_and(protocols)} protocol" + ("s" if len(protocols) > 1 else ""),
+        ", ".join(datasets),
+    ]
+    if row_parts is not None and "loss" not in row_parts:
+        first = cells.iloc[0]
+        parts.append(loss_row_label(first["display"], first["params_source"]))
+    return ", ".join(parts)
+
+
+def _varying(cells: pd.DataFrame, fields: tuple[str, ...]) -> set[str]:
+    return {field for field in fields if cells[field].nunique(dropna=False) > 1}
+
+
+def _ablation_row_axis(
+    cells: pd.DataFrame, row_fields: tuple[str, ...], row_settings: tuple[str, ...]
+) -> Axis:
+    keys = []
+    for dataset in ordered_datasets(cells["dataset"]):
+        for loss, source in _loss_axis(cells[cells["dataset"] == dataset]).keys:
+            block = cells[
+                (cells["dataset"] == dataset)
+                & (cells["loss"] == loss)
+                & (cells["params_source"] == source)
+            ]
+            for protocol in dict.fromkeys(block["protocol"]):
+                settings = block.loc[
+                    block["protocol"] == protocol, [SETTING + s for s in row_settings]
+                ]
+                for values in _sorted_settings(settings) if row_settings else [()]:
+                    keys.append((protocol, dataset, loss, source, *values))
+    parts = _row_parts(cells, row_settings)
+    display = dict(zip(cells["loss"], cells["display"], strict=True))
+    labels = []
+    for protocol, dataset, loss, source, *values in keys:
+        label = {
+            "dataset": dataset_label(dataset),
+            "protocol": protocol,
+            "loss": loss_row_label(display[loss], source),
+            "settings": _settings_label(row_settings, tuple(values)),
+        }
+        labels.append(" · ".join(label[part] for part in parts))
+    return Axis(row_fields, keys, labels)
+
+
+def _row_parts(cells: pd.DataFrame, row_settings: tuple[str, ...]) -> list[str]:
+    """What a row label of an ablation table names: what varies between its rows."""
+    varying = _varying(cells, ("dataset", "protocol", "loss", "params_source"))
+    parts = [name for name in ("dataset", "protocol") if name in varying]
+    if {"loss", "params_source"} & varying or not (parts or row_settings):
+        parts.append("loss")
+    return parts + (["settings"] if row_settings else [])
+
+
+def _row_header(cells: pd.DataFrame, row_settings: tuple[str, ...]) -> str:
+    names = {"dataset": "Dataset", "protocol": "Protocol", "loss": "Loss"}
+    names["settings"] = ", ".join(row_settings)
+    return " · ".join(names[part] for part in _row_parts(cells, row_settings))
+
+
+def _sorted_settings(frame: pd.DataFrame) -> list[tuple]:
+    distinct = dict.fromkeys(tuple(values) for values in frame.itertuples(index=False, name=None))
+    return sorted(distinct, key=lambda values: tuple(_sort_key(v) for v in values))
+
+
+def _sort_key(value: object) -> tuple[int, float, str]:
+    if isinstance(value, bool) or value is None:
+        return (1, 0.0, str(value))
+    if isinstance(value, int | float):
+        return (0, float(value), "")
+    return (1, 0.0, str(value))
+
+
+def _settings_label(names: list[str] | tuple[str, ...], values: tuple) -> str:
+    names = [name.removeprefix(SETTING) for name in names]
+    return ", ".join(
+        f"{name} = {_format_setting(value)}" for name, value in zip(names, values, strict=True)
+    )
+
+
+def _format_setting(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    return "—" if value is None else str(value)
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

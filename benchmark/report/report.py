@@ -1,0 +1,219 @@
+"""``mlrc tables``: every table and figure of one or more runs, written to one folder.
+
+Tables come from the merged result rows (md, tex and csv of each from one summary frame);
+figures come from what each run directory holds (learning curves, Optuna studies) and from
+the ablation rows. Whatever is absent is skipped and said so, never an error.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from benchmark.errors import ConfigError, ResultsError
+from benchmark.report.figure_outcome import FigureOutcome
+from benchmark.report.labels import BEST_EPOCH, STANDARD_METRICS, file_slug, is_known_metric
+from benchmark.report.latex import document_to_latex
+from benchmark.report.markdown import document_to_markdown, table_to_markdown
+from benchmark.report.paper_tables import ablation_tables, full_tables, table1, traditional_table
+from benchmark.report.reference import read_reference_csv, reference_document
+from benchmark.report.results_rows import ResultsSource, merge_rows, read_source
+from benchmark.report.runtime_table import read_profile_csv, runtime_document
+from benchmark.report.summary import summarize_results, with_best_epoch_rows
+from benchmark.report.table_model import TableDocument
+
+DEFAULT_CONFIDENCE = 0.95
+CSV_FLOAT_FORMAT = "%.10g"
+
+
+@dataclass
+class ReportListing:
+    """What a report run produced: the main table (Markdown), files written, figures skipped."""
+
+    main_table: str
+    written: list[Path] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    def format(self, out_dir: Path) -> str:
+        lines = [f"written to {out_dir}/:"]
+        stems: dict[str, list[str]] = {}
+        for path in self.written:
+            stems.setdefault(path.stem, []).append(path.suffix.lstrip("."))
+        for stem, suffixes in stems.items():
+            extensions = suffixes[0] if len(suffixes) == 1 else "{" + ",".join(suffixes) + "}"
+            lines.append(f"  {stem}.{extensions}")
+        if self.skipped:
+            lines.append("skipped:")
+            lines += [f"  {reason}" for reason in self.skipped]
+        return "\n".join(lines)
+
+
+def check_metrics(metrics: Sequence[str], rows: pd.DataFrame) -> tuple[str, ...]:
+    """The --metrics of Table 1: known names, or names present in the rows."""
+    present = set(rows["metric"]) if len(rows) else set()
+    chosen = tuple(dict.fromkeys(m.strip() for m in metrics if m.strip()))
+    for metric in chosen or ("",):
+        if metric == BEST_EPOCH or not (is_known_metric(metric) or metric in present):
+            known = sorted(set(STANDARD_METRICS) | (present - {BEST_EPOCH}))
+            raise ConfigError(
+                f"unknown metric '{metric}' in --metrics; choose from {', '.join(known)} "
+                "(recall_at_<k> for traditional-protocol rows), comma-separated"
+            )
+    return chosen
+
+
+def build_documents(
+    summary: pd.DataFrame,
+    metrics: tuple[str, ...],
+    reference: pd.DataFrame | None = None,
+    profile: pd.DataFrame | None = None,
+) -> list[TableDocument]:
+    """Every table the summary (and the optional reference and profile rows) supports."""
+    documents = []
+    main = table1(summary, metrics)
+    if main is not None:
+        documents.append(main)
+    documents += full_tables(summary)
+    documents += traditional_table(summary)
+    documents += ablation_tables(summary)
+    if reference is not None:
+        documents.append(reference_document(summary, reference))
+    if profile is not None:
+        documents.append(runtime_document(profile))
+    return documents
+
+
+def write_document(document: TableDocument, out_dir: Path) -> list[Path]:
+    """``<stem>.md``, ``<stem>.tex`` and ``<stem>.csv``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / f"{document.stem}.{suffix}" for suffix in ("md", "tex", "csv")]
+    paths[0].write_text(document_to_markdown(document.tables))
+    paths[1].write_text(document_to_latex(document.tables))
+    paths[2].write_text(
+        document.frame.to_csv(index=False, float_format=CSV_FLOAT_FORMAT, lineterminator="\n")
+    )
+    return paths
+
+
+def write_report(
+    sources: Sequence[Path],
+    out_dir: Path,
+    metrics: Sequence[str] = ("map_at_r",),
+    reference_csv: Path | None = None,
+    profile_csv: Path | None = None,
+    confidence: float | None = None,
+    figures: bool = True,
+) -> ReportListing:
+    """Read ``sources``, write every table and figure to ``out_dir``, and list them."""
+    results = [read_source(Path(path)) for path in sources]
+    rows = merge_rows(results)
+    chosen = check_metrics(metrics, rows)
+    confidence = confidence or recorded_confidence(results)
+    reference = read_reference_csv(reference_csv) if reference_csv else None
+    profile = read_profile_csv(profile_csv) if profile_csv else None
+    summary = summarize_results(with_best_epoch_rows(rows), confidence)
+    documents = build_documents(summary, chosen, reference, profile)
+
+    listing = ReportListing(_main_table(documents))
+    for document in documents:
+        listing.written += write_document(document, out_dir)
+    if figures and len(rows):
+        from benchmark.report.ablation_figures import alpha_base_figure, embedding_dim_figure
+
+        outcomes = _run_figures(results, out_dir, confidence)
+        outcomes += [embedding_dim_figure(summary, out_dir), alpha_base_figure(summary, out_dir)]
+        for outcome in outcomes:
+            if outcome.path is not None:
+                listing.written.append(outcome.path)
+            else:
+                listing.skipped.append(outcome.skipped)
+    return listing
+
+
+def recorded_confidence(results: Sequence[ResultsSource]) -> float:
+    """The confidence level the runs recorded (``retrain.confidence`` in run.json)."""
+    levels = {}
+    for source in results:
+        if source.run_dir is None:
+            continue
+        manifest = read_manifest(source.run_dir)
+        level = ((manifest.get("protocol") or {}).get("retrain") or {}).get("confidence")
+        if level is not None:
+            levels[source.run_dir] = float(level)
+    if len(set(levels.values())) > 1:
+        shown = ", ".join(f"{path}: {level}" for path, level in levels.items())
+        raise ConfigError(
+            f"the runs were made with different confidence levels ({shown}); "
+            "choose one with --confidence"
+        )
+    return next(iter(levels.values()), DEFAULT_CONFIDENCE)
+
+
+def read_manifest(run_dir: Path) -> dict:
+    """``run.json`` of a run directory, or ``{}`` for a folder holding only results."""
+    path = run_dir / "run.json"
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ResultsError(f"{path} is not valid JSON ({exc}); restore it or remove it") from None
+
+
+def _main_table(documents: list[TableDocument]) -> str:
+    for document in documents:
+        if document.stem in ("table1", "table2_3_traditional"):
+            return table_to_markdown(document.tables[0])
+    return table_to_markdown(documents[0].tables[0]) if documents else "(no results yet)"
+
+
+def _run_figures(
+    results: Sequence[ResultsSource], out_dir: Path, confidence: float
+) -> list[FigureOutcome]:
+    # matplotlib (and the Optuna storage) are imported only when figures are drawn.
+    from benchmark.report.learning_curves import learning_curve_figure
+    from benchmark.report.optuna_figures import optuna_figures
+
+    outcomes, used = [], set()
+    for source in results:
+        if source.run_dir is None:
+            continue
+        stem = _run_stem(source, used)
+        storage_url = read_manifest(source.run_dir).get("storage")
+        outcomes.append(
+            learning_curve_figure(
+                source.run_dir, source.rows, out_dir / f"curves_{stem}.png", confidence
+            )
+        )
+        outcomes += optuna_figures(
+            source.run_dir,
+            storage_url,
+            out_dir / f"optuna_history_{stem}.png",
+            out_dir / f"optuna_importance_{stem}.png",
+            _study_prefix(source.rows),
+        )
+    return outcomes
+
+
+def _study_prefix(rows: pd.DataFrame) -> str:
+    """``<protocol>.<dataset>.``: the start of the names of a run's studies."""
+    if rows["protocol"].nunique() == 1 and rows["dataset"].nunique() == 1:
+        return f"{rows['protocol'].iloc[0]}.{rows['dataset'].iloc[0]}."
+    return ""
+
+
+def _run_stem(source: ResultsSource, used: set[str]) -> str:
+    """``<protocol>_<dataset>`` of a run directory; its folder name is added if taken."""
+    rows = source.rows
+    if rows["protocol"].nunique() == 1 and rows["dataset"].nunique() == 1:
+        stem = file_slug(f"{rows['protocol'].iloc[0]}_{rows['dataset'].iloc[0]}")
+    else:
+        stem = file_slug(source.run_dir.name)
+    if stem in used:
+        stem = f"{stem}_{file_slug(source.run_dir.name)}"
+    used.add(stem)
+    return stem

@@ -1,0 +1,236 @@
+"""Tables of means with intervals, the best in bold and significance marks, from the summary.
+
+A builder chooses which summary fields make the rows and the columns and within which cells
+the best is sought (``compare_within``: a table column for Table 1, a loss's row for an
+ablation); this module matches the cells, runs the tests and phrases the notes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from benchmark.report.labels import OWN_PARAMS_SOURCES, UNTRAINED, is_percent_metric
+from benchmark.report.latex import escape_latex
+from benchmark.report.stats import compare_with_best
+from benchmark.report.table_model import MISSING, Cell, Emphasis, Note, Table
+
+SIGNIFICANCE_LEVEL = 0.05
+PUBLISHED_MARK = "†"
+SIGNIFICANCE_COLUMNS = ["p_value", "p_holm", "is_best", "not_significantly_worse"]
+CSV_COLUMNS = [
+    "dataset",
+    "protocol",
+    "loss",
+    "display",
+    "params_source",
+    "ablation",
+    "ablation_value",
+    "mode",
+    "dim",
+    "metric",
+    "mean",
+    "ci_low",
+    "ci_high",
+    "half_width",
+    "std",
+    "n",
+    "confidence",
+    *SIGNIFICANCE_COLUMNS,
+    "row",
+    "column",
+]
+
+
+@dataclass(frozen=True)
+class Axis:
+    """The entries of the rows (or columns): the summary fields that identify one, in order."""
+
+    fields: tuple[str, ...]
+    keys: list[tuple]
+    labels: list[str]
+    groups: Sequence[str] = ()
+
+
+def build_stats_table(
+    summary: pd.DataFrame,
+    rows: Axis,
+    columns: Axis,
+    *,
+    title: str,
+    row_header: str,
+    compare_within: tuple[str, ...],
+    family: str,
+    label: str = "",
+) -> tuple[Table, pd.DataFrame]:
+    """The table of ``summary``'s cells placed by ``rows`` x ``columns``, and its tidy frame.
+
+    The best mean among the cells sharing the ``compare_within`` fields is bold; the others
+    are tested against it (Welch, Holm across that family; ``family`` names it in the notes:
+    "column", "row"). The untrained baseline and the best-epoch cells are not compared.
+    """
+    frame = _place(summary, rows, columns)
+    frame = _add_significance(frame, compare_within)
+    cells = [[MISSING] * len(columns.keys) for _ in rows.keys]
+    for record in frame.itertuples(index=False):
+        cells[record.row_index][record.column_index] = Cell(
+            format_mean_interval(record.mean, record.half_width, record.n, record.metric),
+            _emphasis(record.bold, record.not_significantly_worse),
+        )
+    table = Table(
+        title=title,
+        row_header=row_header,
+        row_labels=list(rows.labels),
+        column_labels=list(columns.labels),
+        cells=cells,
+        column_groups=list(columns.groups),
+        label=label,
+    )
+    table.notes = stats_notes(frame, family, any(c is MISSING for row in cells for c in row))
+    frame = frame.sort_values(["row_index", "column_index"], kind="stable")
+    frame = frame.assign(
+        row=[rows.labels[i] for i in frame["row_index"]],
+        column=[_column_name(columns, j) for j in frame["column_index"]],
+    )
+    return table, frame[CSV_COLUMNS].reset_index(drop=True)
+
+
+def format_mean_interval(mean: float, half_width: float, n: int, metric: str) -> str:
+    """``12.34 ± 0.56`` (percent, 2 decimals) or ``7.5 ± 1.2`` (epochs); the mean if n = 1."""
+    if n < 2 or math.isnan(half_width):
+        return _shown(mean, metric)
+    return f"{_shown(mean, metric)} ± {_shown(half_width, metric)}"
+
+
+def _shown(value: float, metric: str) -> str:
+    """A value as printed: percent with 2 decimals, or epochs with 1."""
+    return f"{100 * value:.2f}" if is_percent_metric(metric) else f"{value:.1f}"
+
+
+def loss_row_label(display: str, params_source: str) -> str:
+    """The loss's table label, marked when its parameters came from a published configuration."""
+    published = params_source not in OWN_PARAMS_SOURCES
+    return f"{display}{PUBLISHED_MARK}" if published else display
+
+
+def stats_notes(frame: pd.DataFrame, family: str, has_missing: bool) -> list[Note]:
+    """The footnotes of a statistics table: interval and repeats, emphasis, marks."""
+    if frame.empty:
+        return [Note("No results.", "No results.")] if has_missing else []
+    notes = [_interval_note(frame)]
+    if frame["is_best"].any():
+        tested = frame["p_holm"].notna().any()
+        significance_md = (
+            f"; *italic*: not significantly worse than the best (Welch's t-test against it, "
+            f"Holm-corrected across the {family}, p ≥ {SIGNIFICANCE_LEVEL})"
+        )
+        significance_tex = (
+            r"; \underline{underlined}: not significantly worse than the best (Welch's $t$-test"
+            f" against it, Holm-corrected across the {family}, $p \\geq {SIGNIFICANCE_LEVEL}$)"
+        )
+        notes.append(
+            Note(
+                f"**Bold**: best in its {family}" + (significance_md if tested else "") + ".",
+                rf"\textbf{{Bold}}: best in its {family}"
+                + (significance_tex if tested else "")
+                + ".",
+            )
+        )
+    if has_missing:
+        notes.append(Note("—: no result.", "---: no result."))
+    published = frame[~frame["params_source"].isin(OWN_PARAMS_SOURCES)]
+    if len(published):
+        pairs = dict.fromkeys(zip(published["display"], published["params_source"], strict=True))
+        which = "; ".join(f"{display}: {source}" for display, source in pairs)
+        text = f"hyperparameters from a published configuration ({which}), not from our search."
+        text = f"{PUBLISHED_MARK} {text}"
+        notes.append(Note(text, escape_latex(text)))
+    if (frame["loss"] == UNTRAINED).any():
+        text = "no training: the untrained networks every loss starts from (not compared)."
+        notes.append(Note(text, escape_latex(text)))
+    return notes
+
+
+def _interval_note(frame: pd.DataFrame) -> Note:
+    counts = sorted(set(frame["n"]))
+    confidence = f"{frame['confidence'].iloc[0]:.0%}"
+    if counts == [1]:
+        text = "Means over a single repeat (no interval, no test)"
+    else:
+        repeats = (
+            f"{counts[0]} repeats" if len(counts) == 1 else f"{counts[0]}–{counts[-1]} repeats"
+        )
+        text = f"Mean ± half-width of the {confidence} Student-t interval over {repeats}"
+        if len(counts) > 1:
+            text += " (n of each cell in the CSV; a cell without ± has one repeat)"
+    percent = frame["metric"].map(is_percent_metric)
+    if percent.all():
+        text += ", in percent."
+    elif percent.any():
+        text += ", in percent; Epoch: the epoch of the early-stopped model."
+    else:
+        text += "."
+    return Note(text, escape_latex(text))
+
+
+def _place(summary: pd.DataFrame, rows: Axis, columns: Axis) -> pd.DataFrame:
+    row_index = {key: i for i, key in enumerate(rows.keys)}
+    column_index = {key: j for j, key in enumerate(columns.keys)}
+    frame = summary.assign(
+        row_index=[row_index.get(key) for key in _keys(summary, rows.fields)],
+        column_index=[column_index.get(key) for key in _keys(summary, columns.fields)],
+    )
+    frame = frame[frame["row_index"].notna() & frame["column_index"].notna()]
+    frame = frame.astype({"row_index": int, "column_index": int})
+    clash = frame.duplicated(["row_index", "column_index"], keep=False)
+    if clash.any():
+        raise ValueError(
+            "several summary cells land in one table cell:\n" + frame[clash].to_string()
+        )
+    return frame
+
+
+def _add_significance(frame: pd.DataFrame, compare_within: tuple[str, ...]) -> pd.DataFrame:
+    """The comparison columns of the CSV, and ``bold``: the best, and any mean that equals it
+    as printed (a reader sees a tie; the CSV's ``is_best`` keeps the exact comparison)."""
+    frame = frame.assign(
+        p_value=math.nan, p_holm=math.nan, is_best=False, not_significantly_worse=None, bold=False
+    )
+    frame["not_significantly_worse"] = frame["not_significantly_worse"].astype(object)
+    compared = (frame["loss"] != UNTRAINED) & frame["metric"].map(is_percent_metric)
+    if not compared.any():
+        return frame
+    for _, family in frame[compared].groupby(list(compare_within), sort=False):
+        results = compare_with_best(
+            family["mean"].to_list(),
+            family["std"].fillna(0.0).to_list(),
+            family["n"].to_list(),
+            SIGNIFICANCE_LEVEL,
+        )
+        best_shown = _shown(family["mean"].max(), family["metric"].iloc[0])
+        for index, result in zip(family.index, results, strict=True):
+            frame.loc[index, ["p_value", "p_holm"]] = [result.p_value, result.p_holm]
+            frame.loc[index, "is_best"] = result.is_best
+            frame.at[index, "not_significantly_worse"] = result.not_worse
+            frame.loc[index, "bold"] = (
+                _shown(frame.at[index, "mean"], frame.at[index, "metric"]) == best_shown
+            )
+    return frame
+
+
+def _emphasis(bold: bool, not_worse: bool | None) -> Emphasis:
+    if bold:
+        return Emphasis.BEST
+    return Emphasis.NOT_WORSE if not_worse else Emphasis.NONE
+
+
+def _keys(frame: pd.DataFrame, fields: tuple[str, ...]) -> list[tuple]:
+    return list(zip(*(frame[field] for field in fields), strict=True)) if len(frame) else []
+
+
+def _column_name(columns: Axis, j: int) -> str:
+    group = columns.groups[j] if columns.groups else ""
+    return f"{group} {columns.labels[j]}".strip()

@@ -1,0 +1,70 @@
+"""The summary frame: one row per table cell (mean, interval, n over the repeats).
+
+Every table (md, tex and csv alike) and every figure of results is drawn from this frame.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from benchmark.report.labels import BEST_EPOCH
+from benchmark.report.results_rows import best_epoch_of, normalize_rows
+from benchmark.report.stats import confidence_interval, sample_std
+
+# What identifies a cell; the repeats of a cell are summarised.
+SUMMARY_KEY = [
+    "dataset",
+    "protocol",
+    "loss",
+    "display",
+    "params_source",
+    "ablation",
+    "ablation_value",
+    "mode",
+    "dim",
+    "metric",
+]
+STAT_COLUMNS = ["mean", "std", "ci_low", "ci_high", "half_width", "n", "confidence"]
+
+
+def summarize_results(rows: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """Mean, sample std (ddof 1), Student-t CI bounds and n per cell over the repeats.
+
+    Rows may come straight from any ``results.csv`` (missing newer columns take their
+    defaults). With a single repeat the std and the CI bounds are NaN.
+    """
+    rows = normalize_rows(rows) if len(rows) else rows
+    records = []
+    for key, group in rows.groupby(SUMMARY_KEY, sort=False) if len(rows) else []:
+        values = group["value"].to_list()
+        interval = confidence_interval(values, confidence)
+        records.append(
+            dict(
+                zip(SUMMARY_KEY, key, strict=True),
+                mean=interval.mean,
+                std=sample_std(values),
+                ci_low=interval.low,
+                ci_high=interval.high,
+                half_width=interval.half_width,
+                n=interval.n,
+                confidence=confidence,
+            )
+        )
+    return pd.DataFrame.from_records(records, columns=SUMMARY_KEY + STAT_COLUMNS)
+
+
+def with_best_epoch_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """Add one ``best_epoch`` row per single-model repeat that records its early-stop epoch.
+
+    The traditional tables report the epoch of the selected model beside MAP@R; a row's
+    ``best_epochs`` lists it per fold model (one for the traditional protocol).
+    """
+    single = rows[(rows["mode"] == "single") & (rows["best_epochs"] != "")]
+    if single.empty:
+        return rows
+    per_repeat = single.drop_duplicates([c for c in SUMMARY_KEY if c != "metric"] + ["repeat"])
+    epochs = per_repeat.assign(
+        metric=BEST_EPOCH, value=[best_epoch_of(text) for text in per_repeat["best_epochs"]]
+    )
+    epochs = epochs[epochs["value"].notna()]
+    return pd.concat([rows, epochs], ignore_index=True)
