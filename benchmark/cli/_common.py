@@ -15,6 +15,7 @@ EXAMPLES: dict[str, str] = {
     "losses": "mlrc --plugin my_losses.py losses",
     "data check": "mlrc data check --dataset cub --root ~/data/CUB_200_2011 --json",
     "profile losses": "mlrc profile losses --batch-sizes 180 --num-classes 11318",
+    "profile train": "mlrc profile train --protocol mlrc --device cuda --csv results/runs/profile/train.csv",
 }
 
 Handler = Callable[[argparse.Namespace], int]

@@ -35,6 +35,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     losses.add_argument(
         "--csv", type=Path, default=Path("results/runs/profile/losses.csv"), help="where to write the rows"
     )
+    _register_train(profile_commands)
 
 
 def _profile_losses(args: argparse.Namespace) -> int:
@@ -62,3 +63,103 @@ def _profile_losses(args: argparse.Namespace) -> int:
     write_profile_csv(rows, args.csv)
     print(f"\nwritten: {args.csv}")
     return 0
+
+
+def _register_train(profile_commands: argparse._SubParsersAction) -> None:
+    train = profile_commands.add_parser(
+        "train",
+        help="images/s of training steps (fp32, bf16, channels_last) and of the data loader, "
+        "trainings/hour of 1, 2, 4 workers; ratios and the bottleneck",
+        description="Measure, on one device, what limits a training: full training steps of the "
+        "protocol's network (random weights) in fp32 and the faster settings, the data loader "
+        "alone on real JPEG files in CUB's layout, and k `mlrc worker` processes sharing the "
+        "device. Prints the ratios and names the bottleneck. On a CPU use --network small.",
+        epilog="example: " + EXAMPLES["profile train"],
+    )
+    train.set_defaults(handler=_profile_train)
+    train.add_argument(
+        "--protocol", default="mlrc", help="protocol name or YAML path (default mlrc)"
+    )
+    train.add_argument("--dataset", default=None, help="default: the protocol's default_dataset")
+    train.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override a protocol value, e.g. --set training.batch_size=64 (repeatable)",
+    )
+    train.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
+    train.add_argument(
+        "--network",
+        choices=("protocol", "small"),
+        default="protocol",
+        help="the protocol's trunk, or the small CNN at the same image size and batch",
+    )
+    train.add_argument(
+        "--loss", default=None, help="default: the protocol's first demo loss, else mfcwms"
+    )
+    train.add_argument("--steps", type=int, default=10, help="timed training steps per setting")
+    train.add_argument("--loader-workers", default="0,2,4", help="loader worker counts to time")
+    train.add_argument("--loader-batches", type=int, default=20, help="timed batches per count")
+    train.add_argument(
+        "--workers", default="1,2,4", help="mlrc worker process counts ('' for none)"
+    )
+    train.add_argument(
+        "--csv",
+        type=Path,
+        default=Path("results/runs/profile/train.csv"),
+        help="where to write the rows",
+    )
+    train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def _profile_train(args: argparse.Namespace) -> int:
+    from benchmark.config import load_protocol
+    from benchmark.profiling.train import TrainProfileOptions, profile_training
+    from benchmark.profiling.train_report import format_train_profile, write_train_profile_csv
+
+    config = load_protocol(args.protocol, args.dataset, args.overrides)
+    options = TrainProfileOptions(
+        device=_profile_device(args.device),
+        network=args.network,
+        loss=args.loss,
+        steps=args.steps,
+        loader_workers=_counts(args.loader_workers, "--loader-workers"),
+        loader_batches=args.loader_batches,
+        worker_counts=_counts(args.workers, "--workers"),
+        plugins=tuple(args.plugin),
+        progress=not args.no_progress,
+    )
+    profile = profile_training(config, options)
+    print(format_train_profile(profile))
+    write_train_profile_csv(profile.rows(), args.csv)
+    print(f"\nwritten: {args.csv}")
+    return 0
+
+
+def _profile_device(name: str):
+    import torch
+
+    from benchmark.engine import resolve_device
+    from benchmark.errors import ConfigError
+
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"--device {name}: torch sees no CUDA device here; use --device cpu")
+    try:
+        return resolve_device(name)
+    except ConfigError:
+        raise ConfigError(
+            f"--device {name!r} is not a device; use cpu, cuda, cuda:N or auto"
+        ) from None
+
+
+def _counts(text: str, option: str) -> tuple[int, ...]:
+    from benchmark.errors import ConfigError
+
+    try:
+        return tuple(int(item) for item in text.split(",") if item.strip())
+    except ValueError:
+        raise ConfigError(
+            f"{option} {text!r}: expected comma-separated integers, e.g. 0,2,4"
+        ) from None

@@ -1,0 +1,82 @@
+"""Images/s of the training data loader alone: JPEG decoding plus the train augmentation.
+
+The loader is built as training builds it: the protocol's train transform over every image of
+a dataset index, an :class:`EpochSampler` of ``batch / m`` classes x ``m`` images, ``drop_last``,
+``num_workers`` worker processes, page-locked batches when the run device pins them. Images are
+read from disk each time (never from the in-memory image cache).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from torch.utils.data import DataLoader
+
+from benchmark.config import DataConfig
+from benchmark.data import DatasetIndex, build_transforms, image_set_for_classes
+from benchmark.engine import EpochSampler
+
+
+@dataclass(frozen=True)
+class LoaderMeasurement:
+    """Batches delivered by the loader in a timed window after its warm-up."""
+
+    num_workers: int
+    batch_size: int
+    batches: int
+    window_s: float
+
+    @property
+    def images_per_s(self) -> float:
+        return self.batches * self.batch_size / self.window_s
+
+
+def warmup_batches(num_workers: int) -> int:
+    """Batches left out before the window opens: the start-up of the worker processes and the
+    batches they prefetched meanwhile (up to two each) would flatter or slow the rate."""
+    return 2 * num_workers + 1
+
+
+def measure_loader(
+    index: DatasetIndex,
+    data_config: DataConfig,
+    batch_size: int,
+    images_per_class: int,
+    num_workers: int,
+    batches: int,
+    pin_memory: bool = False,
+    seed: int = 0,
+) -> LoaderMeasurement:
+    """Iterate a training loader over ``index`` and time ``batches`` batches after its warm-up.
+
+    The window runs from the arrival of the last warm-up batch to the arrival of the last
+    batch, so ``batches`` whole batches are produced inside it.
+    """
+    train_transform, _ = build_transforms(data_config)
+    image_set = image_set_for_classes(index, np.arange(index.num_classes), train_transform)
+    skipped = warmup_batches(num_workers)
+    sampler = EpochSampler(
+        image_set.labels,
+        batch_size,
+        images_per_class,
+        length=(skipped + batches) * batch_size,
+        seed=seed,
+    )
+    sampler.set_epoch(1)
+    loader = DataLoader(
+        image_set,
+        batch_size=batch_size,
+        sampler=sampler,
+        drop_last=True,
+        num_workers=num_workers,
+        pin_memory=pin_memory,
+    )
+    arrivals = [time.perf_counter() for _ in loader]
+    delivered = len(arrivals) - skipped
+    if delivered != batches:
+        raise RuntimeError(
+            f"the loader delivered {len(arrivals)} batches, expected {skipped + batches}"
+        )
+    return LoaderMeasurement(num_workers, batch_size, batches, arrivals[-1] - arrivals[skipped - 1])

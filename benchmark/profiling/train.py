@@ -1,0 +1,239 @@
+"""``mlrc profile train``: where the time of a training goes, on the device that will run it.
+
+Three measurements, each against a reference measured in the same run:
+
+- images/s of full training steps of the protocol's network at its image size and batch size
+  (:mod:`~benchmark.profiling.train_step`), in fp32 and in each faster setting (TF32, bf16
+  autocast, channels_last, bf16 + channels_last); ratios to fp32;
+- images/s of the data loader alone on a folder of real JPEG files in CUB's layout
+  (:mod:`~benchmark.profiling.loader`, :mod:`~benchmark.profiling.cub_jpeg`) with each number
+  of loader worker processes; ratio to the step at the protocol's own settings;
+- aggregate trainings/hour of 1, 2, 4 ``mlrc worker`` processes sharing the device on a fresh
+  tiny run each (:mod:`~benchmark.profiling.workers`); ratios to one worker.
+
+Pretrained weights are never loaded (``model.weights`` is set to ``none``): the speed of a
+network does not depend on its weights.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+import torch
+from tqdm.auto import tqdm
+
+from benchmark.config import ProtocolConfig
+from benchmark.data import read_cub
+from benchmark.engine import RunDevice
+from benchmark.errors import ConfigError
+from benchmark.losses import get_loss_spec
+from benchmark.profiling.cub_jpeg import DEFAULT_IMAGE_SIZE, ensure_cub_jpeg_tree
+from benchmark.profiling.loader import measure_loader
+from benchmark.profiling.train_report import TrainProfile
+from benchmark.profiling.train_step import STEP_SETTINGS, StepSetting, measure_training_step
+from benchmark.profiling.workers import WorkerMeasurement, measure_workers
+
+# The loss timed when neither --loss nor the protocol's demo_losses name one: the paper's.
+DEFAULT_LOSS = "mfcwms"
+# JPEG files per class of the loader's tree (the classes follow from the batch composition).
+TREE_IMAGES_PER_CLASS = 5
+# Each tiny training of the worker measurement: this many epochs of --steps iterations, with a
+# validation before training and after every epoch.
+WORKER_RUN_EPOCHS = 2
+
+Network = Literal["protocol", "small"]
+
+
+@dataclass(frozen=True)
+class TrainProfileOptions:
+    """What ``mlrc profile train`` measures, and how much of it.
+
+    Args:
+        device: where the steps and the workers run (``cpu``, ``cuda``, ``cuda:N``).
+        network: ``"protocol"`` (its trunk) or ``"small"`` (the small CNN, same image size and
+            batch: the whole command then runs in about a minute on a CPU).
+        loss: the registered loss of every step and worker (default: the protocol's first demo
+            loss, else mfcwms).
+        steps: timed training steps per setting (after ``warmup_steps``); also the iterations
+            per epoch of the worker runs' tiny trainings.
+        loader_workers: loader worker counts to time (the protocol's ``data.num_workers`` is
+            always added).
+        loader_batches: timed batches per loader measurement.
+        worker_counts: numbers of ``mlrc worker`` processes to time (empty: none).
+        trials_per_worker: trials of the tiny run per worker process.
+        cache_dir: where the JPEG tree is cached (default ``$MLRC_CACHE_DIR`` or ~/.cache/mlrc).
+        plugins: ``--plugin`` files, recorded in the worker runs so their workers load them.
+        progress: show a progress bar on stderr.
+    """
+
+    device: torch.device
+    network: Network = "protocol"
+    loss: str | None = None
+    steps: int = 10
+    warmup_steps: int = 2
+    loader_workers: tuple[int, ...] = (0, 2, 4)
+    loader_batches: int = 20
+    worker_counts: tuple[int, ...] = (1, 2, 4)
+    trials_per_worker: int = 1
+    cache_dir: Path | None = None
+    plugins: tuple[str, ...] = ()
+    progress: bool = True
+
+
+def profile_training(config: ProtocolConfig, options: TrainProfileOptions) -> TrainProfile:
+    """Measure the steps, the loader and the workers of ``config`` on ``options.device``."""
+    _check_options(options)
+    loss_name = options.loss or (config.demo_losses[0] if config.demo_losses else DEFAULT_LOSS)
+    images_per_class = get_loss_spec(loss_name).images_per_class
+    profiled = profiled_protocol(config, options.network)
+    batch_size = profiled.training.batch_size
+    if batch_size % images_per_class:
+        raise ConfigError(
+            f"training.batch_size {batch_size} must be a multiple of the "
+            f"{images_per_class} images per class the sampler of '{loss_name}' draws"
+        )
+    protocol_setting = StepSetting.of(profiled.training)
+    settings = [*STEP_SETTINGS, *([] if protocol_setting in STEP_SETTINGS else [protocol_setting])]
+    loader_counts = sorted({*options.loader_workers, profiled.data.num_workers})
+    total = 1 + len(settings) + len(loader_counts) + len(options.worker_counts)
+    with tqdm(total=total, desc="profile train", disable=not options.progress) as bar:
+        bar.set_postfix_str("JPEG tree")
+        tree = ensure_cub_jpeg_tree(
+            tree_classes(batch_size // images_per_class, profiled.data.n_folds),
+            TREE_IMAGES_PER_CLASS,
+            DEFAULT_IMAGE_SIZE,
+            cache_dir=options.cache_dir,
+        )
+        bar.update()
+        steps = [
+            measure_training_step(
+                profiled.model,
+                profiled.training,
+                profiled.data.image_size,
+                setting,
+                options.device,
+                loss_name,
+                options.steps,
+                options.warmup_steps,
+            )
+            for setting in _advancing(bar, settings, "step")
+        ]
+        if options.device.type == "cuda":
+            torch.cuda.empty_cache()  # leave the device's memory to the worker processes
+        index, pin_memory = read_cub(tree), RunDevice(options.device).pin_memory
+        loaders = [
+            measure_loader(
+                index,
+                profiled.data,
+                batch_size,
+                images_per_class,
+                count,
+                options.loader_batches,
+                pin_memory,
+            )
+            for count in _advancing(bar, loader_counts, "loader workers")
+        ]
+        run_config = worker_run_config(profiled, tree, options.device, options.steps)
+        workers = _measure_workers(run_config, loss_name, options, bar)
+    return TrainProfile(
+        protocol=config.name,
+        dataset=config.dataset,
+        device=str(options.device),
+        network=profiled.model.trunk,
+        image_size=profiled.data.image_size,
+        batch_size=batch_size,
+        loss=loss_name,
+        protocol_setting=protocol_setting,
+        loader_workers_of_protocol=profiled.data.num_workers,
+        steps=steps,
+        loaders=loaders,
+        workers=workers,
+        worker_run=describe_worker_run(run_config, options.trials_per_worker),
+        worker_run_device=RunDevice.from_config(run_config.training).describe(),
+    )
+
+
+def _measure_workers(
+    run_config: ProtocolConfig, loss_name: str, options: TrainProfileOptions, bar: tqdm
+) -> list[WorkerMeasurement]:
+    """One fresh tiny run per worker count, in a temporary folder removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="mlrc-profile-workers-") as work_dir:
+        return [
+            measure_workers(
+                run_config,
+                loss_name,
+                count,
+                Path(work_dir) / f"workers-{count}",
+                options.trials_per_worker,
+                options.plugins,
+            )
+            for count in _advancing(bar, list(options.worker_counts), "mlrc workers")
+        ]
+
+
+def profiled_protocol(config: ProtocolConfig, network: Network) -> ProtocolConfig:
+    """``config`` with random weights and, for ``network="small"``, the small CNN trunk."""
+    if network not in ("protocol", "small"):
+        raise ConfigError(f"--network must be 'protocol' or 'small', got {network!r}")
+    trunk = "small_cnn" if network == "small" else config.model.trunk
+    return replace(config, model=replace(config.model, trunk=trunk, weights="none"))
+
+
+def tree_classes(classes_per_batch: int, n_folds: int) -> int:
+    """The fewest classes (even, at least 8) whose MLRC split gives every fold at least
+    ``classes_per_batch`` training classes and 2 validation classes."""
+    classes = 8
+    while True:
+        trainval = classes // 2
+        validation = trainval // n_folds
+        if trainval - validation >= classes_per_batch and validation >= 2:
+            return classes
+        classes += 2
+
+
+def worker_run_config(
+    profiled: ProtocolConfig, tree: Path, device: torch.device, steps: int
+) -> ProtocolConfig:
+    """The tiny run the worker processes share: the profiled protocol on the JPEG tree, each
+    fold trained ``WORKER_RUN_EPOCHS`` epochs of ``steps`` iterations, validated every epoch."""
+    training = replace(
+        profiled.training,
+        device=str(device),
+        iterations_per_epoch=steps,
+        eval_every_epochs=1,
+        max_epochs=WORKER_RUN_EPOCHS,
+        patience_epochs=WORKER_RUN_EPOCHS,
+        warmup_epochs=0,
+    )
+    data = replace(profiled.data, root=str(tree))
+    return replace(profiled, dataset="cub", data=data, training=training)
+
+
+def describe_worker_run(run_config: ProtocolConfig, trials_per_worker: int) -> str:
+    training = run_config.training
+    return (
+        f"tiny runs of {trials_per_worker} trial(s) per worker, each trial "
+        f"{run_config.data.n_folds} trainings of {training.max_epochs} epochs x "
+        f"{training.iterations_per_epoch} steps with {training.max_epochs + 1} validations; "
+        "only their ratios carry over to full-length runs"
+    )
+
+
+def _check_options(options: TrainProfileOptions) -> None:
+    if options.steps < 1 or options.warmup_steps < 0 or options.loader_batches < 1:
+        raise ConfigError("--steps and the loader's batches must be >= 1 (warm-up steps >= 0)")
+    if any(count < 0 for count in options.loader_workers):
+        raise ConfigError(f"--loader-workers must be >= 0, got {list(options.loader_workers)}")
+    if any(count < 1 for count in options.worker_counts):
+        raise ConfigError(f"--workers must be >= 1, got {list(options.worker_counts)}")
+
+
+def _advancing(bar: tqdm, items: list, label: str) -> Iterator:
+    for item in items:
+        bar.set_postfix_str(f"{label} {getattr(item, 'name', item)}")
+        yield item
+        bar.update()

@@ -1,0 +1,145 @@
+"""Images/s of full training steps, timed through the Trainer itself.
+
+One step is what training does for each mini-batch: :meth:`Trainer.forward_and_backward`
+(batch placed on the device, forward under the run's autocast, loss, backward) followed by
+:meth:`Trainer.step_optimizers`. The batch is random images of the protocol's size and
+labels composed as the loss's sampler composes them (``batch / m`` classes x ``m`` images).
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass, replace
+
+import torch
+
+from benchmark.config import ModelConfig, TrainingConfig
+from benchmark.engine import LossBundle, RunDevice, Trainer
+from benchmark.losses import get_loss_spec
+from benchmark.models import build_model
+from benchmark.profiling.measure import synchronize
+
+# Size of the loss's class-indexed parameters (proxies, mean fields): CUB's train+val classes.
+# A step's cost hardly depends on it next to the network's.
+STEP_NUM_CLASSES = 100
+# Learning rate of the loss's own parameters while timing (the cost does not depend on it).
+PROFILE_LOSS_LR = 1e-4
+
+
+@dataclass(frozen=True)
+class StepSetting:
+    """How the run device computes: bf16 autocast, channels_last, TF32 (all CUDA only)."""
+
+    amp: bool = False
+    channels_last: bool = False
+    tf32: bool = False
+
+    @property
+    def name(self) -> str:
+        parts = [("bf16", self.amp), ("tf32", self.tf32), ("channels_last", self.channels_last)]
+        return "+".join(part for part, on in parts if on) or "fp32"
+
+    @classmethod
+    def of(cls, config: TrainingConfig) -> StepSetting:
+        """The setting a protocol trains with."""
+        return cls(config.amp, config.channels_last, config.tf32)
+
+
+FP32 = StepSetting()
+STEP_SETTINGS: tuple[StepSetting, ...] = (
+    FP32,
+    StepSetting(tf32=True),
+    StepSetting(amp=True),
+    StepSetting(channels_last=True),
+    StepSetting(amp=True, channels_last=True),
+)
+
+
+@dataclass(frozen=True)
+class StepMeasurement:
+    """The median time of one training step in one setting."""
+
+    setting: StepSetting
+    run_device: str
+    """What the run device made of the setting (``RunDevice.describe()``)."""
+    batch_size: int
+    steps: int
+    median_step_s: float
+
+    @property
+    def images_per_s(self) -> float:
+        return self.batch_size / self.median_step_s
+
+
+def measure_training_step(
+    model_config: ModelConfig,
+    training_config: TrainingConfig,
+    image_size: int,
+    setting: StepSetting,
+    device: torch.device,
+    loss_name: str,
+    steps: int,
+    warmup_steps: int = 2,
+    seed: int = 0,
+) -> StepMeasurement:
+    """Time ``steps`` training steps after ``warmup_steps`` untimed ones; report the median.
+
+    The network is built from ``model_config`` (on the CPU, then placed by the Trainer), the
+    loss ``loss_name`` with its builder's default hyperparameters, the batch from
+    ``training_config.batch_size`` and ``image_size``. Each step is timed from before the batch
+    is placed on the device to after the optimizers stepped, CUDA synchronised.
+    """
+    config = replace(
+        training_config,
+        device=str(device),
+        amp=setting.amp,
+        channels_last=setting.channels_last,
+        tf32=setting.tf32,
+    )
+    torch.manual_seed(seed)
+    model = build_model(model_config)
+    spec = get_loss_spec(loss_name)
+    params = {"loss_lr": PROFILE_LOSS_LR} if spec.has_parameters else {}
+    num_classes = max(STEP_NUM_CLASSES, config.batch_size // spec.images_per_class)
+    loss = LossBundle.build(loss_name, params, num_classes, model_config.embedding_size)
+    with tempfile.TemporaryDirectory(prefix="mlrc-profile-step-") as fit_dir:
+        trainer = Trainer(model, loss, config, fit_dir, seed, progress=False)
+        trainer.prepare()
+        model.train()
+        loss.module.train()
+        run_device = trainer.run_device
+        images, labels = random_batch(
+            config.batch_size, spec.images_per_class, num_classes, image_size, run_device
+        )
+        times = []
+        for step in range(warmup_steps + steps):
+            synchronize(run_device.device)
+            start = time.perf_counter()
+            trainer.forward_and_backward(images, labels)
+            trainer.step_optimizers(True)
+            synchronize(run_device.device)
+            if step >= warmup_steps:
+                times.append(time.perf_counter() - start)
+    return StepMeasurement(
+        setting, run_device.describe(), config.batch_size, steps, statistics.median(times)
+    )
+
+
+def random_batch(
+    batch_size: int,
+    images_per_class: int,
+    num_classes: int,
+    image_size: int,
+    run_device: RunDevice,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random images and sampler-shaped labels on the host, as a DataLoader hands them over
+    (page-locked when the run device pins its batches)."""
+    generator = torch.Generator().manual_seed(0)
+    images = torch.randn(batch_size, 3, image_size, image_size, generator=generator)
+    classes = torch.randperm(num_classes, generator=generator)[: batch_size // images_per_class]
+    labels = classes.repeat_interleave(images_per_class)
+    if run_device.pin_memory:
+        images, labels = images.pin_memory(), labels.pin_memory()
+    return images, labels
