@@ -57,5 +57,9 @@ class PluginError(BenchmarkError):
     """A --plugin module could not be imported."""
 
 
+class SlurmError(BenchmarkError):
+    """A Slurm command is missing, refused a submission, or cannot reach the controller."""
+
+
 class ResultsError(BenchmarkError):
     """A results, reference or profile file given to ``mlrc tables`` is missing or malformed."""

@@ -26,11 +26,14 @@ BUILD_INPUTS = (
     "protocols",
     "search_spaces",
     "results/reference",
+    "slurm",
 )
 DATA_IN_WHEEL = {
     "protocols": "benchmark/protocols",
     "search_spaces": "benchmark/search_spaces",
     "results/reference": "benchmark/reference",
+    "slurm/templates": "benchmark/slurm/templates",
+    "slurm/profiles": "benchmark/slurm/profiles",
 }
 
 

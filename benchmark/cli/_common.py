@@ -15,7 +15,11 @@ EXAMPLES: dict[str, str] = {
     "losses": "mlrc --plugin my_losses.py losses",
     "data check": "mlrc data check --dataset cub --root ~/data/CUB_200_2011 --json",
     "profile losses": "mlrc profile losses --batch-sizes 180 --num-classes 11318",
-    "profile train": "mlrc profile train --protocol mlrc --device cuda --csv results/runs/profile/train.csv",
+    "slurm submit": "mlrc slurm submit --protocol mlrc --dataset cub "
+    "--root /shared/datasets/CUB_200_2011 --losses all --profile slurm/profiles/example.yaml",
+    "slurm status": "mlrc slurm status results/runs/mlrc-cub --json",
+    "slurm cancel": "mlrc slurm cancel results/runs/mlrc-cub",
+    "profile train": "mlrc profile train --protocol mlrc --device cuda --workers 1,2,4",
 }
 
 Handler = Callable[[argparse.Namespace], int]

@@ -1,0 +1,138 @@
+"""``mlrc slurm submit | status | cancel``: run a sweep as Slurm jobs, watch it, stop it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from benchmark.cli._common import EXAMPLES, add_command, add_protocol_arguments, load_config
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    slurm = commands.add_parser(
+        "slurm",
+        help="run a sweep on a Slurm cluster: submit, status, cancel",
+        description="Submit a sweep as Slurm job arrays, watch it, cancel it.",
+        epilog="example: " + EXAMPLES["slurm submit"],
+    )
+    slurm_commands = slurm.add_subparsers(dest="slurm_command", required=True, metavar="COMMAND")
+
+    submit = add_command(
+        slurm_commands,
+        "slurm submit",
+        "submit the studies, retrains and tables still to do as Slurm jobs (finished work is skipped)",
+        _submit,
+    )
+    add_protocol_arguments(submit)
+    submit.add_argument(
+        "--losses", default=None, help="comma-separated loss names, 'all', or 'demo' (the default)"
+    )
+    submit.add_argument(
+        "--profile",
+        required=True,
+        type=Path,
+        help="cluster profile YAML, e.g. slurm/profiles/example.yaml",
+    )
+    submit.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="write the scripts and print the sbatch commands; submit nothing (no Slurm, "
+        "dataset or run directory needed)",
+    )
+    submit.add_argument(
+        "--scripts-dir",
+        type=Path,
+        default=None,
+        help="where to write the sbatch scripts (default <run-dir>/slurm/submission-N, or "
+        "<run-dir>/slurm/dry-run)",
+    )
+
+    status = add_command(
+        slurm_commands,
+        "slurm status",
+        "progress of every study and retrain, and the run's Slurm jobs",
+        _status,
+    )
+    status.add_argument("run_dir", type=Path, help="the run directory of the sweep")
+    status.add_argument("--json", action="store_true", help="print one JSON object for scripts")
+    status.add_argument("--storage", default=None, help="override the run's storage URL")
+
+    cancel = add_command(
+        slurm_commands,
+        "slurm cancel",
+        "cancel the run's jobs that are still queued or running",
+        _cancel,
+    )
+    cancel.add_argument("run_dir", type=Path, help="the run directory of the sweep")
+
+
+def _submit(args: argparse.Namespace) -> int:
+    from benchmark.cluster import load_profile, submit_sweep
+    from benchmark.study import RunDirectory, resolve_losses
+    from benchmark.study.pipeline import default_run_dir
+
+    if args.root is not None:
+        args.root = str(Path(args.root).expanduser().absolute())  # jobs start in any directory
+    profile = load_profile(args.profile)
+    config = load_config(args)
+    losses = resolve_losses(args.losses, config)
+    run_dir = RunDirectory(Path(args.run_dir or default_run_dir(config)).absolute())
+    submission = submit_sweep(
+        config,
+        losses,
+        run_dir,
+        profile,
+        storage_url=args.storage,
+        plugins=args.plugin,
+        dry_run=args.dry_run,
+        scripts_dir=args.scripts_dir.absolute() if args.scripts_dir else None,
+    )
+    print(f"run directory: {run_dir.path}")
+    print(f"losses: {', '.join(losses)}")
+    for reason in submission.plan.skipped:
+        print(f"skipped: {reason}")
+    if not submission.jobs:
+        print("nothing to submit")
+        return 0
+    if submission.dry_run:
+        print(
+            f"dry run, nothing submitted; scripts in {submission.scripts_dir}, commands in submit.sh:\n"
+        )
+        print(submission.commands, end="")
+        return 0
+    for job in submission.jobs:
+        array = f", array {job.job.array_spec}" if job.job.array_spec else ""
+        after = f", after {job.dependency}" if job.dependency else ""
+        print(f"submitted {job.job.key}: job {job.job_id}{array}{after}")
+    print(f"scripts: {submission.scripts_dir}")
+    print(f"watch:   mlrc slurm status {run_dir.path}")
+    print(f"cancel:  mlrc slurm cancel {run_dir.path}")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from benchmark.cluster import format_status, sweep_status
+    from benchmark.study import RunDirectory
+
+    status = sweep_status(RunDirectory(args.run_dir.absolute()), storage_url=args.storage)
+    print(json.dumps(status.to_json(), indent=2) if args.json else format_status(status))
+    return 0
+
+
+def _cancel(args: argparse.Namespace) -> int:
+    from benchmark.cluster import cancel_sweep
+    from benchmark.study import RunDirectory
+
+    run_dir = RunDirectory(args.run_dir.absolute())
+    cancelled = cancel_sweep(run_dir)
+    if not cancelled:
+        print("no job of this run is queued or running")
+        return 0
+    for job in cancelled:
+        print(f"cancelled {job.key}: job {job.job_id}")
+    print(
+        "running workers hand their trials back; submit again with the same command to resume "
+        "(finished trials, folds and repeats are kept)"
+    )
+    return 0

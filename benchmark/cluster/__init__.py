@@ -1,0 +1,42 @@
+"""Sweeps on a Slurm cluster: profiles, jobs, sbatch scripts, submission, status and cancel.
+
+>>> from benchmark.cluster import load_profile, submit_sweep     # doctest: +SKIP
+>>> profile = load_profile("slurm/profiles/example.yaml")          # doctest: +SKIP
+>>> submit_sweep(config, ["mfcwms"], run_dir, profile, dry_run=True)  # doctest: +SKIP
+"""
+
+from benchmark.cluster.job import ARRAY_TASK_ID, Dependency, Job, Resources, ShellVariable
+from benchmark.cluster.ledger import Ledger, LedgerEntry
+from benchmark.cluster.profile import ClusterProfile, load_profile
+from benchmark.cluster.progress import RetrainProgress, StudyProgress
+from benchmark.cluster.script import render_script
+from benchmark.cluster.slurm import Slurm, TaskState
+from benchmark.cluster.status import SweepStatus, cancel_sweep, format_status, sweep_status
+from benchmark.cluster.submit import Submission, submit_sweep
+from benchmark.cluster.sweep import SweepContext, SweepPlan, plan_sweep
+
+__all__ = [
+    "ARRAY_TASK_ID",
+    "ClusterProfile",
+    "Dependency",
+    "Job",
+    "Ledger",
+    "LedgerEntry",
+    "Resources",
+    "RetrainProgress",
+    "ShellVariable",
+    "Slurm",
+    "StudyProgress",
+    "Submission",
+    "SweepContext",
+    "SweepPlan",
+    "SweepStatus",
+    "TaskState",
+    "cancel_sweep",
+    "format_status",
+    "load_profile",
+    "plan_sweep",
+    "render_script",
+    "submit_sweep",
+    "sweep_status",
+]

@@ -1,0 +1,81 @@
+"""The ledger of a run's Slurm jobs: ``<run_dir>/slurm/jobs.json``.
+
+Each ``mlrc slurm submit`` appends one submission (its number, time, scripts folder and jobs);
+``status`` and ``cancel`` read it, and a later submit reads it to not queue the same stage twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One submitted job."""
+
+    key: str
+    job_id: str
+    stage: str
+    loss: str | None
+    script: str
+    array: str | None
+    dependency: str | None
+    submission: int
+
+
+class Ledger:
+    """The jobs submitted for one run directory, oldest first."""
+
+    def __init__(self, run_dir_path: Path):
+        self.folder = run_dir_path / "slurm"
+        self.path = self.folder / "jobs.json"
+
+    def submissions(self) -> list[dict[str, Any]]:
+        if not self.path.is_file():
+            return []
+        return json.loads(self.path.read_text())["submissions"]
+
+    def entries(self) -> list[LedgerEntry]:
+        return [
+            LedgerEntry(**job, submission=submission["number"])
+            for submission in self.submissions()
+            for job in submission["jobs"]
+        ]
+
+    def latest_by_key(self) -> dict[str, LedgerEntry]:
+        """The most recent job of each key (``study-mfcwms``, ``tables``, ...)."""
+        return {entry.key: entry for entry in self.entries()}
+
+    def next_submission(self) -> int:
+        return len(self.submissions()) + 1
+
+    def record(self, number: int, scripts_dir: Path, entry: LedgerEntry) -> None:
+        """Add ``entry`` to submission ``number`` (written at once: a later failure keeps it)."""
+        submissions = self.submissions()
+        if not submissions or submissions[-1]["number"] != number:
+            submissions.append(
+                {
+                    "number": number,
+                    "submitted": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    "scripts": str(scripts_dir),
+                    "jobs": [],
+                }
+            )
+        job = asdict(entry)
+        del job["submission"]
+        submissions[-1]["jobs"].append(job)
+        _atomic_write(self.path, json.dumps({"submissions": submissions}, indent=2) + "\n")
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(handle, "w") as stream:
+        stream.write(text)
+    os.replace(temporary, path)

@@ -1,0 +1,114 @@
+"""Where a sweep stands, read from its storage and ``results.csv`` (no Slurm involved).
+
+Both ``mlrc slurm submit`` (to skip finished work) and ``mlrc slurm status`` read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from optuna.trial import TrialState
+
+from benchmark.config import ProtocolConfig
+from benchmark.study import RunDirectory, budget_state, open_storage, results_file, study_name
+
+
+@dataclass(frozen=True)
+class StudyProgress:
+    """The trials of one loss's study, by state, against its budget."""
+
+    loss: str
+    n_trials: int
+    finished: int
+    """Trials that count toward the budget (complete, pruned, diverged)."""
+    complete: int = 0
+    running: int = 0
+    waiting: int = 0
+    failed: int = 0
+    pruned: int = 0
+    best_value: float | None = None
+
+    @property
+    def remaining(self) -> int:
+        return max(self.n_trials - self.finished, 0)
+
+    @property
+    def done(self) -> bool:
+        return self.finished >= self.n_trials
+
+
+@dataclass(frozen=True)
+class RetrainProgress:
+    """The repeats of one loss (or of the untrained baseline) already in ``results.csv``."""
+
+    loss: str
+    repeats: int
+    done: tuple[int, ...]
+
+    @property
+    def remaining(self) -> list[int]:
+        return [repeat for repeat in range(self.repeats) if repeat not in self.done]
+
+
+def read_study_progress(
+    run_dir: RunDirectory, config: ProtocolConfig, losses: list[str], storage_url: str | None
+) -> list[StudyProgress]:
+    """The progress of each loss's study; a study nobody started has finished nothing."""
+    trials_by_study = _trials_by_study(run_dir, storage_url)
+    progress = []
+    for loss in losses:
+        trials = trials_by_study.get(study_name(config, loss), [])
+        by_state = {state: [t for t in trials if t.state == state] for state in TrialState}
+        complete = by_state[TrialState.COMPLETE]
+        progress.append(
+            StudyProgress(
+                loss=loss,
+                n_trials=config.study.n_trials,
+                finished=budget_state(trials).finished,
+                complete=len(complete),
+                running=len(by_state[TrialState.RUNNING]),
+                waiting=len(by_state[TrialState.WAITING]),
+                failed=len(by_state[TrialState.FAIL]),
+                pruned=len(by_state[TrialState.PRUNED]),
+                best_value=max((t.value for t in complete), default=None),
+            )
+        )
+    return progress
+
+
+def read_retrain_progress(
+    run_dir: RunDirectory, config: ProtocolConfig, losses: list[str]
+) -> list[RetrainProgress]:
+    """The repeats of each loss already in ``results.csv``."""
+    results = results_file(run_dir) if run_dir.results_path.is_file() else None
+    return [
+        RetrainProgress(
+            loss=loss,
+            repeats=config.retrain.repeats,
+            done=tuple(sorted(results.completed_repeats(loss))) if results else (),
+        )
+        for loss in losses
+    ]
+
+
+def started_studies(
+    run_dir: RunDirectory, config: ProtocolConfig, storage_url: str | None
+) -> list[str]:
+    """The losses whose study for this protocol and dataset exists in the storage."""
+    prefix = study_name(config, "")
+    return [
+        name.removeprefix(prefix)
+        for name in _trials_by_study(run_dir, storage_url)
+        if name.startswith(prefix)
+    ]
+
+
+def _trials_by_study(run_dir: RunDirectory, storage_url: str | None) -> dict[str, list]:
+    if not run_dir.exists() or (storage_url is None and not run_dir.journal_path.is_file()):
+        return {}  # nothing ran yet (a dry run of a new sweep must not touch the storage)
+    storage = open_storage(storage_url, run_dir.journal_path)
+    names = [study.study_name for study in storage.get_all_studies()]
+    return {
+        name: storage.get_all_trials(storage.get_study_id_from_name(name), deepcopy=False)
+        for name in names
+    }

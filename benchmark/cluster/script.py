@@ -1,0 +1,98 @@
+"""Render a :class:`~benchmark.cluster.job.Job` into an sbatch script (``slurm/templates/``,
+shipped in the wheel as ``benchmark/slurm/templates/``).
+
+Every value that comes from a profile, a path or a loss name is quoted with :func:`shlex.quote`,
+in the shell body and in the ``#SBATCH`` lines alike (sbatch reads those with shell-like
+quoting, but bash never parses them). A line break cannot be made safe in an ``#SBATCH`` line,
+so it is refused there.
+"""
+
+from __future__ import annotations
+
+import shlex
+import string
+from pathlib import Path
+
+from benchmark.cluster.job import Argument, Job, ShellVariable
+from benchmark.cluster.profile import ClusterProfile
+from benchmark.config import shipped_data_dir
+from benchmark.errors import ConfigError
+
+TEMPLATE_PATH = shipped_data_dir("slurm", "slurm") / "templates" / "job.sbatch"
+
+
+class _ScriptTemplate(string.Template):
+    """``{{name}}`` placeholders, so bash's own ``$name`` and ``${...}`` pass through as is."""
+
+    pattern = r"\{\{(?:(?P<named>[a-z_]+)\}\}|(?P<braced>(?!))|(?P<escaped>(?!))|(?P<invalid>))"
+
+
+def render_script(job: Job, profile: ClusterProfile, log_dir: Path) -> str:
+    """The sbatch script of ``job``: its resources, the profile's set-up, its command."""
+    template = _ScriptTemplate(TEMPLATE_PATH.read_text())
+    return template.substitute(
+        description=_one_line(job.description),
+        directives="\n".join(
+            f"#SBATCH {option}" for option in sbatch_directives(job, profile, log_dir)
+        ),
+        setup="\n".join(_setup_lines(profile)),
+        processes=str(job.processes),
+        signal_seconds=str(profile.signal_seconds),
+        command=shell_command(job.command),
+    )
+
+
+def sbatch_directives(job: Job, profile: ClusterProfile, log_dir: Path) -> list[str]:
+    """The ``#SBATCH`` options of ``job`` (without the ``#SBATCH`` prefix), values quoted."""
+    log_name = "%x-%A_%a.out" if job.array else "%x-%j.out"
+    options: list[tuple[str, str | None]] = [("--job-name", job.name)]
+    if job.array_spec:
+        options.append(("--array", job.array_spec))
+    options += [
+        ("--output", str(log_dir / log_name)),
+        ("--open-mode", "append"),  # a requeued job adds to its log instead of overwriting it
+        *job.resources.sbatch_options(),
+        ("--requeue", None),
+        ("--signal", f"B:USR1@{profile.signal_seconds}"),
+    ]
+    rendered = [
+        option if value is None else f"{option}={sbatch_quote(value)}" for option, value in options
+    ]
+    for extra in job.resources.extra_sbatch:
+        name, has_value, value = extra.partition("=")
+        rendered.append(f"{name}={sbatch_quote(value)}" if has_value else name)
+    return rendered
+
+
+def sbatch_quote(value: str) -> str:
+    """``value`` quoted for an ``#SBATCH`` line; a line break there cannot be quoted."""
+    if any(c in value for c in "\n\r\0"):
+        raise ConfigError(
+            f"{value!r} holds a line break and cannot be written into an #SBATCH line; "
+            "remove it (from the run directory path, loss name or profile value)"
+        )
+    return shlex.quote(value)
+
+
+def shell_command(argv: tuple[Argument, ...] | list[Argument]) -> str:
+    """``argv`` as one shell command line: strings quoted, variables expanded (quoted)."""
+    return " ".join(
+        f'"${{{word.name}}}"' if isinstance(word, ShellVariable) else shlex.quote(word)
+        for word in argv
+    )
+
+
+def _setup_lines(profile: ClusterProfile) -> list[str]:
+    """Environment modules, then a conda environment or a venv, then variables."""
+    lines = [shell_command(["module", "load", module]) for module in profile.modules]
+    if profile.conda_env:
+        lines.append('eval "$(conda shell.bash hook)"')
+        lines.append(shell_command(["conda", "activate", profile.conda_env]))
+    if profile.venv:
+        lines.append(shell_command(["source", str(Path(profile.venv) / "bin" / "activate")]))
+    lines += [f"export {name}={shlex.quote(value)}" for name, value in profile.env.items()]
+    return lines
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

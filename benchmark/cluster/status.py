@@ -1,0 +1,198 @@
+"""``mlrc slurm status`` and ``mlrc slurm cancel``: a sweep's progress and its Slurm jobs.
+
+Progress comes from the storage and ``results.csv`` (the truth, whatever ran the work); job
+states from ``squeue``, and from ``sacct`` for jobs the controller has forgotten, when the
+cluster keeps accounting.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmark.cluster.ledger import Ledger, LedgerEntry
+from benchmark.cluster.progress import (
+    RetrainProgress,
+    StudyProgress,
+    read_retrain_progress,
+    read_study_progress,
+    started_studies,
+)
+from benchmark.cluster.slurm import Slurm, TaskState
+from benchmark.study import UNTRAINED, RunDirectory
+
+NO_ACCOUNTING = (
+    "some jobs are no longer known to the Slurm controller and sacct is not available here "
+    "(the cluster keeps no accounting), so their final state is unknown; the progress above "
+    "is read from the run directory and is exact"
+)
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """One ledger entry with the states of its tasks (``{"RUNNING": 2, "PENDING": 6}``)."""
+
+    key: str
+    job_id: str
+    stage: str
+    loss: str | None
+    array: str | None
+    submission: int
+    states: dict[str, int]
+    reasons: list[str]
+    active: bool
+    """Some task is still queued or running."""
+
+
+@dataclass
+class SweepStatus:
+    run_dir: Path
+    protocol: str
+    dataset: str
+    storage: str
+    studies: list[StudyProgress]
+    retrains: list[RetrainProgress]
+    jobs: list[JobStatus]
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """A plain dict for ``--json`` (``remaining`` and ``done`` included)."""
+        return {
+            "run_dir": str(self.run_dir),
+            "protocol": self.protocol,
+            "dataset": self.dataset,
+            "storage": self.storage,
+            "studies": [
+                {**asdict(s), "remaining": s.remaining, "done": s.done} for s in self.studies
+            ],
+            "retrains": [
+                {
+                    "loss": r.loss,
+                    "repeats": r.repeats,
+                    "done": list(r.done),
+                    "remaining": r.remaining,
+                }
+                for r in self.retrains
+            ],
+            "jobs": [asdict(j) for j in self.jobs],
+            "notes": self.notes,
+        }
+
+
+def sweep_status(
+    run_dir: RunDirectory, slurm: Slurm | None = None, storage_url: str | None = None
+) -> SweepStatus:
+    """Progress of every study and retrain of the run, and the states of its Slurm jobs."""
+    slurm = slurm or Slurm()
+    config, storage_url = run_dir.attach(storage_url)
+    ledger = Ledger(run_dir.path)
+    entries = ledger.entries()
+    losses = _losses(entries, started_studies(run_dir, config, storage_url))
+    jobs, notes = (
+        _job_states(entries, slurm)
+        if entries
+        else ([], [f"no Slurm jobs recorded in {ledger.path}"])
+    )
+    return SweepStatus(
+        run_dir=run_dir.path,
+        protocol=config.name,
+        dataset=config.dataset,
+        storage=_shown_storage(storage_url),
+        studies=read_study_progress(run_dir, config, losses, storage_url),
+        retrains=read_retrain_progress(run_dir, config, [*losses, UNTRAINED]),
+        jobs=jobs,
+        notes=notes,
+    )
+
+
+def cancel_sweep(run_dir: RunDirectory, slurm: Slurm | None = None) -> list[JobStatus]:
+    """Cancel every job of the run that is still queued or running; returns them."""
+    slurm = slurm or Slurm()
+    run_dir.read_manifest()  # not a run directory -> one clear error
+    entries = Ledger(run_dir.path).entries()
+    jobs, _ = _job_states(entries, slurm) if entries else ([], [])
+    active = [job for job in jobs if job.active]
+    slurm.cancel(job.job_id for job in active)
+    return active
+
+
+def format_status(status: SweepStatus) -> str:
+    """The human-readable report of ``mlrc slurm status``."""
+    lines = [
+        f"run directory: {status.run_dir}",
+        f"protocol {status.protocol}, dataset {status.dataset}, storage {status.storage}",
+        "",
+        f"{'study':<24} {'complete':>9} {'running':>8} {'waiting':>8} {'failed':>7} "
+        f"{'pruned':>7} {'remaining':>10}  best val MAP@R",
+    ]
+    for s in status.studies:
+        best = f"{s.best_value:.4f}" if s.best_value is not None else "-"
+        lines.append(
+            f"{s.loss:<24} {f'{s.complete}/{s.n_trials}':>9} {s.running:>8} {s.waiting:>8} "
+            f"{s.failed:>7} {s.pruned:>7} {s.remaining:>10}  {best}"
+        )
+    lines += ["", f"{'retrain':<24} {'repeats done':>13}  remaining"]
+    for r in status.retrains:
+        remaining = ",".join(map(str, r.remaining)) or "-"
+        lines.append(f"{r.loss:<24} {f'{len(r.done)}/{r.repeats}':>13}  {remaining}")
+    lines += ["", f"{'slurm job':<24} {'id':>9}  states"]
+    for job in status.jobs:
+        states = ", ".join(
+            f"{state} x{count}" if count > 1 else state for state, count in job.states.items()
+        )
+        reasons = f" ({', '.join(job.reasons)})" if job.reasons else ""
+        lines.append(f"{job.key:<24} {job.job_id:>9}  {states}{reasons}")
+    lines += [f"note: {note}" for note in status.notes]
+    return "\n".join(lines)
+
+
+def _job_states(entries: list[LedgerEntry], slurm: Slurm) -> tuple[list[JobStatus], list[str]]:
+    tasks = _by_job(slurm.states(e.job_id for e in entries))
+    notes = []
+    forgotten = [e.job_id for e in entries if e.job_id not in tasks]
+    if forgotten:
+        accounted = slurm.accounting(forgotten)
+        if accounted is None:
+            notes.append(NO_ACCOUNTING)
+        else:
+            tasks.update(_by_job(t for t in accounted if "." not in t.job_id))
+    jobs = []
+    for entry in entries:
+        states = tasks.get(entry.job_id, [])
+        counts = Counter(task.state.split()[0] for task in states) or Counter({"UNKNOWN": 1})
+        reasons = sorted({t.reason for t in states if t.reason and t.reason != "None" and t.active})
+        jobs.append(
+            JobStatus(
+                key=entry.key,
+                job_id=entry.job_id,
+                stage=entry.stage,
+                loss=entry.loss,
+                array=entry.array,
+                submission=entry.submission,
+                states=dict(counts),
+                reasons=reasons,
+                active=any(task.active for task in states),
+            )
+        )
+    return jobs, notes
+
+
+def _by_job(tasks) -> dict[str, list[TaskState]]:
+    grouped: dict[str, list[TaskState]] = {}
+    for task in tasks:
+        grouped.setdefault(task.job_id.split("_")[0], []).append(task)
+    return grouped
+
+
+def _losses(entries: list[LedgerEntry], started: list[str]) -> list[str]:
+    """The losses of the ledger in submission order, then studies started some other way."""
+    losses = [e.loss for e in entries if e.loss and e.loss != UNTRAINED]
+    return list(dict.fromkeys([*losses, *started]))
+
+
+def _shown_storage(url: str | None) -> str:
+    if not url:
+        return "journal file in the run directory"
+    return url.split("://", 1)[0] + "://" + url.split("@", 1)[-1] if "@" in url else url

@@ -1,0 +1,173 @@
+"""The jobs of a benchmark sweep: what is left to do, as Slurm jobs with dependencies.
+
+Per loss, a study array (each task runs ``workers_per_gpu`` ``mlrc worker`` processes until the
+trial budget is met) and a retrain array over the repeats missing from ``results.csv``
+(``afterok`` on its study); one array for the untrained baseline; one tables job ``afterany``
+on every retrain. Finished studies and repeats submit nothing, and neither does a stage whose
+job of an earlier submission is still queued or running.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmark.cluster.job import ARRAY_TASK_ID, Argument, Dependency, Job, compress_indices
+from benchmark.cluster.profile import ClusterProfile
+from benchmark.cluster.progress import (
+    RetrainProgress,
+    StudyProgress,
+    read_retrain_progress,
+    read_study_progress,
+)
+from benchmark.config import ProtocolConfig
+from benchmark.study import UNTRAINED, RunDirectory
+
+
+@dataclass
+class SweepPlan:
+    """The jobs to submit, in dependency order, and why other work submits nothing."""
+
+    jobs: list[Job] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SweepContext:
+    """What every builder needs: where the run lives and how its jobs are run."""
+
+    run_dir: RunDirectory
+    config: ProtocolConfig
+    profile: ClusterProfile
+    storage_url: str | None
+
+    def mlrc(self, *args: Argument) -> tuple[Argument, ...]:
+        """An ``mlrc`` command line (the profile's command, then ``args``)."""
+        return (*self.profile.mlrc, *args)
+
+    def attached(self, command: str, loss: str, *args: Argument) -> tuple[Argument, ...]:
+        """``mlrc COMMAND`` attached to one loss of this run and its storage, started cold."""
+        storage = ("--storage", self.storage_url) if self.storage_url else ()
+        run_dir = str(self.run_dir.path)
+        return self.mlrc(
+            command, "--run-dir", run_dir, "--loss", loss, *args, *storage, "--no-progress"
+        )
+
+    def job_name(self, key: str) -> str:
+        return f"{self.run_dir.path.name}.{key}"
+
+
+def plan_sweep(context: SweepContext, losses: list[str], active: Mapping[str, str]) -> SweepPlan:
+    """The jobs still needed for ``losses``; ``active`` maps the keys of jobs from earlier
+    submissions that are still queued or running to their Slurm job ids."""
+    run_dir, config = context.run_dir, context.config
+    studies = read_study_progress(run_dir, config, losses, context.storage_url)
+    retrains = read_retrain_progress(run_dir, config, [*losses, UNTRAINED])
+    plan = SweepPlan()
+    queued = list(active)  # keys of the jobs that will be in the queue, in submission order
+
+    def add(job: Job) -> None:
+        plan.jobs.append(job)
+        queued.append(job.key)
+
+    def still_queued(key: str, what: str) -> bool:
+        if key in active:
+            plan.skipped.append(
+                f"{what}: job {active[key]} is still queued or running; not submitted again"
+            )
+        return key in active
+
+    *loss_retrains, untrained = retrains
+    for study, retrain in zip(studies, loss_retrains, strict=True):
+        study_key = f"study-{study.loss}"
+        if study.done:
+            plan.skipped.append(
+                f"study {study.loss}: finished ({study.finished}/{study.n_trials} trials)"
+            )
+        elif not still_queued(study_key, f"study {study.loss}"):
+            add(study_job(context, study))
+        retrain_key = f"retrain-{retrain.loss}"
+        if not retrain.remaining:
+            plan.skipped.append(
+                f"retrain {retrain.loss}: all {retrain.repeats} repeats are in results.csv"
+            )
+        elif not still_queued(retrain_key, f"retrain {retrain.loss}"):
+            after_study = study_key if study_key in queued else None
+            add(retrain_job(context, retrain, after_study))
+
+    if not untrained.remaining:
+        plan.skipped.append(
+            f"untrained baseline: all {untrained.repeats} repeats are in results.csv"
+        )
+    elif not still_queued(f"retrain-{UNTRAINED}", "untrained baseline"):
+        add(retrain_job(context, untrained, after_study=None))
+
+    new_retrains = [job.key for job in plan.jobs if job.stage == "retrain"]
+    if new_retrains:
+        retrain_keys = [key for key in queued if key.startswith("retrain-")]
+        add(tables_job(context, retrain_keys))
+    elif not still_queued("tables", "tables"):
+        command = f"mlrc tables {run_dir.path} --out {run_dir.path / 'tables'}"
+        plan.skipped.append(f"tables: no retrain left to wait for; write them with `{command}`")
+    return plan
+
+
+def study_job(context: SweepContext, study: StudyProgress) -> Job:
+    """An array of workers sized to the trials left: each task runs ``workers_per_gpu``
+    workers; the array never exceeds ``max_workers`` tasks."""
+    profile = context.profile
+    workers = profile.workers_per_gpu
+    tasks = min(math.ceil(study.remaining / workers), profile.max_workers)
+    per_task = f"{workers} workers" if workers > 1 else "1 worker"
+    return Job(
+        key=f"study-{study.loss}",
+        stage="study",
+        loss=study.loss,
+        name=context.job_name(f"study-{study.loss}"),
+        description=(
+            f"Optuna study of {study.loss}: {tasks} array tasks x {per_task} run the "
+            f"{study.remaining} trials left of {study.n_trials}"
+        ),
+        command=context.attached("worker", study.loss),
+        resources=profile.resources("study"),
+        processes=workers,
+        array=tuple(range(tasks)),
+        array_throttle=profile.array_throttle,
+    )
+
+
+def retrain_job(context: SweepContext, retrain: RetrainProgress, after_study: str | None) -> Job:
+    """One array task per repeat missing from ``results.csv`` (4 fold trainings + test each)."""
+    what = "the untrained baseline" if retrain.loss == UNTRAINED else f"the best {retrain.loss}"
+    return Job(
+        key=f"retrain-{retrain.loss}",
+        stage="retrain",
+        loss=retrain.loss,
+        name=context.job_name(f"retrain-{retrain.loss}"),
+        description=(
+            f"retrain {what} over repeats {compress_indices(retrain.remaining)} "
+            f"of {retrain.repeats} (one array task per repeat)"
+        ),
+        command=context.attached("retrain", retrain.loss, "--repeat", ARRAY_TASK_ID),
+        resources=context.profile.resources("retrain"),
+        array=tuple(retrain.remaining),
+        array_throttle=context.profile.array_throttle,
+        dependencies=(Dependency("afterok", after_study),) if after_study else (),
+    )
+
+
+def tables_job(context: SweepContext, retrain_keys: list[str]) -> Job:
+    """The tables and figures (in ``<run_dir>/tables/``), once every retrain has ended."""
+    run_dir = str(context.run_dir.path)
+    return Job(
+        key="tables",
+        stage="tables",
+        loss=None,
+        name=context.job_name("tables"),
+        description="the tables and figures of the run, after every retrain",
+        command=context.mlrc("tables", run_dir, "--out", str(Path(run_dir) / "tables")),
+        resources=context.profile.resources("tables"),
+        dependencies=tuple(Dependency("afterany", key) for key in retrain_keys),
+    )

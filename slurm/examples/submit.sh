@@ -1,0 +1,27 @@
+#!/bin/bash
+# The sbatch commands of `mlrc slurm submit`, in dependency order; each job id is kept
+# in a variable for the jobs that wait for it. The scripts lie beside this file.
+set -euo pipefail
+cd "$(dirname "$0")"
+study_contrastive=$(sbatch --parsable study-contrastive.sbatch)
+retrain_contrastive=$(sbatch --parsable --dependency=afterok:${study_contrastive} retrain-contrastive.sbatch)
+study_multi_similarity=$(sbatch --parsable study-multi_similarity.sbatch)
+retrain_multi_similarity=$(sbatch --parsable --dependency=afterok:${study_multi_similarity} retrain-multi_similarity.sbatch)
+study_multi_similarity_miner=$(sbatch --parsable study-multi_similarity_miner.sbatch)
+retrain_multi_similarity_miner=$(sbatch --parsable --dependency=afterok:${study_multi_similarity_miner} retrain-multi_similarity_miner.sbatch)
+study_arcface=$(sbatch --parsable study-arcface.sbatch)
+retrain_arcface=$(sbatch --parsable --dependency=afterok:${study_arcface} retrain-arcface.sbatch)
+study_cosface=$(sbatch --parsable study-cosface.sbatch)
+retrain_cosface=$(sbatch --parsable --dependency=afterok:${study_cosface} retrain-cosface.sbatch)
+study_proxy_nca=$(sbatch --parsable study-proxy_nca.sbatch)
+retrain_proxy_nca=$(sbatch --parsable --dependency=afterok:${study_proxy_nca} retrain-proxy_nca.sbatch)
+study_proxy_anchor=$(sbatch --parsable study-proxy_anchor.sbatch)
+retrain_proxy_anchor=$(sbatch --parsable --dependency=afterok:${study_proxy_anchor} retrain-proxy_anchor.sbatch)
+study_cwms=$(sbatch --parsable study-cwms.sbatch)
+retrain_cwms=$(sbatch --parsable --dependency=afterok:${study_cwms} retrain-cwms.sbatch)
+study_mfcont=$(sbatch --parsable study-mfcont.sbatch)
+retrain_mfcont=$(sbatch --parsable --dependency=afterok:${study_mfcont} retrain-mfcont.sbatch)
+study_mfcwms=$(sbatch --parsable study-mfcwms.sbatch)
+retrain_mfcwms=$(sbatch --parsable --dependency=afterok:${study_mfcwms} retrain-mfcwms.sbatch)
+retrain_untrained=$(sbatch --parsable retrain-untrained.sbatch)
+tables=$(sbatch --parsable --dependency=afterany:${retrain_contrastive}:${retrain_multi_similarity}:${retrain_multi_similarity_miner}:${retrain_arcface}:${retrain_cosface}:${retrain_proxy_nca}:${retrain_proxy_anchor}:${retrain_cwms}:${retrain_mfcont}:${retrain_mfcwms}:${retrain_untrained} tables.sbatch)

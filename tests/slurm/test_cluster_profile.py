@@ -1,0 +1,150 @@
+"""Cluster profiles: the example documents every field; bad values stop with the file and key."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import textwrap
+
+import pytest
+
+from benchmark.cluster.profile import (
+    ClusterProfile,
+    StageOverrides,
+    load_profile,
+    time_limit_seconds,
+)
+from benchmark.config import PROJECT_ROOT
+from benchmark.errors import ConfigError
+
+EXAMPLE = PROJECT_ROOT / "slurm" / "profiles" / "example.yaml"
+
+
+def _profile(tmp_path, text: str) -> ClusterProfile:
+    path = tmp_path / "cluster.yaml"
+    path.write_text(textwrap.dedent(text))
+    return load_profile(path)
+
+
+def _refused(tmp_path, text: str) -> str:
+    with pytest.raises(ConfigError) as error:
+        _profile(tmp_path, text)
+    message = str(error.value)
+    assert str(tmp_path / "cluster.yaml") in message, "the error must name the profile file"
+    return message
+
+
+def test_example_profile_loads_and_documents_every_field():
+    profile = load_profile(EXAMPLE)
+    assert profile.partition == "gpu" and profile.workers_per_gpu == 2
+    text = EXAMPLE.read_text()
+    keys = set(re.findall(r"^#? ?(\w+):", text, re.MULTILINE))
+    fields = {f.name for f in dataclasses.fields(ClusterProfile)} - {"source"}
+    assert fields <= keys, f"undocumented in {EXAMPLE}: {sorted(fields - keys)}"
+    stage_fields = {f.name for f in dataclasses.fields(StageOverrides)}
+    stage_comment = text[text.index("stages:") : text.index("study:")]
+    assert all(name in stage_comment for name in stage_fields)
+
+
+def test_an_empty_profile_takes_the_documented_defaults(tmp_path):
+    profile = _profile(tmp_path, "")
+    assert (profile.gpus, profile.gpu_request, profile.cpus_per_task) == (1, "gres", 4)
+    assert (profile.time, profile.signal_seconds, profile.mlrc) == ("24:00:00", 120, ["mlrc"])
+    assert (profile.max_workers, profile.workers_per_gpu, profile.array_throttle) == (8, 1, None)
+
+
+def test_stage_overrides_and_the_light_tables_job(tmp_path):
+    profile = _profile(
+        tmp_path,
+        """
+        partition: gpu
+        gpus: 1
+        gpu_type: a100
+        cpus_per_task: 8
+        time: "24:00:00"
+        extra_sbatch: [--constraint=a100]
+        stages:
+          retrain: {time: "02:00:00", mem: 16G}
+          tables: {partition: cpu, extra_sbatch: []}
+        """,
+    )
+    study, retrain, tables = (profile.resources(s) for s in ("study", "retrain", "tables"))
+    assert (study.time, study.gpus, study.cpus_per_task, study.mem) == ("24:00:00", 1, 8, None)
+    assert (retrain.time, retrain.mem, retrain.partition) == ("02:00:00", "16G", "gpu")
+    assert ("--gres", "gpu:a100:1") in study.sbatch_options()
+    assert study.extra_sbatch == ("--constraint=a100",)
+    assert (tables.gpus, tables.cpus_per_task, tables.time, tables.partition) == (
+        0,
+        1,
+        "01:00:00",
+        "cpu",
+    )
+    assert tables.extra_sbatch == ()
+    assert not any(option in ("--gres", "--gpus") for option, _ in tables.sbatch_options())
+
+
+def test_gpus_request_form(tmp_path):
+    profile = _profile(tmp_path, "gpu_request: gpus\ngpu_type: h100\n")
+    assert ("--gpus", "h100:1") in profile.resources("study").sbatch_options()
+    assert ("--gpus", "1") in _profile(tmp_path, "gpu_request: gpus\n").resources(
+        "study"
+    ).sbatch_options()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("partitoin: gpu\n", "unknown key 'partitoin'"),
+        ("gpus: two\n", "gpus: expected an integer"),
+        ("modules: cuda/12.1\n", "modules: expected a list"),
+        ("env: [A, B]\n", "env: expected a mapping"),
+        ("gpu_request: gres:a100\n", "gpu_request: 'gres:a100' is not one of gres, gpus"),
+        ("time: 24:00:00\n", "time: write the time limit as a quoted string"),
+        ("time: '25 hours'\n", "is not a Slurm time limit"),
+        ("time: '00:01:00'\n", "not longer than signal_seconds"),
+        ("mem: 32 GB\n", "mem: '32 GB' is not a Slurm memory size"),
+        ("gpus: 2\n", "use 0 (CPU jobs) or 1"),
+        ("workers_per_gpu: 0\n", "workers_per_gpu: must be at least 1"),
+        ("stages: {train: {time: '01:00:00'}}\n", "unknown stage 'train'"),
+        ("stages: {retrain: {tim: '01:00:00'}}\n", "stages.retrain: unknown key 'tim'"),
+        ("stages: {retrain: {gpus: 4}}\n", "stages.retrain.gpus"),
+        ("extra_sbatch: ['-C a100']\n", "is not a long sbatch option"),
+        ("extra_sbatch: ['--constraint a100; rm -rf ~']\n", "is not a long sbatch option"),
+        ("extra_sbatch: ['--time=1:00:00']\n", "--time is set by mlrc: use the field time"),
+        ("extra_sbatch: ['--array=0-3']\n", "--array is set by mlrc"),
+        ('partition: "gpu\\n#SBATCH --account=theirs"\n', "partition: 'gpu\\n#SBATCH --account=theirs' holds a line break"),
+        ('extra_sbatch: ["--comment=a\\nb"]\n', "holds a line break"),
+        ('env: {"BAD-NAME": 1}\n', "env.BAD-NAME: is not a valid environment variable name"),
+        ("venv: /a\nconda_env: b\n", "either venv or conda_env"),
+        ("mlrc: []\n", "mlrc: must name the command"),
+    ],
+)  # fmt: skip
+def test_bad_values_are_refused_naming_the_key(tmp_path, text, expected):
+    assert expected in _refused(tmp_path, text)
+
+
+def test_malformed_yaml_names_the_file_and_line(tmp_path):
+    message = _refused(tmp_path, "partition: [gpu\n")
+    assert "malformed YAML" in message and "line" in message
+
+
+def test_missing_profile_says_file_not_found(tmp_path):
+    with pytest.raises(ConfigError, match="nope.yaml: file not found"):
+        load_profile(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("90", 90 * 60),
+        ("90:30", 90 * 60 + 30),
+        ("12:00:00", 12 * 3600),
+        ("1:02:03", 3600 + 2 * 60 + 3),
+        ("2-00", 2 * 86400),
+        ("2-12", 2 * 86400 + 12 * 3600),
+        ("1-02:03", 86400 + 2 * 3600 + 3 * 60),
+        ("1-02:03:04", 86400 + 2 * 3600 + 3 * 60 + 4),
+    ],
+)
+def test_time_limits_in_every_slurm_format(text, seconds):
+    assert time_limit_seconds(text) == seconds

@@ -1,0 +1,126 @@
+"""PostgreSQL storage against a real server: workers share the budget exactly, and a killed
+worker's trial is recovered. Start the server with tests/services/start_postgres.sh."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+import uuid
+from urllib.parse import urlsplit, urlunsplit
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+from service_checks import need_service
+from study_helpers import mlrc_process, tiny_config, trials_by_state
+
+from benchmark.study import RunDirectory, StudyContext, open_storage, run_worker, study_name
+from benchmark.study.run_dir import params_key
+
+pytestmark = pytest.mark.postgres
+
+# What tests/services/start_postgres.sh creates (override with MLRC_TEST_POSTGRES_URL).
+SERVER_URL = os.environ.get(
+    "MLRC_TEST_POSTGRES_URL", "postgresql://mlrc:mlrc@127.0.0.1:5432/mlrc_test"
+)
+
+
+def _connect(url: str):
+    import psycopg2
+
+    return psycopg2.connect(url, connect_timeout=3)
+
+
+def _reachable(url: str) -> bool:
+    try:
+        _connect(url).close()
+    except Exception:
+        return False
+    return True
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh database on the test server for one test (study names repeat across tests)."""
+    need_service(
+        "postgresql",
+        _reachable(SERVER_URL),
+        "start it with tests/services/start_postgres.sh, or point MLRC_TEST_POSTGRES_URL at a "
+        "server where the user may create databases",
+    )
+    database = f"mlrc_test_{uuid.uuid4().hex[:12]}"
+    server = _connect(SERVER_URL)
+    server.autocommit = True
+    with server.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{database}"')
+    yield urlunsplit(urlsplit(SERVER_URL)._replace(path=f"/{database}"))
+    with server.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
+    server.close()
+
+
+def _run_dir(tmp_path, overrides, url: str) -> RunDirectory:
+    """A run on ``url``, created like `mlrc slurm submit` does: the storage is opened (its
+    tables created) once before any worker starts."""
+    run_dir = RunDirectory(tmp_path / "run")
+    open_storage(url, run_dir.journal_path)
+    run_dir.initialise(tiny_config(overrides), [], url)
+    return run_dir
+
+
+def _study(run_dir: RunDirectory, url: str, loss: str = "contrastive") -> optuna.Study:
+    name = study_name(run_dir.protocol(), loss)
+    return optuna.load_study(study_name=name, storage=open_storage(url, run_dir.journal_path))
+
+
+def test_three_workers_on_postgres_meet_the_budget_exactly(tmp_path, tiny_overrides, postgres_url):
+    run_dir = _run_dir(tmp_path, [*tiny_overrides, "study.n_trials=4"], postgres_url)
+    args = ["worker", "--run-dir", str(run_dir.path), "--loss", "contrastive", "--no-progress"]
+    workers = [mlrc_process([*args, "--storage", postgres_url]) for _ in range(3)]
+    outputs = [worker.communicate(timeout=300)[0] for worker in workers]
+    assert [worker.returncode for worker in workers] == [0, 0, 0], outputs
+
+    study = _study(run_dir, postgres_url)
+    assert len(trials_by_state(study)[TrialState.COMPLETE]) == 4
+    assert len(study.trials) == 4, "the workers overshot the budget"
+    assert len({tuple(sorted(t.params.items())) for t in study.trials}) == 4
+    assert not run_dir.journal_path.exists(), "the workers used the journal, not PostgreSQL"
+
+
+def test_a_killed_workers_trial_is_recovered_from_postgres(tmp_path, tiny_overrides, postgres_url):
+    overrides = [
+        *tiny_overrides,
+        "study.n_trials=2",
+        "study.heartbeat_interval=1",
+        "study.grace_period=3",
+    ]
+    overrides += ["training.max_epochs=4", "training.patience_epochs=4"]
+    run_dir = _run_dir(tmp_path, overrides, postgres_url)  # the URL comes from run.json
+    worker = mlrc_process(["worker", "--run-dir", str(run_dir.path), "--loss", "contrastive"])
+    trials_dir = run_dir.path / "trials" / "contrastive"
+    deadline = time.time() + 120
+    finished_fold = None
+    while finished_fold is None and time.time() < deadline and worker.poll() is None:
+        done = trials_dir.glob("*/fold_0/result.json")
+        mid_trial = [p for p in done if not (p.parent.parent / "fold_3" / "result.json").exists()]
+        finished_fold = mid_trial[0] if mid_trial else None
+        time.sleep(0.02)
+    assert finished_fold is not None, worker.communicate()[0]
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    finished_at = finished_fold.stat().st_mtime_ns
+
+    run_worker(StudyContext.attach(run_dir, progress=False), "contrastive")
+
+    states = trials_by_state(_study(run_dir, postgres_url))
+    assert set(states) == {TrialState.COMPLETE, TrialState.FAIL}
+    (lost,) = states[TrialState.FAIL]
+    assert lost.user_attrs["failure"] == "worker_lost"
+    assert len(states[TrialState.COMPLETE]) == 2
+    (recovered,) = [
+        t for t in states[TrialState.COMPLETE] if t.user_attrs.get("requeued_from") == lost.number
+    ]
+    assert recovered.params == lost.params
+    assert finished_fold.parent.parent.name == params_key(recovered.user_attrs["loss_params"])
+    assert finished_fold.stat().st_mtime_ns == finished_at, "a finished fold was trained again"
