@@ -88,7 +88,7 @@ def normalize_rows(rows: pd.DataFrame, origin: str = "results rows") -> pd.DataF
     for column in ("display", "params_source", "ablation", "ablation_value", "best_epochs"):
         if column not in rows.columns:
             rows[column] = ""
-        rows[column] = rows[column].fillna("").astype(str)
+        rows[column] = rows[column].astype(object).where(rows[column].notna(), "").astype(str)
     for column in REQUIRED_COLUMNS:
         if column not in ("repeat", "dim", "value"):
             rows[column] = rows[column].astype(str)

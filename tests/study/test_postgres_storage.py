@@ -27,14 +27,16 @@ SERVER_URL = os.environ.get(
 
 
 def _connect(url: str):
-    import psycopg2
+    import psycopg  # the driver of the postgres extra (psycopg 3)
 
-    return psycopg2.connect(url, connect_timeout=3)
+    return psycopg.connect(url, connect_timeout=3)
 
 
 def _reachable(url: str) -> bool:
     try:
         _connect(url).close()
+    except ImportError:
+        raise  # a missing driver is a broken install, not a missing server
     except Exception:
         return False
     return True
