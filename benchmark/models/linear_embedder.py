@@ -9,12 +9,16 @@ from torch import nn
 
 
 class LinearEmbedder(nn.Module):
-    """Feature map (or pooled features) -> ``Linear(in_features, embedding_size)`` [-> ReLU].
+    """Feature map (or pooled features) -> [ReLU ->] ``Linear(in_features, embedding_size)``.
+
+    With ``activation="relu"`` the ReLU comes before the linear layer, as in MLRC's MLP with
+    ``final_relu`` (after it, it would make every embedding non-negative).
 
     Args:
         in_features: channels of the trunk's output.
         embedding_size: dimension of the embedding (128 in MLRC).
-        activation: ``"none"`` as in the MLRC code, or ``"relu"`` as in the paper's text.
+        activation: ``"none"`` as in the MLRC code, or ``"relu"`` (the paper's text: "a
+            fully-connected layer with ReLU").
     """
 
     def __init__(
@@ -32,4 +36,4 @@ class LinearEmbedder(nn.Module):
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         if features.dim() == 4:
             features = features.mean(dim=(2, 3))
-        return self.activation(self.linear(features))
+        return self.linear(self.activation(features))

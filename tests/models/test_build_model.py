@@ -49,10 +49,15 @@ def test_embeddings_are_not_normalised():
     assert not torch.allclose(norms, torch.ones_like(norms))
 
 
-def test_linear_head_relu_activation_is_optional():
+def test_linear_head_relu_comes_before_the_linear_layer_as_in_mlrcs_mlp():
+    torch.manual_seed(0)
     features = torch.randn(6, 10)
-    assert (LinearEmbedder(10, 5, activation="relu")(features) >= 0).all()
-    assert (LinearEmbedder(10, 5, activation="none")(features) < 0).any()
+    head = LinearEmbedder(10, 5, activation="relu")
+    embeddings = head(features)
+    assert torch.allclose(embeddings, head.linear(features.clamp(min=0)))
+    assert (embeddings < 0).any(), "a ReLU after the linear layer would make embeddings non-negative"
+    plain = LinearEmbedder(10, 5, activation="none")
+    assert torch.allclose(plain(features), plain.linear(features))
 
 
 def test_pool_linear_head_sums_average_and_max_pooling_with_kaiming_init():
