@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo lint clean-runs example gpu-check
+.PHONY: install test demo demo-traditional lint clean-runs example gpu-check
 
 install: $(STAMP)
 
@@ -22,6 +22,10 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/mlrc run --protocol demo
+
+# The traditional (Proxy-Anchor style) protocol in miniature: Tables 2-3 on the synthetic data.
+demo-traditional: $(STAMP)
+	$(BIN)/mlrc run --protocol traditional-demo
 
 # results/example/: the committed demo rows, tables and figures, from a fresh demo run. The
 # tables are then re-rendered from the committed rows alone, so that `mlrc tables results/example`

@@ -11,6 +11,7 @@ EXAMPLES: dict[str, str] = {
     "study": "mlrc study --protocol mlrc --dataset cub --root ~/data/CUB_200_2011 --loss mfcwms",
     "worker": "mlrc worker --run-dir results/runs/mlrc-cub --loss mfcwms",
     "retrain": "mlrc retrain --run-dir results/runs/mlrc-cub --loss mfcwms",
+    "ablate": "mlrc ablate mf-reg --protocol traditional --dataset cub --root ~/data/CUB_200_2011",
     "tables": "mlrc tables results/runs/mlrc-cub results/runs/mlrc-cars196 --out results/tables",
     "losses": "mlrc --plugin my_losses.py losses",
     "data check": "mlrc data check --dataset cub --root ~/data/CUB_200_2011 --json",
@@ -19,6 +20,7 @@ EXAMPLES: dict[str, str] = {
     "--root /shared/datasets/CUB_200_2011 --losses all --profile slurm/profiles/example.yaml",
     "slurm status": "mlrc slurm status results/runs/mlrc-cub --json",
     "slurm cancel": "mlrc slurm cancel results/runs/mlrc-cub",
+    "profile samplers": "mlrc profile samplers --protocol demo --loss mfcwms --seeds 0,1,2",
     "profile train": "mlrc profile train --protocol mlrc --device cuda --workers 1,2,4",
 }
 
@@ -70,11 +72,12 @@ def add_run_dir_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
 
-def load_config(args: argparse.Namespace):
-    """The protocol named by --protocol/--dataset with --root and --set applied."""
+def load_config(args: argparse.Namespace, extra_overrides: list[str] = ()):
+    """The protocol named by --protocol/--dataset with --root, --set (and ``extra_overrides``
+    from other flags) applied."""
     from benchmark.config import load_protocol
 
-    overrides = list(args.overrides)
+    overrides = [*args.overrides, *extra_overrides]
     if args.root is not None:
         overrides.append(f"data.root={args.root}")
     return load_protocol(args.protocol, args.dataset, overrides)

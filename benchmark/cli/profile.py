@@ -36,13 +36,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--csv", type=Path, default=Path("results/runs/profile/losses.csv"), help="where to write the rows"
     )
     _register_train(profile_commands)
+    _register_samplers(profile_commands)
 
 
 def _profile_losses(args: argparse.Namespace) -> int:
     from benchmark.profiling import format_profile_table, profile_losses, write_profile_csv
-
-    def numbers(text: str | None) -> list[int] | None:
-        return None if text is None else [int(x) for x in text.split(",")]
 
     kwargs = {
         "embedding_size": args.embedding_size,
@@ -53,9 +51,9 @@ def _profile_losses(args: argparse.Namespace) -> int:
     if args.max_cpu_entries:
         kwargs["max_cpu_entries"] = args.max_cpu_entries
     if args.batch_sizes:
-        kwargs["batch_sizes"] = numbers(args.batch_sizes)
+        kwargs["batch_sizes"] = _counts(args.batch_sizes, "--batch-sizes")
     if args.num_classes:
-        kwargs["num_classes"] = numbers(args.num_classes)
+        kwargs["num_classes"] = _counts(args.num_classes, "--num-classes")
     if args.losses:
         kwargs["losses"] = args.losses.split(",")
     rows = profile_losses(**kwargs)
@@ -163,3 +161,52 @@ def _counts(text: str, option: str) -> tuple[int, ...]:
         raise ConfigError(
             f"{option} {text!r}: expected comma-separated integers, e.g. 0,2,4"
         ) from None
+
+
+def _register_samplers(profile_commands: argparse._SubParsersAction) -> None:
+    samplers = profile_commands.add_parser(
+        "samplers",
+        help="TPE vs MLRC's Sobol + GP on the same study and budget: best objective per seed, "
+        "and duplicate suggestions with parallel workers",
+        epilog="example: " + EXAMPLES["profile samplers"],
+    )
+    samplers.set_defaults(handler=_profile_samplers)
+    samplers.add_argument("--protocol", default="demo", help="protocol name or YAML path")
+    samplers.add_argument("--dataset", default=None, help="default: the protocol's default_dataset")
+    samplers.add_argument("--loss", default="mfcwms", help="the loss whose study is run")
+    samplers.add_argument("--samplers", default="tpe,gp", help="comma-separated sampler kinds")
+    samplers.add_argument("--seeds", default="0,1,2", help="comma-separated sampler seeds")
+    samplers.add_argument("--workers", type=int, default=2, help="parallel workers of the check")
+    samplers.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override a protocol value (repeatable), e.g. --set study.n_trials=10",
+    )
+    samplers.add_argument(
+        "--csv", type=Path, default=Path("results/runs/profile/samplers.csv"), help="where to write the rows"
+    )
+
+
+def _profile_samplers(args: argparse.Namespace) -> int:
+    from benchmark.profiling.samplers import (
+        compare_samplers,
+        format_sampler_table,
+        write_sampler_csv,
+    )
+
+    rows = compare_samplers(
+        args.protocol,
+        args.dataset,
+        args.loss,
+        kinds=[kind.strip() for kind in args.samplers.split(",") if kind.strip()],
+        seeds=_counts(args.seeds, "--seeds"),
+        workers=args.workers,
+        overrides=args.overrides,
+    )
+    print(format_sampler_table(rows))
+    write_sampler_csv(rows, args.csv)
+    print(f"\nwritten: {args.csv}")
+    return 0

@@ -41,6 +41,14 @@ def register(commands: argparse._SubParsersAction) -> None:
         "dataset or run directory needed)",
     )
     submit.add_argument(
+        "--ablate",
+        default=None,
+        metavar="ABLATION",
+        help="submit the grid points of an ablation (mlrc ablate's names), one array task per "
+        "point, instead of a sweep",
+    )
+    submit.add_argument("--values", default=None, help="with --ablate: the grid (as mlrc ablate)")
+    submit.add_argument(
         "--scripts-dir",
         type=Path,
         default=None,
@@ -76,8 +84,10 @@ def _submit(args: argparse.Namespace) -> int:
         args.root = str(Path(args.root).expanduser().absolute())  # jobs start in any directory
     profile = load_profile(args.profile)
     config = load_config(args)
-    losses = resolve_losses(args.losses, config)
-    run_dir = RunDirectory(Path(args.run_dir or default_run_dir(config)).absolute())
+    ablation = _ablation_request(args, config) if args.ablate else None
+    losses = ablation.losses if ablation else resolve_losses(args.losses, config)
+    default_dir = ablation.plan.default_dir if ablation else default_run_dir(config)
+    run_dir = RunDirectory(Path(args.run_dir or default_dir).absolute())
     submission = submit_sweep(
         config,
         losses,
@@ -87,6 +97,7 @@ def _submit(args: argparse.Namespace) -> int:
         plugins=args.plugin,
         dry_run=args.dry_run,
         scripts_dir=args.scripts_dir.absolute() if args.scripts_dir else None,
+        ablation=ablation,
     )
     print(f"run directory: {run_dir.path}")
     print(f"losses: {', '.join(losses)}")
@@ -109,6 +120,22 @@ def _submit(args: argparse.Namespace) -> int:
     print(f"watch:   mlrc slurm status {run_dir.path}")
     print(f"cancel:  mlrc slurm cancel {run_dir.path}")
     return 0
+
+
+def _ablation_request(args: argparse.Namespace, config):
+    """The grid of --ablate, and the protocol arguments every point job repeats."""
+    from benchmark.cluster.ablation_plan import AblationRequest
+    from benchmark.study import resolve_losses
+    from benchmark.study.ablations import select_points
+
+    plan = select_points(args.ablate, config, args.values)
+    losses = resolve_losses(args.losses or ",".join(plan.ablation.losses), config)
+    protocol_args = ["--protocol", args.protocol, "--dataset", config.dataset]
+    if args.root is not None:
+        protocol_args += ["--root", args.root]
+    for item in args.overrides:
+        protocol_args += ["--set", item]
+    return AblationRequest(plan, losses, tuple(protocol_args))
 
 
 def _status(args: argparse.Namespace) -> int:

@@ -21,6 +21,20 @@ def register(commands: argparse._SubParsersAction) -> None:
         default=None,
         help="comma-separated loss names, 'all', or 'demo' (the protocol's list; the default)",
     )
+    fixed = run.add_mutually_exclusive_group()
+    fixed.add_argument(
+        "--params-from",
+        default=None,
+        metavar="SOURCE",
+        help="skip the search: retrain with a published configuration, mlrc2020 (MLRC's "
+        "published optima) or a CSV in that schema (sets study.params_from)",
+    )
+    fixed.add_argument(
+        "--search",
+        action="store_true",
+        help="search each loss's hyperparameters even when the protocol trains with fixed "
+        "defaults (sets study.search=true)",
+    )
 
     study = add_command(
         commands, "study", "run one loss's Optuna study in this process until its budget is met", _study
@@ -53,11 +67,21 @@ def _run_directory(args: argparse.Namespace, config):
     return RunDirectory(Path(args.run_dir or default_run_dir(config)).resolve())
 
 
+def _run_config(args: argparse.Namespace):
+    """The protocol of --protocol/--dataset/--set, with --params-from and --search applied."""
+    overrides = []
+    if getattr(args, "params_from", None) is not None:
+        overrides.append(f"study.params_from={args.params_from}")
+    if getattr(args, "search", False):
+        overrides.append("study.search=true")
+    return load_config(args, extra_overrides=overrides)
+
+
 def _created_context(args: argparse.Namespace):
     """The run named by --protocol/--dataset/--run-dir, created or resumed."""
     from benchmark.study import StudyContext
 
-    config = load_config(args)
+    config = _run_config(args)
     run_dir = _run_directory(args, config)
     return StudyContext.create(
         config, run_dir, args.storage, args.plugin, progress=not args.no_progress
@@ -74,7 +98,7 @@ def _attached_context(args: argparse.Namespace):
 def _run(args: argparse.Namespace) -> int:
     from benchmark.study import resolve_losses, run_benchmark
 
-    losses = resolve_losses(args.losses, load_config(args))
+    losses = resolve_losses(args.losses, _run_config(args))
     context = _created_context(args)
     print(f"run directory: {context.run_dir.path}")
     print(f"losses: {', '.join(losses)}")

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmark.cluster.ablation_plan import AblationRequest, plan_ablation
 from benchmark.cluster.job import Job
 from benchmark.cluster.ledger import Ledger, LedgerEntry
 from benchmark.cluster.profile import ClusterProfile
@@ -23,6 +24,7 @@ from benchmark.cluster.script import render_script
 from benchmark.cluster.slurm import Slurm
 from benchmark.cluster.sweep import SweepContext, SweepPlan, plan_sweep
 from benchmark.config import ProtocolConfig
+from benchmark.data import load_dataset
 from benchmark.errors import SlurmError
 from benchmark.study import RunDirectory, StudyContext
 
@@ -57,32 +59,28 @@ def submit_sweep(
     dry_run: bool = False,
     scripts_dir: Path | None = None,
     slurm: Slurm | None = None,
+    ablation: AblationRequest | None = None,
 ) -> Submission:
-    """Submit the jobs still needed for ``losses`` (or, with ``dry_run``, only write them)."""
+    """Submit the jobs still needed for ``losses`` (or, with ``dry_run``, only write them);
+    with ``ablation``, the grid points of that ablation instead of a sweep."""
     slurm = slurm or Slurm()
     storage_url = storage_url or profile.storage
     ledger = Ledger(run_dir.path)
     if dry_run:
         active = active_jobs(ledger, slurm) if slurm.available() else {}
-        if scripts_dir is None:
-            scripts_dir = ledger.folder / "dry-run"
-            for stale in [*scripts_dir.glob("*.sbatch"), scripts_dir / "submit.sh"]:
-                stale.unlink(missing_ok=True)  # from an earlier dry run
+        scripts_dir = scripts_dir or _fresh_dry_run_folder(ledger)
     else:
-        if not slurm.available():
-            raise SlurmError(
-                "sbatch is not installed here: run `mlrc slurm submit` on a Slurm login node, or "
-                "add --dry-run to only write the scripts"
-            )
-        # A wrong dataset root or an unreachable database fails now, before any job is queued.
-        StudyContext.create(config, run_dir, storage_url, plugins or [], progress=False)
+        _check_before_submitting(config, run_dir, storage_url, plugins, slurm, ablation)
         active = active_jobs(ledger, slurm)
         scripts_dir = scripts_dir or ledger.folder / f"submission-{ledger.next_submission()}"
     if storage_url is None and run_dir.exists():
         storage_url = run_dir.read_manifest().get("storage")
 
     context = SweepContext(run_dir, config, profile, storage_url)
-    plan = plan_sweep(context, losses, active)
+    if ablation is None:
+        plan = plan_sweep(context, losses, active)
+    else:
+        plan = plan_ablation(context, ablation, active)
     log_dir = ledger.folder / "logs"
     scripts = _write_scripts(plan.jobs, profile, scripts_dir, log_dir)
     commands = sbatch_commands(plan.jobs, scripts, active)
@@ -92,12 +90,53 @@ def submit_sweep(
         return Submission(
             plan, scripts_dir, _dry_run_jobs(plan.jobs, scripts, active), commands, True
         )
-
     log_dir.mkdir(parents=True, exist_ok=True)
+    submitted = _submit_in_order(plan.jobs, scripts, active, ledger, scripts_dir, profile, slurm)
+    return Submission(plan, scripts_dir, submitted, commands, False)
+
+
+def _fresh_dry_run_folder(ledger: Ledger) -> Path:
+    folder = ledger.folder / "dry-run"
+    for stale in [*folder.glob("*.sbatch"), folder / "submit.sh"]:
+        stale.unlink(missing_ok=True)  # from an earlier dry run
+    return folder
+
+
+def _check_before_submitting(
+    config: ProtocolConfig,
+    run_dir: RunDirectory,
+    storage_url: str | None,
+    plugins: list[str] | None,
+    slurm: Slurm,
+    ablation: AblationRequest | None,
+) -> None:
+    """A missing sbatch, a wrong dataset root or an unreachable database fails now, before any
+    job is queued; a sweep's settings are recorded in ``run.json``."""
+    if not slurm.available():
+        raise SlurmError(
+            "sbatch is not installed here: run `mlrc slurm submit` on a Slurm login node, or "
+            "add --dry-run to only write the scripts"
+        )
+    if ablation is None:
+        StudyContext.create(config, run_dir, storage_url, plugins or [], progress=False)
+    else:  # each grid point is a run of its own: only the dataset is shared
+        load_dataset(config.dataset, config.data.root, config.data)
+
+
+def _submit_in_order(
+    jobs: list[Job],
+    scripts: Mapping[str, Path],
+    active: Mapping[str, str],
+    ledger: Ledger,
+    scripts_dir: Path,
+    profile: ClusterProfile,
+    slurm: Slurm,
+) -> list[SubmittedJob]:
+    """sbatch every job after those it depends on; record each in the ledger once accepted."""
     submitted = []
     job_ids = dict(active)
     number = ledger.next_submission()
-    for job in plan.jobs:
+    for job in jobs:
         dependency = dependency_spec(job, job_ids)
         try:
             job_id = slurm.submit(scripts[job.key], dependency, profile.source)
@@ -110,22 +149,19 @@ def submit_sweep(
                 ) from None
             raise
         job_ids[job.key] = job_id
-        ledger.record(
-            number,
-            scripts_dir,
-            LedgerEntry(
-                key=job.key,
-                job_id=job_id,
-                stage=job.stage,
-                loss=job.loss,
-                script=str(scripts[job.key]),
-                array=job.array_spec,
-                dependency=dependency,
-                submission=number,
-            ),
+        entry = LedgerEntry(
+            key=job.key,
+            job_id=job_id,
+            stage=job.stage,
+            loss=job.loss,
+            script=str(scripts[job.key]),
+            array=job.array_spec,
+            dependency=dependency,
+            submission=number,
         )
+        ledger.record(number, scripts_dir, entry)
         submitted.append(SubmittedJob(job, scripts[job.key], dependency, job_id))
-    return Submission(plan, scripts_dir, submitted, commands, False)
+    return submitted
 
 
 def active_jobs(ledger: Ledger, slurm: Slurm) -> dict[str, str]:

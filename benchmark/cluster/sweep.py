@@ -24,6 +24,7 @@ from benchmark.cluster.progress import (
 )
 from benchmark.config import ProtocolConfig
 from benchmark.study import UNTRAINED, RunDirectory
+from benchmark.study.fixed_params import fixed_params
 
 
 @dataclass
@@ -82,7 +83,10 @@ def plan_sweep(context: SweepContext, losses: list[str], active: Mapping[str, st
     *loss_retrains, untrained = retrains
     for study, retrain in zip(studies, loss_retrains, strict=True):
         study_key = f"study-{study.loss}"
-        if study.done:
+        fixed = fixed_params(config, study.loss)
+        if fixed is not None:
+            plan.skipped.append(f"study {study.loss}: nothing to search (parameters: {fixed[1]})")
+        elif study.done:
             plan.skipped.append(
                 f"study {study.loss}: finished ({study.finished}/{study.n_trials} trials)"
             )
@@ -158,16 +162,16 @@ def retrain_job(context: SweepContext, retrain: RetrainProgress, after_study: st
     )
 
 
-def tables_job(context: SweepContext, retrain_keys: list[str]) -> Job:
-    """The tables and figures (in ``<run_dir>/tables/``), once every retrain has ended."""
+def tables_job(context: SweepContext, after: list[str], what: str = "every retrain") -> Job:
+    """The tables and figures (in ``<run_dir>/tables/``), once the jobs ``after`` have ended."""
     run_dir = str(context.run_dir.path)
     return Job(
         key="tables",
         stage="tables",
         loss=None,
         name=context.job_name("tables"),
-        description="the tables and figures of the run, after every retrain",
+        description=f"the tables and figures of the run, after {what}",
         command=context.mlrc("tables", run_dir, "--out", str(Path(run_dir) / "tables")),
         resources=context.profile.resources("tables"),
-        dependencies=tuple(Dependency("afterany", key) for key in retrain_keys),
+        dependencies=tuple(Dependency("afterany", key) for key in after),
     )

@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from benchmark.errors import ConfigError
 from benchmark.io import atomic_write_json, atomic_write_text
 
 
@@ -61,6 +62,19 @@ def write_curve(files: RunFiles, curve: list[dict[str, Any]]) -> None:
     writer.writeheader()
     writer.writerows(curve)
     atomic_write_text(files.curve_csv, text.getvalue())
+
+
+def load_checkpoint(path: Path, identity: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    """The checkpoint at ``path``, refused unless it belongs to the run ``identity`` describes
+    (its seed and loss): resuming another run's weights would silently mix two runs."""
+    checkpoint = torch.load(path, map_location=device, weights_only=True)
+    for key, value in identity.items():
+        if checkpoint.get(key) != value:
+            raise ConfigError(
+                f"{path} belongs to a run with {key}={checkpoint.get(key)!r}, not {value!r}; "
+                "use another run directory or delete this one"
+            )
+    return checkpoint
 
 
 def load_best_model(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch.utils.data import Dataset
 
@@ -20,8 +22,10 @@ def evaluate(
     *,
     batch_size: int = 128,
     num_workers: int = 0,
+    recall_at: Sequence[int] = (),
 ) -> dict[str, float]:
-    """MAP@R, P@1 and R-Precision of ``model`` on ``eval_set`` (query -> gallery for a pair)."""
+    """MAP@R, P@1, R-Precision (and Recall@K for ``recall_at``) of ``model`` on ``eval_set``
+    (query -> gallery for a pair)."""
 
     def embeddings_of(images: Dataset) -> tuple[torch.Tensor, torch.Tensor]:
         return embed(model, images, run_device, batch_size=batch_size, num_workers=num_workers)
@@ -29,6 +33,9 @@ def evaluate(
     if isinstance(eval_set, tuple):
         query, gallery = eval_set
         return retrieval_metrics(
-            *embeddings_of(query), *embeddings_of(gallery), device=run_device.device
+            *embeddings_of(query),
+            *embeddings_of(gallery),
+            device=run_device.device,
+            recall_at=recall_at,
         )
-    return retrieval_metrics(*embeddings_of(eval_set), device=run_device.device)
+    return retrieval_metrics(*embeddings_of(eval_set), device=run_device.device, recall_at=recall_at)

@@ -9,7 +9,8 @@ Both are exact searches on L2-normalised embeddings, so they agree (tested to 1e
 from __future__ import annotations
 
 import logging
-from typing import Literal
+from collections.abc import Sequence
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -32,6 +33,34 @@ KnnBackend = Literal["auto", "faiss", "torch"]
 _TORCH_KNN_BLOCK_ENTRIES = 1 << 27
 
 
+class _RetrievalCalculator(AccuracyCalculator):
+    """PML's AccuracyCalculator plus Recall@K for the traditional protocol: the fraction of
+    queries with at least one item of their class among their K nearest references (queries
+    alone in their class left out, as PML does for its metrics)."""
+
+    def __init__(self, recall_at: Sequence[int], **kwargs: Any):
+        self.recall_at = tuple(sorted(set(recall_at)))
+        super().__init__(**kwargs)
+
+    def requires_knn(self) -> list[str]:
+        return [*super().requires_knn(), "recall_at_k"]
+
+    def determine_k(self, bin_counts, num_reference_embeddings, ref_includes_query) -> int:
+        k = super().determine_k(bin_counts, num_reference_embeddings, ref_includes_query)
+        if not self.recall_at:
+            return k
+        return min(max(k, self.recall_at[-1]), num_reference_embeddings - int(ref_includes_query))
+
+    def calculate_recall_at_k(self, knn_labels, query_labels, not_lone_query_mask, **kwargs):
+        if not self.recall_at:
+            return {}
+        hits = knn_labels == query_labels[:, None]
+        hits = hits[not_lone_query_mask]
+        if len(hits) == 0:
+            return dict.fromkeys(self.recall_at, float("nan"))
+        return {k: float(hits[:, :k].any(dim=1).double().mean()) for k in self.recall_at}
+
+
 def retrieval_metrics(
     query: torch.Tensor | np.ndarray,
     query_labels: torch.Tensor | np.ndarray,
@@ -40,6 +69,7 @@ def retrieval_metrics(
     *,
     device: str | torch.device | None = None,
     knn: KnnBackend = "auto",
+    recall_at: Sequence[int] = (),
 ) -> dict[str, float]:
     """MAP@R, P@1 and R-Precision of ``query`` against ``reference``, on L2-normalised embeddings.
 
@@ -55,9 +85,12 @@ def retrieval_metrics(
         device: where the k-NN runs (default: the query's device).
         knn: ``"faiss"``, ``"torch"`` (PML's exact torch search) or ``"auto"`` (faiss when it can
             search on ``device``, else torch).
+        recall_at: also Recall@K for each K (``recall_at_<K>``): a query counts when an item of
+            its class is among its K nearest references.
 
     Returns:
-        ``{"map_at_r": ..., "precision_at_1": ..., "r_precision": ...}`` as Python floats.
+        ``{"map_at_r": ..., "precision_at_1": ..., "r_precision": ...[, "recall_at_<K>": ...]}``
+        as Python floats.
     """
     device = torch.device(device) if device is not None else torch.as_tensor(query).device
     query = _as_float_tensor(query, device)
@@ -69,8 +102,9 @@ def retrieval_metrics(
         raise ValueError("embeddings contain NaN or infinite values (did training diverge?)")
     query = F.normalize(query, dim=1)
     query_labels = _as_label_tensor(query_labels, device)
-    calculator = AccuracyCalculator(
-        include=tuple(METRICS.values()),
+    calculator = _RetrievalCalculator(
+        recall_at,
+        include=(*METRICS.values(), "recall_at_k"),
         k="max_bin_count",
         device=device,
         knn_func=knn_function(device, knn, num_references=len(query if reference is None else reference)),
@@ -93,7 +127,9 @@ def retrieval_metrics(
             )
     finally:
         pml_logger.setLevel(previous_level)
-    return {ours: float(accuracies[theirs]) for ours, theirs in METRICS.items()}
+    metrics = {ours: float(accuracies[theirs]) for ours, theirs in METRICS.items()}
+    metrics.update({f"recall_at_{k}": value for k, value in accuracies["recall_at_k"].items()})
+    return metrics
 
 
 def knn_function(device: torch.device, backend: KnnBackend = "auto", num_references: int = 1):

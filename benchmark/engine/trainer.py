@@ -6,6 +6,7 @@ import json
 import math
 import random
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,14 +17,14 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from benchmark.config import TrainingConfig
-from benchmark.engine.checkpoint import RunFiles, load_best_model, write_curve
+from benchmark.engine.checkpoint import RunFiles, load_best_model, load_checkpoint, write_curve
 from benchmark.engine.device import RunDevice
-from benchmark.engine.epoch_sampler import EpochSampler
 from benchmark.engine.evaluation import EvalSet, evaluate
 from benchmark.engine.fit_result import FitResult
 from benchmark.engine.loss_bundle import LossBundle
 from benchmark.engine.optimizers import build_optimizers, build_schedulers
 from benchmark.engine.seeding import derive_seed, seed_everything
+from benchmark.engine.train_loader import build_train_loader
 from benchmark.errors import ConfigError, TrainingDiverged
 from benchmark.io import atomic_torch_save, atomic_write_json
 
@@ -46,8 +47,9 @@ class Trainer:
     """Trains ``model`` with a loss until validation MAP@R stops improving.
 
     The run lives in ``fit_dir``. Training goes in epochs of ``config.iterations_per_epoch``
-    mini-batches of ``config.batch_size``, drawn ``loss.images_per_class`` per class (PML's
-    MPerClassSampler, ``drop_last``). Validation MAP@R is measured before training (epoch 0)
+    mini-batches of ``config.batch_size`` (0: one pass over the training set), drawn
+    ``loss.images_per_class`` per class (PML's MPerClassSampler, ``drop_last``) or shuffled
+    (``config.batch_sampler``). Validation MAP@R is measured before training (epoch 0)
     and every ``config.eval_every_epochs`` epochs; the best checkpoint (and the fold's score) is
     the best evaluation after at least one epoch of training, as MLRC's aggregator ignores the
     untrained one, which stays in the learning curve. The run stops when
@@ -56,7 +58,8 @@ class Trainer:
     What the protocol composes through ``config``: one optimizer per group (trunk, embedder,
     the loss's own parameters at ``loss.lr``), RMSprop with momentum or AdamW; a warm-up of
     ``config.warmup_epochs`` epochs with the trunk frozen; StepLR every
-    ``config.lr_step_epochs`` epochs; model gradients clipped to ``config.grad_clip_value``.
+    ``config.lr_step_epochs`` epochs; model gradients clipped to ``config.grad_clip_value``;
+    the stop rule (``patience_epochs`` or ``patience_evaluations``); Recall@K at evaluations.
     The loss sees raw embeddings (losses normalise themselves). Where the networks and batches
     go, and in which precision, is the :class:`RunDevice` of ``config``.
 
@@ -132,8 +135,8 @@ class Trainer:
             self.restore()
         else:
             self.validate(val_set)
-        loader = self._train_loader(train_set)
-        with self._progress_bar() as bar:
+        loader = self.train_loader(train_set)
+        with self._progress_bar(len(loader)) as bar:
             try:
                 while not self.should_stop():
                     self.train_epoch(loader, bar)
@@ -145,7 +148,7 @@ class Trainer:
         return self._finish()
 
     def train_epoch(self, loader: DataLoader, bar: tqdm) -> None:
-        """One epoch of ``config.iterations_per_epoch`` steps, reseeded from ``(seed, epoch)``."""
+        """One epoch over ``loader``, reseeded from ``(seed, epoch)``."""
         epoch = self.state.epoch + 1
         _seed_epoch(self.seed, epoch)
         loader.sampler.set_epoch(epoch)
@@ -158,8 +161,10 @@ class Trainer:
             self.step_optimizers(trunk_trains)
             bar.update(1)
             bar.set_postfix(loss=f"{value:.4f}", val_map_at_r=f"{self._last_val:.4f}", refresh=False)
-        for scheduler in self.schedulers.values():
-            scheduler.step()
+        with warnings.catch_warnings():  # the trunk's optimizer did not step during warm-up
+            warnings.filterwarnings("ignore", "Detected call of `lr_scheduler.step", UserWarning)
+            for scheduler in self.schedulers.values():
+                scheduler.step()
         self.state.epoch = epoch
 
     def forward_and_backward(self, images: torch.Tensor, labels: torch.Tensor) -> float:
@@ -193,6 +198,7 @@ class Trainer:
             self.run_device,
             batch_size=self.config.eval_batch_size,
             num_workers=self.num_workers,
+            recall_at=self.config.recall_at,
         )
         mean_loss = float(np.mean(self._epoch_losses)) if self._epoch_losses else None
         self._epoch_losses = []
@@ -213,9 +219,14 @@ class Trainer:
         return row
 
     def should_stop(self) -> bool:
-        """MLRC's rule, checked at validations only: ``epoch - best_epoch > patience``."""
+        """At ``max_epochs``; else, checked at validations, MLRC's rule ``epoch - best_epoch >
+        patience_epochs``, or with ``patience_evaluations`` that many evaluations in a row
+        without a new best."""
         if self.state.epoch >= self.config.max_epochs:
             return True
+        if self.config.patience_evaluations > 0:
+            since_best = sum(row["epoch"] > self.state.best_epoch for row in self.state.curve[1:])
+            return since_best >= self.config.patience_evaluations
         return self.state.last_eval_epoch - self.state.best_epoch > self.config.patience_epochs
 
     def check_finite_weights(self) -> None:
@@ -255,13 +266,7 @@ class Trainer:
     def restore(self) -> None:
         """Continue from ``last.pt`` (weights, optimizers, schedulers, progress)."""
         path = self.files.last
-        checkpoint = torch.load(path, map_location=self.run_device.device, weights_only=True)
-        for key, value in self.identity.items():
-            if checkpoint.get(key) != value:
-                raise ConfigError(
-                    f"{path} belongs to a run with {key}={checkpoint.get(key)!r}, not {value!r}; "
-                    "use another run directory or delete this one"
-                )
+        checkpoint = load_checkpoint(path, self.identity, self.run_device.device)
         self.model.load_state_dict(checkpoint["model"])
         self.loss.module.load_state_dict(checkpoint["loss"])
         if set(checkpoint["optimizers"]) != set(self.optimizers):
@@ -304,28 +309,21 @@ class Trainer:
         self.state = TrainingState()
         self._session_start = time.perf_counter()
 
-    def _train_loader(self, train_set: Dataset) -> DataLoader:
-        config = self.config
-        sampler = EpochSampler(
-            np.asarray(train_set.labels),
-            config.batch_size,
-            self.loss.images_per_class,
-            length=config.iterations_per_epoch * config.batch_size,
-            seed=self.seed,
-        )
-        return DataLoader(
+    def train_loader(self, train_set: Dataset, length: int | None = None) -> DataLoader:
+        """The training loader of this run (see :func:`build_train_loader`)."""
+        return build_train_loader(
             train_set,
-            batch_size=config.batch_size,
-            sampler=sampler,
-            drop_last=True,
+            self.config,
+            self.loss.images_per_class,
+            seed=self.seed,
             num_workers=self.num_workers,
             pin_memory=self.run_device.pin_memory,
-            persistent_workers=self.num_workers > 0,
+            length=length,
         )
 
-    def _progress_bar(self) -> tqdm:
+    def _progress_bar(self, iterations_per_epoch: int) -> tqdm:
         return tqdm(
-            total=self.config.max_epochs * self.config.iterations_per_epoch,
+            total=self.config.max_epochs * iterations_per_epoch,
             initial=self.state.iteration,
             desc=self.description,
             leave=False,

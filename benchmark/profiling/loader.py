@@ -1,9 +1,9 @@
 """Images/s of the training data loader alone: JPEG decoding plus the train augmentation.
 
-The loader is built as training builds it: the protocol's train transform over every image of
-a dataset index, an :class:`EpochSampler` of ``batch / m`` classes x ``m`` images, ``drop_last``,
-``num_workers`` worker processes, page-locked batches when the run device pins them. Images are
-read from disk each time (never from the in-memory image cache).
+The loader is the training loader itself (:func:`~benchmark.engine.train_loader.build_train_loader`:
+the protocol's batch sampler, ``drop_last``, ``num_workers`` worker processes, page-locked batches
+when the run device pins them) over every image of a dataset index with the protocol's train
+transform. Images are read from disk each time (never from the in-memory image cache).
 """
 
 from __future__ import annotations
@@ -12,11 +12,10 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from torch.utils.data import DataLoader
 
-from benchmark.config import DataConfig
+from benchmark.config import DataConfig, TrainingConfig
 from benchmark.data import DatasetIndex, build_transforms, image_set_for_classes
-from benchmark.engine import EpochSampler
+from benchmark.engine.train_loader import build_train_loader
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,7 @@ def warmup_batches(num_workers: int) -> int:
 def measure_loader(
     index: DatasetIndex,
     data_config: DataConfig,
-    batch_size: int,
+    training: TrainingConfig,
     images_per_class: int,
     num_workers: int,
     batches: int,
@@ -57,22 +56,17 @@ def measure_loader(
     train_transform, _ = build_transforms(data_config)
     image_set = image_set_for_classes(index, np.arange(index.num_classes), train_transform)
     skipped = warmup_batches(num_workers)
-    sampler = EpochSampler(
-        image_set.labels,
-        batch_size,
-        images_per_class,
-        length=(skipped + batches) * batch_size,
-        seed=seed,
-    )
-    sampler.set_epoch(1)
-    loader = DataLoader(
+    batch_size = training.batch_size
+    loader = build_train_loader(
         image_set,
-        batch_size=batch_size,
-        sampler=sampler,
-        drop_last=True,
+        training,
+        images_per_class,
+        seed=seed,
         num_workers=num_workers,
         pin_memory=pin_memory,
+        length=(skipped + batches) * batch_size,
     )
+    loader.sampler.set_epoch(1)
     arrivals = [time.perf_counter() for _ in loader]
     delivered = len(arrivals) - skipped
     if delivered != batches:

@@ -129,7 +129,7 @@ def profile_training(config: ProtocolConfig, options: TrainProfileOptions) -> Tr
             measure_loader(
                 index,
                 profiled.data,
-                batch_size,
+                profiled.training,
                 images_per_class,
                 count,
                 options.loader_batches,

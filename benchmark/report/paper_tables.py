@@ -5,7 +5,7 @@ Each builder returns :class:`TableDocument` s (nothing when its rows are absent)
 - ``table1``: MAP@R (or ``metrics``), separated and concatenated, column groups = datasets;
 - ``table_full_<dataset>`` (Tables 7-9): P@1, RP, MAP@R (and R@k) of every evaluation mode;
 - ``table2_3_traditional``: the traditional protocol's MAP@R and early-stopped epoch;
-- ``table4_5_batch_size``, ``table6_mf_reg``, ``table10_11_inshop_batch_size``,
+- ``table4_5_10_batch_size``, ``table6_mf_reg``, ``table11_inshop_batch_size_no_split``,
   ``table_embedding_dim``, ``table_alpha_base``, ``table_ablation_<name>``: MAP@R per
   ablated setting (columns), per loss and dataset (rows); alpha x base is a grid.
 """
@@ -33,9 +33,9 @@ MAIN_MODES = ("separated", "concatenated")
 _COLUMN_KEY = ("protocol", "dataset", "mode", "dim", "metric")
 _LOSS_KEY = ("loss", "params_source")
 ABLATION_STEMS = {
-    "batch-size": "table4_5_batch_size",
+    "batch-size": "table4_5_10_batch_size",
     "mf-reg": "table6_mf_reg",
-    "inshop-batch-size-no-split": "table10_11_inshop_batch_size",
+    "inshop-batch-size-no-split": "table11_inshop_batch_size_no_split",
     "embedding-dim": "table_embedding_dim",
     "alpha-base": "table_alpha_base",
 }

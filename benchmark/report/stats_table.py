@@ -16,22 +16,15 @@ import pandas as pd
 from benchmark.report.labels import OWN_PARAMS_SOURCES, UNTRAINED, is_percent_metric
 from benchmark.report.latex import escape_latex
 from benchmark.report.stats import compare_with_best
+from benchmark.report.summary import SUMMARY_KEY
 from benchmark.report.table_model import MISSING, Cell, Emphasis, Note, Table
 
 SIGNIFICANCE_LEVEL = 0.05
 PUBLISHED_MARK = "†"
 SIGNIFICANCE_COLUMNS = ["p_value", "p_holm", "is_best", "not_significantly_worse"]
+# One row per cell: what identifies it, its statistics, how it compares with the best.
 CSV_COLUMNS = [
-    "dataset",
-    "protocol",
-    "loss",
-    "display",
-    "params_source",
-    "ablation",
-    "ablation_value",
-    "mode",
-    "dim",
-    "metric",
+    *SUMMARY_KEY,
     "mean",
     "ci_low",
     "ci_high",

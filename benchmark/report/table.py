@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from benchmark.report.markdown import table_to_markdown
-from benchmark.report.paper_tables import table1
-from benchmark.report.summary import summarize_results
+from benchmark.report.paper_tables import ablation_tables, table1, traditional_table
+from benchmark.report.results_rows import normalize_rows
+from benchmark.report.summary import summarize_results, with_best_epoch_rows
 
 
 def format_results_table(
@@ -14,9 +15,30 @@ def format_results_table(
     metrics: tuple[str, ...] = ("map_at_r",),
     confidence: float = 0.95,
 ) -> str:
-    """Table 1 of ``rows`` in Markdown without its title: one row per loss (paper order),
-    cells "mean ± CI half-width" in percent, the best in bold, not-worse in italics."""
-    document = table1(summarize_results(rows, confidence), tuple(metrics)) if len(rows) else None
+    """The main table of ``rows`` in Markdown without its title: Table 1 (separated and
+    concatenated evaluations), else Tables 2-3 (single models: MAP@R and their epoch). One row
+    per loss (paper order), cells "mean ± CI half-width" in percent, the best in bold,
+    not-worse in italics."""
+    if not len(rows):
+        return "(no results yet)"
+    rows = normalize_rows(rows)
+    summary = summarize_results(with_best_epoch_rows(rows), confidence)
+    document = table1(summary, tuple(metrics))
+    if document is None:
+        traditional = traditional_table(summary)
+        document = traditional[0] if traditional else None
     if document is None:
         return "(no results yet)"
     return table_to_markdown(document.tables[0], title=False)
+
+
+def format_ablation_table(
+    rows: pd.DataFrame, ablation: str, confidence: float = 0.95
+) -> str:
+    """The table of ablation ``ablation`` in Markdown (MAP@R per setting, per loss)."""
+    rows = normalize_rows(rows) if len(rows) else rows
+    if not len(rows) or not (rows["ablation"] == ablation).any():
+        return "(no results yet)"
+    summary = summarize_results(rows[rows["ablation"] == ablation], confidence)
+    documents = ablation_tables(summary)
+    return table_to_markdown(documents[0].tables[0]) if documents else "(no results yet)"

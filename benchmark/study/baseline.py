@@ -20,7 +20,7 @@ def run_untrained(context: StudyContext, repeats: list[int] | None = None) -> No
     def untrained_fold(repeat: int, fold: int) -> FoldOutcome:
         seed = retrain_seed(context, repeat, fold)
         fold_dir = context.run_dir.untrained_fold_dir(repeat, fold)
-        embeddings = cv.test_embeddings(cv.build_model(seed), fold_dir / "test_embeddings.npy")
+        embeddings = cv.test_embeddings(cv.build_model(seed), fold_dir)
         return FoldOutcome(seed, embeddings, best_iteration=0, best_epoch=0)
 
     details = {"params": {}, "params_source": "none"}

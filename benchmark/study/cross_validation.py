@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +19,21 @@ from benchmark.config import ProtocolConfig
 from benchmark.data import (
     Fold,
     ImageSet,
-    build_folds,
     build_transforms,
-    image_set_for_classes,
     load_dataset,
-    mlrc_split,
 )
-from benchmark.engine import FitResult, LossBundle, RunDevice, Trainer, embed, seed_everything
+from benchmark.engine import (
+    EvalSet,
+    FitResult,
+    LossBundle,
+    RunDevice,
+    Trainer,
+    embed,
+    seed_everything,
+)
 from benchmark.io import atomic_write_bytes
 from benchmark.models import build_model
+from benchmark.study.splits import build_split
 
 
 @dataclass
@@ -40,42 +45,29 @@ class TrainedFold:
 
 
 class CrossValidation:
-    """Data and training of the class-disjoint folds of one (protocol, dataset)."""
+    """Data and training of the folds of one (protocol, dataset).
+
+    ``data.split`` decides the folds (:mod:`benchmark.study.splits`): MLRC's class-disjoint
+    folds of the train+val classes, or the predefined train/test split as one fold.
+    """
 
     def __init__(self, config: ProtocolConfig, progress: bool = True):
         self.config = config
         self.progress = progress
         self.run_device = RunDevice.from_config(config.training)
         self.index = load_dataset(config.dataset, config.data.root, config.data)
-        self.split = mlrc_split(self.index)
-        self.folds: list[Fold] = build_folds(
-            self.split.trainval_classes, config.data.n_folds, config.data.fold_scheme
-        )
         self.train_transform, self.eval_transform = build_transforms(config.data)
-        self._fold_sets: dict[int, tuple[ImageSet, ImageSet]] = {}
+        self.split = build_split(self.index, config.data, self.train_transform, self.eval_transform)
+        self.folds: list[Fold] = self.split.folds
 
-    def fold_sets(self, fold: Fold) -> tuple[ImageSet, ImageSet]:
-        """(train, validation) image sets of ``fold``; labels remapped to 0..C-1 in each."""
-        if fold.index not in self._fold_sets:
-            cache = self.config.data.cache_images
-            train = image_set_for_classes(
-                self.index, fold.train_classes, self.train_transform, cache_images=cache
-            )
-            val = image_set_for_classes(
-                self.index, fold.val_classes, self.eval_transform, cache_images=cache
-            )
-            self._fold_sets[fold.index] = (train, val)
-        return self._fold_sets[fold.index]
+    def fold_sets(self, fold: Fold) -> tuple[ImageSet, EvalSet]:
+        """(train set, validation set) of ``fold``; labels remapped to 0..C-1 in each."""
+        return self.split.fold_sets(fold)
 
-    @cached_property
-    def test_set(self) -> ImageSet:
-        """The test classes (used by the retrain stage only, never by a trial)."""
-        return image_set_for_classes(
-            self.index,
-            self.split.test_classes,
-            self.eval_transform,
-            cache_images=self.config.data.cache_images,
-        )
+    @property
+    def test_set(self) -> EvalSet:
+        """The test images (used by the retrain stage only, never by a trial of an MLRC split)."""
+        return self.split.test_set
 
     def build_model(self, seed: int) -> torch.nn.Module:
         """The network a fold with this seed starts from."""
@@ -110,21 +102,29 @@ class CrossValidation:
         )
         return TrainedFold(trainer.fit(train_set, val_set), model)
 
-    def test_embeddings(self, model: torch.nn.Module, cache_path: Path | None = None) -> np.ndarray:
-        """Embeddings of the test set, computed on the run's device in the same precision as
-        validation (cached as .npy next to the fit when a path is given)."""
-        if cache_path is not None and cache_path.is_file():
-            return np.load(cache_path)
+    def test_embeddings(self, model: torch.nn.Module, fold_dir: Path) -> tuple[np.ndarray, ...]:
+        """Embeddings of the test set -- ``(query,)``, or ``(query, gallery)`` for a pair --
+        computed on the run's device in the same precision as validation, and cached as .npy in
+        ``fold_dir``."""
+        parts = self.test_set if isinstance(self.test_set, tuple) else (self.test_set,)
+        names = ("test_embeddings",) if len(parts) == 1 else ("test_query", "test_gallery")
+        return tuple(
+            self._cached_embeddings(model, dataset, fold_dir / f"{name}.npy")
+            for dataset, name in zip(parts, names, strict=True)
+        )
+
+    def _cached_embeddings(self, model: torch.nn.Module, dataset: ImageSet, path: Path) -> np.ndarray:
+        if path.is_file():
+            return np.load(path)
         embeddings, _ = embed(
             model,
-            self.test_set,
+            dataset,
             self.run_device,
             batch_size=self.config.training.eval_batch_size,
             num_workers=self.config.data.num_workers,
         )
         array = embeddings.cpu().numpy()
-        if cache_path is not None:
-            atomic_write_bytes(cache_path, _npy_bytes(array))
+        atomic_write_bytes(path, _npy_bytes(array))
         return array
 
 

@@ -14,6 +14,7 @@ from benchmark.losses.search_space import load_search_space
 from benchmark.report import format_results_table
 from benchmark.study.baseline import UNTRAINED, run_untrained
 from benchmark.study.context import StudyContext
+from benchmark.study.fixed_params import fixed_params
 from benchmark.study.optimize import run_worker
 from benchmark.study.repeats import results_file
 from benchmark.study.retrain import run_retrain
@@ -21,7 +22,8 @@ from benchmark.study.retrain import run_retrain
 
 def resolve_losses(selection: str | None, config: ProtocolConfig) -> list[str]:
     """``a,b,c`` -> those losses; ``all`` -> every registered loss; None/``demo`` -> the
-    protocol's ``demo_losses`` (all losses if it lists none). Unknown names raise."""
+    protocol's ``demo_losses`` (all losses if it lists none). Unknown names, broken search
+    spaces and missing fixed hyperparameters raise now, not after hours of training."""
     if selection in (None, "", "demo"):
         names = config.demo_losses or [spec.name for spec in list_losses()]
     elif selection == "all":
@@ -29,20 +31,30 @@ def resolve_losses(selection: str | None, config: ProtocolConfig) -> list[str]:
     else:
         names = [name.strip() for name in selection.split(",") if name.strip()]
     for name in names:
-        load_search_space(get_loss_spec(name), config.dataset)  # fail now, not in hours
+        load_search_space(get_loss_spec(name), config.dataset)
+        fixed_params(config, name)
     return names
 
 
 def default_run_dir(config: ProtocolConfig) -> Path:
-    return Path("results") / "runs" / f"{config.name}-{config.dataset}"
+    """``results/runs/<protocol>-<dataset>``, with the published source when one is used."""
+    name = f"{config.name}-{config.dataset}"
+    if config.study.params_from is not None:
+        name += f"-{Path(config.study.params_from).stem}"
+    return Path("results") / "runs" / name
 
 
 def run_benchmark(context: StudyContext, losses: list[str]) -> str:
-    """Run every stage for ``losses``; finished stages are skipped. Returns the table."""
+    """Run every stage for ``losses``; finished stages are skipped. Returns the table.
+
+    Each loss is searched (its study) then retrained, or, with ``study.params_from`` or a
+    protocol that searches nothing, retrained with those fixed hyperparameters.
+    """
     run_untrained(context)
     for loss in losses:
-        run_worker(context, loss)
         try:
+            if fixed_params(context.config, loss) is None:
+                run_worker(context, loss)
             run_retrain(context, loss)
         except (StudyFailed, TrainingDiverged) as exc:  # one loss must not stop the comparison
             tqdm.write(f"warning: skipping {loss}: {exc}")

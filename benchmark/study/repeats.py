@@ -25,10 +25,11 @@ from benchmark.study.run_dir import RunDirectory, code_version
 
 @dataclass
 class FoldOutcome:
-    """What one fold model of a repeat contributes: its test embeddings and provenance."""
+    """What one fold model of a repeat contributes: its test embeddings -- ``(query,)``, or
+    ``(query, gallery)`` for a pair -- and provenance."""
 
     seed: int
-    test_embeddings: np.ndarray
+    test_embeddings: tuple[np.ndarray, ...]
     best_iteration: int
     best_epoch: int
 
@@ -77,27 +78,42 @@ def run_repeats(
 def repeat_rows(
     context: StudyContext, loss: str, display: str, repeat: int, folds: list[FoldOutcome]
 ) -> list[dict[str, Any]]:
-    """Separated and (when the protocol asks) concatenated metrics of one repeat, as rows."""
-    cv = context.cross_validation
-    labels = np.asarray(cv.test_set.labels)
-    device = cv.run_device.device
-    embeddings = [torch.from_numpy(fold.test_embeddings) for fold in folds]
-    fold_metrics = [retrieval_metrics(e, labels, device=device) for e in embeddings]
-    separated = {metric: statistics.fmean(m[metric] for m in fold_metrics) for metric in fold_metrics[0]}
+    """The rows of one repeat: ``separated`` (the mean of the fold models' metrics) and, when
+    the protocol asks, ``concatenated``; ``single`` when the split has one fold (traditional)."""
+    config = context.config
+    score = _scorer(context)
+    fold_metrics = [score([torch.from_numpy(part) for part in f.test_embeddings]) for f in folds]
+    mean = {metric: statistics.fmean(m[metric] for m in fold_metrics) for metric in fold_metrics[0]}
     provenance = {
         "seeds": [fold.seed for fold in folds],
         "best_iterations": [fold.best_iteration for fold in folds],
         "best_epochs": [fold.best_epoch for fold in folds],
         "code_version": code_version(),
     }
-    config = context.config
-    rows = result_rows(
-        config, loss, display, repeat, "separated", embeddings[0].shape[1], separated, **provenance
-    )
-    if config.retrain.concatenated:
-        joined = concatenate_embeddings(embeddings)
-        concatenated = retrieval_metrics(joined, labels, device=device)
+    dim = folds[0].test_embeddings[0].shape[1]
+    mode = "separated" if len(folds) > 1 else "single"
+    rows = result_rows(config, loss, display, repeat, mode, dim, mean, **provenance)
+    if config.retrain.concatenated and len(folds) > 1:
+        joined = [
+            concatenate_embeddings([torch.from_numpy(f.test_embeddings[part]) for f in folds])
+            for part in range(len(folds[0].test_embeddings))
+        ]
         rows += result_rows(
-            config, loss, display, repeat, "concatenated", joined.shape[1], concatenated, **provenance
+            config, loss, display, repeat, "concatenated", joined[0].shape[1], score(joined), **provenance
         )
     return rows
+
+
+def _scorer(context: StudyContext):
+    """``score([query])`` or ``score([query, gallery])``: the test metrics of embeddings."""
+    cv = context.cross_validation
+    parts = cv.test_set if isinstance(cv.test_set, tuple) else (cv.test_set,)
+    labels = [np.asarray(part.labels) for part in parts]
+    device = cv.run_device.device
+    recall_at = context.config.training.recall_at
+
+    def score(embeddings: list[torch.Tensor]) -> dict[str, float]:
+        pairs = [x for pair in zip(embeddings, labels, strict=True) for x in pair]
+        return retrieval_metrics(*pairs, device=device, recall_at=recall_at)
+
+    return score

@@ -93,15 +93,25 @@ class ResultsFile:
         rows = self.read()
         return set(rows.loc[rows["loss"] == loss, "repeat"].astype(int))
 
-    def append(self, rows: list[dict[str, Any]]) -> None:
-        """Add rows; rows of a (loss, repeat) already present are not written twice."""
+    def append(self, rows: list[dict[str, Any]]) -> int:
+        """Add rows; the rows of a (loss, repeat, ablation setting) already present are not
+        written twice. Returns the number of rows added."""
         new = pd.DataFrame.from_records([_encode(row) for row in rows], columns=COLUMNS)
         with file_lock(self.lock_path):
             old = self.read()
-            done = set(zip(old["loss"], old["repeat"].astype(int), strict=True))
-            keep = [(loss, int(r)) not in done for loss, r in zip(new["loss"], new["repeat"], strict=True)]
+            done = set(_keys(old))
+            keep = [key not in done for key in _keys(new)]
+            if not any(keep):
+                return 0
             combined = pd.concat([old, new[keep]], ignore_index=True) if len(old) else new[keep]
             atomic_write_text(self.path, combined.to_csv(index=False))
+            return int(sum(keep))
+
+
+def _keys(rows: pd.DataFrame) -> list[tuple[str, int, str]]:
+    """(loss, repeat, ablation setting) of each row: a repeat is written once per setting."""
+    settings = rows["ablation_value"].astype(object).where(rows["ablation_value"].notna(), "")
+    return list(zip(rows["loss"], rows["repeat"].astype(int), settings.astype(str), strict=True))
 
 
 def _encode(row: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import Any
 from benchmark.losses import get_loss_spec
 from benchmark.study.context import StudyContext
 from benchmark.study.factory import best_params, load_study
+from benchmark.study.fixed_params import fixed_params
 from benchmark.study.repeats import FoldOutcome, repeats_to_run, retrain_seed, run_repeats
 
 
@@ -24,21 +25,26 @@ def run_retrain(
 ) -> None:
     """Retrain ``loss`` over the repeats (or only ``repeats``) not yet in the results.
 
-    ``params`` default to the best trial of the loss's study (``params_source="search"``);
-    pass a published configuration with its name as ``params_source`` instead.
+    ``params`` default to the protocol's fixed hyperparameters when it searches nothing
+    (:func:`~benchmark.study.fixed_params.fixed_params`), else to the best trial of the loss's
+    study (``params_source="search"``).
     """
     todo = repeats_to_run(context, loss, repeats)
     if not todo:
         return
     if params is None:
-        params = best_params(load_study(context, loss))
+        fixed = fixed_params(context.config, loss)
+        if fixed is None:
+            params = best_params(load_study(context, loss))
+        else:
+            params, params_source = fixed
     cv = context.cross_validation
 
     def trained_fold(repeat: int, fold: int) -> FoldOutcome:
         seed = retrain_seed(context, repeat, fold)
         fold_dir = context.run_dir.retrain_fold_dir(loss, repeat, fold)
         trained = cv.train_fold(loss, params, cv.folds[fold], seed, fold_dir, keep_checkpoint=True)
-        embeddings = cv.test_embeddings(trained.model, fold_dir / "test_embeddings.npy")
+        embeddings = cv.test_embeddings(trained.model, fold_dir)
         return FoldOutcome(seed, embeddings, trained.result.best_iteration, trained.result.best_epoch)
 
     details = {"params": params, "params_source": params_source}

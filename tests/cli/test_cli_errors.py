@@ -72,3 +72,21 @@ def test_malformed_search_space_yaml(capsys, tmp_path):
 def test_unreachable_storage_url(capsys, tmp_path, url):
     code, err = run_cli(capsys, ["run", "--storage", url, "--run-dir", str(tmp_path)])
     assert_one_line_error(code, err, url.split("://")[0])
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["profile", "losses", "--batch-sizes", "32,abc"], ["--batch-sizes '32,abc'", "integers"]),
+        (["run", "--set", "study.n_trial=3"], ["--set study.n_trial=3", "unknown key 'n_trial'"]),
+        (["run", "--storage", "postgres://me:secret@db/mlrc"], ["postgres://", "postgresql://"]),
+        (["ablate", "mf-reg", "--protocol", "traditional-demo", "--values", "0,abc"], ["'abc' is not a number"]),
+        (["ablate", "mf-reg", "--protocol", "traditional-demo", "--point", "9"], ["--point 9", "0..5"]),
+        (["run", "--protocol", "traditional-demo", "--losses", "cwms"], ["no default hyperparameters", "cwms", "--search"]),
+    ],
+)
+def test_small_mistakes_are_one_line_naming_the_option(capsys, tmp_path, args, fragments):
+    code, err = run_cli(capsys, [*args, "--run-dir", str(tmp_path / "r")] if args[0] != "profile" else args)
+    assert_one_line_error(code, err, *fragments)
+    assert "secret" not in err
+    assert not (tmp_path / "r").exists()

@@ -157,8 +157,8 @@ def test_loader_decodes_every_image_of_each_batch_from_disk(tmp_path, monkeypatc
         image_set, "load_image", lambda path: decoded.append(path) or original(path)
     )
     tree = ensure_cub_jpeg_tree(8, 3, image_size=48, cache_dir=tmp_path)
-    data = load_protocol("mlrc", "cub", ["data.image_size=32", "data.resize=40"]).data
-    measurement = measure_loader(read_cub(tree), data, 8, 4, num_workers=0, batches=3)
+    config = load_protocol("mlrc", "cub", ["data.image_size=32", "data.resize=40", "training.batch_size=8"])
+    measurement = measure_loader(read_cub(tree), config.data, config.training, 4, num_workers=0, batches=3)
     assert measurement.batches == 3 and measurement.window_s > 0
     assert len(decoded) == (warmup_batches(0) + 3) * 8
     assert all(str(path).endswith(".jpg") for path in decoded)

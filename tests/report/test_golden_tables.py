@@ -105,7 +105,7 @@ def test_ablation_tables_have_the_papers_layouts(rendered):
     mf_reg = (rendered / "table6_mf_reg.md").read_text()
     header = "| Loss | " + " | ".join(f"mf_reg = {v}" for v in (0, 0.01, 0.1, 1, 10, 100)) + " |"
     assert header in mf_reg and _md_row(rendered, "table6_mf_reg", "MFCont.").endswith("| — |")
-    batch = (rendered / "table4_5_batch_size.md").read_text()
+    batch = (rendered / "table4_5_10_batch_size.md").read_text()
     assert "| Dataset | batch_size = 32 | batch_size = 180 | batch_size = 1024 |" in batch
     assert "MFCWMS" in batch.splitlines()[0]  # the one loss is named in the title
     grid = (rendered / "table_alpha_base.md").read_text()

@@ -83,7 +83,7 @@ def _families(stem: str, frame: pd.DataFrame):
     compared = frame[(frame["loss"] != "untrained") & (frame["metric"] != "best_epoch")]
     if stem == "table_alpha_base":
         return compared.groupby(["dataset", "loss", "mode"])
-    if stem.startswith(("table4", "table6", "table10", "table_embedding")):
+    if stem.startswith(("table4", "table6", "table11", "table_embedding")):
         return compared.groupby(["row", "mode"])
     return compared.groupby("column")
 

@@ -234,3 +234,32 @@ def test_every_slurm_help_shows_a_real_example(capsys, command):
         main(["slurm", command, "--help"])
     assert exit_info.value.code == 0
     assert "example: " + EXAMPLES[f"slurm {command}"] in " ".join(capsys.readouterr().out.split())
+
+
+def test_a_protocol_without_search_submits_retrains_only_with_no_study_to_wait_for(tmp_path):
+    config = load_protocol("traditional-demo", "synthetic", ["retrain.repeats=2"])
+    plan = plan_sweep(_context(tmp_path, config), ["proxy_anchor", "mfcwms"], active={})
+    assert [job.key for job in plan.jobs] == [
+        "retrain-proxy_anchor", "retrain-mfcwms", "retrain-untrained", "tables",
+    ]  # fmt: skip
+    assert all(not job.dependencies for job in plan.jobs if job.stage == "retrain")
+    assert "study mfcwms: nothing to search (parameters: protocol)" in plan.skipped
+
+
+def test_an_ablation_is_one_array_task_per_unfinished_grid_point(tmp_path, capsys):
+    run_dir = tmp_path / "ablation"
+    args = ["slurm", "submit", "--ablate", "mf-reg", "--protocol", "traditional-demo",
+            "--values", "0,0.1,1", "--losses", "mfcwms", "--profile", str(EXAMPLE_PROFILE),
+            "--run-dir", str(run_dir), "--dry-run"]  # fmt: skip
+    point = run_dir / "points" / "mf_reg-0.1"  # one point already finished
+    results_file(RunDirectory(point)).append(
+        [{"loss": "mfcwms", "repeat": r, "metric": "map_at_r", "value": 0.1} for r in range(3)]
+    )
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "ablation mf-reg: 1 grid point(s) finished" in printed
+    script = (run_dir / "slurm" / "dry-run" / "ablate-mf-reg.sbatch").read_text()
+    assert "#SBATCH --array=0,2" in script
+    assert "mlrc ablate mf-reg --protocol traditional-demo --dataset synthetic" in script
+    assert "--values mf_reg=0.0,0.1,1.0" in script and '--point "${SLURM_ARRAY_TASK_ID}"' in script
+    assert "--dependency=afterany:${ablate_mf_reg} tables.sbatch" in printed

@@ -1,0 +1,65 @@
+"""``mlrc ablate NAME``: one of the paper's ablation grids, each point a resumable run."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from benchmark.cli._common import add_command, add_protocol_arguments, load_config
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    from benchmark.study.ablations import ABLATIONS
+
+    ablate = add_command(
+        commands, "ablate", "run an ablation grid (Tables 4-6, 10-11, Figure 3); resumable", _ablate
+    )
+    ablate.add_argument(
+        "ablation",
+        choices=list(ABLATIONS),
+        help="; ".join(f"{a.name}: {a.what}" for a in ABLATIONS.values()),
+    )
+    add_protocol_arguments(ablate)
+    ablate.set_defaults(protocol="traditional")
+    ablate.add_argument("--losses", default=None, help="comma-separated (default: the ablation's)")
+    ablate.add_argument(
+        "--values",
+        default=None,
+        help="the grid instead of the default, e.g. 0,0.1,1 or 'alpha=0.01,0.1;base=0.7,0.8'",
+    )
+    ablate.add_argument(
+        "--point",
+        default=None,
+        help="run only this grid point: its index (0-based, as in a Slurm array) or its folder "
+        "name; the others are left for other processes",
+    )
+    ablate.add_argument("--list", action="store_true", help="print the grid points and exit")
+
+
+def _ablate(args: argparse.Namespace) -> int:
+    from benchmark.study import RunDirectory, resolve_losses
+    from benchmark.study.ablations import run_ablation, select_points
+
+    base = load_config(args)
+    plan = select_points(args.ablation, base, args.values, args.point)
+    if args.list:
+        for index, (slug, setting) in enumerate(plan.points):
+            print(f"{index}  {slug}  {setting}")
+        return 0
+    losses = resolve_losses(args.losses or ",".join(plan.ablation.losses), base)
+    run_dir = RunDirectory(Path(args.run_dir or plan.default_dir).resolve())
+    print(f"ablation {plan.ablation.name}: {len(plan.points)} point(s), losses {', '.join(losses)}")
+    print(f"run directory: {run_dir.path}")
+    table = run_ablation(
+        plan,
+        losses,
+        run_dir,
+        protocol=args.protocol,
+        dataset=base.dataset,
+        overrides=[*args.overrides, *([f"data.root={args.root}"] if args.root else [])],
+        progress=not args.no_progress,
+    )
+    print()
+    print(table)
+    print(f"\nresults: {run_dir.results_path}\ntables:  mlrc tables {run_dir.path}")
+    return 0

@@ -1,0 +1,244 @@
+"""Loading a protocol: the file, its per-dataset overrides and ``--set`` overrides, merged and
+checked (unknown keys and ill-typed values are one ConfigError naming the file or the --set)."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import dataclasses
+import types
+import typing
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from benchmark.config.files import available_protocols, protocol_path, read_yaml
+from benchmark.config.sections import (
+    DataConfig,
+    ModelConfig,
+    ProtocolConfig,
+    RetrainConfig,
+    StudyConfig,
+    TrainingConfig,
+)
+from benchmark.errors import ConfigError
+
+_SECTIONS = {
+    "data": DataConfig,
+    "model": ModelConfig,
+    "training": TrainingConfig,
+    "study": StudyConfig,
+    "retrain": RetrainConfig,
+}
+_LOSSES = "losses"
+_TOP_LEVEL = {"name", "description", "default_dataset", "demo_losses", "datasets", _LOSSES, *_SECTIONS}
+
+
+def load_protocol(
+    name_or_path: str,
+    dataset: str | None = None,
+    overrides: list[str] | None = None,
+) -> ProtocolConfig:
+    """Load, merge and validate a protocol for ``dataset`` (default: the protocol's own)."""
+    path = protocol_path(name_or_path)
+    if not path.is_file():
+        known = ", ".join(available_protocols())
+        raise ConfigError(
+            f"protocol '{name_or_path}' not found ({path}); available protocols: {known}"
+        )
+    raw = read_yaml(path)
+    unknown = set(raw) - _TOP_LEVEL
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown top-level key(s) {sorted(unknown)}; allowed: {sorted(_TOP_LEVEL)}"
+        )
+    dataset = dataset or raw.get("default_dataset", "synthetic")
+    merged = {key: copy.deepcopy(raw.get(key) or {}) for key in (*_SECTIONS, _LOSSES)}
+    per_dataset = raw.get("datasets") or {}
+    if not isinstance(per_dataset, dict):
+        raise ConfigError(f"{path}: 'datasets' must map dataset names to overrides")
+    for section, values in (per_dataset.get(dataset) or {}).items():
+        if section not in merged:
+            raise ConfigError(f"{path}: datasets.{dataset}.{section}: unknown section")
+        _deep_update(merged[section], values)
+    for item in overrides or []:
+        _apply_override(merged, item)
+
+    sections = {
+        key: _build_dataclass(cls, merged[key], f"{path}: {key}") for key, cls in _SECTIONS.items()
+    }
+    config = ProtocolConfig(
+        name=str(raw.get("name", path.stem)),
+        dataset=dataset,
+        losses=_loss_defaults(merged[_LOSSES], f"{path}: losses"),
+        default_dataset=str(raw.get("default_dataset", "synthetic")),
+        demo_losses=list(raw.get("demo_losses") or []),
+        source=str(path),
+        **sections,
+    )
+    _check_values(config, path)
+    return config
+
+
+def _loss_defaults(values: Any, where: str) -> dict[str, dict[str, Any]]:
+    """``{loss: {hyperparameter: value}}`` (checked against the losses when they are built)."""
+    if not isinstance(values, dict) or not all(isinstance(v, dict) for v in values.values()):
+        raise ConfigError(f"{where}: expected a mapping of loss names to {{hyperparameter: value}}")
+    return {str(loss): dict(params) for loss, params in values.items()}
+
+
+def _deep_update(target: dict, values: dict) -> None:
+    for key, value in values.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _deep_update(target[key], value)
+        else:
+            target[key] = value
+
+
+def _apply_override(merged: dict[str, dict], item: str) -> None:
+    if "=" not in item:
+        raise ConfigError(f"--set {item!r}: expected section.key=value, e.g. study.n_trials=8")
+    dotted, text = item.split("=", 1)
+    keys = dotted.strip().split(".")
+    if len(keys) < 2 or keys[0] not in merged:
+        raise ConfigError(
+            f"--set {item!r}: the key must start with one of {sorted(merged)}, e.g. study.n_trials=8"
+        )
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        value = text
+    value = _check_override(item, keys, value)
+    target = merged[keys[0]]
+    for key in keys[1:-1]:
+        target = target.setdefault(key, {})
+    target[keys[-1]] = value
+
+
+def _number_or_text(value: Any) -> Any:
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            return float(value)
+    return value
+
+
+def _check_override(item: str, keys: list[str], value: Any) -> Any:
+    """Blame the ``--set`` itself, not the protocol file, for an unknown key or a wrong type;
+    returns the value, with ``1e-6`` read as a number where a number is expected (YAML 1.1
+    reads it as text and wants ``1.0e-6``)."""
+    if keys[0] == _LOSSES:
+        if len(keys) != 3:
+            raise ConfigError(f"--set {item}: write losses.<loss>.<hyperparameter>=value")
+        return _number_or_text(value)
+    hint: Any = _SECTIONS[keys[0]]
+    for depth, key in enumerate(keys[1:], start=1):
+        if not dataclasses.is_dataclass(hint):
+            return value  # a key inside a free-form value: checked when the section is built
+        names = sorted(f.name for f in dataclasses.fields(hint))
+        if key not in names:
+            section = ".".join(keys[:depth])
+            raise ConfigError(f"--set {item}: unknown key '{key}' in {section}; allowed: {names}")
+        hint = typing.get_type_hints(hint)[key]
+    if isinstance(value, str) and float in (hint, *typing.get_args(hint)):
+        with contextlib.suppress(ValueError):
+            value = float(value)
+    _coerce(value, hint, f"--set {item}")
+    return value
+
+
+def _build_dataclass(cls: type, values: Any, where: str) -> Any:
+    if not isinstance(values, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {values!r}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(values) - names
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(names)}")
+    kwargs = {
+        key: _coerce(value, hints[key], f"{where}.{key}") for key, value in values.items()
+    }
+    return cls(**kwargs)
+
+
+def _coerce(value: Any, hint: Any, where: str) -> Any:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if dataclasses.is_dataclass(hint):
+        return _build_dataclass(hint, value, where)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in (a for a in args if a is not type(None)):
+            try:
+                return _coerce(value, arg, where)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(errors[0])
+    if origin is Literal:
+        if value not in args:
+            raise ConfigError(f"{where}: {value!r} is not one of {list(args)}")
+        return value
+    if origin is tuple:
+        if not isinstance(value, list | tuple) or len(value) != len(args):
+            raise ConfigError(f"{where}: expected a list of {len(args)} values, got {value!r}")
+        return tuple(_coerce(v, a, where) for v, a in zip(value, args, strict=True))
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        return [_coerce(v, args[0], where) for v in value]
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            raise ConfigError(f"{where}: expected a string, got {value!r}")
+        return str(value)
+    return value
+
+
+def _check_values(config: ProtocolConfig, path: Path) -> None:
+    checks = [
+        (config.data.n_folds >= 2, "data.n_folds must be at least 2"),
+        (config.training.batch_size >= 2, "training.batch_size must be at least 2"),
+        (config.training.iterations_per_epoch >= 0, "training.iterations_per_epoch must be >= 0"),
+        (config.training.patience_evaluations >= 0, "training.patience_evaluations must be >= 0"),
+        (all(k >= 1 for k in config.training.recall_at), "training.recall_at values must be >= 1"),
+        (config.training.eval_every_epochs >= 1, "training.eval_every_epochs must be >= 1"),
+        (config.training.patience_epochs >= 0, "training.patience_epochs must be >= 0"),
+        (config.training.max_epochs >= 1, "training.max_epochs must be >= 1"),
+        (config.study.n_trials >= 1, "study.n_trials must be >= 1"),
+        (config.retrain.repeats >= 1, "retrain.repeats must be >= 1"),
+        (0 < config.retrain.confidence < 1, "retrain.confidence must lie in (0, 1)"),
+        (config.model.embedding_size >= 1, "model.embedding_size must be >= 1"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise ConfigError(f"{path}: {message}")
+
+
+def protocol_from_dict(data: dict[str, Any], where: str = "run manifest") -> ProtocolConfig:
+    """Rebuild a resolved protocol (as written by :meth:`ProtocolConfig.to_dict`)."""
+    sections = {
+        key: _build_dataclass(cls, data.get(key) or {}, f"{where}: {key}")
+        for key, cls in _SECTIONS.items()
+    }
+    return ProtocolConfig(
+        name=data["name"],
+        dataset=data["dataset"],
+        losses=_loss_defaults(data.get(_LOSSES) or {}, f"{where}: losses"),
+        default_dataset=data.get("default_dataset", "synthetic"),
+        demo_losses=list(data.get("demo_losses") or []),
+        source=data.get("source", ""),
+        **sections,
+    )
