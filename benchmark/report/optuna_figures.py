@@ -63,7 +63,7 @@ def _history_figure(studies: list[optuna.Study], path: Path) -> FigureOutcome:
     for study, ax in zip(studies, axes, strict=False):
         trials = study.get_trials(deepcopy=False)
         complete = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
-        folds = [(t.number, 100 * v) for t in trials for v in t.intermediate_values.values()]
+        folds = [(t.number, 100 * score) for t in trials for score in _fold_scores(t)]
         if folds:
             ax.scatter(*zip(*folds, strict=True), s=8, color="0.6", label="one fold")
         if complete:
@@ -114,6 +114,16 @@ def _importances(study: optuna.Study) -> dict[str, float] | str:
         return optuna.importance.get_param_importances(study, evaluator=evaluator)
     except (RuntimeError, ValueError) as exc:  # e.g. every trial drew the same value
         return str(exc) or type(exc).__name__
+
+
+def _fold_scores(trial: optuna.trial.FrozenTrial) -> list[float]:
+    """The best validation MAP@R of each finished fold of a trial (its ``fold_<k>`` user
+    attributes; the intermediate values are running means over the folds, for the pruner)."""
+    return [
+        attrs["val_map_at_r"]
+        for key, attrs in sorted(trial.user_attrs.items())
+        if key.startswith("fold_") and isinstance(attrs, dict) and "val_map_at_r" in attrs
+    ]
 
 
 def _panels(count: int):

@@ -53,12 +53,14 @@ def make_run_dir(
             for number in range(6):
                 alpha, base = 0.01 * 3**number, (number * 0.37) % 1
                 folds = {fold: 0.1 + 0.05 * base + 0.01 * fold for fold in range(4)}
+                running = {k: sum(folds[j] for j in range(k + 1)) / (k + 1) for k in folds}
                 study.add_trial(
                     optuna.trial.create_trial(
                         params={"alpha": alpha, "base": base},
                         distributions=distributions,
                         value=sum(folds.values()) / 4,
-                        intermediate_values=folds,
+                        intermediate_values=running,
+                        user_attrs={f"fold_{k}": {"val_map_at_r": v} for k, v in folds.items()},
                     )
                 )
     return path

@@ -23,6 +23,7 @@ GOLDEN = Path(__file__).parent / "golden"
 DOCUMENT = r"""\documentclass{article}
 \usepackage[T1]{fontenc}
 \usepackage{booktabs}
+\usepackage{graphicx}
 \begin{document}
 \input{%s}
 \end{document}
