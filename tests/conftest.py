@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from benchmark.profiling.gpu_check import TINY_OVERRIDES as GPU_CHECK_TINY_OVERRIDES
+
 REPO = Path(__file__).resolve().parent.parent
 
 # Generated synthetic datasets are reused across test sessions (git-ignored), and subprocesses
@@ -20,20 +22,9 @@ torch.set_num_threads(1)
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 # The demo protocol shrunk to seconds: 48 synthetic classes (24 train+val -> folds of 18 train /
-# 6 validation classes, 24 test classes), 8 images each, a few iterations per fold.
-TINY_OVERRIDES = [
-    "data.synthetic_classes=48",
-    "data.synthetic_images_per_class=8",
-    "training.batch_size=16",
-    "training.iterations_per_epoch=3",
-    "training.eval_every_epochs=1",
-    "training.patience_epochs=1",
-    "training.max_epochs=2",
-    "training.eval_batch_size=64",
-    "study.n_trials=3",
-    "study.sampler.n_startup_trials=2",
-    "retrain.repeats=2",
-]
+# 6 validation classes, 24 test classes), 8 images each, a few iterations per fold. `make
+# gpu-check` runs the same tiny protocol on a GPU, so it is defined once, in the package.
+TINY_OVERRIDES = list(GPU_CHECK_TINY_OVERRIDES)
 
 
 @pytest.fixture

@@ -31,8 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-# The test suite's tiny demo protocol (tests/conftest.py TINY_OVERRIDES), as constants: the
-# check must not import the tests.
+# The demo protocol shrunk to seconds (the test suite's TINY_OVERRIDES are these).
 TINY_OVERRIDES = (
     "data.synthetic_classes=48",
     "data.synthetic_images_per_class=8",
