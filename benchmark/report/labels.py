@@ -35,7 +35,6 @@ DATASET_LABELS = {
 }
 
 MODE_ORDER = ("single", "separated", "concatenated")
-MODE_LABELS = {"single": "single", "separated": "separated", "concatenated": "concatenated"}
 
 STANDARD_METRICS = ("map_at_r", "precision_at_1", "r_precision")
 FULL_TABLE_METRICS = ("precision_at_1", "r_precision", "map_at_r")  # the order of Tables 7-9

@@ -18,7 +18,6 @@ from benchmark.errors import ResultsError
 from benchmark.report.labels import UNTRAINED, loss_label
 
 REQUIRED_COLUMNS = ("dataset", "protocol", "loss", "repeat", "mode", "dim", "metric", "value")
-TEXT_COLUMNS = ("dataset", "protocol", "loss", "display", "mode", "metric", "params_source")
 # The key of one result: a second row with the same key (in one file or across sources) would
 # be counted twice in a mean.
 ROW_KEY = (
