@@ -1,8 +1,9 @@
 """Sweeps on a Slurm cluster: profiles, jobs, sbatch scripts, submission, status and cancel.
 
->>> from benchmark.cluster import load_profile, submit_sweep     # doctest: +SKIP
->>> profile = load_profile("slurm/profiles/example.yaml")          # doctest: +SKIP
->>> submit_sweep(config, ["mfcwms"], run_dir, profile, dry_run=True)  # doctest: +SKIP
+Typical use (``mlrc slurm submit`` does this)::
+
+    profile = load_profile("slurm/profiles/example.yaml")
+    submission = submit_sweep(config, ["mfcwms"], run_dir, profile, dry_run=True)
 """
 
 from benchmark.cluster.job import ARRAY_TASK_ID, Dependency, Job, Resources, ShellVariable

@@ -1,9 +1,10 @@
 """Datasets, class-disjoint splits and folds, image sets, transforms and samplers.
 
 >>> from benchmark.data import load_dataset, mlrc_split, build_folds
->>> index = load_dataset("cub", "/data/CUB_200_2011")           # doctest: +SKIP
->>> split = mlrc_split(index)                                     # doctest: +SKIP
->>> folds = build_folds(split.trainval_classes, n_folds=4)         # doctest: +SKIP
+>>> index = load_dataset("synthetic")        # or load_dataset("cub", "/data/CUB_200_2011")
+>>> split = mlrc_split(index)
+>>> [len(fold.val_classes) for fold in build_folds(split.trainval_classes, n_folds=4)]
+[12, 12, 12, 12]
 """
 
 from benchmark.data.cars196 import read_cars196

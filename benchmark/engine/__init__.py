@@ -1,9 +1,11 @@
 """Training and evaluation: one run to early stop (checkpointed, resumable) and retrieval metrics.
 
->>> trainer = Trainer(model, LossBundle.build("contrastive", {}, 18, 128), protocol.training,
-...                   fit_dir="results/runs/demo/fold0", seed=0)  # doctest: +SKIP
->>> result = trainer.fit(train_set, val_set)  # doctest: +SKIP
->>> result.best_val_map_at_r  # doctest: +SKIP
+Typical use (see ``tests/engine/`` for runnable versions)::
+
+    trainer = Trainer(model, LossBundle.build("contrastive", {}, 18, 128), protocol.training,
+                      fit_dir="results/runs/demo/fold0", seed=0)
+    result = trainer.fit(train_set, val_set)
+    result.best_val_map_at_r
 """
 
 from benchmark.engine.checkpoint import RunFiles, load_best_model

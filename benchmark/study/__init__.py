@@ -1,8 +1,10 @@
 """Optuna studies over class-disjoint cross-validation, retraining over seeds, and results.
 
->>> context = StudyContext.create(config, RunDirectory(Path("results/runs/demo")))  # doctest: +SKIP
->>> run_worker(context, "mfcwms")     # the study, until its trial budget is met  # doctest: +SKIP
->>> run_retrain(context, "mfcwms")    # the best parameters over the repeats      # doctest: +SKIP
+Typical use (``mlrc run`` does this for several losses)::
+
+    context = StudyContext.create(config, RunDirectory(Path("results/runs/demo")))
+    run_worker(context, "mfcwms")     # the study, until its trial budget is met
+    run_retrain(context, "mfcwms")    # the best parameters over the repeats
 """
 
 from benchmark.study.baseline import UNTRAINED, run_untrained
