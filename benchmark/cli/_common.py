@@ -38,17 +38,16 @@ def add_command(
     return parser
 
 
-def add_protocol_arguments(parser: argparse.ArgumentParser) -> None:
-    """--protocol, --dataset, --root, --set, --run-dir, --storage, --no-progress."""
+def add_protocol_choice(parser: argparse.ArgumentParser, default: str = "demo") -> None:
+    """--protocol, --dataset and --set: which protocol, on which dataset, with what changed."""
     from benchmark.config import available_protocols
 
     parser.add_argument(
         "--protocol",
-        default="demo",
-        help=f"protocol name ({', '.join(available_protocols())}) or YAML path (default demo)",
+        default=default,
+        help=f"protocol name ({', '.join(available_protocols())}) or YAML path (default {default})",
     )
     parser.add_argument("--dataset", default=None, help="default: the protocol's default_dataset")
-    parser.add_argument("--root", default=None, help="dataset root (sets data.root)")
     parser.add_argument(
         "--set",
         dest="overrides",
@@ -57,6 +56,12 @@ def add_protocol_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECTION.KEY=VALUE",
         help="override a protocol value, e.g. --set study.n_trials=8 (repeatable)",
     )
+
+
+def add_protocol_arguments(parser: argparse.ArgumentParser) -> None:
+    """--protocol, --dataset, --set, --root, --run-dir, --storage, --no-progress."""
+    add_protocol_choice(parser)
+    parser.add_argument("--root", default=None, help="dataset root (sets data.root)")
     parser.add_argument("--run-dir", type=Path, default=None, help="default results/runs/<protocol>-<dataset>")
     parser.add_argument(
         "--storage", default=None, help="Optuna storage URL (default: a journal file in the run dir)"

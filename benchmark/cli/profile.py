@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from benchmark.cli._common import EXAMPLES
+from benchmark.cli._common import EXAMPLES, add_protocol_choice
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -75,18 +75,7 @@ def _register_train(profile_commands: argparse._SubParsersAction) -> None:
         epilog="example: " + EXAMPLES["profile train"],
     )
     train.set_defaults(handler=_profile_train)
-    train.add_argument(
-        "--protocol", default="mlrc", help="protocol name or YAML path (default mlrc)"
-    )
-    train.add_argument("--dataset", default=None, help="default: the protocol's default_dataset")
-    train.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="SECTION.KEY=VALUE",
-        help="override a protocol value, e.g. --set training.batch_size=64 (repeatable)",
-    )
+    add_protocol_choice(train, default="mlrc")
     train.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
     train.add_argument(
         "--network",
@@ -171,20 +160,11 @@ def _register_samplers(profile_commands: argparse._SubParsersAction) -> None:
         epilog="example: " + EXAMPLES["profile samplers"],
     )
     samplers.set_defaults(handler=_profile_samplers)
-    samplers.add_argument("--protocol", default="demo", help="protocol name or YAML path")
-    samplers.add_argument("--dataset", default=None, help="default: the protocol's default_dataset")
+    add_protocol_choice(samplers)
     samplers.add_argument("--loss", default="mfcwms", help="the loss whose study is run")
     samplers.add_argument("--samplers", default="tpe,gp", help="comma-separated sampler kinds")
     samplers.add_argument("--seeds", default="0,1,2", help="comma-separated sampler seeds")
     samplers.add_argument("--workers", type=int, default=2, help="parallel workers of the check")
-    samplers.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="SECTION.KEY=VALUE",
-        help="override a protocol value (repeatable), e.g. --set study.n_trials=10",
-    )
     samplers.add_argument(
         "--csv", type=Path, default=Path("results/runs/profile/samplers.csv"), help="where to write the rows"
     )
