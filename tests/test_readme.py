@@ -52,3 +52,17 @@ def test_plugin_example_registers_lists_and_runs(tmp_path, monkeypatch, capsys, 
     rows = pd.read_csv(tmp_path / "run" / "results.csv")
     assert {"norm_softmax", "mfcwms", "untrained"} == set(rows["loss"])
     assert "NormSoftmax" in capsys.readouterr().out
+
+
+def test_readme_documents_the_environment_variables_the_package_reads():
+    text = README.read_text()
+    for variable in ("MLRC_DATA", "MLRC_CACHE_DIR"):
+        assert f"{variable}" in text, f"README.md does not mention ${variable}"
+    package = Path(__file__).resolve().parent.parent / "benchmark"
+    read = {
+        name
+        for path in package.rglob("*.py")
+        for name in re.findall(r'environ(?:\.get)?\(\s*"(MLRC_[A-Z_]+)"', path.read_text())
+    }
+    assert read, "the search for environment variables found none: the test would pass vacuously"
+    assert {name for name in read if name not in text} == set()
