@@ -60,7 +60,12 @@ def test_gpu_jobs_are_accepted_with_fake_gpu_gres_and_their_workers_share_the_gp
     profile_path = tmp_path / "gpu.yaml"
     profile_path.write_text('gpus: 1\ncpus_per_task: 2\ntime: "00:05:00"\n')
     profile = load_profile(profile_path)
-    show = "import os; print('gpu', os.environ.get('CUDA_VISIBLE_DEVICES'), 'threads', os.environ['OMP_NUM_THREADS'])"
+    # One write(2) per worker: the two share the job's log (O_APPEND), and an unbuffered print
+    # writes each of its pieces separately, which interleaves the two lines.
+    show = (
+        "import os; os.write(1, f\"gpu {os.environ.get('CUDA_VISIBLE_DEVICES')} "
+        "threads {os.environ['OMP_NUM_THREADS']}\\n\".encode())"
+    )
     job = _job(profile, [sys.executable, "-c", show], processes=2)
     script = tmp_path / "probe.sbatch"
     script.write_text(render_script(job, profile, tmp_path))
