@@ -6,10 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from benchmark.losses import MeanFieldClassWiseMultiSimilarityLoss
-
-
-def l2_normalize(x: torch.Tensor) -> torch.Tensor:
-    return F.normalize(x, p=2.0, dim=-1, eps=1e-12)
+from benchmark.losses._logspace import l2_normalize
 
 
 class DirectMeanFieldCWMS(torch.nn.Module):
