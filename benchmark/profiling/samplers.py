@@ -66,7 +66,9 @@ def _run_parallel_workers(run_dir: RunDirectory, loss: str, workers: int) -> flo
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     start = time.perf_counter()
     processes = [
-        subprocess.Popen([*command, "--loss", loss, "--no-progress"], env=env, stdout=subprocess.DEVNULL)
+        subprocess.Popen(
+            [*command, "--loss", loss, "--no-progress"], env=env, stdout=subprocess.DEVNULL
+        )
         for _ in range(workers)
     ]
     for process in processes:

@@ -23,11 +23,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from benchmark.config import ProtocolConfig
-from benchmark.data import read_cub
+from benchmark.data import build_folds, read_cub
 from benchmark.engine import RunDevice
 from benchmark.errors import ConfigError
 from benchmark.losses import get_loss_spec
@@ -103,7 +104,11 @@ def profile_training(config: ProtocolConfig, options: TrainProfileOptions) -> Tr
     with tqdm(total=total, desc="profile train", disable=not options.progress) as bar:
         bar.set_postfix_str("JPEG tree")
         tree = ensure_cub_jpeg_tree(
-            tree_classes(batch_size // images_per_class, profiled.data.n_folds),
+            tree_classes(
+                batch_size // images_per_class,
+                profiled.data.n_folds,
+                profiled.data.fold_scheme,
+            ),
             TREE_IMAGES_PER_CLASS,
             DEFAULT_IMAGE_SIZE,
             cache_dir=options.cache_dir,
@@ -183,16 +188,16 @@ def profiled_protocol(config: ProtocolConfig, network: Network) -> ProtocolConfi
     return replace(config, model=replace(config.model, trunk=trunk, weights="none"))
 
 
-def tree_classes(classes_per_batch: int, n_folds: int) -> int:
+def tree_classes(classes_per_batch: int, n_folds: int, fold_scheme: str = "mlrc") -> int:
     """The fewest classes (even, at least 8) whose MLRC split gives every fold at least
     ``classes_per_batch`` training classes and 2 validation classes."""
     classes = 8
-    while True:
-        trainval = classes // 2
-        validation = trainval // n_folds
-        if trainval - validation >= classes_per_batch and validation >= 2:
-            return classes
+    while not all(
+        len(fold.train_classes) >= classes_per_batch and len(fold.val_classes) >= 2
+        for fold in build_folds(np.arange(classes // 2), n_folds, fold_scheme)
+    ):
         classes += 2
+    return classes
 
 
 def worker_run_config(

@@ -157,8 +157,12 @@ def test_loader_decodes_every_image_of_each_batch_from_disk(tmp_path, monkeypatc
         image_set, "load_image", lambda path: decoded.append(path) or original(path)
     )
     tree = ensure_cub_jpeg_tree(8, 3, image_size=48, cache_dir=tmp_path)
-    config = load_protocol("mlrc", "cub", ["data.image_size=32", "data.resize=40", "training.batch_size=8"])
-    measurement = measure_loader(read_cub(tree), config.data, config.training, 4, num_workers=0, batches=3)
+    config = load_protocol(
+        "mlrc", "cub", ["data.image_size=32", "data.resize=40", "training.batch_size=8"]
+    )
+    measurement = measure_loader(
+        read_cub(tree), config.data, config.training, 4, num_workers=0, batches=3
+    )
     assert measurement.batches == 3 and measurement.window_s > 0
     assert len(decoded) == (warmup_batches(0) + 3) * 8
     assert all(str(path).endswith(".jpg") for path in decoded)
@@ -191,13 +195,18 @@ def test_cub_jpeg_tree_is_written_once_and_rewritten_when_its_manifest_is_wrong(
     assert read_cub(tree).num_images == 4
 
 
-@pytest.mark.parametrize(("classes_per_batch", "n_folds"), [(4, 2), (4, 4), (8, 4), (32, 4)])
-def test_tree_classes_give_every_fold_a_batch_of_training_classes(classes_per_batch, n_folds):
+@pytest.mark.parametrize("scheme", ["mlrc", "even"])
+@pytest.mark.parametrize(
+    ("classes_per_batch", "n_folds"), [(4, 2), (4, 4), (8, 4), (32, 4), (3, 2), (5, 3)]
+)
+def test_tree_classes_give_every_fold_a_batch_of_training_classes(
+    classes_per_batch, n_folds, scheme
+):
     def smallest_fold(classes: int) -> tuple[int, int]:
-        folds = build_folds(np.arange(classes // 2), n_folds, "mlrc")
+        folds = build_folds(np.arange(classes // 2), n_folds, scheme)
         return min(len(f.train_classes) for f in folds), min(len(f.val_classes) for f in folds)
 
-    classes = tree_classes(classes_per_batch, n_folds)
+    classes = tree_classes(classes_per_batch, n_folds, scheme)
     train, validation = smallest_fold(classes)
     assert train >= classes_per_batch and validation >= 2
     smaller_train, smaller_validation = smallest_fold(classes - 2)
