@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from benchmark.report.labels import BEST_EPOCH
-from benchmark.report.results_rows import best_epoch_of, normalize_rows
+from benchmark.report.results_rows import best_epoch_of
 from benchmark.report.stats import confidence_interval, sample_std
 
 # What identifies a cell; the repeats of a cell are summarised.
@@ -30,10 +30,9 @@ STAT_COLUMNS = ["mean", "std", "ci_low", "ci_high", "half_width", "n", "confiden
 def summarize_results(rows: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
     """Mean, sample std (ddof 1), Student-t CI bounds and n per cell over the repeats.
 
-    Rows may come straight from any ``results.csv`` (missing newer columns take their
-    defaults). With a single repeat the std and the CI bounds are NaN.
+    ``rows`` must be normalised already (``normalize_rows``, as ``read_results_csv`` and
+    ``merge_rows`` return them). With a single repeat the std and the CI bounds are NaN.
     """
-    rows = normalize_rows(rows) if len(rows) else rows
     records = []
     for key, group in rows.groupby(SUMMARY_KEY, sort=False) if len(rows) else []:
         values = group["value"].to_list()

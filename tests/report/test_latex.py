@@ -16,6 +16,7 @@ from fixed_results import GOLDEN_STEMS, fixed_results
 from service_checks import need_service
 
 from benchmark.report.report import build_documents, write_document
+from benchmark.report.results_rows import normalize_rows
 from benchmark.report.summary import summarize_results
 
 pytestmark = pytest.mark.latex
@@ -59,9 +60,8 @@ def test_names_with_latex_special_characters_compile(tmp_path):
     rows = rows[(rows["ablation"] == "") & (rows["mode"] != "single")].copy()
     rows.loc[rows["loss"] == "mine", "display"] = r"My_Loss & 100%#{~^}\ α·"
     rows.loc[rows["loss"] == "cwms", "params_source"] = "configs/best_params_v2.csv"
-    (document,) = [
-        d for d in build_documents(summarize_results(rows), ("map_at_r",)) if d.stem == "table1"
-    ]
+    summary = summarize_results(normalize_rows(rows))
+    (document,) = [d for d in build_documents(summary, ("map_at_r",)) if d.stem == "table1"]
     tex = next(p for p in write_document(document, tmp_path) if p.suffix == ".tex")
     result = compile_tex(tex, tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
