@@ -7,14 +7,13 @@ the ablation rows. Whatever is absent is skipped and said so, never an error.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from benchmark.errors import ConfigError, ResultsError
+from benchmark.errors import ConfigError
 from benchmark.report.figure_outcome import FigureOutcome
 from benchmark.report.labels import BEST_EPOCH, STANDARD_METRICS, file_slug, is_known_metric
 from benchmark.report.latex import document_to_latex
@@ -140,8 +139,7 @@ def recorded_confidence(results: Sequence[ResultsSource]) -> float:
     for source in results:
         if source.run_dir is None:
             continue
-        manifest = read_manifest(source.run_dir)
-        level = ((manifest.get("protocol") or {}).get("retrain") or {}).get("confidence")
+        level = ((source.manifest.get("protocol") or {}).get("retrain") or {}).get("confidence")
         if level is not None:
             levels[source.run_dir] = float(level)
     if len(set(levels.values())) > 1:
@@ -151,17 +149,6 @@ def recorded_confidence(results: Sequence[ResultsSource]) -> float:
             "choose one with --confidence"
         )
     return next(iter(levels.values()), DEFAULT_CONFIDENCE)
-
-
-def read_manifest(run_dir: Path) -> dict:
-    """``run.json`` of a run directory, or ``{}`` for a folder holding only results."""
-    path = run_dir / "run.json"
-    if not path.is_file():
-        return {}
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ResultsError(f"{path} is not valid JSON ({exc}); restore it or remove it") from None
 
 
 def _main_table(documents: list[TableDocument]) -> str:
@@ -183,7 +170,6 @@ def _run_figures(
         if source.run_dir is None:
             continue
         stem = _run_stem(source, used)
-        storage_url = read_manifest(source.run_dir).get("storage")
         outcomes.append(
             learning_curve_figure(
                 source.run_dir, source.rows, out_dir / f"curves_{stem}.png", confidence
@@ -191,7 +177,7 @@ def _run_figures(
         )
         outcomes += optuna_figures(
             source.run_dir,
-            storage_url,
+            source.manifest.get("storage"),
             out_dir / f"optuna_history_{stem}.png",
             out_dir / f"optuna_importance_{stem}.png",
             _study_prefix(source.rows),

@@ -8,7 +8,7 @@ file. Columns added to the writer after a file was made take their documented de
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -37,11 +37,12 @@ ORIGIN = "origin"  # the column naming the file each row came from
 
 @dataclass(frozen=True)
 class ResultsSource:
-    """One SOURCE given to ``mlrc tables``: its rows and, for a directory, the directory."""
+    """One SOURCE given to ``mlrc tables``: its rows and, for a directory, the directory and
+    its ``run.json`` (``{}`` for a CSV file or a folder without one)."""
 
-    results_csv: Path
     run_dir: Path | None
     rows: pd.DataFrame
+    manifest: dict = field(default_factory=dict)
 
 
 def read_source(path: Path) -> ResultsSource:
@@ -54,10 +55,21 @@ def read_source(path: Path) -> ResultsSource:
                 f"{path} holds no results.csv; pass a run directory made by `mlrc run` (after "
                 "its retrain stage), a folder holding a results.csv, or a results CSV file"
             )
-        return ResultsSource(results_csv, path, read_results_csv(results_csv))
+        return ResultsSource(path, read_results_csv(results_csv), read_manifest(path))
     if path.is_file():
-        return ResultsSource(path, None, read_results_csv(path))
+        return ResultsSource(None, read_results_csv(path))
     raise ResultsError(f"{path} does not exist; pass a run directory or a results CSV file")
+
+
+def read_manifest(run_dir: Path) -> dict:
+    """``run.json`` of a run directory, or ``{}`` for a folder holding only results."""
+    path = run_dir / "run.json"
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ResultsError(f"{path} is not valid JSON ({exc}); restore it or remove it") from None
 
 
 def read_results_csv(path: Path) -> pd.DataFrame:

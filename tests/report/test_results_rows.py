@@ -99,6 +99,17 @@ def test_runs_with_different_repeats_merge(tmp_path):
     assert len(merged) == len(rows)
 
 
+def test_the_manifest_is_read_with_the_rows(tmp_path):
+    run_dir = write_fixed_results(tmp_path / "run" / "results.csv").parent
+    assert read_source(run_dir).manifest == {}
+    (run_dir / "run.json").write_text('{"storage": "sqlite:///x.db"}')
+    assert read_source(run_dir).manifest == {"storage": "sqlite:///x.db"}
+    assert read_source(run_dir / "results.csv").manifest == {}
+    (run_dir / "run.json").write_text("{")
+    with pytest.raises(ResultsError, match="run.json is not valid JSON"):
+        read_source(run_dir)
+
+
 def test_a_folder_without_results_says_what_to_pass(tmp_path):
     with pytest.raises(ResultsError, match="holds no results.csv; pass a run directory"):
         read_source(tmp_path)
