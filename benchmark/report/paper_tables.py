@@ -12,6 +12,8 @@ Each builder returns :class:`TableDocument` s (nothing when its rows are absent)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 
 from benchmark.report.labels import (
@@ -30,6 +32,10 @@ from benchmark.report.stats_table import Axis, build_stats_table, loss_row_label
 from benchmark.report.table_model import TableDocument
 
 MAIN_MODES = ("separated", "concatenated")
+TABLE1_STEM = "table1"
+TRADITIONAL_STEM = "table2_3_traditional"
+# The main table of a run (``table.md``, and what ``mlrc tables`` prints): the first present.
+MAIN_STEMS = (TABLE1_STEM, TRADITIONAL_STEM)
 _COLUMN_KEY = ("protocol", "dataset", "mode", "dim", "metric")
 _LOSS_KEY = ("loss", "params_source")
 ABLATION_STEMS = {
@@ -72,7 +78,13 @@ def table1(summary: pd.DataFrame, metrics: tuple[str, ...] = ("map_at_r",)) -> T
         family="column",
         label="tab:table1",
     )
-    return TableDocument("table1", [table], frame)
+    return TableDocument(TABLE1_STEM, [table], frame)
+
+
+def main_document(documents: Sequence[TableDocument]) -> TableDocument | None:
+    """The main table among ``documents``: Table 1, else Tables 2-3 (see ``MAIN_STEMS``)."""
+    by_stem = {document.stem: document for document in documents}
+    return next((by_stem[stem] for stem in MAIN_STEMS if stem in by_stem), None)
 
 
 def full_tables(summary: pd.DataFrame) -> list[TableDocument]:
@@ -136,7 +148,7 @@ def traditional_table(summary: pd.DataFrame) -> list[TableDocument]:
         family="column",
         label="tab:traditional",
     )
-    return [TableDocument("table2_3_traditional", [table], frame)]
+    return [TableDocument(TRADITIONAL_STEM, [table], frame)]
 
 
 def ablation_tables(summary: pd.DataFrame) -> list[TableDocument]:

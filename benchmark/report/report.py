@@ -18,7 +18,13 @@ from benchmark.report.figure_outcome import FigureOutcome
 from benchmark.report.labels import BEST_EPOCH, STANDARD_METRICS, file_slug, is_known_metric
 from benchmark.report.latex import document_to_latex
 from benchmark.report.markdown import document_to_markdown, table_to_markdown
-from benchmark.report.paper_tables import ablation_tables, full_tables, table1, traditional_table
+from benchmark.report.paper_tables import (
+    ablation_tables,
+    full_tables,
+    main_document,
+    table1,
+    traditional_table,
+)
 from benchmark.report.reference import read_reference_csv, reference_document
 from benchmark.report.results_rows import ResultsSource, merge_rows, read_source
 from benchmark.report.runtime_table import read_profile_csv, runtime_document
@@ -152,10 +158,9 @@ def recorded_confidence(results: Sequence[ResultsSource]) -> float:
 
 
 def _main_table(documents: list[TableDocument]) -> str:
-    for document in documents:
-        if document.stem in ("table1", "table2_3_traditional"):
-            return table_to_markdown(document.tables[0])
-    return table_to_markdown(documents[0].tables[0]) if documents else "(no results yet)"
+    """The main table in Markdown, else the first table written."""
+    main = main_document(documents) or next(iter(documents), None)
+    return table_to_markdown(main.tables[0]) if main else "(no results yet)"
 
 
 def _run_figures(

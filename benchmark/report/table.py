@@ -5,7 +5,12 @@ from __future__ import annotations
 import pandas as pd
 
 from benchmark.report.markdown import table_to_markdown
-from benchmark.report.paper_tables import ablation_tables, table1, traditional_table
+from benchmark.report.paper_tables import (
+    ablation_tables,
+    main_document,
+    table1,
+    traditional_table,
+)
 from benchmark.report.results_rows import normalize_rows
 from benchmark.report.summary import summarize_results, with_best_epoch_rows
 
@@ -23,18 +28,14 @@ def format_results_table(
         return "(no results yet)"
     rows = normalize_rows(rows)
     summary = summarize_results(with_best_epoch_rows(rows), confidence)
-    document = table1(summary, tuple(metrics))
-    if document is None:
-        traditional = traditional_table(summary)
-        document = traditional[0] if traditional else None
+    candidates = [table1(summary, tuple(metrics)), *traditional_table(summary)]
+    document = main_document([d for d in candidates if d is not None])
     if document is None:
         return "(no results yet)"
     return table_to_markdown(document.tables[0], title=False)
 
 
-def format_ablation_table(
-    rows: pd.DataFrame, ablation: str, confidence: float = 0.95
-) -> str:
+def format_ablation_table(rows: pd.DataFrame, ablation: str, confidence: float = 0.95) -> str:
     """The table of ablation ``ablation`` in Markdown (MAP@R per setting, per loss)."""
     rows = normalize_rows(rows) if len(rows) else rows
     if not len(rows) or not (rows["ablation"] == ablation).any():

@@ -15,7 +15,9 @@ import pandas as pd
 import pytest
 from fixed_results import GOLDEN_STEMS, write_fixed_results, write_profile, write_reference
 
+from benchmark.report.paper_tables import TABLE1_STEM, TRADITIONAL_STEM, main_document
 from benchmark.report.report import write_report
+from benchmark.report.table_model import TableDocument
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("MLRC_UPDATE_GOLDEN") == "1"
@@ -145,3 +147,12 @@ def test_tidy_csv_has_one_row_per_cell_and_the_required_columns(rendered):
         if line.startswith("| ")
     )
     assert len(cells) == md_cells
+
+
+def test_the_main_table_is_table1_else_the_traditional_table():
+    traditional, first = (
+        TableDocument(stem, [], pd.DataFrame()) for stem in (TRADITIONAL_STEM, TABLE1_STEM)
+    )
+    assert main_document([traditional, first]) is first
+    assert main_document([traditional]) is traditional
+    assert main_document([]) is None
