@@ -17,6 +17,7 @@ import pandas as pd
 from benchmark.report._plotting import new_figure, save_png
 from benchmark.report.figure_outcome import FigureOutcome
 from benchmark.report.labels import dataset_label, loss_label, ordered_losses
+from benchmark.report.results_rows import run_identity
 from benchmark.report.stats import confidence_interval
 
 CURVE_METRIC = "val_map_at_r"
@@ -39,7 +40,7 @@ def learning_curve_figure(
     run_dir: Path, rows: pd.DataFrame, png_path: Path, confidence: float = 0.95
 ) -> FigureOutcome:
     """The learning curves of one run directory (its result ``rows`` name the losses)."""
-    protocol, dataset = _run_identity(rows, run_dir)
+    protocol, dataset = run_identity(rows) or (run_dir.name, run_dir.name)
     curves = read_curves(run_dir)
     if not curves:
         return FigureOutcome.skip(
@@ -74,10 +75,3 @@ def _mean_curve(curves: list[list[dict]], confidence: float):
     lows = [i.mean if i.n < 2 else i.low for i in intervals]
     highs = [i.mean if i.n < 2 else i.high for i in intervals]
     return epochs, means, lows, highs
-
-
-def _run_identity(rows: pd.DataFrame, run_dir: Path) -> tuple[str, str]:
-    protocols, datasets = rows["protocol"].unique(), rows["dataset"].unique()
-    if len(protocols) == 1 and len(datasets) == 1:
-        return str(protocols[0]), str(datasets[0])
-    return run_dir.name, run_dir.name

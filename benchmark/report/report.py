@@ -26,7 +26,7 @@ from benchmark.report.paper_tables import (
     traditional_table,
 )
 from benchmark.report.reference import read_reference_csv, reference_document
-from benchmark.report.results_rows import ResultsSource, merge_rows, read_source
+from benchmark.report.results_rows import ResultsSource, merge_rows, read_source, run_identity
 from benchmark.report.runtime_table import read_profile_csv, runtime_document
 from benchmark.report.summary import summarize_results, with_best_epoch_rows
 from benchmark.report.table_model import TableDocument
@@ -192,18 +192,14 @@ def _run_figures(
 
 def _study_prefix(rows: pd.DataFrame) -> str:
     """``<protocol>.<dataset>.``: the start of the names of a run's studies."""
-    if rows["protocol"].nunique() == 1 and rows["dataset"].nunique() == 1:
-        return f"{rows['protocol'].iloc[0]}.{rows['dataset'].iloc[0]}."
-    return ""
+    identity = run_identity(rows)
+    return f"{identity[0]}.{identity[1]}." if identity else ""
 
 
 def _run_stem(source: ResultsSource, used: set[str]) -> str:
     """``<protocol>_<dataset>`` of a run directory; its folder name is added if taken."""
-    rows = source.rows
-    if rows["protocol"].nunique() == 1 and rows["dataset"].nunique() == 1:
-        stem = file_slug(f"{rows['protocol'].iloc[0]}_{rows['dataset'].iloc[0]}")
-    else:
-        stem = file_slug(source.run_dir.name)
+    identity = run_identity(source.rows)
+    stem = file_slug("_".join(identity) if identity else source.run_dir.name)
     if stem in used:
         stem = f"{stem}_{file_slug(source.run_dir.name)}"
     used.add(stem)

@@ -140,6 +140,14 @@ def merge_rows(sources: list[ResultsSource]) -> pd.DataFrame:
     return merged
 
 
+def run_identity(rows: pd.DataFrame) -> tuple[str, str] | None:
+    """``(protocol, dataset)`` of rows from one protocol and dataset, else None."""
+    protocols, datasets = rows["protocol"].unique(), rows["dataset"].unique()
+    if len(protocols) == 1 and len(datasets) == 1:
+        return str(protocols[0]), str(datasets[0])
+    return None
+
+
 def ablation_settings(ablation_value: str) -> dict[str, object]:
     """The ablated settings of a row (``{}`` for a normal row)."""
     return json.loads(ablation_value) if ablation_value else {}

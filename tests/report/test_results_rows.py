@@ -7,7 +7,12 @@ import pytest
 from fixed_results import fixed_results, write_fixed_results
 
 from benchmark.errors import ResultsError
-from benchmark.report.results_rows import merge_rows, read_results_csv, read_source
+from benchmark.report.results_rows import (
+    merge_rows,
+    read_results_csv,
+    read_source,
+    run_identity,
+)
 
 # The columns of results files written before params_source, best_epochs and the ablations.
 OLD_COLUMNS = [
@@ -127,3 +132,11 @@ def test_an_unreadable_csv_is_one_error(tmp_path):
 def test_an_empty_merge_has_the_required_columns():
     assert {"dataset", "metric", "value"} <= set(merge_rows([]).columns)
     assert isinstance(merge_rows([]), pd.DataFrame)
+
+
+def test_run_identity_is_the_single_protocol_and_dataset():
+    rows = fixed_results()
+    cub = rows[(rows["dataset"] == "cub") & (rows["protocol"] == rows["protocol"].iloc[0])]
+    assert run_identity(cub) == (cub["protocol"].iloc[0], "cub")
+    assert run_identity(rows) is None
+    assert run_identity(rows.iloc[:0]) is None
