@@ -19,6 +19,11 @@ from benchmark.profiling.losses import (
     write_profile_csv,
 )
 from benchmark.profiling.measure import cpu_peak_memory_bytes
+from benchmark.report.runtime_table import PROFILE_REQUIRED
+
+
+def test_the_runtime_table_reads_only_columns_the_profiler_writes():
+    assert set(PROFILE_REQUIRED) <= set(PROFILE_COLUMNS)
 
 
 @pytest.fixture(scope="module")
