@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.errors import ResultsError
+from benchmark.report.csv_input import first_bad_row, read_csv_checked
 from benchmark.report.labels import dataset_label, loss_label, metric_label
 from benchmark.report.stats_table import format_mean_interval
 from benchmark.report.table_model import MISSING, Cell, Note, Table, TableDocument
@@ -40,10 +41,7 @@ def read_reference_csv(path: Path) -> pd.DataFrame:
         raise ResultsError(
             f"reference file {path} does not exist; start from results/reference/template.csv"
         )
-    try:
-        rows = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise ResultsError(f"reference file {path} is not a readable CSV ({exc})") from None
+    rows = read_csv_checked(path, "reference CSV", dtype=str, keep_default_na=False)
     missing = [column for column in _REQUIRED if column not in rows.columns]
     if missing:
         raise ResultsError(
@@ -157,8 +155,8 @@ def _comparison_cells(row) -> list[Cell]:
 
 
 def _fail_at(path: Path, bad: pd.Series, problem: str, shown: pd.Series) -> None:
-    if bad.any():
-        index = int(bad.to_numpy().nonzero()[0][0])
+    index = first_bad_row(bad)
+    if index is not None:
         raise ResultsError(
             f"reference file {path}, line {index + 2}: {problem} (found {shown.iloc[index]!r})"
         )

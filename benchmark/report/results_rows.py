@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.errors import ResultsError
+from benchmark.report.csv_input import first_bad_row, read_csv_checked
 from benchmark.report.labels import UNTRAINED, loss_label
 
 REQUIRED_COLUMNS = ("dataset", "protocol", "loss", "repeat", "mode", "dim", "metric", "value")
@@ -74,11 +75,7 @@ def read_manifest(run_dir: Path) -> dict:
 
 def read_results_csv(path: Path) -> pd.DataFrame:
     """The rows of one results CSV, checked and completed with defaults (see normalize_rows)."""
-    try:
-        rows = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ResultsError(f"{path} is not a readable results CSV ({reason})") from None
+    rows = read_csv_checked(path, "results CSV", dtype=str, keep_default_na=False)
     return normalize_rows(rows, str(path))
 
 
@@ -106,11 +103,11 @@ def normalize_rows(rows: pd.DataFrame, origin: str = "results rows") -> pd.DataF
     for column, kind in (("repeat", "integer"), ("dim", "integer"), ("value", "number")):
         numbers = pd.to_numeric(rows[column], errors="coerce")
         bad = ~np.isfinite(numbers) | ((numbers % 1 != 0) if kind == "integer" else False)
-        if bad.any():
-            line = int(bad.to_numpy().nonzero()[0][0]) + 2  # + header, 1-based
+        index = first_bad_row(bad)
+        if index is not None:
             raise ResultsError(
-                f"{origin}, line {line}: column '{column}' must be a finite {kind}, not "
-                f"{rows[column].iloc[line - 2]!r}; fix or delete that row"
+                f"{origin}, line {index + 2}: column '{column}' must be a finite {kind}, not "
+                f"{rows[column].iloc[index]!r}; fix or delete that row"
             )
         rows[column] = numbers.astype("int64" if kind == "integer" else "float64")
     untrained = rows["loss"] == UNTRAINED

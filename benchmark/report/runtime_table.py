@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from benchmark.errors import ResultsError
+from benchmark.report.csv_input import read_csv_checked
 from benchmark.report.labels import file_slug, loss_label, ordered_losses
 from benchmark.report.latex import escape_latex
 from benchmark.report.table_model import MISSING, Cell, Note, Table, TableDocument
@@ -41,10 +42,7 @@ def read_profile_csv(path: Path) -> pd.DataFrame:
         raise ResultsError(
             f"{path} does not exist; write it with `mlrc profile losses --csv {path}`"
         )
-    try:
-        rows = pd.read_csv(path, keep_default_na=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise ResultsError(f"{path} is not a readable profile CSV ({exc})") from None
+    rows = read_csv_checked(path, "profile CSV", keep_default_na=True)
     missing = [column for column in PROFILE_REQUIRED if column not in rows.columns]
     if missing:
         raise ResultsError(
