@@ -151,7 +151,7 @@ def load_search_space(
         name: _parse_range(f"{path}: params.{name}", name, value)
         for name, value in params_raw.items()
     }
-    _check_names(spec, path, set(params) | set(fixed))
+    check_hyperparameter_names(spec, path, set(params) | set(fixed))
     both = set(params) & set(fixed)
     if both:
         raise ConfigError(f"{path}: {sorted(both)} appear in both 'params' and 'fixed'")
@@ -253,7 +253,8 @@ def _parse_range(where: str, name: str, value: Any) -> ParamRange:
     )
 
 
-def _check_names(spec: LossSpec, path: Path, names: set[str]) -> None:
+def check_hyperparameter_names(spec: LossSpec, where: str | Path, names: set[str]) -> None:
+    """Raise :class:`ConfigError` (prefixed by ``where``) for a name the loss does not accept."""
     accepted = spec.accepted_hyperparameters
     if accepted is None:
         return
@@ -261,13 +262,13 @@ def _check_names(spec: LossSpec, path: Path, names: set[str]) -> None:
         lr_keys = names & TRAINING_HYPERPARAMETERS
         if lr_keys:
             raise ConfigError(
-                f"{path}: {sorted(lr_keys)} set, but loss '{spec.name}' has no trainable "
+                f"{where}: {sorted(lr_keys)} set, but loss '{spec.name}' has no trainable "
                 "parameters; remove it"
             )
     unknown = names - accepted
     if unknown:
         raise ConfigError(
-            f"{path}: loss '{spec.name}' does not accept {sorted(unknown)}; "
+            f"{where}: loss '{spec.name}' does not accept {sorted(unknown)}; "
             f"it accepts {sorted(accepted)}"
         )
 

@@ -13,7 +13,7 @@ from typing import Any
 from benchmark.config import ProtocolConfig
 from benchmark.errors import ConfigError
 from benchmark.losses import get_loss_spec
-from benchmark.losses.search_space import load_search_space
+from benchmark.losses.search_space import check_hyperparameter_names, load_search_space
 from benchmark.study.published_params import load_published_params
 
 LOSS_LR_RATIO = "loss_lr_ratio"
@@ -63,12 +63,7 @@ def _with_fixed_values(
     spec = get_loss_spec(loss)
     space = load_search_space(spec, config.dataset)
     merged = {**space.fixed, **params}
-    accepted = spec.accepted_hyperparameters
-    unknown = sorted(set(merged) - accepted) if accepted is not None else []
-    if unknown:
-        raise ConfigError(
-            f"{where}: loss '{loss}' does not accept {unknown}; it accepts {sorted(accepted)}"
-        )
+    check_hyperparameter_names(spec, where, set(merged))
     missing = sorted(set(space.params) - set(merged))
     if missing:
         raise ConfigError(f"{where}: no value for {missing} of loss '{loss}'")
