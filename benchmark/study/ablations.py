@@ -25,7 +25,7 @@ import pandas as pd
 from benchmark.config import ProtocolConfig, load_protocol
 from benchmark.errors import ConfigError
 from benchmark.study.context import StudyContext
-from benchmark.study.fixed_params import fixed_params
+from benchmark.study.fixed_params import searches
 from benchmark.study.optimize import run_worker
 from benchmark.study.repeats import results_file
 from benchmark.study.retrain import run_retrain
@@ -222,7 +222,7 @@ def run_point(
     """Train every loss at one grid point (searching first when the protocol searches)."""
     context = StudyContext.create(config, point_dir, progress=progress)
     for loss in losses:
-        if fixed_params(config, loss) is None:
+        if searches(config):
             run_worker(context, loss)
         run_retrain(context, loss)
     return context

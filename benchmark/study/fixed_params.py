@@ -32,6 +32,12 @@ def fixed_params(config: ProtocolConfig, loss: str) -> tuple[dict[str, Any], str
     return None
 
 
+def searches(config: ProtocolConfig) -> bool:
+    """Whether ``config`` searches hyperparameters (so :func:`fixed_params` gives None), read
+    without loading any search space or published configuration."""
+    return config.study.params_from is None and config.study.search
+
+
 def protocol_params(config: ProtocolConfig, loss: str) -> dict[str, Any]:
     """The hyperparameters ``loss`` trains with under a protocol that searches nothing."""
     if loss not in config.losses:

@@ -14,7 +14,7 @@ from benchmark.losses.search_space import load_search_space
 from benchmark.report import format_results_table
 from benchmark.study.baseline import UNTRAINED, run_untrained
 from benchmark.study.context import StudyContext
-from benchmark.study.fixed_params import fixed_params
+from benchmark.study.fixed_params import fixed_params, searches
 from benchmark.study.optimize import run_worker
 from benchmark.study.repeats import results_file
 from benchmark.study.retrain import run_retrain
@@ -53,7 +53,7 @@ def run_benchmark(context: StudyContext, losses: list[str]) -> str:
     run_untrained(context)
     for loss in losses:
         try:
-            if fixed_params(context.config, loss) is None:
+            if searches(context.config):
                 run_worker(context, loss)
             run_retrain(context, loss)
         except (StudyFailed, TrainingDiverged) as exc:  # one loss must not stop the comparison

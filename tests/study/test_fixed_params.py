@@ -6,7 +6,7 @@ import pytest
 
 from benchmark.config import load_protocol
 from benchmark.errors import ConfigError
-from benchmark.study.fixed_params import published_params
+from benchmark.study.fixed_params import fixed_params, published_params, searches
 
 HEADER = "dataset,loss,parameter,value,extra,source_label\n"
 MARGINS = (
@@ -29,3 +29,17 @@ def test_a_published_name_the_loss_does_not_take_is_one_clear_error(tmp_path, ex
     with pytest.raises(ConfigError, match=message) as info:
         published_params(config, "contrastive", path)
     assert str(info.value).startswith(f"published configuration {path}: ")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "loss", "expected"),
+    [
+        (["study.search=true"], "proxy_anchor", True),
+        (["study.search=false"], "proxy_anchor", False),
+        (["study.params_from=mlrc2020"], "arcface", False),
+    ],
+)
+def test_searches_says_whether_fixed_params_gives_none(overrides, loss, expected):
+    config = load_protocol("traditional", "cub", ["training.batch_size=32", *overrides])
+    assert searches(config) is expected
+    assert (fixed_params(config, loss) is None) is expected
