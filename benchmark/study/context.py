@@ -9,7 +9,7 @@ dataset indexed once, however many stages the process runs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -36,7 +36,6 @@ class StudyContext:
     run_dir: RunDirectory
     storage_url: str | None = None
     progress: bool = True
-    _cross_validation: CrossValidation | None = field(default=None, repr=False)
 
     @classmethod
     def create(
@@ -49,8 +48,8 @@ class StudyContext:
     ) -> StudyContext:
         """Start or resume a run: a missing dataset or an unreachable storage fails before
         anything is written; then the manifest is written (or checked against this config)."""
-        cross_validation = CrossValidation(config, progress=progress)
-        context = cls(config, run_dir, storage_url, progress, cross_validation)
+        context = cls(config, run_dir, storage_url, progress)
+        context.cross_validation  # noqa: B018  (index it now: a missing dataset fails first)
         context.storage  # noqa: B018  (open it now: an unreachable database fails here)
         run_dir.initialise(config, list(plugins), storage_url)
         return context
@@ -70,9 +69,7 @@ class StudyContext:
         """The Optuna storage, opened once."""
         return open_storage(self.storage_url, self.run_dir.journal_path)
 
-    @property
+    @cached_property
     def cross_validation(self) -> CrossValidation:
         """The dataset, its class split and folds, and how one fold is trained (built once)."""
-        if self._cross_validation is None:
-            self._cross_validation = CrossValidation(self.config, progress=self.progress)
-        return self._cross_validation
+        return CrossValidation(self.config, progress=self.progress)
