@@ -12,7 +12,7 @@ from benchmark.engine.checkpoint import RunFiles, load_best_model
 from benchmark.engine.device import RunDevice, resolve_device
 from benchmark.engine.embeddings import concatenate_embeddings, embed
 from benchmark.engine.epoch_sampler import EpochSampler
-from benchmark.engine.evaluation import EvalSet, evaluate
+from benchmark.engine.evaluation import EvalSet, eval_parts, evaluate
 from benchmark.engine.fit_result import FitResult
 from benchmark.engine.loss_bundle import LossBundle
 from benchmark.engine.optimizers import build_optimizers, build_schedulers
@@ -35,6 +35,7 @@ __all__ = [
     "concatenate_embeddings",
     "derive_seed",
     "embed",
+    "eval_parts",
     "evaluate",
     "load_best_model",
     "resolve_device",

@@ -30,12 +30,10 @@ def evaluate(
     def embeddings_of(images: Dataset) -> tuple[torch.Tensor, torch.Tensor]:
         return embed(model, images, run_device, batch_size=batch_size, num_workers=num_workers)
 
-    if isinstance(eval_set, tuple):
-        query, gallery = eval_set
-        return retrieval_metrics(
-            *embeddings_of(query),
-            *embeddings_of(gallery),
-            device=run_device.device,
-            recall_at=recall_at,
-        )
-    return retrieval_metrics(*embeddings_of(eval_set), device=run_device.device, recall_at=recall_at)
+    pairs = [x for part in eval_parts(eval_set) for x in embeddings_of(part)]
+    return retrieval_metrics(*pairs, device=run_device.device, recall_at=recall_at)
+
+
+def eval_parts(eval_set: EvalSet) -> tuple[Dataset, ...]:
+    """``(images,)`` for a set that is its own reference, else ``(query, gallery)``."""
+    return eval_set if isinstance(eval_set, tuple) else (eval_set,)

@@ -29,6 +29,7 @@ from benchmark.engine import (
     RunDevice,
     Trainer,
     embed,
+    eval_parts,
     seed_everything,
 )
 from benchmark.io import atomic_write_bytes
@@ -106,7 +107,7 @@ class CrossValidation:
         """Embeddings of the test set -- ``(query,)``, or ``(query, gallery)`` for a pair --
         computed on the run's device in the same precision as validation, and cached as .npy in
         ``fold_dir``."""
-        parts = self.test_set if isinstance(self.test_set, tuple) else (self.test_set,)
+        parts = eval_parts(self.test_set)
         names = ("test_embeddings",) if len(parts) == 1 else ("test_query", "test_gallery")
         return tuple(
             self._cached_embeddings(model, dataset, fold_dir / f"{name}.npy")

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from benchmark.engine import concatenate_embeddings, retrieval_metrics
+from benchmark.engine import concatenate_embeddings, eval_parts, retrieval_metrics
 from benchmark.errors import ConfigError
 from benchmark.study.context import StudyContext
 from benchmark.study.results import ResultsFile, result_rows
@@ -107,7 +107,7 @@ def repeat_rows(
 def _scorer(context: StudyContext):
     """``score([query])`` or ``score([query, gallery])``: the test metrics of embeddings."""
     cv = context.cross_validation
-    parts = cv.test_set if isinstance(cv.test_set, tuple) else (cv.test_set,)
+    parts = eval_parts(cv.test_set)
     labels = [np.asarray(part.labels) for part in parts]
     device = cv.run_device.device
     recall_at = context.config.training.recall_at
