@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from optuna.storages.journal import JournalFileOpenLock
 
@@ -47,6 +48,13 @@ def atomic_write_json(path: Path, data: Any) -> None:
 def atomic_torch_save(obj: Any, path: Path) -> None:
     buffer = io.BytesIO()
     torch.save(obj, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def atomic_np_save(path: Path, array: np.ndarray) -> None:
+    """``np.save(path, array)``, written atomically (and to ``path`` exactly: no ``.npy`` added)."""
+    buffer = io.BytesIO()
+    np.save(buffer, array)
     atomic_write_bytes(path, buffer.getvalue())
 
 

@@ -6,9 +6,10 @@ import json
 import multiprocessing
 import os
 
+import numpy as np
 import pytest
 
-from benchmark.io import atomic_write_json, atomic_write_text, file_lock
+from benchmark.io import atomic_np_save, atomic_write_json, atomic_write_text, file_lock
 
 
 def test_atomic_write_replaces_the_file_and_leaves_no_temporary(tmp_path):
@@ -17,6 +18,14 @@ def test_atomic_write_replaces_the_file_and_leaves_no_temporary(tmp_path):
     atomic_write_json(path, {"a": 2})
     assert json.loads(path.read_text()) == {"a": 2}
     assert [p.name for p in path.parent.iterdir()] == ["state.json"]
+
+
+def test_atomic_np_save_writes_what_np_save_writes(tmp_path):
+    array = np.arange(12, dtype=np.float32).reshape(3, 4)
+    np.save(tmp_path / "plain.npy", array)
+    atomic_np_save(tmp_path / "atomic.npy", array)
+    assert (tmp_path / "atomic.npy").read_bytes() == (tmp_path / "plain.npy").read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["atomic.npy", "plain.npy"]
 
 
 def test_a_failed_write_keeps_the_old_content(tmp_path, monkeypatch):

@@ -7,7 +7,6 @@ so the rule "test classes never reach a trial" is enforced here: trials only eve
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ from benchmark.engine import (
     eval_parts,
     seed_everything,
 )
-from benchmark.io import atomic_write_bytes
+from benchmark.io import atomic_np_save
 from benchmark.models import build_model
 from benchmark.study.splits import build_split
 
@@ -125,11 +124,5 @@ class CrossValidation:
             num_workers=self.config.data.num_workers,
         )
         array = embeddings.cpu().numpy()
-        atomic_write_bytes(path, _npy_bytes(array))
+        atomic_np_save(path, array)
         return array
-
-
-def _npy_bytes(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, array)
-    return buffer.getvalue()
