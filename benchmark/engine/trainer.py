@@ -309,7 +309,7 @@ class Trainer:
         self.state = TrainingState()
         self._session_start = time.perf_counter()
 
-    def train_loader(self, train_set: Dataset, length: int | None = None) -> DataLoader:
+    def train_loader(self, train_set: Dataset) -> DataLoader:
         """The training loader of this run (see :func:`build_train_loader`)."""
         return build_train_loader(
             train_set,
@@ -318,7 +318,6 @@ class Trainer:
             seed=self.seed,
             num_workers=self.num_workers,
             pin_memory=self.run_device.pin_memory,
-            length=length,
         )
 
     def _progress_bar(self, iterations_per_epoch: int) -> tqdm:
