@@ -40,9 +40,9 @@ class ClassFolds:
         self.data = data
         self.train_transform = train_transform
         self.eval_transform = eval_transform
-        self.split = mlrc_split(index)
-        self.test_classes = self.split.test_classes
-        self.folds: list[Fold] = build_folds(self.split.trainval_classes, data.n_folds, data.fold_scheme)
+        split = mlrc_split(index)
+        self.test_classes = split.test_classes
+        self.folds: list[Fold] = build_folds(split.trainval_classes, data.n_folds, data.fold_scheme)
         self._fold_sets: dict[int, tuple[ImageSet, ImageSet]] = {}
 
     def fold_sets(self, fold: Fold) -> tuple[ImageSet, EvalSet]:
@@ -72,14 +72,11 @@ class PredefinedSplit:
     def __init__(
         self, index: DatasetIndex, data: DataConfig, train_transform: Callable, eval_transform: Callable
     ):
-        self.index = index
-        self.data = data
         split = traditional_split(index)
         cache = data.cache_images
         self.train_set = image_set_for_images(index, split.train, train_transform, cache_images=cache)
         test_images = split.query if split.gallery is None else np.concatenate([split.query, split.gallery])
         test_classes = np.unique(index.labels[test_images])
-        self.test_classes = test_classes
         if split.gallery is not None and data.inshop_query_gallery:
             self.test_set: EvalSet = tuple(
                 image_set_for_images(index, ids, eval_transform, cache_images=cache, classes=test_classes)
