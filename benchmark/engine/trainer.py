@@ -231,8 +231,9 @@ class Trainer:
 
     def check_finite_weights(self) -> None:
         """A finite loss can still step weights to infinity: that is divergence too."""
-        modules = (self.model, self.loss.module)
-        if not all(bool(torch.isfinite(p).all()) for m in modules for p in m.parameters()):
+        weights = [p for m in (self.model, self.loss.module) for p in m.parameters()]
+        finite = [torch.isfinite(p).all() for p in weights]
+        if finite and not bool(torch.stack(finite).all()):  # one device sync, not one per tensor
             self._diverged(math.nan)
 
     # -- checkpoints ------------------------------------------------------------------------
