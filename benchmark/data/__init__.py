@@ -7,6 +7,7 @@
 [12, 12, 12, 12]
 """
 
+from benchmark.data.cache_folder import default_cache_dir
 from benchmark.data.cars196 import read_cars196
 from benchmark.data.check import check_image, find_image_problems, run_data_check
 from benchmark.data.cub import read_cub
@@ -25,12 +26,7 @@ from benchmark.data.registry import DATASET_NAMES, dataset_names, load_dataset
 from benchmark.data.samplers import ClassBalancedSampler, build_class_sampler
 from benchmark.data.sop import read_sop
 from benchmark.data.splits import ClassSplit, TraditionalSplit, mlrc_split, traditional_split
-from benchmark.data.synthetic import (
-    class_attributes,
-    default_cache_dir,
-    ensure_synthetic_dataset,
-    load_synthetic,
-)
+from benchmark.data.synthetic import class_attributes, ensure_synthetic_dataset, load_synthetic
 from benchmark.data.transforms import build_transforms
 
 __all__ = [

@@ -7,13 +7,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmark.config import DataConfig
+from benchmark.data.cache_folder import MANIFEST
 from benchmark.data.cars196 import CARS196_LAYOUT, read_cars196
 from benchmark.data.cub import CUB_LAYOUT, read_cub
 from benchmark.data.folder import FOLDER_LAYOUT, read_folder
 from benchmark.data.index import DatasetIndex
 from benchmark.data.inshop import INSHOP_LAYOUT, read_inshop
 from benchmark.data.sop import SOP_LAYOUT, read_sop
-from benchmark.data.synthetic import MANIFEST, load_synthetic
+from benchmark.data.synthetic import load_synthetic
 from benchmark.errors import DatasetLayoutError, UnknownDatasetError
 
 READERS: dict[str, Callable[[Path], DatasetIndex]] = {

@@ -26,23 +26,19 @@ from __future__ import annotations
 
 import functools
 import itertools
-import json
-import os
-import shutil
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from benchmark.data.cache_folder import ensure_cached_folder
 from benchmark.data.folder import read_folder
 from benchmark.data.index import DatasetIndex
-from benchmark.errors import ConfigError, DatasetLayoutError
+from benchmark.errors import ConfigError
 
 GENERATOR_VERSION = 1
-MANIFEST = "manifest.json"
 
 SHAPES = ("circle", "square", "triangle", "cross", "ring", "star", "semicircle", "ellipse")
 COLOURS = {
@@ -65,12 +61,6 @@ _GRIDS = (
 )  # fmt: skip
 MAX_CLASSES = 8 * 8 * 6
 _SUPERSAMPLE = 2
-
-
-def default_cache_dir() -> Path:
-    """``$MLRC_CACHE_DIR`` or ``~/.cache/mlrc``."""
-    env = os.environ.get("MLRC_CACHE_DIR")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "mlrc"
 
 
 def synthetic_dirname(classes: int, images_per_class: int, image_size: int, seed: int) -> str:
@@ -117,9 +107,7 @@ def ensure_synthetic_dataset(
 ) -> Path:
     """The dataset's folder, generated atomically on first use and reused afterwards."""
     _check_params(classes, images_per_class, image_size)
-    cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     name = synthetic_dirname(classes, images_per_class, image_size, seed)
-    target = cache_dir / name
     params = {
         "generator_version": GENERATOR_VERSION,
         "classes": classes,
@@ -127,33 +115,7 @@ def ensure_synthetic_dataset(
         "image_size": image_size,
         "seed": seed,
     }
-    if _manifest_matches(target, params):
-        return target
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DatasetLayoutError(
-            f"cannot create the cache directory '{cache_dir}' ({exc.strerror}); "
-            "set MLRC_CACHE_DIR to a writable directory"
-        ) from None
-    _remove_stale_temporaries(cache_dir, name)
-    temporary = cache_dir / f".{name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    try:
-        _generate(temporary, params)
-        if target.exists() and not _manifest_matches(target, params):
-            # A folder without a valid manifest is not ours to trust: set it aside and replace it.
-            stale = cache_dir / f".{name}.stale-{uuid.uuid4().hex[:8]}"
-            target.rename(stale)
-            shutil.rmtree(stale, ignore_errors=True)
-        try:
-            temporary.rename(target)
-        except OSError:
-            if not _manifest_matches(target, params):  # lost a race to a bad state: give up
-                raise
-            # Another process finished the same generation first; its result is identical.
-    finally:
-        shutil.rmtree(temporary, ignore_errors=True)
-    return target
+    return ensure_cached_folder(cache_dir, name, params, lambda folder: _generate(folder, params))
 
 
 def render_image(
@@ -285,13 +247,13 @@ def _window(n: int, low: float, high: float) -> slice:
     return slice(max(0, int(np.floor(low * n))), min(n, int(np.ceil(high * n)) + 1))
 
 
-def _generate(directory: Path, params: dict) -> None:
+def _generate(directory: Path, params: dict) -> dict:
+    """Fill ``directory`` with the class folders; return the manifest's entries beyond params."""
     classes, per_class = params["classes"], params["images_per_class"]
     size, seed = params["image_size"], params["seed"]
     attributes = class_attributes(classes, seed)
     width = max(3, len(str(classes - 1)))
     digits = max(2, len(str(per_class - 1)))
-    directory.mkdir(parents=True)
     names = []
     for k, (shape, colour, pattern) in enumerate(
         tqdm(attributes, desc="generating synthetic dataset", unit="class", disable=None)
@@ -304,33 +266,12 @@ def _generate(directory: Path, params: dict) -> None:
             rng = np.random.default_rng([seed, k, j])
             pixels = render_image(rng, shape, colour, pattern, size)
             Image.fromarray(pixels).save(folder / f"{j:0{digits}d}.png", compress_level=1)
-    manifest = {
-        **params,
+    return {
         "num_images": classes * per_class,
         "class_names": names,
         "class_attributes": [list(a) for a in attributes],
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    (directory / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
-
-
-def _manifest_matches(directory: Path, params: dict) -> bool:
-    try:
-        manifest = json.loads((directory / MANIFEST).read_text())
-    except (OSError, ValueError):
-        return False
-    return all(manifest.get(key) == value for key, value in params.items())
-
-
-def _remove_stale_temporaries(cache_dir: Path, name: str, older_than_s: float = 3600.0) -> None:
-    """Remove what killed generations left behind (never a folder another process still fills)."""
-    now = time.time()
-    for leftover in cache_dir.glob(f".{name}.*"):
-        try:
-            if now - leftover.stat().st_mtime > older_than_s:
-                shutil.rmtree(leftover, ignore_errors=True)
-        except OSError:
-            continue
 
 
 def _check_params(classes: int, images_per_class: int, image_size: int) -> None:

@@ -16,22 +16,18 @@ and pattern), stored as a baseline JPEG of quality 90 like CUB's photographs.
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import uuid
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from benchmark.data.synthetic import class_attributes, default_cache_dir, render_image
-from benchmark.errors import ConfigError, DatasetLayoutError
+from benchmark.data.cache_folder import ensure_cached_folder
+from benchmark.data.synthetic import class_attributes, render_image
+from benchmark.errors import ConfigError
 
 TREE_VERSION = 1
 JPEG_QUALITY = 90
 DEFAULT_IMAGE_SIZE = 256
-MANIFEST = "manifest.json"
 CUB_DIRNAME = "CUB_200_2011"
 
 
@@ -63,12 +59,12 @@ def ensure_cub_jpeg_tree(
         "image_size": image_size,
         "seed": seed,
     }
-    cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     name = f"cub-jpeg-c{classes}-n{images_per_class}-s{image_size}-seed{seed}-v{TREE_VERSION}"
-    target = cache_dir / name
-    if not _manifest_matches(target, params):
-        _write_atomically(target, params)
-    return target / CUB_DIRNAME
+
+    def write(directory: Path) -> None:
+        write_cub_jpeg_tree(directory, classes, images_per_class, image_size, seed)
+
+    return ensure_cached_folder(cache_dir, name, params, write) / CUB_DIRNAME
 
 
 def write_cub_jpeg_tree(
@@ -96,42 +92,3 @@ def write_cub_jpeg_tree(
         ("classes.txt", class_lines),
     ):
         (root / file_name).write_text("\n".join(lines) + "\n")
-
-
-def _write_atomically(target: Path, params: dict) -> None:
-    """Write into a temporary sibling renamed into place: a killed run leaves no half tree."""
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DatasetLayoutError(
-            f"cannot create the cache directory '{target.parent}' ({exc.strerror}); "
-            "set MLRC_CACHE_DIR to a writable directory"
-        ) from None
-    temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    try:
-        temporary.mkdir()
-        write_cub_jpeg_tree(
-            temporary,
-            params["classes"],
-            params["images_per_class"],
-            params["image_size"],
-            params["seed"],
-        )
-        (temporary / MANIFEST).write_text(json.dumps(params, indent=1) + "\n")
-        if target.exists():  # a tree without a matching manifest is not ours to trust
-            shutil.rmtree(target)
-        try:
-            temporary.rename(target)
-        except OSError:
-            if not _manifest_matches(target, params):
-                raise
-            # another process wrote the same tree first; its files are identical
-    finally:
-        shutil.rmtree(temporary, ignore_errors=True)
-
-
-def _manifest_matches(directory: Path, params: dict) -> bool:
-    try:
-        return json.loads((directory / MANIFEST).read_text()) == params
-    except (OSError, ValueError):
-        return False
