@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -25,6 +22,7 @@ from optuna.trial import TrialState
 from benchmark.config import load_protocol
 from benchmark.losses import get_loss_spec
 from benchmark.losses.search_space import SearchSpace, load_search_space
+from benchmark.profiling.workers import start_workers, wait_for_workers
 from benchmark.study import RunDirectory, StudyContext, load_study, run_worker
 from benchmark.study.budget import DIVERGED, FAILURE_KEY
 
@@ -62,18 +60,12 @@ def compare_samplers(
 
 
 def _run_parallel_workers(run_dir: RunDirectory, loss: str, workers: int) -> float:
-    command = [sys.executable, "-m", "benchmark.cli", "worker", "--run-dir", str(run_dir.path)]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    """Run ``workers`` single-threaded ``mlrc worker`` processes on the run; their wall time."""
     start = time.perf_counter()
-    processes = [
-        subprocess.Popen(
-            [*command, "--loss", loss, "--no-progress"], env=env, stdout=subprocess.DEVNULL
-        )
-        for _ in range(workers)
-    ]
-    for process in processes:
-        if process.wait() != 0:
-            raise RuntimeError(f"a worker of {run_dir.path} exited with {process.returncode}")
+    processes, logs = start_workers(run_dir.path, loss, workers, threads=1)
+    failure = wait_for_workers(processes, logs, deadline=math.inf)
+    if failure is not None:
+        raise RuntimeError(f"a worker of {run_dir.path} failed: {failure}")
     return time.perf_counter() - start
 
 

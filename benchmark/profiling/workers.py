@@ -67,19 +67,10 @@ def measure_workers(
         run_config, study=replace(run_config.study, n_trials=processes * trials_per_worker)
     )
     context = StudyContext.create(config, RunDirectory(run_path), plugins=plugins, progress=False)
-    command = [sys.executable, "-m", "benchmark.cli", "worker", "--run-dir", str(run_path)]
-    command += ["--loss", loss_name, "--no-progress"]
     threads = threads_per_worker(processes)
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "PYTHONUNBUFFERED": "1"}
-    logs = [run_path / f"worker-{i}.log" for i in range(processes)]
     start = time.perf_counter()
-    workers = []
-    for log in logs:
-        with open(log, "w") as log_file:  # the child keeps its own copy of the descriptor
-            workers.append(
-                subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT)
-            )
-    failure = _wait_for(workers, logs, deadline=start + timeout_s)
+    workers, logs = start_workers(run_path, loss_name, processes, threads)
+    failure = wait_for_workers(workers, logs, deadline=start + timeout_s)
     wall_s = time.perf_counter() - start
     if failure:
         return WorkerMeasurement(processes, threads, 0, 0.0, wall_s, f"failed: {failure}")
@@ -95,19 +86,56 @@ def measure_workers(
     return WorkerMeasurement(processes, threads, trainings, window_s, wall_s)
 
 
-def _wait_for(workers: list[subprocess.Popen], logs: list[Path], deadline: float) -> str | None:
-    """Wait for every worker; on a timeout stop them all. Returns what went wrong, if anything."""
-    failure = None
-    for worker, log in zip(workers, logs, strict=True):
-        try:
-            worker.wait(timeout=max(1.0, deadline - time.perf_counter()))
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
-            failure = failure or "timed out"
-            continue
-        if worker.returncode != 0 and failure is None:
-            lines = [line for line in log.read_text().splitlines() if line.strip()]
-            last = lines[-1].strip() if lines else "no output"
-            failure = f"mlrc worker exited with {worker.returncode}: {last}"
-    return failure
+def start_workers(
+    run_path: Path, loss_name: str, processes: int, threads: int
+) -> tuple[list[subprocess.Popen], list[Path]]:
+    """Start ``processes`` ``mlrc worker`` processes of ``threads`` CPU threads each on the run at
+    ``run_path``, as a user starts them; each logs to ``run_path/worker-<i>.log``.
+
+    Returns the processes and their logs.
+    """
+    command = [sys.executable, "-m", "benchmark.cli", "worker", "--run-dir", str(run_path)]
+    command += ["--loss", loss_name, "--no-progress"]
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "PYTHONUNBUFFERED": "1"}
+    logs = [run_path / f"worker-{i}.log" for i in range(processes)]
+    workers = []
+    for log in logs:
+        with open(log, "w") as log_file:  # the child keeps its own copy of the descriptor
+            workers.append(
+                subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+            )
+    return workers, logs
+
+
+def wait_for_workers(
+    workers: list[subprocess.Popen], logs: list[Path], deadline: float, poll_s: float = 0.2
+) -> str | None:
+    """Wait for every worker; when one fails or ``deadline`` (a ``time.perf_counter()`` value)
+    passes, stop the others at once. Returns what went wrong, if anything."""
+    while True:
+        codes = [worker.poll() for worker in workers]
+        failure = _first_failure(codes, logs)
+        running = [worker for worker, code in zip(workers, codes, strict=True) if code is None]
+        if failure is None and running and time.perf_counter() >= deadline:
+            failure = "timed out"
+        if failure is not None or not running:
+            for worker in running:
+                worker.kill()
+                worker.wait()
+            return failure
+        time.sleep(poll_s)
+
+
+def _first_failure(codes: list[int | None], logs: list[Path]) -> str | None:
+    """The first non-zero exit code (``None``: still running) with its log's last line."""
+    for code, log in zip(codes, logs, strict=True):
+        if code not in (None, 0):
+            return _exit_failure(code, log)
+    return None
+
+
+def _exit_failure(code: int, log: Path) -> str:
+    """The exit code and the last non-empty line of the worker's log."""
+    lines = [line for line in log.read_text().splitlines() if line.strip()]
+    last = lines[-1].strip() if lines else "no output"
+    return f"mlrc worker exited with {code}: {last}"

@@ -9,6 +9,8 @@ import json
 import re
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -30,7 +32,7 @@ from benchmark.profiling.train_step import (
     StepSetting,
     measure_training_step,
 )
-from benchmark.profiling.workers import WorkerMeasurement, _wait_for
+from benchmark.profiling.workers import WorkerMeasurement, wait_for_workers
 
 # MLRC's protocol shrunk so that the whole command runs in well under a minute on 2 cores: the
 # small CNN (--network small) at 64 px, batch 16 of a pair loss (4 classes x 4 images), 2 folds.
@@ -254,8 +256,29 @@ def test_a_failed_worker_is_reported_with_its_last_output_line(tmp_path):
     with open(log, "w") as log_file:
         script = "import sys; print('loading'); print('error: no such loss'); sys.exit(2)"
         worker = subprocess.Popen([sys.executable, "-c", script], stdout=log_file)
-    failure = _wait_for([worker], [log], deadline=float("inf"))
+    failure = wait_for_workers([worker], [log], deadline=float("inf"))
     assert failure == "mlrc worker exited with 2: error: no such loss"
+
+
+def _start(tmp_path, name: str, script: str) -> tuple[subprocess.Popen, Path]:
+    log = tmp_path / f"{name}.log"
+    with open(log, "w") as log_file:
+        return subprocess.Popen([sys.executable, "-c", script], stdout=log_file), log
+
+
+def test_a_failed_worker_stops_the_others_at_once(tmp_path):
+    slow, slow_log = _start(tmp_path, "slow", "import time; time.sleep(60)")
+    failed, failed_log = _start(tmp_path, "failed", "import sys; print('boom'); sys.exit(3)")
+    start = time.perf_counter()
+    failure = wait_for_workers([slow, failed], [slow_log, failed_log], deadline=float("inf"))
+    assert failure == "mlrc worker exited with 3: boom"
+    assert time.perf_counter() - start < 30 and slow.returncode is not None
+
+
+def test_workers_past_the_deadline_are_stopped(tmp_path):
+    slow, log = _start(tmp_path, "slow", "import time; time.sleep(60)")
+    failure = wait_for_workers([slow], [log], deadline=time.perf_counter() + 0.5)
+    assert failure == "timed out" and slow.returncode is not None
 
 
 @pytest.mark.parametrize(
