@@ -7,11 +7,12 @@ machine or on a shared filesystem serialise their read-modify-write cycles with 
 from __future__ import annotations
 
 import contextlib
+import csv
 import io
 import json
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,25 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 def atomic_write_json(path: Path, data: Any) -> None:
     atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+
+
+def atomic_write_csv(
+    path: Path,
+    rows: Iterable[Mapping[str, Any]],
+    columns: Sequence[str],
+    lineterminator: str = "\r\n",
+) -> None:
+    """Write ``rows`` as CSV under a header of ``columns`` (other keys are left out), atomically.
+
+    Lines end in ``lineterminator``, by default CRLF like the csv module's (and RFC 4180's).
+    """
+    buffer = io.StringIO()
+    writer = csv.DictWriter(
+        buffer, fieldnames=columns, extrasaction="ignore", lineterminator=lineterminator
+    )
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, buffer.getvalue())
 
 
 def atomic_torch_save(obj: Any, path: Path) -> None:

@@ -9,7 +9,13 @@ import os
 import numpy as np
 import pytest
 
-from benchmark.io import atomic_np_save, atomic_write_json, atomic_write_text, file_lock
+from benchmark.io import (
+    atomic_np_save,
+    atomic_write_csv,
+    atomic_write_json,
+    atomic_write_text,
+    file_lock,
+)
 
 
 def test_atomic_write_replaces_the_file_and_leaves_no_temporary(tmp_path):
@@ -42,6 +48,16 @@ def test_a_failed_write_keeps_the_old_content(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["table.md"]
 
 
+def test_atomic_write_csv_writes_the_columns_in_order_and_leaves_out_other_keys(tmp_path):
+    path = tmp_path / "rows.csv"
+    rows = [{"b": 0.1 + 0.2, "a": "x, y", "extra": 1}, {"a": None, "b": 2}]
+    atomic_write_csv(path, rows, ("a", "b"))
+    assert path.read_bytes() == b'a,b\r\n"x, y",0.30000000000000004\r\n,2\r\n'
+    atomic_write_csv(path, rows[1:], ("b",), lineterminator="\n")
+    assert path.read_bytes() == b"b\n2\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["rows.csv"]
+
+
 def _increment(counter: str, lock: str, times: int) -> None:
     from pathlib import Path
 
@@ -55,7 +71,9 @@ def test_file_lock_serialises_read_modify_write_across_processes(tmp_path):
     counter, lock = tmp_path / "counter", tmp_path / "locks" / "counter.lock"
     counter.write_text("0")
     context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_increment, args=(str(counter), str(lock), 40)) for _ in range(3)]
+    workers = [
+        context.Process(target=_increment, args=(str(counter), str(lock), 40)) for _ in range(3)
+    ]
     for worker in workers:
         worker.start()
     for worker in workers:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,7 +9,7 @@ from typing import Any
 import torch
 
 from benchmark.errors import ConfigError
-from benchmark.io import atomic_write_json, atomic_write_text
+from benchmark.io import atomic_write_csv, atomic_write_json
 
 
 @dataclass(frozen=True)
@@ -57,11 +55,7 @@ def write_curve(files: RunFiles, curve: list[dict[str, Any]]) -> None:
     columns: list[str] = []
     for row in curve:
         columns.extend(key for key in row if key not in columns)
-    text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(curve)
-    atomic_write_text(files.curve_csv, text.getvalue())
+    atomic_write_csv(files.curve_csv, curve, columns, lineterminator="\n")
 
 
 def load_checkpoint(path: Path, identity: dict[str, Any], device: torch.device) -> dict[str, Any]:

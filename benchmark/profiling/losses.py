@@ -15,9 +15,7 @@ next to references measured in the same run on the same machine:
 
 from __future__ import annotations
 
-import csv
 import math
-import os
 import statistics
 import time
 from collections.abc import Sequence
@@ -27,6 +25,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from benchmark.io import atomic_write_csv
 from benchmark.losses import build_loss, get_loss_spec
 from benchmark.profiling.direct_mfcwms import DirectMeanFieldCWMS
 from benchmark.profiling.measure import peak_memory_bytes, synchronize, torch_threads
@@ -336,11 +335,5 @@ def _times(ratio: float) -> str:
 def write_profile_csv(rows: Sequence[dict[str, Any]], path: str | Path) -> Path:
     """Write the rows to ``path`` as CSV (atomically: a killed run leaves no half file)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    with open(partial, "w", newline="") as csv_file:
-        writer = csv.DictWriter(csv_file, fieldnames=PROFILE_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(partial, path)
+    atomic_write_csv(path, rows, PROFILE_COLUMNS)
     return path

@@ -20,6 +20,7 @@ import numpy as np
 from optuna.trial import TrialState
 
 from benchmark.config import load_protocol
+from benchmark.io import atomic_write_csv
 from benchmark.losses import get_loss_spec
 from benchmark.losses.search_space import SearchSpace, load_search_space
 from benchmark.profiling.workers import start_workers, wait_for_workers
@@ -27,6 +28,17 @@ from benchmark.study import RunDirectory, StudyContext, load_study, run_worker
 from benchmark.study.budget import DIVERGED, FAILURE_KEY
 
 DUPLICATE_DISTANCE = 1e-3
+SAMPLER_COLUMNS = (
+    "sampler",
+    "seed",
+    "workers",
+    "trials",
+    "diverged",
+    "best_value",
+    "min_distance",
+    "duplicates",
+    "wall_time_s",
+)
 
 
 def compare_samplers(
@@ -127,10 +139,15 @@ def format_sampler_table(rows: Sequence[dict[str, Any]]) -> str:
 
 
 def write_sampler_csv(rows: Sequence[dict[str, Any]], path: Path) -> Path:
-    """The rows as CSV, written atomically."""
-    import pandas as pd
+    """The rows as CSV, written atomically (a NaN, e.g. no scored trial, as an empty field)."""
+    path = Path(path)
+    atomic_write_csv(path, [_blank_nans(row) for row in rows], SAMPLER_COLUMNS, lineterminator="\n")
+    return path
 
-    from benchmark.io import atomic_write_text
 
-    atomic_write_text(Path(path), pd.DataFrame(rows).to_csv(index=False))
-    return Path(path)
+def _blank_nans(row: dict[str, Any]) -> dict[str, Any]:
+    return {key: None if _is_nan(value) else value for key, value in row.items()}
+
+
+def _is_nan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)

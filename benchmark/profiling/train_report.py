@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmark.io import atomic_write_text
+from benchmark.io import atomic_write_csv
 from benchmark.profiling.loader import LoaderMeasurement
 from benchmark.profiling.train_step import FP32, StepMeasurement, StepSetting
 from benchmark.profiling.workers import WorkerMeasurement
@@ -256,9 +254,5 @@ def format_train_profile(profile: TrainProfile) -> str:
 def write_train_profile_csv(rows: Sequence[dict[str, Any]], path: str | Path) -> Path:
     """Write the rows to ``path`` as CSV, atomically."""
     path = Path(path)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=TRAIN_PROFILE_COLUMNS, extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_text(path, buffer.getvalue())
+    atomic_write_csv(path, rows, TRAIN_PROFILE_COLUMNS)
     return path
