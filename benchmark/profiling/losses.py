@@ -28,7 +28,12 @@ from tqdm.auto import tqdm
 from benchmark.io import atomic_write_csv
 from benchmark.losses import build_loss, get_loss_spec
 from benchmark.profiling.direct_mfcwms import DirectMeanFieldCWMS
-from benchmark.profiling.measure import peak_memory_bytes, synchronize, torch_threads
+from benchmark.profiling.measure import (
+    batch_labels,
+    peak_memory_bytes,
+    synchronize,
+    torch_threads,
+)
 
 DIRECT_CXC = "mfcwms_direct_cxc"
 PROXY_ANCHOR = "proxy_anchor"
@@ -187,7 +192,7 @@ def _profile_one(
 ) -> dict[str, Any]:
     generator = torch.Generator().manual_seed(seed)
     images_per_class = get_loss_spec("mfcwms" if name == DIRECT_CXC else name).images_per_class
-    labels = _batch_labels(batch_size, classes, images_per_class, generator).to(device)
+    labels = batch_labels(batch_size, classes, images_per_class, generator).to(device)
     embeddings = torch.randn(batch_size, embedding_size, generator=generator).to(device)
     embeddings.requires_grad_(True)
 
@@ -231,15 +236,6 @@ def _profile_one(
 def _build(name: str, classes: int, embedding_size: int) -> torch.nn.Module:
     hyperparameters = PROFILE_HYPERPARAMETERS.get(name, {})
     return build_loss(name, num_classes=classes, embedding_size=embedding_size, **hyperparameters)
-
-
-def _batch_labels(
-    batch_size: int, classes: int, images_per_class: int, generator: torch.Generator
-) -> torch.Tensor:
-    num_batch_classes = max(1, min(classes, batch_size // images_per_class))
-    batch_classes = torch.randperm(classes, generator=generator)[:num_batch_classes]
-    per_class = math.ceil(batch_size / num_batch_classes)
-    return batch_classes.repeat(per_class)[:batch_size]  # every batch class appears
 
 
 def _add_ratios(group: list[dict[str, Any]]) -> None:

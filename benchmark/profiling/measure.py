@@ -1,10 +1,11 @@
 """Measuring one step: CUDA synchronisation, peak memory (CUDA counters or torch's CPU profiler),
-and the number of torch CPU threads during a measurement."""
+the number of torch CPU threads during a measurement, and the labels of a random batch."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import sys
 import tempfile
@@ -54,6 +55,27 @@ def cpu_peak_memory_bytes(step) -> int:
         held += size
         peak = max(peak, held)
     return peak
+
+
+def batch_labels(
+    batch_size: int,
+    classes: int,
+    images_per_class: int,
+    generator: torch.Generator,
+    grouped: bool = False,
+) -> torch.Tensor:
+    """``batch_size`` labels of ``batch_size // images_per_class`` random classes out of
+    ``classes`` (at least one, at most all), each of them present.
+
+    ``grouped`` lays them out like the class-balanced sampler's batches (a a b b), otherwise
+    they cycle (a b a b).
+    """
+    num_batch_classes = max(1, min(classes, batch_size // images_per_class))
+    batch_classes = torch.randperm(classes, generator=generator)[:num_batch_classes]
+    per_class = math.ceil(batch_size / num_batch_classes)
+    if grouped:
+        return batch_classes.repeat_interleave(per_class)[:batch_size]
+    return batch_classes.repeat(per_class)[:batch_size]
 
 
 @contextlib.contextmanager

@@ -19,7 +19,7 @@ from benchmark.config import ModelConfig, TrainingConfig
 from benchmark.engine import LossBundle, RunDevice, Trainer
 from benchmark.losses import get_loss_spec
 from benchmark.models import build_model
-from benchmark.profiling.measure import synchronize
+from benchmark.profiling.measure import batch_labels, synchronize
 
 # Size of the loss's class-indexed parameters (proxies, mean fields): CUB's train+val classes.
 # A step's cost hardly depends on it next to the network's.
@@ -138,8 +138,7 @@ def random_batch(
     (page-locked when the run device pins its batches)."""
     generator = torch.Generator().manual_seed(0)
     images = torch.randn(batch_size, 3, image_size, image_size, generator=generator)
-    classes = torch.randperm(num_classes, generator=generator)[: batch_size // images_per_class]
-    labels = classes.repeat_interleave(images_per_class)
+    labels = batch_labels(batch_size, num_classes, images_per_class, generator, grouped=True)
     if run_device.pin_memory:
         images, labels = images.pin_memory(), labels.pin_memory()
     return images, labels

@@ -18,7 +18,7 @@ from benchmark.profiling.losses import (
     profile_losses,
     write_profile_csv,
 )
-from benchmark.profiling.measure import cpu_peak_memory_bytes
+from benchmark.profiling.measure import batch_labels, cpu_peak_memory_bytes
 from benchmark.report.runtime_table import PROFILE_REQUIRED
 
 
@@ -112,3 +112,18 @@ def test_unknown_loss_names_fail_before_measuring():
 
     with pytest.raises(UnknownLossError):
         profile_losses([8], [12], losses=["no_such_loss", DIRECT_CXC], progress=False)
+
+
+@pytest.mark.parametrize(
+    ("batch_size", "classes", "images_per_class"), [(8, 12, 2), (10, 12, 4), (8, 3, 2), (1, 5, 2)]
+)
+def test_batch_labels_fill_the_batch_with_every_batch_class(batch_size, classes, images_per_class):
+    def labels(grouped: bool) -> torch.Tensor:
+        generator = torch.Generator().manual_seed(0)
+        return batch_labels(batch_size, classes, images_per_class, generator, grouped)
+
+    cycled, grouped = labels(False), labels(True)
+    expected = max(1, min(classes, batch_size // images_per_class))
+    assert len(cycled) == len(grouped) == batch_size
+    assert set(cycled.tolist()) == set(grouped.tolist()) and len(set(cycled.tolist())) == expected
+    assert grouped.tolist() == sorted(grouped.tolist(), key=grouped.tolist().index)  # a a b b
