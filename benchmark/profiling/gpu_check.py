@@ -141,16 +141,12 @@ def check_end_to_end(device: torch.device, run_dir: Path, tables_dir: Path) -> t
 
 
 def _separated_map_at_r(results_path: Path) -> dict[str, float]:
-    with open(results_path, newline="") as results_file:
-        rows = [
-            row
-            for row in csv.DictReader(results_file)
-            if row["mode"] == "separated" and row["metric"] == "map_at_r"
-        ]
-    return {
-        loss: float(np.mean([float(r["value"]) for r in rows if r["loss"] == loss]))
-        for loss in {row["loss"] for row in rows}
-    }
+    """Each loss's separated MAP@R in the run's results, the mean over its repeats."""
+    from benchmark.report.results_rows import read_results_csv
+
+    rows = read_results_csv(results_path)
+    rows = rows[(rows["mode"] == "separated") & (rows["metric"] == "map_at_r")]
+    return {loss: float(np.mean(group["value"].to_numpy())) for loss, group in rows.groupby("loss")}
 
 
 def check_metrics_agree(device: torch.device, run_dir: Path | None = None) -> tuple[bool, str]:
