@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from benchmark.cluster.job import Resources
-from benchmark.config import read_yaml
+from benchmark.config import coerce_value, read_yaml
 from benchmark.errors import ConfigError
 
 STAGES = ("study", "retrain", "tables")
@@ -128,12 +128,14 @@ def load_profile(path: str | Path) -> ClusterProfile:
             )
         if key == "mlrc" and isinstance(value, str):
             value = [value]
+        if key == "env" and isinstance(value, dict):
+            value = {name: _shell_text(item) for name, item in value.items()}
         if key == "time":
             _require_quoted_time(value, f"{path}: time")
         if key == "stages":
             values[key] = _stages(path, value)
         elif value is not None or _optional(hints[key]):
-            values[key] = _checked(value, hints[key], f"{path}: {key}")
+            values[key] = coerce_value(value, hints[key], f"{path}: {key}")
     profile = ClusterProfile(source=path, **values)
     _check_values(profile)
     return profile
@@ -153,16 +155,24 @@ def _stages(path: Path, value: Any) -> dict[str, StageOverrides]:
             raise ConfigError(
                 f"{path}: stages.{stage}: expected a mapping, e.g. {{time: '04:00:00'}}"
             )
-        for key, item in settings.items():
-            if key not in hints:
-                raise ConfigError(
-                    f"{path}: stages.{stage}: unknown key '{key}'; allowed: {', '.join(hints)}"
-                )
-            if key == "time":
-                _require_quoted_time(item, f"{path}: stages.{stage}.time")
-            _checked(item, hints[key], f"{path}: stages.{stage}.{key}")
-        stages[stage] = StageOverrides(**settings)
+        stages[stage] = StageOverrides(**_stage_settings(path, stage, settings, hints))
     return stages
+
+
+def _stage_settings(
+    path: Path, stage: str, settings: dict[str, Any], hints: dict[str, Any]
+) -> dict[str, Any]:
+    """``stages.<stage>``'s settings, each checked against its type."""
+    checked = {}
+    for key, item in settings.items():
+        if key not in hints:
+            raise ConfigError(
+                f"{path}: stages.{stage}: unknown key '{key}'; allowed: {', '.join(hints)}"
+            )
+        if key == "time":
+            _require_quoted_time(item, f"{path}: stages.{stage}.time")
+        checked[key] = coerce_value(item, hints[key], f"{path}: stages.{stage}.{key}")
+    return checked
 
 
 def _require_quoted_time(value: Any, where: str) -> None:
@@ -177,41 +187,10 @@ def _optional(hint: Any) -> bool:
     return type(None) in typing.get_args(hint)
 
 
-def _checked(value: Any, hint: Any, where: str) -> Any:
-    """``value`` if it has the type ``hint`` (str, int, Literal, list[str], dict[str, str])."""
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if _optional(hint):
-        if value is None:
-            return None
-        (hint,) = [a for a in args if a is not type(None)]
-        return _checked(value, hint, where)
-    if origin is Literal:
-        if value not in args:
-            raise ConfigError(f"{where}: {value!r} is not one of {', '.join(map(str, args))}")
-        return value
-    if origin is list:
-        if not isinstance(value, list):
-            raise ConfigError(f"{where}: expected a list, e.g. [a, b], got {value!r}")
-        return [_checked(item, args[0], where) for item in value]
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise ConfigError(f"{where}: expected a mapping, e.g. {{KEY: value}}, got {value!r}")
-        return {str(k): _scalar_text(v, f"{where}.{k}") for k, v in value.items()}
-    if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{where}: expected an integer, got {value!r}")
-        return value
-    if hint is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{where}: expected a string, got {value!r}")
-        return value
-    raise TypeError(f"unsupported profile type {hint}")  # a bug in the dataclass, not user input
-
-
-def _scalar_text(value: Any, where: str) -> str:
-    if isinstance(value, str | int | float | bool):
-        return str(value).lower() if isinstance(value, bool) else str(value)
-    raise ConfigError(f"{where}: expected a string or a number, got {value!r}")
+def _shell_text(value: Any) -> Any:
+    """An env value as the shell sees it: YAML's ``true`` becomes ``"true"``, not ``"True"``;
+    numbers become text in :func:`coerce_value`, anything else is refused there."""
+    return str(value).lower() if isinstance(value, bool) else value
 
 
 def time_limit_seconds(text: str) -> int:

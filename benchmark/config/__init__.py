@@ -21,7 +21,7 @@ from benchmark.config.files import (
     read_yaml,
     shipped_data_dir,
 )
-from benchmark.config.loading import load_protocol, protocol_from_dict
+from benchmark.config.loading import coerce_value, load_protocol, protocol_from_dict
 from benchmark.config.sections import (
     DataConfig,
     ModelConfig,
@@ -43,6 +43,7 @@ __all__ = [
     "StudyConfig",
     "TrainingConfig",
     "available_protocols",
+    "coerce_value",
     "load_protocol",
     "protocol_from_dict",
     "protocol_path",

@@ -32,7 +32,15 @@ _SECTIONS = {
     "retrain": RetrainConfig,
 }
 _LOSSES = "losses"
-_TOP_LEVEL = {"name", "description", "default_dataset", "demo_losses", "datasets", _LOSSES, *_SECTIONS}
+_TOP_LEVEL = {
+    "name",
+    "description",
+    "default_dataset",
+    "demo_losses",
+    "datasets",
+    _LOSSES,
+    *_SECTIONS,
+}
 
 
 def load_protocol(
@@ -143,7 +151,7 @@ def _check_override(item: str, keys: list[str], value: Any) -> Any:
     if isinstance(value, str) and float in (hint, *typing.get_args(hint)):
         with contextlib.suppress(ValueError):
             value = float(value)
-    _coerce(value, hint, f"--set {item}")
+    coerce_value(value, hint, f"--set {item}")
     return value
 
 
@@ -156,12 +164,14 @@ def _build_dataclass(cls: type, values: Any, where: str) -> Any:
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(names)}")
     kwargs = {
-        key: _coerce(value, hints[key], f"{where}.{key}") for key, value in values.items()
+        key: coerce_value(value, hints[key], f"{where}.{key}") for key, value in values.items()
     }
     return cls(**kwargs)
 
 
-def _coerce(value: Any, hint: Any, where: str) -> Any:
+def coerce_value(value: Any, hint: Any, where: str) -> Any:
+    """``value`` checked against the type ``hint`` (dataclass, Union, Literal, tuple, list, dict,
+    bool, int, float, str); numbers become text for ``str``. Raises ConfigError naming ``where``."""
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
     if dataclasses.is_dataclass(hint):
@@ -172,22 +182,26 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
         errors = []
         for arg in (a for a in args if a is not type(None)):
             try:
-                return _coerce(value, arg, where)
+                return coerce_value(value, arg, where)
             except ConfigError as exc:
                 errors.append(str(exc))
         raise ConfigError(errors[0])
     if origin is Literal:
         if value not in args:
-            raise ConfigError(f"{where}: {value!r} is not one of {list(args)}")
+            raise ConfigError(f"{where}: {value!r} is not one of {', '.join(map(str, args))}")
         return value
     if origin is tuple:
         if not isinstance(value, list | tuple) or len(value) != len(args):
             raise ConfigError(f"{where}: expected a list of {len(args)} values, got {value!r}")
-        return tuple(_coerce(v, a, where) for v, a in zip(value, args, strict=True))
+        return tuple(coerce_value(v, a, where) for v, a in zip(value, args, strict=True))
     if origin is list:
         if not isinstance(value, list):
             raise ConfigError(f"{where}: expected a list, got {value!r}")
-        return [_coerce(v, args[0], where) for v in value]
+        return [coerce_value(v, args[0], where) for v in value]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping, e.g. {{KEY: value}}, got {value!r}")
+        return {str(k): coerce_value(v, args[1], f"{where}.{k}") for k, v in value.items()}
     if hint is bool:
         if not isinstance(value, bool):
             raise ConfigError(f"{where}: expected true or false, got {value!r}")

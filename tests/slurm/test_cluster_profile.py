@@ -91,6 +91,12 @@ def test_gpus_request_form(tmp_path):
     ).sbatch_options()
 
 
+def test_env_values_are_shell_text(tmp_path):
+    profile = _profile(tmp_path, "env: {N: 8, FLAG: true, RATE: 0.5, NAME: x}\n")
+    assert profile.env == {"N": "8", "FLAG": "true", "RATE": "0.5", "NAME": "x"}
+    assert "env.LIST: expected a string" in _refused(tmp_path, "env: {LIST: [1, 2]}\n")
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
