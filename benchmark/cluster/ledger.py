@@ -7,12 +7,12 @@ Each ``mlrc slurm submit`` appends one submission (its number, time, scripts fol
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from benchmark.io import atomic_write_json, file_lock
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class Ledger:
     def __init__(self, run_dir_path: Path):
         self.folder = run_dir_path / "slurm"
         self.path = self.folder / "jobs.json"
+        self.lock_path = self.folder / "jobs.lock"
 
     def submissions(self) -> list[dict[str, Any]]:
         if not self.path.is_file():
@@ -56,26 +57,22 @@ class Ledger:
         return len(self.submissions()) + 1
 
     def record(self, number: int, scripts_dir: Path, entry: LedgerEntry) -> None:
-        """Add ``entry`` to submission ``number`` (written at once: a later failure keeps it)."""
-        submissions = self.submissions()
-        if not submissions or submissions[-1]["number"] != number:
-            submissions.append(
-                {
-                    "number": number,
-                    "submitted": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                    "scripts": str(scripts_dir),
-                    "jobs": [],
-                }
-            )
+        """Add ``entry`` to submission ``number`` (written at once: a later failure keeps it;
+        a lock keeps two submits from losing each other's jobs)."""
         job = asdict(entry)
         del job["submission"]
-        submissions[-1]["jobs"].append(job)
-        _atomic_write(self.path, json.dumps({"submissions": submissions}, indent=2) + "\n")
+        with file_lock(self.lock_path):
+            submissions = self.submissions()
+            if not submissions or submissions[-1]["number"] != number:
+                submissions.append(_new_submission(number, scripts_dir))
+            submissions[-1]["jobs"].append(job)
+            atomic_write_json(self.path, {"submissions": submissions})
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(handle, "w") as stream:
-        stream.write(text)
-    os.replace(temporary, path)
+def _new_submission(number: int, scripts_dir: Path) -> dict[str, Any]:
+    return {
+        "number": number,
+        "submitted": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "scripts": str(scripts_dir),
+        "jobs": [],
+    }

@@ -3,6 +3,7 @@ tests/slurm/test_slurm_sweep.py asks a real one)."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import optuna
@@ -114,3 +115,20 @@ def test_sbatch_refusals_are_explained_with_the_profile_setting_to_change():
     assert f"set `gpus: 0` in {profile}" in message
     unknown = explain_sbatch_refusal(Path("x.sbatch"), "sbatch: error: something new\n", profile)
     assert unknown == "sbatch refused x.sbatch: something new"
+
+
+def test_ledger_writers_do_not_lose_each_others_jobs(tmp_path):
+    def record(worker: int) -> None:
+        ledger = Ledger(tmp_path)
+        for index in range(10):
+            key = f"job-{worker}-{index}"
+            ledger.record(1, tmp_path, LedgerEntry(key, key, "study", None, "s", None, None, 1))
+
+    threads = [threading.Thread(target=record, args=(worker,)) for worker in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    ledger = Ledger(tmp_path)
+    assert len(ledger.submissions()) == 1 and len(ledger.entries()) == 30
+    assert sorted(p.name for p in ledger.folder.iterdir()) == ["jobs.json"]
