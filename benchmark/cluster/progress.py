@@ -51,29 +51,29 @@ class RetrainProgress:
 
 
 def read_study_progress(
-    run_dir: RunDirectory, config: ProtocolConfig, losses: list[str], storage_url: str | None
+    config: ProtocolConfig, losses: list[str], trials: dict[str, list]
 ) -> list[StudyProgress]:
-    """The progress of each loss's study; a study nobody started has finished nothing."""
-    trials_by_study = _trials_by_study(run_dir, storage_url)
-    progress = []
-    for loss in losses:
-        trials = trials_by_study.get(study_name(config, loss), [])
-        by_state = {state: [t for t in trials if t.state == state] for state in TrialState}
-        complete = by_state[TrialState.COMPLETE]
-        progress.append(
-            StudyProgress(
-                loss=loss,
-                n_trials=config.study.n_trials,
-                finished=budget_state(trials).finished,
-                complete=len(complete),
-                running=len(by_state[TrialState.RUNNING]),
-                waiting=len(by_state[TrialState.WAITING]),
-                failed=len(by_state[TrialState.FAIL]),
-                pruned=len(by_state[TrialState.PRUNED]),
-                best_value=max((t.value for t in complete), default=None),
-            )
-        )
-    return progress
+    """The progress of each loss's study, from :func:`trials_by_study`; a study nobody started
+    has finished nothing."""
+    return [
+        _study_progress(config, loss, trials.get(study_name(config, loss), [])) for loss in losses
+    ]
+
+
+def _study_progress(config: ProtocolConfig, loss: str, trials: list) -> StudyProgress:
+    by_state = {state: [t for t in trials if t.state == state] for state in TrialState}
+    complete = by_state[TrialState.COMPLETE]
+    return StudyProgress(
+        loss=loss,
+        n_trials=config.study.n_trials,
+        finished=budget_state(trials).finished,
+        complete=len(complete),
+        running=len(by_state[TrialState.RUNNING]),
+        waiting=len(by_state[TrialState.WAITING]),
+        failed=len(by_state[TrialState.FAIL]),
+        pruned=len(by_state[TrialState.PRUNED]),
+        best_value=max((t.value for t in complete), default=None),
+    )
 
 
 def read_retrain_progress(
@@ -91,19 +91,14 @@ def read_retrain_progress(
     ]
 
 
-def started_studies(
-    run_dir: RunDirectory, config: ProtocolConfig, storage_url: str | None
-) -> list[str]:
-    """The losses whose study for this protocol and dataset exists in the storage."""
+def started_studies(config: ProtocolConfig, trials: dict[str, list]) -> list[str]:
+    """The losses whose study for this protocol and dataset is among :func:`trials_by_study`."""
     prefix = study_name(config, "")
-    return [
-        name.removeprefix(prefix)
-        for name in _trials_by_study(run_dir, storage_url)
-        if name.startswith(prefix)
-    ]
+    return [name.removeprefix(prefix) for name in trials if name.startswith(prefix)]
 
 
-def _trials_by_study(run_dir: RunDirectory, storage_url: str | None) -> dict[str, list]:
+def trials_by_study(run_dir: RunDirectory, storage_url: str | None) -> dict[str, list]:
+    """The trials of every study in the run's storage, by study name (read once, shared)."""
     if not run_dir.exists() or (storage_url is None and not run_dir.journal_path.is_file()):
         return {}  # nothing ran yet (a dry run of a new sweep must not touch the storage)
     storage = open_storage(storage_url, run_dir.journal_path)

@@ -19,6 +19,7 @@ from benchmark.cluster.progress import (
     read_retrain_progress,
     read_study_progress,
     started_studies,
+    trials_by_study,
 )
 from benchmark.cluster.slurm import Slurm, TaskState
 from benchmark.study import UNTRAINED, RunDirectory
@@ -89,7 +90,8 @@ def sweep_status(
     config, storage_url = run_dir.attach(storage_url)
     ledger = Ledger(run_dir.path)
     entries = ledger.entries()
-    losses = _losses(entries, started_studies(run_dir, config, storage_url))
+    trials = trials_by_study(run_dir, storage_url)
+    losses = _losses(entries, started_studies(config, trials))
     jobs, notes = (
         _job_states(entries, slurm)
         if entries
@@ -100,7 +102,7 @@ def sweep_status(
         protocol=config.name,
         dataset=config.dataset,
         storage=_shown_storage(storage_url),
-        studies=read_study_progress(run_dir, config, losses, storage_url),
+        studies=read_study_progress(config, losses, trials),
         retrains=read_retrain_progress(run_dir, config, [*losses, UNTRAINED]),
         jobs=jobs,
         notes=notes,

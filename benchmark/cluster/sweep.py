@@ -21,6 +21,7 @@ from benchmark.cluster.progress import (
     StudyProgress,
     read_retrain_progress,
     read_study_progress,
+    trials_by_study,
 )
 from benchmark.config import ProtocolConfig
 from benchmark.study import UNTRAINED, RunDirectory
@@ -64,7 +65,8 @@ def plan_sweep(context: SweepContext, losses: list[str], active: Mapping[str, st
     """The jobs still needed for ``losses``; ``active`` maps the keys of jobs from earlier
     submissions that are still queued or running to their Slurm job ids."""
     run_dir, config = context.run_dir, context.config
-    studies = read_study_progress(run_dir, config, losses, context.storage_url)
+    trials = trials_by_study(run_dir, context.storage_url)
+    studies = read_study_progress(config, losses, trials)
     retrains = read_retrain_progress(run_dir, config, [*losses, UNTRAINED])
     plan = SweepPlan()
     queued = list(active)  # keys of the jobs that will be in the queue, in submission order
