@@ -14,7 +14,9 @@ from benchmark.cli._common import (
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    run = add_command(commands, "run", "study -> retrain -> table for several losses on one dataset", _run)
+    run = add_command(
+        commands, "run", "study -> retrain -> table for several losses on one dataset", _run
+    )
     add_protocol_arguments(run)
     run.add_argument(
         "--losses",
@@ -37,13 +39,19 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
 
     study = add_command(
-        commands, "study", "run one loss's Optuna study in this process until its budget is met", _study
+        commands,
+        "study",
+        "run one loss's Optuna study in this process until its budget is met",
+        _study,
     )
     add_protocol_arguments(study)
     study.add_argument("--loss", required=True, help="the loss whose hyperparameters to search")
 
     worker = add_command(
-        commands, "worker", "attach to an existing study and run trials until the budget is met", _worker
+        commands,
+        "worker",
+        "attach to an existing study and run trials until the budget is met",
+        _worker,
     )
     add_run_dir_arguments(worker)
 
@@ -77,11 +85,10 @@ def _run_config(args: argparse.Namespace):
     return load_config(args, extra_overrides=overrides)
 
 
-def _created_context(args: argparse.Namespace):
-    """The run named by --protocol/--dataset/--run-dir, created or resumed."""
+def _created_context(args: argparse.Namespace, config):
+    """The run of ``config`` (from :func:`_run_config`) in --run-dir, created or resumed."""
     from benchmark.study import StudyContext
 
-    config = _run_config(args)
     run_dir = _run_directory(args, config)
     return StudyContext.create(
         config, run_dir, args.storage, args.plugin, progress=not args.no_progress
@@ -98,8 +105,9 @@ def _attached_context(args: argparse.Namespace):
 def _run(args: argparse.Namespace) -> int:
     from benchmark.study import resolve_losses, run_benchmark
 
-    losses = resolve_losses(args.losses, _run_config(args))
-    context = _created_context(args)
+    config = _run_config(args)
+    losses = resolve_losses(args.losses, config)
+    context = _created_context(args, config)
     print(f"run directory: {context.run_dir.path}")
     print(f"losses: {', '.join(losses)}")
     table = run_benchmark(context, losses)
@@ -114,7 +122,7 @@ def _study(args: argparse.Namespace) -> int:
     from benchmark.study import run_worker
 
     get_loss_spec(args.loss)
-    context = _created_context(args)
+    context = _created_context(args, _run_config(args))
     print(f"run directory: {context.run_dir.path}")
     run_worker(context, args.loss)
     return 0

@@ -107,3 +107,21 @@ def test_profile_losses_prints_ratios_and_writes_csv(capsys, tmp_path):
     assert "mfcwms_direct_cxc" in printed and "time/PA" in printed
     rows = csv.read_text().splitlines()
     assert len(rows) == 1 + 6 and "mfcwms" in rows[1]
+
+
+def test_run_reads_the_protocol_once(capsys, tmp_path, monkeypatch):
+    import benchmark.config
+    import benchmark.study
+
+    real_load = benchmark.config.load_protocol
+    calls = []
+
+    def counting_load(*args, **kwargs):
+        calls.append(args)
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(benchmark.config, "load_protocol", counting_load)
+    monkeypatch.setattr(benchmark.study, "run_benchmark", lambda context, losses: "table")
+    args = ["run", "--losses", "mfcwms", "--run-dir", str(tmp_path / "r"), "--no-progress"]
+    assert main(args) == 0
+    assert len(calls) == 1 and "losses: mfcwms" in capsys.readouterr().out
