@@ -45,7 +45,9 @@ def plan_ablation(
     if not left:
         plan.skipped.append(f"ablation {ablation.name}: every grid point is finished")
     elif key in active:
-        plan.skipped.append(f"ablation {ablation.name}: job {active[key]} is still queued or running")
+        plan.skipped.append(
+            f"ablation {ablation.name}: job {active[key]} is still queued or running"
+        )
     else:
         plan.jobs.append(_points_job(context, request, key, left))
     if plan.jobs:
@@ -53,9 +55,7 @@ def plan_ablation(
     return plan
 
 
-def _points_job(
-    context: SweepContext, request: AblationRequest, key: str, left: list[int]
-) -> Job:
+def _points_job(context: SweepContext, request: AblationRequest, key: str, left: list[int]) -> Job:
     ablation = request.plan.ablation
     grid = _values_argument(request.plan)  # the whole grid: each task picks its --point
     return Job(
@@ -98,4 +98,5 @@ def _point_finished(context: SweepContext, request: AblationRequest, slug: str) 
     point = RunDirectory(context.run_dir.path / "points" / slug)
     results = ResultsFile(point.results_path, point.path / "locks" / "results.lock")  # read only
     repeats = set(range(context.config.retrain.repeats))
-    return all(repeats <= results.completed_repeats(loss) for loss in request.losses)
+    done = results.completed_repeats_by_loss()
+    return all(repeats <= done.get(loss, set()) for loss in request.losses)

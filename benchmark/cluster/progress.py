@@ -81,11 +81,12 @@ def read_retrain_progress(
 ) -> list[RetrainProgress]:
     """The repeats of each loss already in ``results.csv``."""
     results = results_file(run_dir) if run_dir.results_path.is_file() else None
+    done = results.completed_repeats_by_loss() if results else {}
     return [
         RetrainProgress(
             loss=loss,
             repeats=config.retrain.repeats,
-            done=tuple(sorted(results.completed_repeats(loss))) if results else (),
+            done=tuple(sorted(done.get(loss, ()))),
         )
         for loss in losses
     ]

@@ -90,8 +90,15 @@ class ResultsFile:
         return pd.read_csv(self.path)
 
     def completed_repeats(self, loss: str) -> set[int]:
+        return self.completed_repeats_by_loss().get(loss, set())
+
+    def completed_repeats_by_loss(self) -> dict[str, set[int]]:
+        """The repeats in the file of every loss, from one read (``{loss: {0, 1}}``)."""
         rows = self.read()
-        return set(rows.loc[rows["loss"] == loss, "repeat"].astype(int))
+        repeats: dict[str, set[int]] = {}
+        for loss, repeat in zip(rows["loss"], rows["repeat"].astype(int), strict=True):
+            repeats.setdefault(str(loss), set()).add(int(repeat))
+        return repeats
 
     def append(self, rows: list[dict[str, Any]]) -> int:
         """Add rows; the rows of a (loss, repeat, ablation setting) already present are not

@@ -39,6 +39,15 @@ def test_a_repeat_is_never_written_twice(tmp_path, tiny_overrides):
     assert results.completed_repeats("cwms") == set()
 
 
+
+def test_completed_repeats_of_every_loss_from_one_read(tmp_path, tiny_overrides):
+    config = tiny_config(tiny_overrides)
+    results = ResultsFile(tmp_path / "results.csv", tmp_path / "results.lock")
+    assert results.completed_repeats_by_loss() == {}
+    results.append(_rows(config, "mfcwms", 0, 0.2) + _rows(config, "mfcwms", 2, 0.3))
+    results.append(_rows(config, "untrained", 1, 0.1))
+    assert results.completed_repeats_by_loss() == {"mfcwms": {0, 2}, "untrained": {1}}
+
 def test_unknown_columns_are_refused(tiny_overrides):
     with pytest.raises(ValueError, match="unknown result columns"):
         result_rows(tiny_config(tiny_overrides), "x", "X", 0, "separated", 8, {"map_at_r": 0.1}, colour=1)
