@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 EXAMPLES: dict[str, str] = {
     "run": "mlrc run --protocol demo --losses contrastive,mfcwms --set study.n_trials=8",
@@ -28,11 +29,17 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def add_command(
-    commands: argparse._SubParsersAction, name: str, help_text: str, handler: Handler
+    commands: argparse._SubParsersAction,
+    name: str,
+    help_text: str,
+    handler: Handler,
+    **options: Any,
 ) -> argparse.ArgumentParser:
-    """A subcommand whose --help ends with its example from :data:`EXAMPLES`."""
+    """A subcommand whose --help ends with its example from :data:`EXAMPLES`; its description
+    is the help text unless ``options`` (passed to ``add_parser``) give another, or None."""
+    options = {"description": help_text, **options}
     parser = commands.add_parser(
-        name.split()[-1], help=help_text, description=help_text, epilog="example: " + EXAMPLES[name]
+        name.split()[-1], help=help_text, epilog="example: " + EXAMPLES[name], **options
     )
     parser.set_defaults(handler=handler)
     return parser
@@ -62,17 +69,25 @@ def add_protocol_arguments(parser: argparse.ArgumentParser) -> None:
     """--protocol, --dataset, --set, --root, --run-dir, --storage, --no-progress."""
     add_protocol_choice(parser)
     parser.add_argument("--root", default=None, help="dataset root (sets data.root)")
-    parser.add_argument("--run-dir", type=Path, default=None, help="default results/runs/<protocol>-<dataset>")
     parser.add_argument(
-        "--storage", default=None, help="Optuna storage URL (default: a journal file in the run dir)"
+        "--run-dir", type=Path, default=None, help="default results/runs/<protocol>-<dataset>"
+    )
+    parser.add_argument(
+        "--storage",
+        default=None,
+        help="Optuna storage URL (default: a journal file in the run dir)",
     )
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
 
 def add_run_dir_arguments(parser: argparse.ArgumentParser) -> None:
     """--run-dir, --loss, --storage, --no-progress: what a process started cold needs."""
-    parser.add_argument("--run-dir", required=True, type=Path, help="a run directory made by run/study")
-    parser.add_argument("--loss", "--study", dest="loss", required=True, help="the loss (study) name")
+    parser.add_argument(
+        "--run-dir", required=True, type=Path, help="a run directory made by run/study"
+    )
+    parser.add_argument(
+        "--loss", "--study", dest="loss", required=True, help="the loss (study) name"
+    )
     parser.add_argument("--storage", default=None, help="override the run's storage URL")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
 

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import argparse
 
-from benchmark.cli._common import EXAMPLES
+from benchmark.cli._common import add_command
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     data = commands.add_parser("data", help="dataset utilities")
     data_commands = data.add_subparsers(dest="data_command", required=True, metavar="COMMAND")
-    check = data_commands.add_parser(
-        "check",
-        help="validate a dataset tree: every problem, class/image counts, split and folds",
-        epilog="example: " + EXAMPLES["data check"],
+    check = add_command(
+        data_commands,
+        "data check",
+        "validate a dataset tree: every problem, class/image counts, split and folds",
+        _check,
+        description=None,
     )
-    check.set_defaults(handler=_check)
-    check.add_argument("--dataset", required=True, help="cub, cars196, sop, inshop, folder, synthetic")
+    check.add_argument(
+        "--dataset", required=True, help="cub, cars196, sop, inshop, folder, synthetic"
+    )
     check.add_argument("--root", default=None, help="dataset root directory")
     check.add_argument("--protocol", default="mlrc", help="protocol whose data settings to use")
     check.add_argument("--json", action="store_true", help="print one JSON object for scripts")

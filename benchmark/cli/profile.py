@@ -5,18 +5,21 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from benchmark.cli._common import EXAMPLES, add_protocol_choice
+from benchmark.cli._common import add_command, add_protocol_choice
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     profile = commands.add_parser("profile", help="benchmarks that print ratios to references")
-    profile_commands = profile.add_subparsers(dest="profile_command", required=True, metavar="COMMAND")
-    losses = profile_commands.add_parser(
-        "losses",
-        help="time and peak memory of forward+backward per loss vs PML references",
-        epilog="example: " + EXAMPLES["profile losses"],
+    profile_commands = profile.add_subparsers(
+        dest="profile_command", required=True, metavar="COMMAND"
     )
-    losses.set_defaults(handler=_profile_losses)
+    losses = add_command(
+        profile_commands,
+        "profile losses",
+        "time and peak memory of forward+backward per loss vs PML references",
+        _profile_losses,
+        description=None,
+    )
     losses.add_argument("--device", default="cpu", help="cpu or cuda")
     losses.add_argument("--batch-sizes", default=None, help="comma-separated, e.g. 32,180,1024")
     losses.add_argument("--num-classes", default=None, help="comma-separated, e.g. 100,1000,11318")
@@ -33,7 +36,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     losses.add_argument("--losses", default=None, help="comma-separated subset of our losses")
     losses.add_argument(
-        "--csv", type=Path, default=Path("results/runs/profile/losses.csv"), help="where to write the rows"
+        "--csv",
+        type=Path,
+        default=Path("results/runs/profile/losses.csv"),
+        help="where to write the rows",
     )
     _register_train(profile_commands)
     _register_samplers(profile_commands)
@@ -64,17 +70,17 @@ def _profile_losses(args: argparse.Namespace) -> int:
 
 
 def _register_train(profile_commands: argparse._SubParsersAction) -> None:
-    train = profile_commands.add_parser(
-        "train",
-        help="images/s of training steps (fp32, bf16, channels_last) and of the data loader, "
+    train = add_command(
+        profile_commands,
+        "profile train",
+        "images/s of training steps (fp32, bf16, channels_last) and of the data loader, "
         "trainings/hour of 1, 2, 4 workers; ratios and the bottleneck",
+        _profile_train,
         description="Measure, on one device, what limits a training: full training steps of the "
         "protocol's network (random weights) in fp32 and the faster settings, the data loader "
         "alone on real JPEG files in CUB's layout, and k `mlrc worker` processes sharing the "
         "device. Prints the ratios and names the bottleneck. On a CPU use --network small.",
-        epilog="example: " + EXAMPLES["profile train"],
     )
-    train.set_defaults(handler=_profile_train)
     add_protocol_choice(train, default="mlrc")
     train.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
     train.add_argument(
@@ -153,20 +159,24 @@ def _counts(text: str, option: str) -> tuple[int, ...]:
 
 
 def _register_samplers(profile_commands: argparse._SubParsersAction) -> None:
-    samplers = profile_commands.add_parser(
-        "samplers",
-        help="TPE vs MLRC's Sobol + GP on the same study and budget: best objective per seed, "
+    samplers = add_command(
+        profile_commands,
+        "profile samplers",
+        "TPE vs MLRC's Sobol + GP on the same study and budget: best objective per seed, "
         "and duplicate suggestions with parallel workers",
-        epilog="example: " + EXAMPLES["profile samplers"],
+        _profile_samplers,
+        description=None,
     )
-    samplers.set_defaults(handler=_profile_samplers)
     add_protocol_choice(samplers)
     samplers.add_argument("--loss", default="mfcwms", help="the loss whose study is run")
     samplers.add_argument("--samplers", default="tpe,gp", help="comma-separated sampler kinds")
     samplers.add_argument("--seeds", default="0,1,2", help="comma-separated sampler seeds")
     samplers.add_argument("--workers", type=int, default=2, help="parallel workers of the check")
     samplers.add_argument(
-        "--csv", type=Path, default=Path("results/runs/profile/samplers.csv"), help="where to write the rows"
+        "--csv",
+        type=Path,
+        default=Path("results/runs/profile/samplers.csv"),
+        help="where to write the rows",
     )
 
 
