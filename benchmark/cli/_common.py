@@ -97,7 +97,10 @@ def load_config(args: argparse.Namespace, extra_overrides: list[str] = ()):
     from other flags) applied."""
     from benchmark.config import load_protocol
 
-    overrides = [*args.overrides, *extra_overrides]
-    if args.root is not None:
-        overrides.append(f"data.root={args.root}")
+    overrides = [*args.overrides, *extra_overrides, *root_override(args.root)]
     return load_protocol(args.protocol, args.dataset, overrides)
+
+
+def root_override(root: str | None) -> list[str]:
+    """--root as a protocol override (``data.root=...``), or nothing when it is not given."""
+    return [] if root is None else [f"data.root={root}"]

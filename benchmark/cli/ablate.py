@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from benchmark.cli._common import add_command, add_protocol_arguments, load_config
+from benchmark.cli._common import (
+    add_command,
+    add_protocol_arguments,
+    load_config,
+    root_override,
+)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -56,7 +61,7 @@ def _ablate(args: argparse.Namespace) -> int:
         run_dir,
         protocol=args.protocol,
         dataset=base.dataset,
-        overrides=[*args.overrides, *([f"data.root={args.root}"] if args.root else [])],
+        overrides=[*args.overrides, *root_override(args.root)],
         progress=not args.no_progress,
     )
     print()
