@@ -66,13 +66,14 @@ def submit_sweep(
     slurm = slurm or Slurm()
     storage_url = storage_url or profile.storage
     ledger = Ledger(run_dir.path)
+    number = ledger.next_submission()
     if dry_run:
         active = active_jobs(ledger, slurm) if slurm.available() else {}
         scripts_dir = scripts_dir or _fresh_dry_run_folder(ledger)
     else:
         _check_before_submitting(config, run_dir, storage_url, plugins, slurm, ablation)
         active = active_jobs(ledger, slurm)
-        scripts_dir = scripts_dir or ledger.folder / f"submission-{ledger.next_submission()}"
+        scripts_dir = scripts_dir or ledger.folder / f"submission-{number}"
     if storage_url is None and run_dir.exists():
         storage_url = run_dir.read_manifest().get("storage")
 
@@ -91,7 +92,9 @@ def submit_sweep(
             plan, scripts_dir, _dry_run_jobs(plan.jobs, scripts, active), commands, True
         )
     log_dir.mkdir(parents=True, exist_ok=True)
-    submitted = _submit_in_order(plan.jobs, scripts, active, ledger, scripts_dir, profile, slurm)
+    submitted = _submit_in_order(
+        plan.jobs, scripts, active, ledger, number, scripts_dir, profile, slurm
+    )
     return Submission(plan, scripts_dir, submitted, commands, False)
 
 
@@ -128,14 +131,15 @@ def _submit_in_order(
     scripts: Mapping[str, Path],
     active: Mapping[str, str],
     ledger: Ledger,
+    number: int,
     scripts_dir: Path,
     profile: ClusterProfile,
     slurm: Slurm,
 ) -> list[SubmittedJob]:
-    """sbatch every job after those it depends on; record each in the ledger once accepted."""
+    """sbatch every job after those it depends on; record each in the ledger, as submission
+    ``number``, once accepted."""
     submitted = []
     job_ids = dict(active)
-    number = ledger.next_submission()
     for job in jobs:
         dependency = dependency_spec(job, job_ids)
         try:
