@@ -34,7 +34,9 @@ def load_plugin(target: str) -> ModuleType:
             spec.loader.exec_module(module)
         except Exception as exc:
             del sys.modules[module_name]
-            raise PluginError(f"plugin {path} failed to import: {type(exc).__name__}: {exc}") from exc
+            raise PluginError(
+                f"plugin {path} failed to import: {type(exc).__name__}: {exc}"
+            ) from exc
         return module
     try:
         return importlib.import_module(target)

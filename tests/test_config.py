@@ -39,11 +39,15 @@ def test_every_sampler_setting_is_explicit_in_the_protocol_files():
 
     for name in available_protocols():
         sampler = yaml.safe_load(protocol_path(name).read_text())["study"]["sampler"]
-        assert {"seed", "n_startup_trials", "multivariate", "constant_liar", "group"} <= set(sampler)
+        assert {"seed", "n_startup_trials", "multivariate", "constant_liar", "group"} <= set(
+            sampler
+        )
 
 
 def test_set_overrides_any_value_with_its_type():
-    config = load_protocol("mlrc", "cub", ["study.n_trials=8", "study.sampler.seed=3", "data.crop_scale=[0.5, 1]"])
+    config = load_protocol(
+        "mlrc", "cub", ["study.n_trials=8", "study.sampler.seed=3", "data.crop_scale=[0.5, 1]"]
+    )
     assert config.study.n_trials == 8 and config.study.sampler.seed == 3
     assert config.data.crop_scale == (0.5, 1.0)
 
@@ -51,8 +55,14 @@ def test_set_overrides_any_value_with_its_type():
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ("study.n_trial=3", r"^--set study.n_trial=3: unknown key 'n_trial' in study; allowed: \[.*'n_trials'"),
-        ("study.sampler.sed=1", r"^--set study.sampler.sed=1: unknown key 'sed' in study.sampler; allowed: \[.*'seed'"),
+        (
+            "study.n_trial=3",
+            r"^--set study.n_trial=3: unknown key 'n_trial' in study; allowed: \[.*'n_trials'",
+        ),
+        (
+            "study.sampler.sed=1",
+            r"^--set study.sampler.sed=1: unknown key 'sed' in study.sampler; allowed: \[.*'seed'",
+        ),
         ("study.n_trials=many", r"^--set study.n_trials=many: expected an integer, got 'many'"),
         ("training.optimizer=sgd", r"^--set training.optimizer=sgd: 'sgd' is not one of"),
         ("data.crop_scale=[0.5]", r"^--set data.crop_scale=\[0.5\]: expected a list of 2 values"),

@@ -7,12 +7,17 @@ from pathlib import Path
 
 import pytest
 
-tomllib = pytest.importorskip("tomllib", reason="tomllib is in the standard library from Python 3.11")
+tomllib = pytest.importorskip(
+    "tomllib", reason="tomllib is in the standard library from Python 3.11"
+)
 PYPROJECT = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())
 
 
 def _names(requirements: list[str]) -> set[str]:
-    return {re.split(r"[<>=!~\[;\s]", requirement, maxsplit=1)[0].lower() for requirement in requirements}
+    return {
+        re.split(r"[<>=!~\[;\s]", requirement, maxsplit=1)[0].lower()
+        for requirement in requirements
+    }
 
 
 def test_the_base_install_has_no_faiss_and_each_extra_names_one_build():

@@ -14,7 +14,10 @@ if TYPE_CHECKING:
 
 def register(commands: argparse._SubParsersAction) -> None:
     losses = add_command(
-        commands, "losses", "list the registered losses with kind, parameters and search space", _losses
+        commands,
+        "losses",
+        "list the registered losses with kind, parameters and search space",
+        _losses,
     )
     losses.add_argument(
         "--dataset",
@@ -22,7 +25,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="show the search spaces resolved for this dataset (e.g. sop); default: the default ranges",
     )
     output = losses.add_mutually_exclusive_group()
-    output.add_argument("--json", action="store_true", help="print one JSON list instead of a table")
+    output.add_argument(
+        "--json", action="store_true", help="print one JSON list instead of a table"
+    )
     output.add_argument(
         "--markdown",
         action="store_true",

@@ -73,7 +73,9 @@ class RunDevice:
 
     @property
     def memory_format(self) -> torch.memory_format:
-        return torch.channels_last if self.channels_last and self.is_cuda else torch.contiguous_format
+        return (
+            torch.channels_last if self.channels_last and self.is_cuda else torch.contiguous_format
+        )
 
     @property
     def pin_memory(self) -> bool:

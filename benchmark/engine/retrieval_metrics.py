@@ -107,7 +107,9 @@ def retrieval_metrics(
         include=(*METRICS.values(), "recall_at_k"),
         k="max_bin_count",
         device=device,
-        knn_func=knn_function(device, knn, num_references=len(query if reference is None else reference)),
+        knn_func=knn_function(
+            device, knn, num_references=len(query if reference is None else reference)
+        ),
     )
     pml_logger = pml_common.LOGGER
     previous_level = pml_logger.level

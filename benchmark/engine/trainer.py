@@ -160,7 +160,9 @@ class Trainer:
             value = self.forward_and_backward(images, labels)
             self.step_optimizers(trunk_trains)
             bar.update(1)
-            bar.set_postfix(loss=f"{value:.4f}", val_map_at_r=f"{self._last_val:.4f}", refresh=False)
+            bar.set_postfix(
+                loss=f"{value:.4f}", val_map_at_r=f"{self._last_val:.4f}", refresh=False
+            )
         with warnings.catch_warnings():  # the trunk's optimizer did not step during warm-up
             warnings.filterwarnings("ignore", "Detected call of `lr_scheduler.step", UserWarning)
             for scheduler in self.schedulers.values():
@@ -212,7 +214,10 @@ class Trainer:
         self.state.curve.append(row)
         if self._improves(row["val_map_at_r"]):
             self.state.best_val_map_at_r = row["val_map_at_r"]
-            self.state.best_epoch, self.state.best_iteration = self.state.epoch, self.state.iteration
+            self.state.best_epoch, self.state.best_iteration = (
+                self.state.epoch,
+                self.state.iteration,
+            )
             self.save_best(row)
         self.save_last()
         write_curve(self.files, self.state.curve)

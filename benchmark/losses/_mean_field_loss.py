@@ -28,7 +28,11 @@ class MeanFieldLoss(torch.nn.Module):
         super().__init__()
         check_hyperparameters(
             type(self).__name__,
-            positive={"num_classes": num_classes, "embedding_size": embedding_size, **(positive or {})},
+            positive={
+                "num_classes": num_classes,
+                "embedding_size": embedding_size,
+                **(positive or {}),
+            },
             mf_reg=mf_reg,
             mf_power=mf_power,
         )

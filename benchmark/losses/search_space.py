@@ -67,7 +67,9 @@ class ParamRange:
         from optuna.distributions import FloatDistribution, IntDistribution
 
         if self.integer:
-            return IntDistribution(int(self.low), int(self.high), log=self.log, step=int(self.step or 1))
+            return IntDistribution(
+                int(self.low), int(self.high), log=self.log, step=int(self.step or 1)
+            )
         return FloatDistribution(self.low, self.high, log=self.log, step=self.step)
 
     def to_dict(self) -> dict[str, Any]:
@@ -294,7 +296,9 @@ def search_space_table(specs: Iterable[LossSpec], datasets: Iterable[str] = DATA
                 for dataset, space in per_dataset.items()
                 if space.params[name].to_dict() != p.to_dict()
             )
-            lines.append(f"| {label} | {name} | {p.scale} | {p.bounds()} | {differences} | {p.doc} |")
+            lines.append(
+                f"| {label} | {name} | {p.scale} | {p.bounds()} | {differences} | {p.doc} |"
+            )
             label = ""
         for name, value in default.fixed.items():
             differences = "; ".join(

@@ -59,7 +59,10 @@ class Ablation:
     def points(self, dataset: str, values: str | None = None) -> list[Setting]:
         """Every setting of the grid (the product of the keys' values), in order."""
         per_key = _parse_values(self, values) if values else self.grid.get(dataset, self.grid["*"])
-        return [dict(zip(self.keys, combo, strict=True)) for combo in itertools.product(*(per_key[k] for k in self.keys))]
+        return [
+            dict(zip(self.keys, combo, strict=True))
+            for combo in itertools.product(*(per_key[k] for k in self.keys))
+        ]
 
 
 def _batch_size(setting: Setting, losses: list[str]) -> list[str]:
@@ -83,8 +86,13 @@ ABLATIONS: dict[str, Ablation] = {
             "batch-size",
             "MFCWMS MAP@R by batch size (Tables 4-5; In-Shop with ProxyAnchor: Table 10)",
             ("batch_size",),
-            {"cub": _SMALL_DATA_BATCHES, "cars196": _SMALL_DATA_BATCHES, "sop": _LARGE_DATA_BATCHES,
-             "inshop": _LARGE_DATA_BATCHES, "*": {"batch_size": [20, 40, 60, 100]}},
+            {
+                "cub": _SMALL_DATA_BATCHES,
+                "cars196": _SMALL_DATA_BATCHES,
+                "sop": _LARGE_DATA_BATCHES,
+                "inshop": _LARGE_DATA_BATCHES,
+                "*": {"batch_size": [20, 40, 60, 100]},
+            },
             ("mfcwms",),
             _batch_size,
         ),
@@ -94,7 +102,10 @@ ABLATIONS: dict[str, Ablation] = {
             ("batch_size",),
             {"*": _LARGE_DATA_BATCHES},
             ("proxy_anchor", "mfcwms"),
-            lambda setting, losses: [*_batch_size(setting, losses), "data.inshop_query_gallery=false"],
+            lambda setting, losses: [
+                *_batch_size(setting, losses),
+                "data.inshop_query_gallery=false",
+            ],
             datasets=("inshop",),
         ),
         Ablation(
@@ -190,12 +201,17 @@ def get_ablation(name: str) -> Ablation:
     try:
         return ABLATIONS[name]
     except KeyError:
-        raise ConfigError(f"unknown ablation '{name}'; choose from {', '.join(ABLATIONS)}") from None
+        raise ConfigError(
+            f"unknown ablation '{name}'; choose from {', '.join(ABLATIONS)}"
+        ) from None
 
 
 def point_slug(setting: Setting) -> str:
     """``{"alpha": 0.01, "base": 0.8}`` -> ``alpha-0.01_base-0.8`` (a folder name)."""
-    return "_".join(f"{key}-{value:g}" if isinstance(value, float) else f"{key}-{value}" for key, value in setting.items())
+    return "_".join(
+        f"{key}-{value:g}" if isinstance(value, float) else f"{key}-{value}"
+        for key, value in setting.items()
+    )
 
 
 def point_config(
@@ -228,7 +244,9 @@ def run_point(
     return context
 
 
-def gather_point(run_dir: RunDirectory, ablation: Ablation, setting: Setting, point_dir: RunDirectory) -> int:
+def gather_point(
+    run_dir: RunDirectory, ablation: Ablation, setting: Setting, point_dir: RunDirectory
+) -> int:
     """Append a finished point's rows to the ablation's results (once); returns rows added."""
     rows = results_file(point_dir).read()
     if rows.empty:

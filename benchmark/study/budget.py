@@ -108,7 +108,9 @@ class TrialBudget:
             if self.sampler_factory is not None:
                 # Re-seed from the study's size: a restarted worker must not replay the random
                 # draws of an earlier one (same seed) and waste budget on duplicate parameters.
-                self.study.sampler = self.sampler_factory(len(self.study.get_trials(deepcopy=False)))
+                self.study.sampler = self.sampler_factory(
+                    len(self.study.get_trials(deepcopy=False))
+                )
             trial = self.study.ask()
             self.beat(trial.number)
             return trial

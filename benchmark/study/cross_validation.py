@@ -113,7 +113,9 @@ class CrossValidation:
             for dataset, name in zip(parts, names, strict=True)
         )
 
-    def _cached_embeddings(self, model: torch.nn.Module, dataset: ImageSet, path: Path) -> np.ndarray:
+    def _cached_embeddings(
+        self, model: torch.nn.Module, dataset: ImageSet, path: Path
+    ) -> np.ndarray:
         if path.is_file():
             return np.load(path)
         embeddings, _ = embed(

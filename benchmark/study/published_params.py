@@ -127,7 +127,9 @@ def _batch_size(extra: str, where: str) -> int:
     items = (item.split("=", 1) for item in extra.split(";") if "=" in item)
     text = {key.strip(): value.strip() for key, value in items}.get("batch_size")
     if text is None:
-        raise ConfigError(f"{where}: the 'extra' column must state the batch size, e.g. batch_size=32")
+        raise ConfigError(
+            f"{where}: the 'extra' column must state the batch size, e.g. batch_size=32"
+        )
     try:
         return int(text)
     except ValueError:

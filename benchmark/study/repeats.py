@@ -67,7 +67,9 @@ def run_repeats(
 ) -> None:
     """Evaluate each repeat's fold models (``fold_outcome(repeat, fold)``) and append the rows."""
     cv = context.cross_validation
-    for repeat in tqdm(repeats, desc=f"retrain {display}", unit="repeat", disable=not context.progress):
+    for repeat in tqdm(
+        repeats, desc=f"retrain {display}", unit="repeat", disable=not context.progress
+    ):
         folds = [fold_outcome(repeat, fold.index) for fold in cv.folds]
         rows = repeat_rows(context, loss, display, repeat, folds)
         for row in rows:
@@ -99,7 +101,14 @@ def repeat_rows(
             for part in range(len(folds[0].test_embeddings))
         ]
         rows += result_rows(
-            config, loss, display, repeat, "concatenated", joined[0].shape[1], score(joined), **provenance
+            config,
+            loss,
+            display,
+            repeat,
+            "concatenated",
+            joined[0].shape[1],
+            score(joined),
+            **provenance,
         )
     return rows
 

@@ -45,7 +45,9 @@ def run_retrain(
         fold_dir = context.run_dir.retrain_fold_dir(loss, repeat, fold)
         trained = cv.train_fold(loss, params, cv.folds[fold], seed, fold_dir, keep_checkpoint=True)
         embeddings = cv.test_embeddings(trained.model, fold_dir)
-        return FoldOutcome(seed, embeddings, trained.result.best_iteration, trained.result.best_epoch)
+        return FoldOutcome(
+            seed, embeddings, trained.result.best_iteration, trained.result.best_epoch
+        )
 
     details = {"params": params, "params_source": params_source}
     run_repeats(context, loss, get_loss_spec(loss).display, todo, trained_fold, details)

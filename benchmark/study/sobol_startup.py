@@ -64,7 +64,11 @@ class SobolStartupSampler(BaseSampler):
         return self.then.sample_relative(study, trial, search_space)
 
     def sample_independent(
-        self, study: Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        param_name: str,
+        param_distribution: BaseDistribution,
     ) -> Any:
         return self.then.sample_independent(study, trial, param_name, param_distribution)
 

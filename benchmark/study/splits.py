@@ -34,7 +34,11 @@ class ClassFolds:
     """MLRC's class halves and class-disjoint folds of the train+val half."""
 
     def __init__(
-        self, index: DatasetIndex, data: DataConfig, train_transform: Callable, eval_transform: Callable
+        self,
+        index: DatasetIndex,
+        data: DataConfig,
+        train_transform: Callable,
+        eval_transform: Callable,
     ):
         self.index = index
         self.data = data
@@ -70,23 +74,33 @@ class PredefinedSplit:
     """The dataset's own train/test split: one model per repeat, early-stopped on the test set."""
 
     def __init__(
-        self, index: DatasetIndex, data: DataConfig, train_transform: Callable, eval_transform: Callable
+        self,
+        index: DatasetIndex,
+        data: DataConfig,
+        train_transform: Callable,
+        eval_transform: Callable,
     ):
         split = traditional_split(index)
         cache = data.cache_images
-        self.train_set = image_set_for_images(index, split.train, train_transform, cache_images=cache)
-        test_images = split.query if split.gallery is None else np.concatenate([split.query, split.gallery])
+        self.train_set = image_set_for_images(
+            index, split.train, train_transform, cache_images=cache
+        )
+        test_images = (
+            split.query if split.gallery is None else np.concatenate([split.query, split.gallery])
+        )
         test_classes = np.unique(index.labels[test_images])
         if split.gallery is not None and data.inshop_query_gallery:
             self.test_set: EvalSet = tuple(
-                image_set_for_images(index, ids, eval_transform, cache_images=cache, classes=test_classes)
+                image_set_for_images(
+                    index, ids, eval_transform, cache_images=cache, classes=test_classes
+                )
                 for ids in (split.query, split.gallery)
             )
         else:
-            self.test_set = image_set_for_images(index, test_images, eval_transform, cache_images=cache)
-        self.folds = [
-            Fold(index=0, train_classes=self.train_set.classes, val_classes=test_classes)
-        ]
+            self.test_set = image_set_for_images(
+                index, test_images, eval_transform, cache_images=cache
+            )
+        self.folds = [Fold(index=0, train_classes=self.train_set.classes, val_classes=test_classes)]
 
     def fold_sets(self, fold: Fold) -> tuple[ImageSet, EvalSet]:
         return self.train_set, self.test_set

@@ -42,7 +42,9 @@ def test_losses_table_shows_the_dataset_it_resolved(capsys):
     assert main(["losses", "--dataset", "sop"]) == 0
     table = capsys.readouterr().out
     assert "search space (sop)" in table.splitlines()[0]
-    assert re.search(r"arcface\s+ArcFace\s+classification\s+yes\s+margin \[0, 90\], scale \[0.01, 300\]", table)
+    assert re.search(
+        r"arcface\s+ArcFace\s+classification\s+yes\s+margin \[0, 90\], scale \[0.01, 300\]", table
+    )
 
 
 def test_losses_with_an_unknown_dataset_is_one_clear_error(capsys):

@@ -23,7 +23,9 @@ def assert_one_line_error(code, err, *fragments):
 
 
 def test_unknown_loss(capsys, tmp_path):
-    code, err = run_cli(capsys, ["run", "--losses", "contrastive,mfcmws", "--run-dir", str(tmp_path)])
+    code, err = run_cli(
+        capsys, ["run", "--losses", "contrastive,mfcmws", "--run-dir", str(tmp_path)]
+    )
     assert_one_line_error(code, err, "unknown loss 'mfcmws'", "mfcwms", "--plugin")
 
 
@@ -36,7 +38,17 @@ def test_missing_dataset_root(capsys, tmp_path):
     missing = tmp_path / "nowhere" / "CUB_200_2011"
     code, err = run_cli(
         capsys,
-        ["run", "--protocol", "mlrc", "--dataset", "cub", "--root", str(missing), "--run-dir", str(tmp_path / "r")],
+        [
+            "run",
+            "--protocol",
+            "mlrc",
+            "--dataset",
+            "cub",
+            "--root",
+            str(missing),
+            "--run-dir",
+            str(tmp_path / "r"),
+        ],
     )
     assert_one_line_error(code, err, str(missing))
 
@@ -60,7 +72,8 @@ def test_malformed_search_space_yaml(capsys, tmp_path):
         "    return NormalizedSoftmaxLoss(num_classes, embedding_size)\n"
     )
     code, err = run_cli(
-        capsys, ["--plugin", str(plugin), "run", "--losses", "broken", "--run-dir", str(tmp_path / "r")]
+        capsys,
+        ["--plugin", str(plugin), "run", "--losses", "broken", "--run-dir", str(tmp_path / "r")],
     )
     assert_one_line_error(code, err, "broken_space.yaml", "malformed YAML")
 
@@ -80,13 +93,24 @@ def test_unreachable_storage_url(capsys, tmp_path, url):
         (["profile", "losses", "--batch-sizes", "32,abc"], ["--batch-sizes '32,abc'", "integers"]),
         (["run", "--set", "study.n_trial=3"], ["--set study.n_trial=3", "unknown key 'n_trial'"]),
         (["run", "--storage", "postgres://me:secret@db/mlrc"], ["postgres://", "postgresql://"]),
-        (["ablate", "mf-reg", "--protocol", "traditional-demo", "--values", "0,abc"], ["'abc' is not a number"]),
-        (["ablate", "mf-reg", "--protocol", "traditional-demo", "--point", "9"], ["--point 9", "0..5"]),
-        (["run", "--protocol", "traditional-demo", "--losses", "cwms"], ["no default hyperparameters", "cwms", "--search"]),
+        (
+            ["ablate", "mf-reg", "--protocol", "traditional-demo", "--values", "0,abc"],
+            ["'abc' is not a number"],
+        ),
+        (
+            ["ablate", "mf-reg", "--protocol", "traditional-demo", "--point", "9"],
+            ["--point 9", "0..5"],
+        ),
+        (
+            ["run", "--protocol", "traditional-demo", "--losses", "cwms"],
+            ["no default hyperparameters", "cwms", "--search"],
+        ),
     ],
 )
 def test_small_mistakes_are_one_line_naming_the_option(capsys, tmp_path, args, fragments):
-    code, err = run_cli(capsys, [*args, "--run-dir", str(tmp_path / "r")] if args[0] != "profile" else args)
+    code, err = run_cli(
+        capsys, [*args, "--run-dir", str(tmp_path / "r")] if args[0] != "profile" else args
+    )
     assert_one_line_error(code, err, *fragments)
     assert "secret" not in err
     assert not (tmp_path / "r").exists()

@@ -88,7 +88,14 @@ class StepsToInfinity(torch.nn.Module):
 def test_parameters_stepped_to_infinity_by_a_finite_loss_count_as_divergence(tmp_path, sets):
     with pytest.raises(TrainingDiverged, match="loss 'test_loss' was nan"):
         # one iteration, then validation: the loss never sees the infinite weight
-        run(tmp_path, sets, loss=StepsToInfinity(), loss_lr=1e38, iterations_per_epoch=1, max_epochs=1)
+        run(
+            tmp_path,
+            sets,
+            loss=StepsToInfinity(),
+            loss_lr=1e38,
+            iterations_per_epoch=1,
+            max_epochs=1,
+        )
 
 
 def test_a_finished_run_is_returned_without_training(tmp_path, sets):

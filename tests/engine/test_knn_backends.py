@@ -11,7 +11,9 @@ from benchmark.engine import retrieval_metrics
 from benchmark.engine.retrieval_metrics import faiss_searches_on, knn_function
 
 
-def _clustered(classes: int, per_class: int, dim: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _clustered(
+    classes: int, per_class: int, dim: int, seed: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     generator = torch.Generator().manual_seed(seed)
     centres = torch.randn(classes, dim, generator=generator)
     labels = torch.arange(classes).repeat_interleave(per_class)

@@ -39,7 +39,10 @@ def test_validation_and_test_embeddings_share_precision_and_memory_format(
     ]  # fmt: skip
     args = ["run", "--losses", "contrastive", "--run-dir", str(tmp_path / "run"), "--no-progress"]
     assert main([*args, *[a for o in overrides for a in ("--set", o)]]) == 0
-    assert set(pd.read_csv(tmp_path / "run" / "results.csv")["loss"]) == {"contrastive", "untrained"}
+    assert set(pd.read_csv(tmp_path / "run" / "results.csv")["loss"]) == {
+        "contrastive",
+        "untrained",
+    }
     assert seen["validation"] and seen["test"]
     devices = set(seen["validation"]) | set(seen["test"])
     assert len(devices) == 1, f"validation and test embeddings differ: {devices}"

@@ -59,7 +59,10 @@ def test_warm_up_freezes_the_backbone_for_its_epochs_then_trains_it(tmp_path, se
     def recording(self, loader, bar):
         before = [p.detach().clone() for p in self.model.trunk.parameters()]
         original(self, loader, bar)
-        moved = any(not torch.equal(b, p) for b, p in zip(before, self.model.trunk.parameters(), strict=True))
+        moved = any(
+            not torch.equal(b, p)
+            for b, p in zip(before, self.model.trunk.parameters(), strict=True)
+        )
         snapshots.append((self.state.epoch, moved))
 
     monkeypatch.setattr(Trainer, "train_epoch", recording)
@@ -88,12 +91,18 @@ def test_frozen_batchnorm_stays_in_eval_mode_and_keeps_its_statistics(tmp_path, 
     train, val = sets
     _trainer(config, "proxy_anchor", tmp_path, model=model).fit(train, val)
     assert modes and all(mode == {False} for mode in modes)
-    assert all(torch.equal(before, m.running_mean) for before, m in zip(statistics, norms, strict=True))
-    assert any(not torch.equal(m.weight, torch.ones_like(m.weight)) for m in norms), "affine weights train"
+    assert all(
+        torch.equal(before, m.running_mean) for before, m in zip(statistics, norms, strict=True)
+    )
+    assert any(not torch.equal(m.weight, torch.ones_like(m.weight)) for m in norms), (
+        "affine weights train"
+    )
 
 
 def test_step_lr_decays_every_group_once_per_epoch(tmp_path, sets):
-    config = _traditional(max_epochs=3, iterations_per_epoch=1, warmup_epochs=0, lr_step_epochs=1, lr_gamma=0.5)
+    config = _traditional(
+        max_epochs=3, iterations_per_epoch=1, warmup_epochs=0, lr_step_epochs=1, lr_gamma=0.5
+    )
     train, val = sets
     trainer = _trainer(config, "proxy_anchor", tmp_path, model=tiny_model())
     trainer.fit(train, val)
@@ -101,14 +110,18 @@ def test_step_lr_decays_every_group_once_per_epoch(tmp_path, sets):
     assert lrs == pytest.approx({"trunk": 1e-4 / 8, "embedder": 1e-4 / 8, "loss": 1e-2 / 8})
 
 
-def test_patience_stops_after_exactly_that_many_evaluations_without_improvement(tmp_path, sets, monkeypatch):
+def test_patience_stops_after_exactly_that_many_evaluations_without_improvement(
+    tmp_path, sets, monkeypatch
+):
     scores = iter([0.05, 0.2, 0.3, 0.25, 0.29, 0.3, 0.28, 0.9, 0.9])  # epochs 0, 1, 2, ...
 
     def scripted(*args, **kwargs):
         return {"map_at_r": next(scores), "precision_at_1": 0.0, "r_precision": 0.0}
 
     monkeypatch.setattr(trainer_module, "evaluate", scripted)
-    config = _traditional(max_epochs=20, iterations_per_epoch=1, warmup_epochs=0, patience_evaluations=4)
+    config = _traditional(
+        max_epochs=20, iterations_per_epoch=1, warmup_epochs=0, patience_evaluations=4
+    )
     train, val = sets
     result = _trainer(config, "proxy_anchor", tmp_path, model=tiny_model()).fit(train, val)
     # best at epoch 2 (0.3; 0.3 again at 5 is no improvement); 4 evaluations later (3..6): stop

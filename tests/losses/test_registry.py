@@ -85,7 +85,9 @@ def test_builds_from_name_and_yaml_and_takes_one_optimizer_step(name):
 def test_build_loss_passes_hyperparameters_by_their_names():
     loss = build_loss("mfcwms", num_classes=5, embedding_size=4, alpha=0.5, beta=7.0, base=0.3)
     assert loss.mean_fields.shape == (5, 4)
-    pa = build_loss("proxy_anchor", num_classes=5, embedding_size=4, margin=0.2, alpha=16.0, loss_lr=0.1)
+    pa = build_loss(
+        "proxy_anchor", num_classes=5, embedding_size=4, margin=0.2, alpha=16.0, loss_lr=0.1
+    )
     assert pa.margin == 0.2 and pa.alpha == 16.0
 
 
@@ -102,10 +104,14 @@ def test_registry_decides_the_optimizer_groups(name):
 
     params = midpoint_params(name)
     spec = get_loss_spec(name)
-    model = build_model(ModelConfig(trunk="small_cnn", weights="none", embedding_size=16, small_cnn_width=4))
+    model = build_model(
+        ModelConfig(trunk="small_cnn", weights="none", embedding_size=16, small_cnn_width=4)
+    )
     loss = LossBundle.build(name, params, num_classes=8, embedding_size=16)
     optimizers = build_optimizers(model, loss, TrainingConfig())
-    assert set(optimizers) == ({"trunk", "embedder", "loss"} if spec.has_parameters else {"trunk", "embedder"})
+    assert set(optimizers) == (
+        {"trunk", "embedder", "loss"} if spec.has_parameters else {"trunk", "embedder"}
+    )
     if spec.has_parameters:
         assert optimizers["loss"].param_groups[0]["lr"] == params["loss_lr"]
 
@@ -113,6 +119,8 @@ def test_registry_decides_the_optimizer_groups(name):
 def test_registry_restored_forgets_the_losses_registered_inside_the_block():
     before = [spec.name for spec in list_losses()]
     with registry_restored():
-        register_loss("throwaway", display="T", kind="pair")(lambda num_classes, embedding_size: None)
+        register_loss("throwaway", display="T", kind="pair")(
+            lambda num_classes, embedding_size: None
+        )
         assert "throwaway" in [spec.name for spec in list_losses()]
     assert [spec.name for spec in list_losses()] == before

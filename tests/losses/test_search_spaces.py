@@ -76,8 +76,12 @@ def test_mlrc_published_optima_on_sop_lie_inside_the_sop_ranges():
 def test_shared_hyperparameters_have_one_distribution_across_losses(dataset):
     spaces = {spec.name: load_search_space(spec, dataset) for spec in list_losses()}
     for param in ("alpha", "beta", "base"):
-        distributions = {name: spaces[name].params[param].to_dict() for name in MULTI_SIMILARITY_FAMILY}
-        assert len({json.dumps(d, sort_keys=True) for d in distributions.values()}) == 1, distributions
+        distributions = {
+            name: spaces[name].params[param].to_dict() for name in MULTI_SIMILARITY_FAMILY
+        }
+        assert len({json.dumps(d, sort_keys=True) for d in distributions.values()}) == 1, (
+            distributions
+        )
     learning_rates = {
         name: space.params["loss_lr"].to_dict()
         for name, space in spaces.items()
@@ -143,20 +147,47 @@ def test_a_dataset_entry_can_change_a_fixed_value(tmp_path):
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ("params:\n  alpha: {low: 1, high: 2, lgo: true}\n", r"params.alpha: unknown key\(s\) \['lgo'\]"),
-        ("params:\n  alpha: {low: 5, high: 2, log: false}\n", r"params.alpha: low \(5\) is greater than high \(2\)"),
-        ("params:\n  alpha: {low: 0, high: 2, log: true}\n", r"params.alpha: a log range needs low > 0"),
+        (
+            "params:\n  alpha: {low: 1, high: 2, lgo: true}\n",
+            r"params.alpha: unknown key\(s\) \['lgo'\]",
+        ),
+        (
+            "params:\n  alpha: {low: 5, high: 2, log: false}\n",
+            r"params.alpha: low \(5\) is greater than high \(2\)",
+        ),
+        (
+            "params:\n  alpha: {low: 0, high: 2, log: true}\n",
+            r"params.alpha: a log range needs low > 0",
+        ),
         ("params:\n  alpha: {low: 0.1, high: 2}\n", r"params.alpha: 'log' is required"),
         ("params:\n  gamma: {low: 0, high: 2, log: false}\n", r"does not accept \['gamma'\]"),
         ("parameters:\n  alpha: {low: 0, high: 2}\n", r"unknown key\(s\) \['parameters'\]"),
         ("params:\n  alpha: {low: 1 high: 2}\n", r"malformed YAML"),
         ("params:\n  loss_lr: {low: 1.0e-6, high: 1, log: true}\n", r"no trainable parameters"),
-        (MS_FILE + "datasets:\n  sopp: {params: {beta: {high: 200}}}\n", r"datasets.sopp: unknown dataset 'sopp'; available datasets: cub, cars196, sop"),
-        (MS_FILE + "datasets:\n  sop: {params: {gamma: {high: 2}}}\n", r"datasets.sop.params: \['gamma'\] not declared in the top-level 'params'"),
-        (MS_FILE + "datasets:\n  sop: {params: {base: {high: -1}}}\n", r"datasets.sop.params.base: low \(0.0\) is greater than high \(-1\)"),
-        (MS_FILE + "datasets:\n  sop: {params: {beta: {log: yes please}}}\n", r"datasets.sop.params.beta.log: expected true or false"),
-        (MS_FILE + "datasets:\n  sop: {ranges: {}}\n", r"datasets.sop: unknown key\(s\) \['ranges'\]"),
-        (MS_FILE + "datasets:\n  sop: {params: {beta: 200}}\n", r"datasets.sop.params.beta: expected a mapping like \{high: 300\}"),
+        (
+            MS_FILE + "datasets:\n  sopp: {params: {beta: {high: 200}}}\n",
+            r"datasets.sopp: unknown dataset 'sopp'; available datasets: cub, cars196, sop",
+        ),
+        (
+            MS_FILE + "datasets:\n  sop: {params: {gamma: {high: 2}}}\n",
+            r"datasets.sop.params: \['gamma'\] not declared in the top-level 'params'",
+        ),
+        (
+            MS_FILE + "datasets:\n  sop: {params: {base: {high: -1}}}\n",
+            r"datasets.sop.params.base: low \(0.0\) is greater than high \(-1\)",
+        ),
+        (
+            MS_FILE + "datasets:\n  sop: {params: {beta: {log: yes please}}}\n",
+            r"datasets.sop.params.beta.log: expected true or false",
+        ),
+        (
+            MS_FILE + "datasets:\n  sop: {ranges: {}}\n",
+            r"datasets.sop: unknown key\(s\) \['ranges'\]",
+        ),
+        (
+            MS_FILE + "datasets:\n  sop: {params: {beta: 200}}\n",
+            r"datasets.sop.params.beta: expected a mapping like \{high: 300\}",
+        ),
     ],
 )
 def test_bad_search_space_names_file_and_key(tmp_path, body, message):
@@ -169,7 +200,9 @@ def test_bad_search_space_names_file_and_key(tmp_path, body, message):
 
 
 def test_unknown_dataset_lists_the_known_ones():
-    with pytest.raises(UnknownDatasetError, match="unknown dataset 'sopp'; available datasets: cub,"):
+    with pytest.raises(
+        UnknownDatasetError, match="unknown dataset 'sopp'; available datasets: cub,"
+    ):
         load_search_space(get_loss_spec("cwms"), "sopp")
 
 

@@ -55,7 +55,9 @@ def test_linear_head_relu_comes_before_the_linear_layer_as_in_mlrcs_mlp():
     head = LinearEmbedder(10, 5, activation="relu")
     embeddings = head(features)
     assert torch.allclose(embeddings, head.linear(features.clamp(min=0)))
-    assert (embeddings < 0).any(), "a ReLU after the linear layer would make embeddings non-negative"
+    assert (embeddings < 0).any(), (
+        "a ReLU after the linear layer would make embeddings non-negative"
+    )
     plain = LinearEmbedder(10, 5, activation="none")
     assert torch.allclose(plain(features), plain.linear(features))
 

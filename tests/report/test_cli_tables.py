@@ -17,7 +17,12 @@ from benchmark.cli import main
 
 
 def make_run_dir(
-    path, dataset="synthetic", confidence=0.95, curves=True, journal=True, losses=("contrastive", "mfcwms")
+    path,
+    dataset="synthetic",
+    confidence=0.95,
+    curves=True,
+    journal=True,
+    losses=("contrastive", "mfcwms"),
 ):
     """A finished demo-like run directory: rows, run.json, learning curves, Optuna journal."""
     path.mkdir(parents=True)

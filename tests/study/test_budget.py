@@ -14,7 +14,9 @@ from benchmark.study.budget import Next, TrialBudget, budget_state
 def _budget(tmp_path, n_trials: int, grace_period: float = 60, max_retries: int = 1) -> TrialBudget:
     storage = optuna.storages.InMemoryStorage()
     study = optuna.create_study(storage=storage, study_name="s", direction="maximize")
-    return TrialBudget(study, storage, n_trials, tmp_path / "budget.lock", grace_period, max_retries)
+    return TrialBudget(
+        study, storage, n_trials, tmp_path / "budget.lock", grace_period, max_retries
+    )
 
 
 def _trial(state: TrialState, failure: str | None = None) -> optuna.trial.FrozenTrial:

@@ -38,11 +38,21 @@ def test_run_retrains_with_exactly_the_published_values_and_searches_nothing(
         optuna.storages.journal.JournalFileBackend(str(run_dir / "optuna.journal"))
     )
     assert optuna.get_all_study_names(storage) == [], "a study was run although nothing is searched"
-    assert json.loads((run_dir / "run.json").read_text())["protocol"]["study"]["params_from"] == str(source)
+    assert json.loads((run_dir / "run.json").read_text())["protocol"]["study"][
+        "params_from"
+    ] == str(source)
 
 
 def test_a_dataset_the_configuration_lacks_is_one_clear_error(tmp_path, tiny_overrides, capsys):
-    args = ["run", "--losses", "contrastive", "--params-from", "mlrc2020", "--run-dir", str(tmp_path / "r")]
+    args = [
+        "run",
+        "--losses",
+        "contrastive",
+        "--params-from",
+        "mlrc2020",
+        "--run-dir",
+        str(tmp_path / "r"),
+    ]
     assert main([*args, *set_args(tiny_overrides)]) == 2
     error = capsys.readouterr().err
     assert "synthetic" in error and "cub" in error and "sop" in error

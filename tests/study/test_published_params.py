@@ -84,10 +84,22 @@ def test_mlrc2020_matches_the_csv_row_by_row():
     assert len(by_key) == 14 * 4  # 14 losses on CUB, Cars196, SOP at batch 32 and CUB at 256
     for row in rows:
         batch_size = int(row["extra"].removeprefix("batch_size="))
-        assert by_key[row["loss"], row["dataset"], batch_size][row["parameter"]] == float(row["value"])
+        assert by_key[row["loss"], row["dataset"], batch_size][row["parameter"]] == float(
+            row["value"]
+        )
 
 
-@pytest.mark.parametrize("loss", ["contrastive", "multi_similarity", "multi_similarity_miner", "arcface", "cosface", "proxy_nca"])
+@pytest.mark.parametrize(
+    "loss",
+    [
+        "contrastive",
+        "multi_similarity",
+        "multi_similarity_miner",
+        "arcface",
+        "cosface",
+        "proxy_nca",
+    ],
+)
 @pytest.mark.parametrize("dataset", ["cub", "cars196", "sop"])
 def test_mlrc2020_configurations_lie_in_our_search_spaces(loss, dataset):
     params = load_published_params("mlrc2020", dataset, loss)
@@ -100,9 +112,18 @@ def test_mlrc2020_configurations_lie_in_our_search_spaces(loss, dataset):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("cub", "mfcwms"), r"no published parameters for loss 'mfcwms'; it has these losses: arcface, contrastive$"),
-        (("cars196", "contrastive"), r"for loss 'contrastive' on dataset 'cars196'; it has 'contrastive' on: cub, sop$"),
-        (("sop", "contrastive", 64), r"on dataset 'sop' with batch size 64; it has batch size\(s\) 32$"),
+        (
+            ("cub", "mfcwms"),
+            r"no published parameters for loss 'mfcwms'; it has these losses: arcface, contrastive$",
+        ),
+        (
+            ("cars196", "contrastive"),
+            r"for loss 'contrastive' on dataset 'cars196'; it has 'contrastive' on: cub, sop$",
+        ),
+        (
+            ("sop", "contrastive", 64),
+            r"on dataset 'sop' with batch size 64; it has batch size\(s\) 32$",
+        ),
     ],
 )
 def test_missing_configuration_names_what_the_source_has(small_csv, args, message):
@@ -114,12 +135,31 @@ def test_missing_configuration_names_what_the_source_has(small_csv, args, messag
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ("dataset,loss,param,value,extra\ncub,contrastive,pos_margin,1,batch_size=32\n", r"missing column\(s\) \['parameter'\]"),
-        (HEADER + "cub,contrastive,pos_margin,big,batch_size=32,x\n", r"line 2: value 'big' is not a finite number"),
-        (HEADER + "cub,contrastive,pos_margin,nan,batch_size=32,x\n", r"line 2: value 'nan' is not a finite number"),
-        (HEADER + "cub,contrastive,pos_margin,1,,x\n", r"line 2: the 'extra' column must state the batch size"),
-        (HEADER + "cub,contrastive,pos_margin,1,batch_size=lots,x\n", r"line 2: batch_size='lots' is not an integer"),
-        (HEADER + "cub,contrastive,pos_margin,1,batch_size=32,x\ncub,contrastive,pos_margin,2,batch_size=32,x\n", r"line 3: 'pos_margin' of contrastive on cub is given twice"),
+        (
+            "dataset,loss,param,value,extra\ncub,contrastive,pos_margin,1,batch_size=32\n",
+            r"missing column\(s\) \['parameter'\]",
+        ),
+        (
+            HEADER + "cub,contrastive,pos_margin,big,batch_size=32,x\n",
+            r"line 2: value 'big' is not a finite number",
+        ),
+        (
+            HEADER + "cub,contrastive,pos_margin,nan,batch_size=32,x\n",
+            r"line 2: value 'nan' is not a finite number",
+        ),
+        (
+            HEADER + "cub,contrastive,pos_margin,1,,x\n",
+            r"line 2: the 'extra' column must state the batch size",
+        ),
+        (
+            HEADER + "cub,contrastive,pos_margin,1,batch_size=lots,x\n",
+            r"line 2: batch_size='lots' is not an integer",
+        ),
+        (
+            HEADER
+            + "cub,contrastive,pos_margin,1,batch_size=32,x\ncub,contrastive,pos_margin,2,batch_size=32,x\n",
+            r"line 3: 'pos_margin' of contrastive on cub is given twice",
+        ),
     ],
 )
 def test_malformed_csv_is_one_clear_error(tmp_path, body, message):
@@ -131,7 +171,10 @@ def test_malformed_csv_is_one_clear_error(tmp_path, body, message):
 
 
 def test_unknown_source_says_what_a_source_can_be(tmp_path):
-    with pytest.raises(ConfigError, match=r"'mlrc2021' not found: neither a file nor one of the shipped sources \(mlrc2020\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"'mlrc2021' not found: neither a file nor one of the shipped sources \(mlrc2020\)",
+    ):
         load_published_params("mlrc2021", "cub", "contrastive")
 
 

@@ -13,7 +13,15 @@ from benchmark.study.results import COLUMNS, ResultsFile, result_rows
 def _rows(config, loss: str, repeat: int, value: float) -> list[dict]:
     metrics = {"map_at_r": value, "precision_at_1": value + 0.1}
     return result_rows(
-        config, loss, loss.upper(), repeat, "separated", 128, metrics, params={"alpha": 0.5}, seeds=[1, 2]
+        config,
+        loss,
+        loss.upper(),
+        repeat,
+        "separated",
+        128,
+        metrics,
+        params={"alpha": 0.5},
+        seeds=[1, 2],
     )
 
 
@@ -24,7 +32,10 @@ def test_rows_round_trip_with_json_columns(tmp_path, tiny_overrides):
     rows = results.read()
     assert list(rows.columns) == COLUMNS and len(rows) == 2
     assert rows["value"].tolist() == [0.25, pytest.approx(0.35)]
-    assert json.loads(rows["params"][0]) == {"alpha": 0.5} and json.loads(rows["seeds"][0]) == [1, 2]
+    assert json.loads(rows["params"][0]) == {"alpha": 0.5} and json.loads(rows["seeds"][0]) == [
+        1,
+        2,
+    ]
     assert set(rows["dataset"]) == {"synthetic"} and set(rows["protocol"]) == {"demo"}
 
 
@@ -39,7 +50,6 @@ def test_a_repeat_is_never_written_twice(tmp_path, tiny_overrides):
     assert results.completed_repeats("cwms") == set()
 
 
-
 def test_completed_repeats_of_every_loss_from_one_read(tmp_path, tiny_overrides):
     config = tiny_config(tiny_overrides)
     results = ResultsFile(tmp_path / "results.csv", tmp_path / "results.lock")
@@ -48,6 +58,9 @@ def test_completed_repeats_of_every_loss_from_one_read(tmp_path, tiny_overrides)
     results.append(_rows(config, "untrained", 1, 0.1))
     assert results.completed_repeats_by_loss() == {"mfcwms": {0, 2}, "untrained": {1}}
 
+
 def test_unknown_columns_are_refused(tiny_overrides):
     with pytest.raises(ValueError, match="unknown result columns"):
-        result_rows(tiny_config(tiny_overrides), "x", "X", 0, "separated", 8, {"map_at_r": 0.1}, colour=1)
+        result_rows(
+            tiny_config(tiny_overrides), "x", "X", 0, "separated", 8, {"map_at_r": 0.1}, colour=1
+        )

@@ -8,7 +8,9 @@ from study_helpers import set_args
 from benchmark.cli import main
 
 
-def test_retrain_runs_only_the_requested_repeat_and_rejects_missing_ones(tmp_path, tiny_overrides, capsys):
+def test_retrain_runs_only_the_requested_repeat_and_rejects_missing_ones(
+    tmp_path, tiny_overrides, capsys
+):
     run_dir = tmp_path / "run"
     overrides = [*tiny_overrides, "study.n_trials=1", "training.max_epochs=1"]
     study = ["study", "--loss", "contrastive", "--run-dir", str(run_dir), "--no-progress"]
@@ -18,7 +20,10 @@ def test_retrain_runs_only_the_requested_repeat_and_rejects_missing_ones(tmp_pat
     assert main([*retrain, "--loss", "contrastive", "--repeat", "1"]) == 0
     assert main([*retrain, "--loss", "untrained", "--repeat", "0"]) == 0
     rows = pd.read_csv(run_dir / "results.csv")
-    assert set(zip(rows["loss"], rows["repeat"], strict=True)) == {("contrastive", 1), ("untrained", 0)}
+    assert set(zip(rows["loss"], rows["repeat"], strict=True)) == {
+        ("contrastive", 1),
+        ("untrained", 0),
+    }
 
     capsys.readouterr()
     assert main([*retrain, "--loss", "contrastive", "--repeat", "2"]) == 2

@@ -32,7 +32,9 @@ def test_resuming_with_a_result_changing_setting_is_refused_by_name(tmp_path, ti
 def test_budgets_may_be_raised_on_resume(tmp_path, tiny_overrides):
     run_dir = RunDirectory(tmp_path / "run")
     run_dir.initialise(tiny_config(tiny_overrides), [], None)
-    run_dir.initialise(tiny_config([*tiny_overrides, "study.n_trials=9", "retrain.repeats=4"]), [], None)
+    run_dir.initialise(
+        tiny_config([*tiny_overrides, "study.n_trials=9", "retrain.repeats=4"]), [], None
+    )
     config = run_dir.protocol()
     assert (config.study.n_trials, config.retrain.repeats) == (9, 4)
 
@@ -41,8 +43,13 @@ def test_attach_gives_the_recorded_protocol_and_an_overriding_storage(tmp_path, 
     run_dir = RunDirectory(tmp_path / "run")
     run_dir.initialise(tiny_config(tiny_overrides), [], "sqlite:///recorded.db")
     context = StudyContext.attach(run_dir.path)
-    assert context.config == tiny_config(tiny_overrides) and context.storage_url == "sqlite:///recorded.db"
-    assert StudyContext.attach(run_dir.path, "sqlite:///other.db").storage_url == "sqlite:///other.db"
+    assert (
+        context.config == tiny_config(tiny_overrides)
+        and context.storage_url == "sqlite:///recorded.db"
+    )
+    assert (
+        StudyContext.attach(run_dir.path, "sqlite:///other.db").storage_url == "sqlite:///other.db"
+    )
 
 
 def test_a_folder_without_manifest_is_not_a_run_directory(tmp_path):

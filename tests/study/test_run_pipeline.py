@@ -23,7 +23,9 @@ def _fit_results(run_dir):
     return {p: p.stat().st_mtime_ns for p in run_dir.rglob("result.json")}
 
 
-def test_interrupted_run_resumes_without_recomputing_finished_work(tmp_path, tiny_overrides, capsys):
+def test_interrupted_run_resumes_without_recomputing_finished_work(
+    tmp_path, tiny_overrides, capsys
+):
     run_dir = tmp_path / "run"
     overrides = [*tiny_overrides, "study.heartbeat_interval=1", "study.grace_period=2"]
     args = ["run", "--losses", ",".join(LOSSES), "--run-dir", str(run_dir), *set_args(overrides)]
@@ -69,12 +71,22 @@ def test_interrupted_run_resumes_without_recomputing_finished_work(tmp_path, tin
 def test_all_losses_run_end_to_end(tmp_path, tiny_overrides, capsys):
     overrides = [*tiny_overrides, "study.n_trials=1", "retrain.repeats=1", "training.max_epochs=1"]
     run_dir = tmp_path / "run"
-    args = ["run", "--losses", "all", "--run-dir", str(run_dir), "--no-progress", *set_args(overrides)]
+    args = [
+        "run",
+        "--losses",
+        "all",
+        "--run-dir",
+        str(run_dir),
+        "--no-progress",
+        *set_args(overrides),
+    ]
     assert main(args) == 0
     captured = capsys.readouterr()
     tested = set(pd.read_csv(run_dir / "results.csv")["loss"]) - {"untrained"}
     # With one random trial a loss may diverge; it is then reported and skipped, never lost.
-    skipped = {name for name in ALL_TEN if f"warning: skipping {name}: " in captured.err + captured.out}
+    skipped = {
+        name for name in ALL_TEN if f"warning: skipping {name}: " in captured.err + captured.out
+    }
     assert tested | skipped == set(ALL_TEN) and not tested & skipped
     assert len(tested) >= 8
     for label in (get_loss_spec(name).display for name in tested):

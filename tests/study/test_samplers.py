@@ -62,7 +62,9 @@ def test_a_gp_study_runs_end_to_end(tmp_path, tiny_overrides):
         *tiny_overrides, "study.n_trials=3", "study.sampler.kind=gp",
         "study.sampler.n_startup_trials=2", "training.max_epochs=1",
     ]  # fmt: skip
-    context = StudyContext.create(tiny_config(overrides), RunDirectory(tmp_path / "run"), progress=False)
+    context = StudyContext.create(
+        tiny_config(overrides), RunDirectory(tmp_path / "run"), progress=False
+    )
     run_worker(context, "contrastive")
     study = load_study(context, "contrastive")
     assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE] * 3
@@ -75,4 +77,6 @@ def test_every_sampler_setting_is_explicit_in_the_shipped_protocols(kind):
 
     for name in available_protocols():
         sampler = read_yaml(protocol_path(name)).get("study", {}).get("sampler", {})
-        assert {"kind", "seed", "n_startup_trials"} <= set(sampler), f"{name}: sampler settings implicit"
+        assert {"kind", "seed", "n_startup_trials"} <= set(sampler), (
+            f"{name}: sampler settings implicit"
+        )

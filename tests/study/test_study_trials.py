@@ -54,7 +54,10 @@ def test_diverged_trials_are_told_as_the_diverged_value_and_count_toward_the_bud
         assert "training diverged: loss 'always_nan'" in trial.user_attrs["fail_reason"]
         assert "iteration" in trial.user_attrs["fail_reason"]
     # The sampler learns from the diverged value, but a diverged trial is never the best.
-    with pytest.raises(StudyFailed, match="none of its 2 trials completed without diverging; first failure: training diverged"):
+    with pytest.raises(
+        StudyFailed,
+        match="none of its 2 trials completed without diverging; first failure: training diverged",
+    ):
         run_retrain(context, always_nan_loss)
 
 
@@ -65,7 +68,10 @@ def _fake_context(fold_scores: list[float], run_dir: RunDirectory) -> SimpleName
     def train_fold(loss, params, fold, seed, fit_dir, keep_checkpoint):
         trained.append(fold.index)
         result = SimpleNamespace(
-            best_val_map_at_r=fold_scores[fold.index], best_iteration=10, iterations=20, wall_time_s=0.1
+            best_val_map_at_r=fold_scores[fold.index],
+            best_iteration=10,
+            iterations=20,
+            wall_time_s=0.1,
         )
         return SimpleNamespace(result=result, model=None)
 

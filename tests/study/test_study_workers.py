@@ -30,7 +30,10 @@ def test_budget_is_exact_with_two_parallel_workers(tmp_path, tiny_overrides):
     states = trials_by_state(study)
     assert len(states[TrialState.COMPLETE]) == 4
     assert len(study.trials) == 4, "a worker overshot the budget"
-    ran = [json.loads(o.strip().splitlines()[-1].split("ran trials ")[1].split(", diverged")[0]) for o in outputs]
+    ran = [
+        json.loads(o.strip().splitlines()[-1].split("ran trials ")[1].split(", diverged")[0])
+        for o in outputs
+    ]
     assert sorted(ran[0] + ran[1]) == [0, 1, 2, 3]
     params = [tuple(sorted(t.params.items())) for t in study.trials]
     assert len(set(params)) == 4, "two workers evaluated the same parameters"
@@ -83,7 +86,12 @@ def test_sigkilled_worker_leaves_a_study_that_completes_without_loss_or_duplicat
 
 
 def test_sigterm_hands_the_running_trial_back_at_once(tmp_path, tiny_overrides):
-    overrides = [*tiny_overrides, "study.n_trials=2", "training.max_epochs=4", "training.patience_epochs=4"]
+    overrides = [
+        *tiny_overrides,
+        "study.n_trials=2",
+        "training.max_epochs=4",
+        "training.patience_epochs=4",
+    ]
     run_dir = _initialised_run(tmp_path, overrides)
     worker = mlrc_process(["worker", "--run-dir", str(run_dir.path), "--loss", "contrastive"])
     trials_dir = run_dir.path / "trials" / "contrastive"
@@ -97,7 +105,9 @@ def test_sigterm_hands_the_running_trial_back_at_once(tmp_path, tiny_overrides):
 
     states = trials_by_state(load_study(run_dir.path, "contrastive"))
     handed_back = states[TrialState.FAIL]
-    assert len(handed_back) == 1 and "stopped by a signal" in handed_back[0].user_attrs["fail_reason"]
+    assert (
+        len(handed_back) == 1 and "stopped by a signal" in handed_back[0].user_attrs["fail_reason"]
+    )
     assert len(states[TrialState.WAITING]) == 1  # queued again at once: no grace period to wait
 
     run_worker(StudyContext.attach(run_dir, progress=False), "contrastive")

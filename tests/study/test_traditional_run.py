@@ -16,7 +16,9 @@ TINY = [
 ]  # fmt: skip
 
 
-def test_traditional_run_trains_each_loss_with_its_defaults_and_renders_tables_2_3(tmp_path, capsys):
+def test_traditional_run_trains_each_loss_with_its_defaults_and_renders_tables_2_3(
+    tmp_path, capsys
+):
     run_dir = tmp_path / "run"
     args = ["run", "--protocol", "traditional-demo", "--losses", "proxy_anchor,mfcwms"]
     assert main([*args, "--run-dir", str(run_dir), "--no-progress", *set_args(TINY)]) == 0
@@ -33,7 +35,9 @@ def test_traditional_run_trains_each_loss_with_its_defaults_and_renders_tables_2
                       "loss_lr": 1e-3 * 200}  # fmt: skip
     best_epochs = trained["best_epochs"].map(json.loads)
     assert all(len(epochs) == 1 and 1 <= epochs[0] <= 2 for epochs in best_epochs)
-    curve = json.loads((run_dir / "retrain" / "mfcwms" / "repeat_0" / "fold_0" / "curve.json").read_text())
+    curve = json.loads(
+        (run_dir / "retrain" / "mfcwms" / "repeat_0" / "fold_0" / "curve.json").read_text()
+    )
     assert [row["epoch"] for row in curve] == [0, 1, 2] and "val_recall_at_4" in curve[-1]
 
     out = tmp_path / "tables"
@@ -44,7 +48,16 @@ def test_traditional_run_trains_each_loss_with_its_defaults_and_renders_tables_2
 
 def test_mf_reg_ablation_gathers_its_points_into_the_table_6_layout(tmp_path, capsys):
     run_dir = tmp_path / "ablation"
-    args = ["ablate", "mf-reg", "--protocol", "traditional-demo", "--values", "0,1", "--losses", "mfcwms"]
+    args = [
+        "ablate",
+        "mf-reg",
+        "--protocol",
+        "traditional-demo",
+        "--values",
+        "0,1",
+        "--losses",
+        "mfcwms",
+    ]
     tiny = [*TINY, "retrain.repeats=1", "training.max_epochs=1"]
     assert main([*args, "--run-dir", str(run_dir), "--no-progress", *set_args(tiny)]) == 0
     assert "mf_reg = 0 | mf_reg = 1" in capsys.readouterr().out
