@@ -24,8 +24,7 @@ from benchmark.io import atomic_write_csv
 from benchmark.losses import get_loss_spec
 from benchmark.losses.search_space import SearchSpace, load_search_space
 from benchmark.profiling.workers import start_workers, wait_for_workers
-from benchmark.study import RunDirectory, StudyContext, load_study, run_worker
-from benchmark.study.budget import DIVERGED, FAILURE_KEY
+from benchmark.study import RunDirectory, StudyContext, load_study, run_worker, trial_attrs
 
 DUPLICATE_DISTANCE = 1e-3
 SAMPLER_COLUMNS = (
@@ -87,14 +86,18 @@ def _row(
     study = load_study(context, loss)
     space = load_search_space(get_loss_spec(loss), context.config.dataset)
     trials = [t for t in study.trials if t.state == TrialState.COMPLETE]
-    scored = [t.value for t in trials if t.user_attrs.get(FAILURE_KEY) != DIVERGED]
+    scored = [
+        t.value for t in trials if t.user_attrs.get(trial_attrs.FAILURE) != trial_attrs.DIVERGED
+    ]
     distances = _pairwise_distances(space, [t.params for t in trials])
     return {
         "sampler": kind,
         "seed": seed,
         "workers": workers,
         "trials": len(study.trials),
-        "diverged": sum(t.user_attrs.get(FAILURE_KEY) == DIVERGED for t in study.trials),
+        "diverged": sum(
+            t.user_attrs.get(trial_attrs.FAILURE) == trial_attrs.DIVERGED for t in study.trials
+        ),
         "best_value": max(scored) if scored else math.nan,
         "min_distance": float(distances.min()) if distances.size else math.nan,
         "duplicates": int((distances < DUPLICATE_DISTANCE).sum()),

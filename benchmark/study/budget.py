@@ -27,12 +27,10 @@ from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
 
 from benchmark.io import file_lock
+from benchmark.study import trial_attrs
 
-HEARTBEAT_KEY = "heartbeat"
-FAILURE_KEY = "failure"
-RETRIES_KEY = "retries"
-DIVERGED = "diverged"
-COUNTED_FAILURES = {DIVERGED, "worker_lost_gave_up"}
+# Failures that still count as an evaluation of the trial's parameters.
+COUNTED_FAILURES = {trial_attrs.DIVERGED, trial_attrs.WORKER_LOST_GAVE_UP}
 
 
 class Next(Enum):
@@ -59,7 +57,7 @@ def budget_state(trials: list[FrozenTrial]) -> BudgetState:
         if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
             finished += 1
         elif trial.state == TrialState.FAIL:
-            finished += trial.user_attrs.get(FAILURE_KEY) in COUNTED_FAILURES
+            finished += trial.user_attrs.get(trial_attrs.FAILURE) in COUNTED_FAILURES
         elif trial.state == TrialState.RUNNING:
             in_flight += 1
         elif trial.state == TrialState.WAITING:
@@ -116,7 +114,9 @@ class TrialBudget:
             return trial
 
     def beat(self, number: int) -> None:
-        self.storage.set_trial_system_attr(self.trial_id(number), HEARTBEAT_KEY, time.time())
+        self.storage.set_trial_system_attr(
+            self.trial_id(number), trial_attrs.HEARTBEAT, time.time()
+        )
 
     def recover_dead_trials(self) -> list[int]:
         """Mark RUNNING trials without a recent heartbeat as lost and re-queue their parameters.
@@ -127,28 +127,31 @@ class TrialBudget:
         now = time.time()
         for trial in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             started = trial.datetime_start.timestamp() if trial.datetime_start else now
-            last_beat = max(trial.system_attrs.get(HEARTBEAT_KEY, 0.0), started)
+            last_beat = max(trial.system_attrs.get(trial_attrs.HEARTBEAT, 0.0), started)
             if now - last_beat <= self.grace_period:
                 continue
-            retries = int(trial.user_attrs.get(RETRIES_KEY, 0))
+            retries = int(trial.user_attrs.get(trial_attrs.RETRIES, 0))
             give_up = retries >= self.max_retries
             self.fail(
                 trial.number,
-                "worker_lost_gave_up" if give_up else "worker_lost",
+                trial_attrs.WORKER_LOST_GAVE_UP if give_up else trial_attrs.WORKER_LOST,
                 f"no heartbeat for {now - last_beat:.0f} s (worker died or node lost)",
             )
             if not give_up:
                 self.study.enqueue_trial(
                     trial.params,
-                    user_attrs={RETRIES_KEY: retries + 1, "requeued_from": trial.number},
+                    user_attrs={
+                        trial_attrs.RETRIES: retries + 1,
+                        trial_attrs.REQUEUED_FROM: trial.number,
+                    },
                 )
             recovered.append(trial.number)
         return recovered
 
     def fail(self, number: int, failure: str, reason: str) -> None:
         trial_id = self.trial_id(number)
-        self.storage.set_trial_user_attr(trial_id, FAILURE_KEY, failure)
-        self.storage.set_trial_user_attr(trial_id, "fail_reason", reason)
+        self.storage.set_trial_user_attr(trial_id, trial_attrs.FAILURE, failure)
+        self.storage.set_trial_user_attr(trial_id, trial_attrs.FAIL_REASON, reason)
         self.storage.set_trial_state_values(trial_id, TrialState.FAIL)
 
     def requeue(self, trial: optuna.Trial, reason: str) -> None:
@@ -157,10 +160,11 @@ class TrialBudget:
             frozen = self.study.get_trials(deepcopy=False)[trial.number]
             if frozen.state != TrialState.RUNNING:
                 return
-            self.fail(trial.number, "worker_lost", reason)
-            retries = int(frozen.user_attrs.get(RETRIES_KEY, 0))
+            self.fail(trial.number, trial_attrs.WORKER_LOST, reason)
+            retries = int(frozen.user_attrs.get(trial_attrs.RETRIES, 0))
             self.study.enqueue_trial(
-                frozen.params, user_attrs={RETRIES_KEY: retries, "requeued_from": trial.number}
+                frozen.params,
+                user_attrs={trial_attrs.RETRIES: retries, trial_attrs.REQUEUED_FROM: trial.number},
             )
 
 

@@ -10,14 +10,11 @@ from optuna.trial import TrialState
 from benchmark.config import ProtocolConfig, SamplerConfig
 from benchmark.errors import StudyFailed
 from benchmark.losses.search_space import SearchSpace
-from benchmark.study.budget import DIVERGED, FAILURE_KEY
+from benchmark.study import trial_attrs
 from benchmark.study.sobol_startup import SobolStartupSampler
 
 if TYPE_CHECKING:
     from benchmark.study.context import StudyContext
-
-PARAMS_ATTR = "loss_params"
-"""Trial user attribute holding the full parameters (searched + fixed) a trial evaluated."""
 
 
 def study_name(config: ProtocolConfig, loss: str) -> str:
@@ -96,14 +93,16 @@ def best_params(study: optuna.Study) -> dict[str, Any]:
     completed = [
         trial
         for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        if trial.user_attrs.get(FAILURE_KEY) != DIVERGED
+        if trial.user_attrs.get(trial_attrs.FAILURE) != trial_attrs.DIVERGED
     ]
     if not completed:
-        reasons = sorted({t.user_attrs.get("fail_reason", "") for t in study.trials} - {""})
+        reasons = sorted(
+            {t.user_attrs.get(trial_attrs.FAIL_REASON, "") for t in study.trials} - {""}
+        )
         raise StudyFailed(
             f"study {study.study_name}: none of its {len(study.trials)} trials completed "
             "without diverging; "
             + (f"first failure: {reasons[0]}" if reasons else "run `mlrc worker` to finish it")
         )
     best = max(completed, key=lambda t: (t.value, -t.number))
-    return dict(best.user_attrs.get(PARAMS_ATTR, best.params))
+    return dict(best.user_attrs.get(trial_attrs.PARAMS, best.params))

@@ -22,9 +22,10 @@ from tqdm.auto import tqdm
 from benchmark.errors import ConfigError, TrainingDiverged
 from benchmark.losses import get_loss_spec
 from benchmark.losses.search_space import SearchSpace, load_search_space
-from benchmark.study.budget import DIVERGED, FAILURE_KEY, Heartbeat, Next, TrialBudget
+from benchmark.study import trial_attrs
+from benchmark.study.budget import Heartbeat, Next, TrialBudget
 from benchmark.study.context import StudyContext
-from benchmark.study.factory import PARAMS_ATTR, build_sampler, create_study
+from benchmark.study.factory import build_sampler, create_study
 from benchmark.study.run_dir import params_key
 
 
@@ -62,12 +63,12 @@ def evaluate_params(
         result = trained.result
         scores.append(result.best_val_map_at_r)
         trial.set_user_attr(
-            f"fold_{fold.index}",
+            trial_attrs.fold_key(fold.index),
             {
-                "val_map_at_r": result.best_val_map_at_r,
-                "best_iteration": result.best_iteration,
-                "iterations": result.iterations,
-                "wall_time_s": result.wall_time_s,
+                trial_attrs.FOLD_VAL_MAP_AT_R: result.best_val_map_at_r,
+                trial_attrs.FOLD_BEST_ITERATION: result.best_iteration,
+                trial_attrs.FOLD_ITERATIONS: result.iterations,
+                trial_attrs.FOLD_WALL_TIME_S: result.wall_time_s,
             },
         )
         trial.report(statistics.fmean(scores), step=fold.index)
@@ -128,7 +129,7 @@ def _run_one_trial(
 ) -> None:
     study = budget.study
     params = space.suggest(trial)
-    trial.set_user_attr(PARAMS_ATTR, params)
+    trial.set_user_attr(trial_attrs.PARAMS, params)
     start = time.time()
     try:
         with Heartbeat(budget, trial.number, context.config.study.heartbeat_interval):
@@ -136,8 +137,8 @@ def _run_one_trial(
     except optuna.TrialPruned:
         _tell(study, trial, state=TrialState.PRUNED)
     except TrainingDiverged as exc:
-        trial.set_user_attr(FAILURE_KEY, DIVERGED)
-        trial.set_user_attr("fail_reason", str(exc))
+        trial.set_user_attr(trial_attrs.FAILURE, trial_attrs.DIVERGED)
+        trial.set_user_attr(trial_attrs.FAIL_REASON, str(exc))
         diverged_value = context.config.study.diverged_value
         if diverged_value is None:
             _tell(study, trial, state=TrialState.FAIL)
@@ -148,12 +149,12 @@ def _run_one_trial(
         budget.requeue(trial, "worker stopped by a signal (preempted or interrupted)")
         raise
     except Exception as exc:
-        trial.set_user_attr("failure", "error")
-        trial.set_user_attr("fail_reason", f"{type(exc).__name__}: {exc}")
+        trial.set_user_attr(trial_attrs.FAILURE, trial_attrs.ERROR)
+        trial.set_user_attr(trial_attrs.FAIL_REASON, f"{type(exc).__name__}: {exc}")
         _tell(study, trial, state=TrialState.FAIL)
         raise
     else:
-        trial.set_user_attr("wall_time_s", time.time() - start)
+        trial.set_user_attr(trial_attrs.WALL_TIME_S, time.time() - start)
         _tell(study, trial, values=value)
         summary.trials_run.append(trial.number)
 
@@ -168,7 +169,7 @@ def _tell(study: optuna.Study, trial: optuna.Trial, **kwargs: Any) -> None:
 
 def _record_study_settings(study: optuna.Study, context: StudyContext, space: SearchSpace) -> None:
     """Record the resolved search space once; refuse to go on searching another one."""
-    recorded = study.user_attrs.get("search_space")
+    recorded = study.user_attrs.get(trial_attrs.SEARCH_SPACE)
     if recorded is not None:
         if recorded != space.to_dict():
             raise ConfigError(
@@ -176,10 +177,10 @@ def _record_study_settings(study: optuna.Study, context: StudyContext, space: Se
                 f"gives {space.to_dict()}; restore the file or start a new --run-dir"
             )
         return
-    study.set_user_attr("search_space", space.to_dict())
-    study.set_user_attr("search_space_file", str(space.path))
-    study.set_user_attr("sampler", dataclasses.asdict(context.config.study.sampler))
-    study.set_user_attr("n_trials", context.config.study.n_trials)
+    study.set_user_attr(trial_attrs.SEARCH_SPACE, space.to_dict())
+    study.set_user_attr(trial_attrs.SEARCH_SPACE_FILE, str(space.path))
+    study.set_user_attr(trial_attrs.SAMPLER, dataclasses.asdict(context.config.study.sampler))
+    study.set_user_attr(trial_attrs.N_TRIALS, context.config.study.n_trials)
 
 
 def _install_stop_handlers() -> dict[int, Any]:
