@@ -1,4 +1,4 @@
-"""File helpers every stage shares: atomic writes and an inter-process lock.
+"""File helpers every stage shares: atomic writes, an inter-process lock, checked CSV reading.
 
 A reader (or a kill at any instant) never sees a partial file, and parallel processes on one
 machine or on a shared filesystem serialise their read-modify-write cycles with :func:`file_lock`.
@@ -17,8 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from optuna.storages.journal import JournalFileOpenLock
+
+from benchmark.errors import ResultsError
 
 STALE_LOCK_SECONDS = 30
 
@@ -92,3 +95,23 @@ def file_lock(path: Path) -> Iterator[None]:
         yield
     finally:
         lock.release()
+
+
+_CSV_READ_ERRORS = (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError)
+
+
+def read_csv_checked(path: Path, what: str, **kwargs: Any) -> pd.DataFrame:
+    """``pd.read_csv(path, **kwargs)``; a file it cannot parse is a ResultsError naming it
+    as ``what`` (e.g. "results CSV") with the first line of the parser's reason."""
+    try:
+        return pd.read_csv(path, **kwargs)
+    except _CSV_READ_ERRORS as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ResultsError(f"{path} is not a readable {what} ({reason})") from None
+
+
+def first_bad_row(bad: pd.Series) -> int | None:
+    """The position of the first True in ``bad``, None if none; its line in the file is the
+    position + 2 (the header, and lines count from 1)."""
+    positions = bad.to_numpy().nonzero()[0]
+    return int(positions[0]) if len(positions) else None

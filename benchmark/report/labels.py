@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from benchmark.study.results import UNTRAINED, display_of
+
 # The paper's Table 1 order; other losses (users' own) follow in order of first appearance,
 # then the "no training" baseline.
 PAPER_LOSS_ORDER = (
@@ -19,8 +21,6 @@ PAPER_LOSS_ORDER = (
     "cwms",
     "mfcwms",
 )
-UNTRAINED = "untrained"
-
 # Rows that name no registered loss: the profiler's direct C x C reference.
 _OTHER_LABELS = {"mfcwms_direct_cxc": "MFCWMS (direct C×C)"}
 
@@ -76,18 +76,7 @@ def loss_label(loss: str) -> str:
     """The table label of ``loss`` for inputs without a ``display`` column (profiler rows): its
     registration's ``display``, the baseline's label, else the name itself. Results rows carry
     their own ``display``, which wins."""
-    from benchmark.errors import UnknownLossError
-    from benchmark.losses import get_loss_spec
-    from benchmark.study.baseline import UNTRAINED_DISPLAY
-
-    if loss == UNTRAINED:
-        return UNTRAINED_DISPLAY
-    if loss in _OTHER_LABELS:
-        return _OTHER_LABELS[loss]
-    try:
-        return get_loss_spec(loss).display
-    except UnknownLossError:
-        return loss
+    return _OTHER_LABELS.get(loss) or display_of(loss)
 
 
 def ordered_losses(losses: Iterable[str]) -> list[str]:

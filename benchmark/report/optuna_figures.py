@@ -19,6 +19,7 @@ from optuna.trial import TrialState
 from benchmark.errors import StorageError
 from benchmark.report._plotting import new_figure, save_png
 from benchmark.report.figure_outcome import FigureOutcome
+from benchmark.study import RunDirectory, open_storage, trial_attrs
 
 IMPORTANCE_SEED = 0  # fANOVA fits a random forest: seeded, the figure is reproducible
 
@@ -28,10 +29,9 @@ def load_studies(
 ) -> list[optuna.Study] | str:
     """The studies of a run whose names start with ``name_prefix`` (a database may hold other
     runs' studies too), or why there are none. Never creates a storage."""
-    journal = run_dir / "optuna.journal"
+    journal = RunDirectory(run_dir).journal_path
     if storage_url is None and not journal.is_file():
         return f"no Optuna journal in {run_dir} (and run.json names no other storage)"
-    from benchmark.study import open_storage
 
     try:
         storage = open_storage(storage_url, journal)
@@ -119,10 +119,11 @@ def _importances(study: optuna.Study) -> dict[str, float] | str:
 def _fold_scores(trial: optuna.trial.FrozenTrial) -> list[float]:
     """The best validation MAP@R of each finished fold of a trial (its ``fold_<k>`` user
     attributes; the intermediate values are running means over the folds, for the pruner)."""
+    records = trial_attrs.fold_records(trial.user_attrs).values()
     return [
-        attrs["val_map_at_r"]
-        for key, attrs in sorted(trial.user_attrs.items())
-        if key.startswith("fold_") and isinstance(attrs, dict) and "val_map_at_r" in attrs
+        record[trial_attrs.FOLD_VAL_MAP_AT_R]
+        for record in records
+        if trial_attrs.FOLD_VAL_MAP_AT_R in record
     ]
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.errors import ResultsError
-from benchmark.report.csv_input import first_bad_row, read_csv_checked
+from benchmark.io import first_bad_row, read_csv_checked
 from benchmark.report.labels import dataset_label, loss_label, metric_label
 from benchmark.report.stats_table import format_mean_interval
 from benchmark.report.table_model import MISSING, Cell, Note, Table, TableDocument

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from benchmark.errors import ResultsError
-from benchmark.report.csv_input import read_csv_checked
+from benchmark.io import read_csv_checked
 from benchmark.report.labels import file_slug, loss_label, ordered_losses
 from benchmark.report.latex import escape_latex
 from benchmark.report.table_model import MISSING, Cell, Note, Table, TableDocument

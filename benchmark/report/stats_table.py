@@ -13,11 +13,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from benchmark.report.labels import OWN_PARAMS_SOURCES, UNTRAINED, is_percent_metric
+from benchmark.report.labels import OWN_PARAMS_SOURCES, is_percent_metric
 from benchmark.report.latex import escape_latex
 from benchmark.report.stats import compare_with_best
 from benchmark.report.summary import SUMMARY_KEY
 from benchmark.report.table_model import MISSING, Cell, Emphasis, Note, Table
+from benchmark.study.results import UNTRAINED
 
 SIGNIFICANCE_LEVEL = 0.05
 PUBLISHED_MARK = "†"

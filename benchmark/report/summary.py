@@ -8,8 +8,8 @@ from __future__ import annotations
 import pandas as pd
 
 from benchmark.report.labels import BEST_EPOCH
-from benchmark.report.results_rows import best_epoch_of
 from benchmark.report.stats import confidence_interval, sample_std
+from benchmark.study.results import best_epoch_of
 
 # What identifies a cell; the repeats of a cell are summarised.
 SUMMARY_KEY = [

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from benchmark.study.context import StudyContext
 from benchmark.study.repeats import FoldOutcome, repeats_to_run, retrain_seed, run_repeats
-
-UNTRAINED = "untrained"
-UNTRAINED_DISPLAY = "no training"
+from benchmark.study.results import UNTRAINED, UNTRAINED_DISPLAY
 
 
 def run_untrained(context: StudyContext, repeats: list[int] | None = None) -> None:

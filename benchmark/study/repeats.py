@@ -20,7 +20,7 @@ from benchmark.engine import concatenate_embeddings, eval_parts, retrieval_metri
 from benchmark.errors import ConfigError
 from benchmark.study.context import StudyContext
 from benchmark.study.results import ResultsFile, result_rows
-from benchmark.study.run_dir import RunDirectory, code_version
+from benchmark.study.run_dir import code_version
 
 
 @dataclass
@@ -32,10 +32,6 @@ class FoldOutcome:
     test_embeddings: tuple[np.ndarray, ...]
     best_iteration: int
     best_epoch: int
-
-
-def results_file(run_dir: RunDirectory) -> ResultsFile:
-    return ResultsFile(run_dir.results_path, run_dir.lock_path("results"))
 
 
 def retrain_seed(context: StudyContext, repeat: int, fold: int) -> int:
@@ -53,7 +49,7 @@ def repeats_to_run(context: StudyContext, loss: str, repeats: list[int] | None) 
                 f"repeat {repeat} does not exist: the run has retrain.repeats = {count} "
                 f"(repeats 0..{count - 1})"
             )
-    done = results_file(context.run_dir).completed_repeats(loss)
+    done = ResultsFile(context.run_dir).completed_repeats(loss)
     return [r for r in wanted if r not in done]
 
 
@@ -74,7 +70,7 @@ def run_repeats(
         rows = repeat_rows(context, loss, display, repeat, folds)
         for row in rows:
             row.update(details)
-        results_file(context.run_dir).append(rows)
+        ResultsFile(context.run_dir).append(rows)
 
 
 def repeat_rows(

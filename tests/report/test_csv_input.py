@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from benchmark.errors import ResultsError
-from benchmark.report.csv_input import first_bad_row
+from benchmark.io import first_bad_row
 from benchmark.report.reference import read_reference_csv
 from benchmark.report.runtime_table import read_profile_csv
 

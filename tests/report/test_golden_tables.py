@@ -16,8 +16,8 @@ import pytest
 from fixed_results import GOLDEN_STEMS, write_fixed_results, write_profile, write_reference
 
 from benchmark.report.paper_tables import TABLE1_STEM, TRADITIONAL_STEM, main_document
-from benchmark.report.report import write_report
 from benchmark.report.table_model import TableDocument
+from benchmark.report.writer import write_report
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("MLRC_UPDATE_GOLDEN") == "1"

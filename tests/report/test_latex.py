@@ -15,9 +15,9 @@ import pytest
 from fixed_results import GOLDEN_STEMS, fixed_results
 from service_checks import need_service
 
-from benchmark.report.report import build_documents, write_document
-from benchmark.report.results_rows import normalize_rows
 from benchmark.report.summary import summarize_results
+from benchmark.report.writer import build_documents, write_document
+from benchmark.study.results import normalize_rows
 
 pytestmark = pytest.mark.latex
 GOLDEN = Path(__file__).parent / "golden"

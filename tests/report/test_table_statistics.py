@@ -16,9 +16,9 @@ import pytest
 from fixed_results import GOLDEN_STEMS, fixed_results
 from scipy import stats
 
-from benchmark.report.report import build_documents
-from benchmark.report.results_rows import normalize_rows
 from benchmark.report.summary import summarize_results, with_best_epoch_rows
+from benchmark.report.writer import build_documents
+from benchmark.study.results import normalize_rows
 
 CONFIDENCE = 0.95
 STATS_STEMS = [s for s in GOLDEN_STEMS if s not in ("table_reference", "table_runtime")]

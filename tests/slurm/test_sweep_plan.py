@@ -11,10 +11,10 @@ import pytest
 from optuna.trial import TrialState, create_trial
 
 from benchmark.cli import main
-from benchmark.cluster import ARRAY_TASK_ID, SweepContext, load_profile, plan_sweep
+from benchmark.cluster import ARRAY_TASK_ID, SweepContext, load_cluster_profile, plan_sweep
 from benchmark.cluster.submit import dependency_spec, submit_sweep
 from benchmark.config import PROJECT_ROOT, load_protocol
-from benchmark.study import RunDirectory, open_storage, results_file, study_name
+from benchmark.study import ResultsFile, RunDirectory, open_storage, study_name
 
 EXAMPLE_PROFILE = PROJECT_ROOT / "slurm" / "profiles" / "example.yaml"
 EXAMPLES = PROJECT_ROOT / "slurm" / "examples"
@@ -29,7 +29,7 @@ def config():
 def _context(tmp_path: Path, config, profile_text: str = "") -> SweepContext:
     path = tmp_path / "profile.yaml"
     path.write_text(textwrap.dedent(profile_text) or "gpus: 0\n")
-    return SweepContext(RunDirectory(tmp_path / "run"), config, load_profile(path), None)
+    return SweepContext(RunDirectory(tmp_path / "run"), config, load_cluster_profile(path), None)
 
 
 def _add_trials(run_dir: RunDirectory, config, loss: str, states: list[TrialState]) -> None:
@@ -42,10 +42,16 @@ def _add_trials(run_dir: RunDirectory, config, loss: str, states: list[TrialStat
         study.add_trial(create_trial(state=state, value=value, params={}, distributions={}))
 
 
+def _result(loss: str, repeat: int) -> dict:
+    """One complete result row (every column results.csv requires)."""
+    return {
+        "dataset": "synthetic", "protocol": "demo", "loss": loss, "repeat": repeat,
+        "mode": "separated", "dim": 8, "metric": "map_at_r", "value": 0.1,
+    }  # fmt: skip
+
+
 def _add_repeats(run_dir: RunDirectory, loss: str, repeats: list[int]) -> None:
-    results_file(run_dir).append(
-        [{"loss": loss, "repeat": r, "metric": "map_at_r", "value": 0.1} for r in repeats]
-    )
+    ResultsFile(run_dir).append([_result(loss, r) for r in repeats])
 
 
 def test_a_fresh_sweep_has_a_study_and_retrain_per_loss_then_baseline_and_tables(tmp_path, config):
@@ -91,7 +97,7 @@ def test_a_fresh_sweep_has_a_study_and_retrain_per_loss_then_baseline_and_tables
 def test_the_storage_url_reaches_every_job_attached_to_a_study(tmp_path, config):
     path = tmp_path / "profile.yaml"
     path.write_text("gpus: 0\nstorage: postgresql://mlrc@db.cluster/sweeps\n")
-    context = SweepContext(RunDirectory(tmp_path / "run"), config, load_profile(path), None)
+    context = SweepContext(RunDirectory(tmp_path / "run"), config, load_cluster_profile(path), None)
     dry = tmp_path / "scripts"
     submission = submit_sweep(
         config, LOSSES, context.run_dir, context.profile, dry_run=True, scripts_dir=dry
@@ -252,9 +258,7 @@ def test_an_ablation_is_one_array_task_per_unfinished_grid_point(tmp_path, capsy
             "--values", "0,0.1,1", "--losses", "mfcwms", "--profile", str(EXAMPLE_PROFILE),
             "--run-dir", str(run_dir), "--dry-run"]  # fmt: skip
     point = run_dir / "points" / "mf_reg-0.1"  # one point already finished
-    results_file(RunDirectory(point)).append(
-        [{"loss": "mfcwms", "repeat": r, "metric": "map_at_r", "value": 0.1} for r in range(3)]
-    )
+    ResultsFile(RunDirectory(point)).append([_result("mfcwms", r) for r in range(3)])
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "ablation mf-reg: 1 grid point(s) finished" in printed

@@ -7,7 +7,9 @@ import json
 import pytest
 from study_helpers import tiny_config
 
-from benchmark.study.results import COLUMNS, ResultsFile, result_rows
+from benchmark.errors import ResultsError
+from benchmark.study.results import COLUMNS, ORIGIN, ResultsFile, result_rows
+from benchmark.study.run_dir import RunDirectory
 
 
 def _rows(config, loss: str, repeat: int, value: float) -> list[dict]:
@@ -27,10 +29,10 @@ def _rows(config, loss: str, repeat: int, value: float) -> list[dict]:
 
 def test_rows_round_trip_with_json_columns(tmp_path, tiny_overrides):
     config = tiny_config(tiny_overrides)
-    results = ResultsFile(tmp_path / "results.csv", tmp_path / "results.lock")
+    results = ResultsFile(RunDirectory(tmp_path))
     results.append(_rows(config, "mfcwms", 0, 0.25))
     rows = results.read()
-    assert list(rows.columns) == COLUMNS and len(rows) == 2
+    assert [column for column in rows.columns if column != ORIGIN] == COLUMNS and len(rows) == 2
     assert rows["value"].tolist() == [0.25, pytest.approx(0.35)]
     assert json.loads(rows["params"][0]) == {"alpha": 0.5} and json.loads(rows["seeds"][0]) == [
         1,
@@ -41,7 +43,7 @@ def test_rows_round_trip_with_json_columns(tmp_path, tiny_overrides):
 
 def test_a_repeat_is_never_written_twice(tmp_path, tiny_overrides):
     config = tiny_config(tiny_overrides)
-    results = ResultsFile(tmp_path / "results.csv", tmp_path / "results.lock")
+    results = ResultsFile(RunDirectory(tmp_path))
     results.append(_rows(config, "mfcwms", 0, 0.25))
     results.append(_rows(config, "mfcwms", 0, 0.99) + _rows(config, "mfcwms", 1, 0.3))
     rows = results.read()
@@ -52,7 +54,7 @@ def test_a_repeat_is_never_written_twice(tmp_path, tiny_overrides):
 
 def test_completed_repeats_of_every_loss_from_one_read(tmp_path, tiny_overrides):
     config = tiny_config(tiny_overrides)
-    results = ResultsFile(tmp_path / "results.csv", tmp_path / "results.lock")
+    results = ResultsFile(RunDirectory(tmp_path))
     assert results.completed_repeats_by_loss() == {}
     results.append(_rows(config, "mfcwms", 0, 0.2) + _rows(config, "mfcwms", 2, 0.3))
     results.append(_rows(config, "untrained", 1, 0.1))
@@ -64,3 +66,33 @@ def test_unknown_columns_are_refused(tiny_overrides):
         result_rows(
             tiny_config(tiny_overrides), "x", "X", 0, "separated", 8, {"map_at_r": 0.1}, colour=1
         )
+
+
+def test_appending_writes_the_rows_already_there_back_character_for_character(
+    tmp_path, tiny_overrides
+):
+    config = tiny_config(tiny_overrides)
+    results = ResultsFile(RunDirectory(tmp_path))
+    results.append(_rows(config, "mfcwms", 0, 0.1 + 0.2))  # 0.30000000000000004
+    before = results.path.read_text()
+    results.append(_rows(config, "cwms", 0, 0.5))
+    assert results.path.read_text().startswith(before)
+
+
+def test_a_malformed_results_file_is_one_error_and_is_not_rewritten(tmp_path, tiny_overrides):
+    config = tiny_config(tiny_overrides)
+    results = ResultsFile(RunDirectory(tmp_path))
+    results.append(_rows(config, "mfcwms", 0, 0.25))
+    broken = results.path.read_text().replace(",0,separated,", ",x,separated,", 1)
+    results.path.write_text(broken)
+    with pytest.raises(ResultsError, match=r"results.csv, line 2: column 'repeat' must be"):
+        results.completed_repeats("mfcwms")
+    with pytest.raises(ResultsError, match="column 'repeat'"):
+        results.append(_rows(config, "cwms", 0, 0.5))
+    assert results.path.read_text() == broken
+
+
+def test_reading_an_empty_run_directory_creates_nothing(tmp_path):
+    results = ResultsFile(RunDirectory(tmp_path / "run"))
+    assert results.read().empty and results.completed_repeats_by_loss() == {}
+    assert not (tmp_path / "run").exists()

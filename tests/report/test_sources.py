@@ -1,4 +1,5 @@
-"""Reading results: old files take the new columns' defaults; bad input is one clear error."""
+"""Reading the sources of `mlrc tables`: old files take the new columns' defaults; bad input is
+one clear error."""
 
 from __future__ import annotations
 
@@ -6,13 +7,9 @@ import pandas as pd
 import pytest
 from fixed_results import fixed_results, write_fixed_results
 
-from benchmark.errors import ResultsError
-from benchmark.report.results_rows import (
-    merge_rows,
-    read_results_csv,
-    read_source,
-    run_identity,
-)
+from benchmark.errors import ResultsError, RunDirectoryError
+from benchmark.report.sources import merge_rows, read_source, run_identity
+from benchmark.study.results import read_results_csv
 
 # The columns of results files written before params_source, best_epochs and the ablations.
 OLD_COLUMNS = [
@@ -111,7 +108,7 @@ def test_the_manifest_is_read_with_the_rows(tmp_path):
     assert read_source(run_dir).manifest == {"storage": "sqlite:///x.db"}
     assert read_source(run_dir / "results.csv").manifest == {}
     (run_dir / "run.json").write_text("{")
-    with pytest.raises(ResultsError, match="run.json is not valid JSON"):
+    with pytest.raises(RunDirectoryError, match="run.json is not valid JSON"):
         read_source(run_dir)
 
 
