@@ -16,6 +16,10 @@ class ConfigError(BenchmarkError):
     """A protocol file, search-space file, override or CLI value is invalid."""
 
 
+class RunDirectoryError(ConfigError):
+    """A path is not a run directory, or its manifest (``run.json``) is malformed."""
+
+
 class UnknownLossError(ConfigError):
     """A loss name that is not registered."""
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from benchmark.cluster.job import ARRAY_TASK_ID, Argument, Job, compress_indices
 from benchmark.cluster.sweep import SweepContext, SweepPlan, tables_job
-from benchmark.study import RunDirectory
 from benchmark.study.ablations import AblationPlan
 from benchmark.study.results import ResultsFile
 
@@ -95,8 +94,7 @@ def _values_argument(plan: AblationPlan) -> str:
 
 
 def _point_finished(context: SweepContext, request: AblationRequest, slug: str) -> bool:
-    point = RunDirectory(context.run_dir.path / "points" / slug)
-    results = ResultsFile(point.results_path, point.path / "locks" / "results.lock")  # read only
+    results = ResultsFile(context.run_dir.point(slug))
     repeats = set(range(context.config.retrain.repeats))
     done = results.completed_repeats_by_loss()
     return all(repeats <= done.get(loss, set()) for loss in request.losses)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.io import atomic_write_json, file_lock
+from benchmark.study.run_dir import RunDirectory
 
 
 @dataclass(frozen=True)
@@ -32,10 +33,10 @@ class LedgerEntry:
 class Ledger:
     """The jobs submitted for one run directory, oldest first."""
 
-    def __init__(self, run_dir_path: Path):
-        self.folder = run_dir_path / "slurm"
-        self.path = self.folder / "jobs.json"
-        self.lock_path = self.folder / "jobs.lock"
+    def __init__(self, run_dir: RunDirectory | Path):
+        self.run_dir = run_dir if isinstance(run_dir, RunDirectory) else RunDirectory(run_dir)
+        self.path = self.run_dir.ledger_path
+        self.lock_path = self.run_dir.ledger_lock_path
 
     def submissions(self) -> list[dict[str, Any]]:
         if not self.path.is_file():

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from optuna.trial import TrialState
 
 from benchmark.config import ProtocolConfig
-from benchmark.study import RunDirectory, budget_state, open_storage, results_file, study_name
+from benchmark.study import ResultsFile, RunDirectory, budget_state, open_storage, study_name
 
 
 @dataclass(frozen=True)
@@ -80,8 +80,7 @@ def read_retrain_progress(
     run_dir: RunDirectory, config: ProtocolConfig, losses: list[str]
 ) -> list[RetrainProgress]:
     """The repeats of each loss already in ``results.csv``."""
-    results = results_file(run_dir) if run_dir.results_path.is_file() else None
-    done = results.completed_repeats_by_loss() if results else {}
+    done = ResultsFile(run_dir).completed_repeats_by_loss()
     return [
         RetrainProgress(
             loss=loss,

@@ -88,7 +88,7 @@ def sweep_status(
     """Progress of every study and retrain of the run, and the states of its Slurm jobs."""
     slurm = slurm or Slurm()
     config, storage_url = run_dir.attach(storage_url)
-    ledger = Ledger(run_dir.path)
+    ledger = Ledger(run_dir)
     entries = ledger.entries()
     trials = trials_by_study(run_dir, storage_url)
     losses = _losses(entries, started_studies(config, trials))
@@ -113,7 +113,7 @@ def cancel_sweep(run_dir: RunDirectory, slurm: Slurm | None = None) -> list[JobS
     """Cancel every job of the run that is still queued or running; returns them."""
     slurm = slurm or Slurm()
     run_dir.read_manifest()  # not a run directory -> one clear error
-    entries = Ledger(run_dir.path).entries()
+    entries = Ledger(run_dir).entries()
     jobs, _ = _job_states(entries, slurm) if entries else ([], [])
     active = [job for job in jobs if job.active]
     slurm.cancel(job.job_id for job in active)

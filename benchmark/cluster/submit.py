@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmark.cluster.ablation_plan import AblationRequest, plan_ablation
+from benchmark.cluster.cluster_profile import ClusterProfile
 from benchmark.cluster.job import Job
 from benchmark.cluster.ledger import Ledger, LedgerEntry
-from benchmark.cluster.profile import ClusterProfile
 from benchmark.cluster.script import render_script
 from benchmark.cluster.slurm import Slurm
 from benchmark.cluster.sweep import SweepContext, SweepPlan, plan_sweep
@@ -58,22 +58,21 @@ def submit_sweep(
     plugins: list[str] | None = None,
     dry_run: bool = False,
     scripts_dir: Path | None = None,
-    slurm: Slurm | None = None,
     ablation: AblationRequest | None = None,
 ) -> Submission:
     """Submit the jobs still needed for ``losses`` (or, with ``dry_run``, only write them);
     with ``ablation``, the grid points of that ablation instead of a sweep."""
-    slurm = slurm or Slurm()
+    slurm = Slurm()
     storage_url = storage_url or profile.storage
-    ledger = Ledger(run_dir.path)
+    ledger = Ledger(run_dir)
     number = ledger.next_submission()
     if dry_run:
         active = active_jobs(ledger, slurm) if slurm.available() else {}
-        scripts_dir = scripts_dir or _fresh_dry_run_folder(ledger)
+        scripts_dir = scripts_dir or _fresh_dry_run_folder(run_dir)
     else:
         _check_before_submitting(config, run_dir, storage_url, plugins, slurm, ablation)
         active = active_jobs(ledger, slurm)
-        scripts_dir = scripts_dir or ledger.folder / f"submission-{number}"
+        scripts_dir = scripts_dir or run_dir.submission_dir(number)
     if storage_url is None and run_dir.exists():
         storage_url = run_dir.read_manifest().get("storage")
 
@@ -82,7 +81,7 @@ def submit_sweep(
         plan = plan_sweep(context, losses, active)
     else:
         plan = plan_ablation(context, ablation, active)
-    log_dir = ledger.folder / "logs"
+    log_dir = run_dir.slurm_logs_dir
     scripts = _write_scripts(plan.jobs, profile, scripts_dir, log_dir)
     commands = sbatch_commands(plan.jobs, scripts, active)
     if dry_run:
@@ -98,8 +97,8 @@ def submit_sweep(
     return Submission(plan, scripts_dir, submitted, commands, False)
 
 
-def _fresh_dry_run_folder(ledger: Ledger) -> Path:
-    folder = ledger.folder / "dry-run"
+def _fresh_dry_run_folder(run_dir: RunDirectory) -> Path:
+    folder = run_dir.dry_run_dir
     for stale in [*folder.glob("*.sbatch"), folder / "submit.sh"]:
         stale.unlink(missing_ok=True)  # from an earlier dry run
     return folder

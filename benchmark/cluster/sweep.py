@@ -12,10 +12,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from benchmark.cluster.cluster_profile import ClusterProfile
 from benchmark.cluster.job import ARRAY_TASK_ID, Argument, Dependency, Job, compress_indices
-from benchmark.cluster.profile import ClusterProfile
 from benchmark.cluster.progress import (
     RetrainProgress,
     StudyProgress,
@@ -173,7 +172,7 @@ def tables_job(context: SweepContext, after: list[str], what: str = "every retra
         loss=None,
         name=context.job_name("tables"),
         description=f"the tables and figures of the run, after {what}",
-        command=context.mlrc("tables", run_dir, "--out", str(Path(run_dir) / "tables")),
+        command=context.mlrc("tables", run_dir, "--out", str(context.run_dir.tables_dir)),
         resources=context.profile.resources("tables"),
         dependencies=tuple(Dependency("afterany", key) for key in after),
     )

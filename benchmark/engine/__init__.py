@@ -8,7 +8,7 @@ Typical use (see ``tests/engine/`` for runnable versions)::
     result.best_val_map_at_r
 """
 
-from benchmark.engine.checkpoint import RunFiles, load_best_model
+from benchmark.engine.checkpoint import FitDirectory, load_best_model
 from benchmark.engine.device import RunDevice, resolve_device
 from benchmark.engine.embeddings import concatenate_embeddings, embed
 from benchmark.engine.epoch_sampler import EpochSampler
@@ -24,10 +24,10 @@ __all__ = [
     "METRICS",
     "EpochSampler",
     "EvalSet",
+    "FitDirectory",
     "FitResult",
     "LossBundle",
     "RunDevice",
-    "RunFiles",
     "Trainer",
     "TrainingState",
     "build_optimizers",

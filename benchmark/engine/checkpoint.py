@@ -1,4 +1,5 @@
-"""The files of one run directory, written atomically, and loading the best weights back."""
+"""The files of one fit directory (one training run), written atomically, and loading the best
+weights back."""
 
 from __future__ import annotations
 
@@ -13,13 +14,15 @@ from benchmark.io import atomic_write_csv, atomic_write_json
 
 
 @dataclass(frozen=True)
-class RunFiles:
-    """Where a run keeps its state, all inside ``fit_dir``.
+class FitDirectory:
+    """Where one training run (a fit) keeps its state, all inside ``fit_dir``.
 
     ``best.pt`` (model, loss and optimizer states at the best validation), ``last.pt``
     (everything needed to resume, rewritten at every validation), ``curve.json`` and
-    ``curve.csv`` (the learning curve), ``result.json`` (written once the run is finished) and
-    ``diverged.json`` (written when the loss became NaN or infinite).
+    ``curve.csv`` (the learning curve), ``result.json`` (written once the run is finished),
+    ``diverged.json`` (written when the loss became NaN or infinite), and the test embeddings
+    of the best model (``test_embeddings.npy``, or ``test_query.npy`` and ``test_gallery.npy``
+    for a query -> gallery test set).
     """
 
     fit_dir: Path
@@ -48,8 +51,14 @@ class RunFiles:
     def diverged(self) -> Path:
         return self.fit_dir / "diverged.json"
 
+    def test_embeddings(self, parts: int) -> tuple[Path, ...]:
+        """The test embedding files of a test set in ``parts`` parts (1: self-retrieval,
+        2: query -> gallery)."""
+        names = ("test_embeddings",) if parts == 1 else ("test_query", "test_gallery")
+        return tuple(self.fit_dir / f"{name}.npy" for name in names)
 
-def write_curve(files: RunFiles, curve: list[dict[str, Any]]) -> None:
+
+def write_curve(files: FitDirectory, curve: list[dict[str, Any]]) -> None:
     """The learning curve as JSON (a list of rows) and CSV (one column per key)."""
     atomic_write_json(files.curve_json, curve)
     columns: list[str] = []
@@ -85,7 +94,7 @@ def load_best_model(
         FileNotFoundError: the run kept no checkpoint (``keep_checkpoint=False``) or never
             reached its first validation.
     """
-    files = RunFiles(Path(fit_dir))
+    files = FitDirectory(Path(fit_dir))
     if not files.best.is_file():
         raise FileNotFoundError(
             f"no best checkpoint at {files.best}: the run was fit with keep_checkpoint=False "

@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from benchmark.config import TrainingConfig
-from benchmark.engine.checkpoint import RunFiles, load_best_model, load_checkpoint, write_curve
+from benchmark.engine.checkpoint import FitDirectory, load_best_model, load_checkpoint, write_curve
 from benchmark.engine.device import RunDevice
 from benchmark.engine.evaluation import EvalSet, evaluate
 from benchmark.engine.fit_result import FitResult
@@ -97,7 +97,7 @@ class Trainer:
         self.model = model
         self.loss = loss
         self.config = config
-        self.files = RunFiles(Path(fit_dir))
+        self.files = FitDirectory(Path(fit_dir))
         self.seed = int(seed)
         self.num_workers = num_workers
         self.keep_checkpoint = keep_checkpoint

@@ -14,11 +14,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmark.engine import FitDirectory
 from benchmark.report._plotting import new_figure, save_png
 from benchmark.report.figure_outcome import FigureOutcome
 from benchmark.report.labels import dataset_label, loss_label, ordered_losses
-from benchmark.report.results_rows import run_identity
+from benchmark.report.sources import run_identity
 from benchmark.report.stats import confidence_interval
+from benchmark.study.run_dir import RunDirectory
 
 CURVE_METRIC = "val_map_at_r"
 
@@ -26,13 +28,14 @@ CURVE_METRIC = "val_map_at_r"
 def read_curves(run_dir: Path) -> dict[str, list[list[dict]]]:
     """loss -> the curves of its retrained models (each a list of validation rows)."""
     curves: dict[str, list[list[dict]]] = defaultdict(list)
-    for path in sorted((run_dir / "retrain").glob("*/repeat_*/fold_*/curve.json")):
-        try:
-            rows = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError):
-            continue  # a curve being rewritten by a running job; the others still make a figure
-        if rows and all(CURVE_METRIC in row and "epoch" in row for row in rows):
-            curves[path.parent.parent.parent.name].append(rows)
+    for loss, fit_dirs in RunDirectory(run_dir).retrain_fit_dirs().items():
+        for fit_dir in fit_dirs:
+            try:
+                rows = json.loads(FitDirectory(fit_dir).curve_json.read_text())
+            except (OSError, json.JSONDecodeError):
+                continue  # missing, or being rewritten by a running job: the others still plot
+            if rows and all(CURVE_METRIC in row and "epoch" in row for row in rows):
+                curves[loss].append(rows)
     return dict(curves)
 
 

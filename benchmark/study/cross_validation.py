@@ -23,6 +23,7 @@ from benchmark.data import (
 )
 from benchmark.engine import (
     EvalSet,
+    FitDirectory,
     FitResult,
     LossBundle,
     RunDevice,
@@ -107,10 +108,10 @@ class CrossValidation:
         computed on the run's device in the same precision as validation, and cached as .npy in
         ``fold_dir``."""
         parts = eval_parts(self.test_set)
-        names = ("test_embeddings",) if len(parts) == 1 else ("test_query", "test_gallery")
+        paths = FitDirectory(fold_dir).test_embeddings(len(parts))
         return tuple(
-            self._cached_embeddings(model, dataset, fold_dir / f"{name}.npy")
-            for dataset, name in zip(parts, names, strict=True)
+            self._cached_embeddings(model, dataset, path)
+            for dataset, path in zip(parts, paths, strict=True)
         )
 
     def _cached_embeddings(

@@ -1,18 +1,24 @@
 """The run directory: where every stage of one benchmark keeps its state.
 
-Layout (all paths relative to the run directory)::
+Layout (all paths relative to the run directory; :class:`RunDirectory` is the one place that
+spells them)::
 
     run.json                         the manifest: resolved protocol, dataset, plugins, storage
     optuna.journal                   Optuna JournalStorage (default storage)
-    locks/                           inter-process locks (trial budget, results file)
+    locks/<name>.lock                inter-process locks (trial budget, results file)
     trials/<loss>/<params-key>/fold_<k>/   one fit per fold of a trial (metrics only)
     retrain/<loss>/repeat_<r>/fold_<k>/    one fit per fold of a repeat (best checkpoint kept)
     untrained/repeat_<r>/fold_<k>/         test embeddings of the untrained networks
     results.csv                      tidy result rows (one per loss, repeat, mode, metric)
     table.md                         the printed summary table
+    points/<setting>/                an ablation's grid points, each a run directory of its own
+    slurm/                           on a cluster: jobs.json (the job ledger) and its lock,
+                                     submission-<n>/ and dry-run/ (sbatch scripts), logs/
+    tables/                          what the Slurm tables job writes (`mlrc tables --out`)
 
-Any process (worker, retrain, tables) starts cold from the run directory and, optionally, a
-storage URL; nothing lives only in memory.
+Inside a fit directory, :class:`~benchmark.engine.FitDirectory` names the files. Any process
+(worker, retrain, tables) starts cold from the run directory and, optionally, a storage URL;
+nothing lives only in memory. Reading a path never creates anything.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from typing import Any
 
 import benchmark
 from benchmark.config import PROJECT_ROOT, ProtocolConfig, protocol_from_dict
-from benchmark.errors import ConfigError
+from benchmark.errors import ConfigError, RunDirectoryError
 from benchmark.io import atomic_write_json
 from benchmark.plugins import load_plugin
 
@@ -43,6 +49,21 @@ _MUTABLE_SETTINGS = {
     ("study", "heartbeat_interval"),
     ("study", "grace_period"),
 }
+
+
+RUNS_DIR = Path("results") / "runs"
+"""Where run directories go by default (relative to the working directory; git-ignored)."""
+
+
+def default_run_dir(config: ProtocolConfig, ablation: str | None = None) -> Path:
+    """``results/runs/<protocol>-<dataset>``, with ``-<source>`` when a published
+    configuration is used and ``-ablate-<name>`` for an ablation grid."""
+    name = f"{config.name}-{config.dataset}"
+    if config.study.params_from is not None:
+        name += f"-{Path(config.study.params_from).stem}"
+    if ablation is not None:
+        name += f"-ablate-{ablation}"
+    return RUNS_DIR / name
 
 
 def params_key(params: dict[str, Any]) -> str:
@@ -91,7 +112,7 @@ class RunDirectory:
         return self.path / "table.md"
 
     def lock_path(self, name: str) -> Path:
-        (self.path / "locks").mkdir(parents=True, exist_ok=True)
+        """The lock file ``name`` (:func:`~benchmark.io.file_lock` creates its folder)."""
         return self.path / "locks" / f"{name}.lock"
 
     def trial_fold_dir(self, loss: str, key: str, fold: int) -> Path:
@@ -102,6 +123,50 @@ class RunDirectory:
 
     def untrained_fold_dir(self, repeat: int, fold: int) -> Path:
         return self.path / "untrained" / f"repeat_{repeat}" / f"fold_{fold}"
+
+    def retrain_fit_dirs(self) -> dict[str, list[Path]]:
+        """The fit directories of each loss's retrained folds (repeat, then fold order)."""
+        fit_dirs: dict[str, list[Path]] = {}
+        for path in sorted(self.path.glob("retrain/*/repeat_*/fold_*")):
+            if path.is_dir():
+                fit_dirs.setdefault(path.parent.parent.name, []).append(path)
+        return fit_dirs
+
+    def point(self, slug: str) -> RunDirectory:
+        """The run directory of the ablation grid point ``slug``."""
+        return RunDirectory(self.path / "points" / slug)
+
+    @property
+    def tables_dir(self) -> Path:
+        return self.path / "tables"
+
+    # -- Slurm --------------------------------------------------------------------------------
+
+    @property
+    def slurm_dir(self) -> Path:
+        return self.path / "slurm"
+
+    @property
+    def ledger_path(self) -> Path:
+        """``slurm/jobs.json``: every submission's jobs."""
+        return self.slurm_dir / "jobs.json"
+
+    @property
+    def ledger_lock_path(self) -> Path:
+        return self.slurm_dir / "jobs.lock"
+
+    @property
+    def slurm_logs_dir(self) -> Path:
+        return self.slurm_dir / "logs"
+
+    def submission_dir(self, number: int) -> Path:
+        """The sbatch scripts of submission ``number``."""
+        return self.slurm_dir / f"submission-{number}"
+
+    @property
+    def dry_run_dir(self) -> Path:
+        """The sbatch scripts of the latest ``--dry-run``."""
+        return self.slurm_dir / "dry-run"
 
     # -- manifest -------------------------------------------------------------------------
 
@@ -134,11 +199,22 @@ class RunDirectory:
 
     def read_manifest(self) -> dict[str, Any]:
         if not self.exists():
-            raise ConfigError(
+            raise RunDirectoryError(
                 f"{self.path} is not a run directory (no run.json); start one with "
                 "`mlrc run` or `mlrc study`"
             )
-        return json.loads(self.manifest_path.read_text())
+        try:
+            manifest = json.loads(self.manifest_path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            manifest, reason = None, str(exc)
+        else:
+            reason = "not a JSON object"
+        if not isinstance(manifest, dict):
+            raise RunDirectoryError(
+                f"{self.manifest_path} is not valid JSON ({reason}); restore it from a copy, "
+                "or start a new --run-dir"
+            )
+        return manifest
 
     def protocol(self) -> ProtocolConfig:
         return protocol_from_dict(self.read_manifest()["protocol"], str(self.manifest_path))

@@ -131,4 +131,4 @@ def test_ledger_writers_do_not_lose_each_others_jobs(tmp_path):
         thread.join()
     ledger = Ledger(tmp_path)
     assert len(ledger.submissions()) == 1 and len(ledger.entries()) == 30
-    assert sorted(p.name for p in ledger.folder.iterdir()) == ["jobs.json"]
+    assert sorted(p.name for p in ledger.run_dir.slurm_dir.iterdir()) == ["jobs.json"]

@@ -69,3 +69,53 @@ def test_a_missing_dataset_root_fails_before_anything_is_written(tmp_path, monke
     with pytest.raises(DatasetLayoutError):
         StudyContext.create(config, RunDirectory(tmp_path / "run"))
     assert not (tmp_path / "run").exists(), "a failed start left a journal or run.json behind"
+
+
+# The names of a run directory's own files and folders that mean nothing else in the code (not
+# "trials" or "untrained", which also name a column and a loss): only RunDirectory spells them.
+_RUN_DIRECTORY_NAMES = {
+    "run.json", "optuna.journal", "results.csv", "table.md", "locks", "points", "jobs.json",
+    "jobs.lock", "dry-run", "submission-", "repeat_",
+}  # fmt: skip
+
+
+def test_only_run_directory_spells_the_paths_inside_a_run_directory():
+    import ast
+    from pathlib import Path
+
+    import benchmark
+
+    package = Path(benchmark.__file__).parent
+    owner = package / "study" / "run_dir.py"
+    spelled = []
+    for path in sorted(package.rglob("*.py")):
+        if path == owner:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and node.value in _RUN_DIRECTORY_NAMES:
+                spelled.append(f"{path.relative_to(package)}:{node.lineno} {node.value!r}")
+    assert not spelled, "paths of a run directory outside RunDirectory: " + ", ".join(spelled)
+
+
+def test_asking_a_run_directory_for_its_paths_creates_nothing(tmp_path):
+    run_dir = RunDirectory(tmp_path / "run")
+    paths = [
+        run_dir.manifest_path, run_dir.journal_path, run_dir.results_path, run_dir.table_path,
+        run_dir.lock_path("results"), run_dir.trial_fold_dir("mfcwms", "abc", 0),
+        run_dir.retrain_fold_dir("mfcwms", 1, 2), run_dir.untrained_fold_dir(0, 1),
+        run_dir.point("mf_reg-0.1").path, run_dir.tables_dir, run_dir.slurm_dir,
+        run_dir.ledger_path, run_dir.ledger_lock_path, run_dir.slurm_logs_dir,
+        run_dir.submission_dir(3), run_dir.dry_run_dir,
+    ]  # fmt: skip
+    assert run_dir.retrain_fit_dirs() == {}
+    assert all(path.is_relative_to(run_dir.path) for path in paths)
+    assert len(set(paths)) == len(paths) and not run_dir.path.exists()
+
+
+def test_a_corrupt_manifest_is_one_error_naming_it(tmp_path):
+    from benchmark.errors import RunDirectoryError
+
+    run_dir = RunDirectory(tmp_path)
+    run_dir.manifest_path.write_text('{"protocol": ')
+    with pytest.raises(RunDirectoryError, match=r"run.json is not valid JSON .*new --run-dir"):
+        run_dir.read_manifest()
