@@ -42,6 +42,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _ablate(args: argparse.Namespace) -> int:
+    from benchmark.report import write_ablation_table
     from benchmark.study import RunDirectory, resolve_losses
     from benchmark.study.ablations import run_ablation, select_points
 
@@ -55,7 +56,7 @@ def _ablate(args: argparse.Namespace) -> int:
     run_dir = RunDirectory(Path(args.run_dir or plan.default_dir).resolve())
     print(f"ablation {plan.ablation.name}: {len(plan.points)} point(s), losses {', '.join(losses)}")
     print(f"run directory: {run_dir.path}")
-    table = run_ablation(
+    run_ablation(
         plan,
         losses,
         run_dir,
@@ -64,6 +65,7 @@ def _ablate(args: argparse.Namespace) -> int:
         overrides=[*args.overrides, *root_override(args.root)],
         progress=not args.no_progress,
     )
+    table = write_ablation_table(run_dir, plan.ablation.name, base)
     print()
     print(table)
     print(f"\nresults: {run_dir.results_path}\ntables:  mlrc tables {run_dir.path}")

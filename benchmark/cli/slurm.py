@@ -76,13 +76,12 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _submit(args: argparse.Namespace) -> int:
-    from benchmark.cluster import load_profile, submit_sweep
-    from benchmark.study import RunDirectory, resolve_losses
-    from benchmark.study.pipeline import default_run_dir
+    from benchmark.cluster import load_cluster_profile, submit_sweep
+    from benchmark.study import RunDirectory, default_run_dir, resolve_losses
 
     if args.root is not None:
         args.root = str(Path(args.root).expanduser().absolute())  # jobs start in any directory
-    profile = load_profile(args.profile)
+    profile = load_cluster_profile(args.profile)
     config = load_config(args)
     ablation = _ablation_request(args, config) if args.ablate else None
     losses = ablation.losses if ablation else resolve_losses(args.losses, config)

@@ -69,8 +69,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_directory(args: argparse.Namespace, config):
-    from benchmark.study import RunDirectory
-    from benchmark.study.pipeline import default_run_dir
+    from benchmark.study import RunDirectory, default_run_dir
 
     return RunDirectory(Path(args.run_dir or default_run_dir(config)).resolve())
 
@@ -103,14 +102,16 @@ def _attached_context(args: argparse.Namespace):
 
 
 def _run(args: argparse.Namespace) -> int:
-    from benchmark.study import resolve_losses, run_benchmark
+    from benchmark.report import write_run_table
+    from benchmark.study import UNTRAINED, resolve_losses, run_stages
 
     config = _run_config(args)
     losses = resolve_losses(args.losses, config)
     context = _created_context(args, config)
     print(f"run directory: {context.run_dir.path}")
     print(f"losses: {', '.join(losses)}")
-    table = run_benchmark(context, losses)
+    run_stages(context, losses)
+    table = write_run_table(context.run_dir, context.config, [*losses, UNTRAINED])
     print()
     print(table)
     print(f"\nresults: {context.run_dir.results_path}\ntable:   {context.run_dir.table_path}")

@@ -53,7 +53,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def _tables(args: argparse.Namespace) -> int:
     from benchmark.errors import ConfigError
-    from benchmark.report.report import write_report
+    from benchmark.report.writer import write_report
 
     sources = [*args.sources, *args.run_dir]
     if not sources and args.runtime is None:

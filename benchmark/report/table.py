@@ -1,9 +1,11 @@
-"""The run's summary table (``table.md``, printed by ``mlrc run`` and ``mlrc tables``)."""
+"""The summary table of a run (``table.md``, printed by ``mlrc run``, ``mlrc ablate`` and
+``mlrc tables``)."""
 
 from __future__ import annotations
 
 import pandas as pd
 
+from benchmark.config import ProtocolConfig
 from benchmark.report.markdown import table_to_markdown
 from benchmark.report.paper_tables import (
     ablation_tables,
@@ -11,15 +13,12 @@ from benchmark.report.paper_tables import (
     table1,
     traditional_table,
 )
-from benchmark.report.results_rows import normalize_rows
 from benchmark.report.summary import summarize_results, with_best_epoch_rows
+from benchmark.study.results import ResultsFile, normalize_rows
+from benchmark.study.run_dir import RunDirectory
 
 
-def format_results_table(
-    rows: pd.DataFrame,
-    metrics: tuple[str, ...] = ("map_at_r",),
-    confidence: float = 0.95,
-) -> str:
+def format_results_table(rows: pd.DataFrame, confidence: float = 0.95) -> str:
     """The main table of ``rows`` in Markdown without its title: Table 1 (separated and
     concatenated evaluations), else Tables 2-3 (single models: MAP@R and their epoch). One row
     per loss (paper order), cells "mean ± CI half-width" in percent, the best in bold,
@@ -28,7 +27,7 @@ def format_results_table(
         return "(no results yet)"
     rows = normalize_rows(rows)
     summary = summarize_results(with_best_epoch_rows(rows), confidence)
-    candidates = [table1(summary, tuple(metrics)), *traditional_table(summary)]
+    candidates = [table1(summary, ("map_at_r",)), *traditional_table(summary)]
     document = main_document([d for d in candidates if d is not None])
     if document is None:
         return "(no results yet)"
@@ -43,3 +42,28 @@ def format_ablation_table(rows: pd.DataFrame, ablation: str, confidence: float =
     summary = summarize_results(rows[rows["ablation"] == ablation], confidence)
     documents = ablation_tables(summary)
     return table_to_markdown(documents[0].tables[0]) if documents else "(no results yet)"
+
+
+def write_run_table(
+    run_dir: RunDirectory, config: ProtocolConfig, losses: list[str] | None = None
+) -> str:
+    """Render the run's summary table (optionally of ``losses`` only, in that order) with its
+    title, at the protocol's confidence level, to ``table.md``; returns it."""
+    rows = ResultsFile(run_dir).read()
+    if losses is not None:
+        rows = rows[rows["loss"].isin(losses)]
+        order = {name: i for i, name in enumerate(losses)}
+        rows = rows.sort_values("loss", key=lambda s: s.map(order), kind="stable")
+    title = f"**{config.name} protocol, {config.dataset}**\n\n"
+    table = title + format_results_table(rows, confidence=config.retrain.confidence)
+    run_dir.table_path.write_text(table + "\n")
+    return table
+
+
+def write_ablation_table(run_dir: RunDirectory, ablation: str, config: ProtocolConfig) -> str:
+    """Render the table of ablation ``ablation`` from the run's rows, at the protocol's
+    confidence level, to ``table.md``; returns it."""
+    rows = ResultsFile(run_dir).read()
+    table = format_ablation_table(rows, ablation, confidence=config.retrain.confidence)
+    run_dir.table_path.write_text(table + "\n")
+    return table

@@ -25,11 +25,9 @@ import pandas as pd
 from benchmark.config import ProtocolConfig, load_protocol
 from benchmark.errors import ConfigError
 from benchmark.study.context import StudyContext
-from benchmark.study.fixed_params import searches
-from benchmark.study.optimize import run_worker
-from benchmark.study.repeats import results_file
-from benchmark.study.retrain import run_retrain
-from benchmark.study.run_dir import RunDirectory
+from benchmark.study.pipeline import run_stages
+from benchmark.study.results import ResultsFile
+from benchmark.study.run_dir import RunDirectory, default_run_dir
 
 Setting = dict[str, Any]
 
@@ -166,7 +164,7 @@ def select_points(
             raise ConfigError(
                 f"--point {point}: the grid has points 0..{len(points) - 1} ({', '.join(slugs)})"
             )
-    return AblationPlan(ablation, points, selected, default_ablation_dir(config, ablation))
+    return AblationPlan(ablation, points, selected, default_run_dir(config, ablation.name))
 
 
 def run_ablation(
@@ -177,24 +175,15 @@ def run_ablation(
     dataset: str,
     overrides: list[str],
     progress: bool = True,
-) -> str:
+) -> None:
     """Run (or resume) the selected points of ``protocol`` on ``dataset`` (with ``overrides``)
-    and gather their rows; returns the ablation table."""
-    from benchmark.report import format_ablation_table
-
-    base = None
+    and gather their rows into ``run_dir``'s results."""
     for index in plan.selected:
         slug, setting = plan.points[index]
         config = point_config(protocol, dataset, overrides, plan.ablation, setting, losses)
-        base = base or config
-        point_dir = RunDirectory(run_dir.path / "points" / slug)
+        point_dir = run_dir.point(slug)
         run_point(config, losses, point_dir, progress)
         gather_point(run_dir, plan.ablation, setting, point_dir)
-    rows = results_file(run_dir).read()
-    confidence = base.retrain.confidence if base else 0.95
-    table = format_ablation_table(rows, plan.ablation.name, confidence)
-    (run_dir.path / "table.md").write_text(table + "\n")
-    return table
 
 
 def get_ablation(name: str) -> Ablation:
@@ -235,12 +224,10 @@ def point_config(
 def run_point(
     config: ProtocolConfig, losses: list[str], point_dir: RunDirectory, progress: bool = True
 ) -> StudyContext:
-    """Train every loss at one grid point (searching first when the protocol searches)."""
+    """Train every loss at one grid point (searching first when the protocol searches), in
+    the same stage loop as a run (without the untrained baseline)."""
     context = StudyContext.create(config, point_dir, progress=progress)
-    for loss in losses:
-        if searches(config):
-            run_worker(context, loss)
-        run_retrain(context, loss)
+    run_stages(context, losses, untrained=False)
     return context
 
 
@@ -248,7 +235,7 @@ def gather_point(
     run_dir: RunDirectory, ablation: Ablation, setting: Setting, point_dir: RunDirectory
 ) -> int:
     """Append a finished point's rows to the ablation's results (once); returns rows added."""
-    rows = results_file(point_dir).read()
+    rows = ResultsFile(point_dir).read()
     if rows.empty:
         return 0
     rows = rows.assign(ablation=ablation.name, ablation_value=json.dumps(setting, sort_keys=True))
@@ -256,7 +243,7 @@ def gather_point(
         {key: (None if _missing(value) else value) for key, value in record.items()}
         for record in rows.to_dict("records")
     ]
-    return results_file(run_dir).append(records)
+    return ResultsFile(run_dir).append(records)
 
 
 def _missing(value: Any) -> bool:
@@ -291,7 +278,3 @@ def _number(item: str, text: str) -> float:
         return float(item)
     except ValueError:
         raise ConfigError(f"--values {text!r}: {item!r} is not a number") from None
-
-
-def default_ablation_dir(config: ProtocolConfig, ablation: Ablation) -> Path:
-    return Path("results") / "runs" / f"{config.name}-{config.dataset}-ablate-{ablation.name}"

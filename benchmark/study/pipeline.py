@@ -1,22 +1,19 @@
-"""``mlrc run``: study -> retrain -> table for several losses on one dataset."""
+"""The stages of a run, in one loop: the untrained baseline, then per loss its study (when the
+protocol searches) and its retrain. ``mlrc run`` runs it for a run directory, ``mlrc ablate`` for
+each grid point; rendering the tables is the caller's (the report layer's) job."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pandas as pd
 from tqdm.auto import tqdm
 
 from benchmark.config import ProtocolConfig
 from benchmark.errors import StudyFailed, TrainingDiverged
 from benchmark.losses import get_loss_spec, list_losses
 from benchmark.losses.search_space import load_search_space
-from benchmark.report import format_results_table
-from benchmark.study.baseline import UNTRAINED, run_untrained
+from benchmark.study.baseline import run_untrained
 from benchmark.study.context import StudyContext
 from benchmark.study.fixed_params import fixed_params, searches
 from benchmark.study.optimize import run_worker
-from benchmark.study.repeats import results_file
 from benchmark.study.retrain import run_retrain
 
 
@@ -36,40 +33,26 @@ def resolve_losses(selection: str | None, config: ProtocolConfig) -> list[str]:
     return names
 
 
-def default_run_dir(config: ProtocolConfig) -> Path:
-    """``results/runs/<protocol>-<dataset>``, with the published source when one is used."""
-    name = f"{config.name}-{config.dataset}"
-    if config.study.params_from is not None:
-        name += f"-{Path(config.study.params_from).stem}"
-    return Path("results") / "runs" / name
-
-
-def run_benchmark(context: StudyContext, losses: list[str]) -> str:
-    """Run every stage for ``losses``; finished stages are skipped. Returns the table.
+def run_stages(context: StudyContext, losses: list[str], untrained: bool = True) -> list[str]:
+    """Run (or resume) every stage of ``losses``; finished work is skipped. Returns the losses
+    whose results are complete.
 
     Each loss is searched (its study) then retrained, or, with ``study.params_from`` or a
-    protocol that searches nothing, retrained with those fixed hyperparameters.
+    protocol that searches nothing, retrained with those fixed hyperparameters. ``untrained``
+    first evaluates the untrained networks (the "no training" row). A loss whose study has no
+    usable trial or whose retraining diverged is skipped with a warning: one loss must not stop
+    the comparison.
     """
-    run_untrained(context)
+    if untrained:
+        run_untrained(context)
+    finished = []
     for loss in losses:
         try:
             if searches(context.config):
                 run_worker(context, loss)
             run_retrain(context, loss)
-        except (StudyFailed, TrainingDiverged) as exc:  # one loss must not stop the comparison
+        except (StudyFailed, TrainingDiverged) as exc:
             tqdm.write(f"warning: skipping {loss}: {exc}")
-    return write_table(context, [*losses, UNTRAINED])
-
-
-def write_table(context: StudyContext, losses: list[str] | None = None) -> str:
-    """Render the summary table of the run (optionally only some losses) to table.md."""
-    rows = results_file(context.run_dir).read()
-    if losses is not None:
-        rows = rows[rows["loss"].isin(losses)]
-        order = {name: i for i, name in enumerate(losses)}
-        rows = rows.sort_values("loss", key=lambda s: s.map(order), kind="stable")
-    config = context.config
-    title = f"**{config.name} protocol, {config.dataset}**\n\n"
-    table = title + format_results_table(pd.DataFrame(rows), confidence=config.retrain.confidence)
-    context.run_dir.table_path.write_text(table + "\n")
-    return table
+            continue
+        finished.append(loss)
+    return finished

@@ -7,8 +7,6 @@ stopped on the fold's own validation classes), and its best checkpoint embeds th
 
 from __future__ import annotations
 
-from typing import Any
-
 from benchmark.losses import get_loss_spec
 from benchmark.study.context import StudyContext
 from benchmark.study.factory import best_params, load_study
@@ -16,28 +14,21 @@ from benchmark.study.fixed_params import fixed_params
 from benchmark.study.repeats import FoldOutcome, repeats_to_run, retrain_seed, run_repeats
 
 
-def run_retrain(
-    context: StudyContext,
-    loss: str,
-    repeats: list[int] | None = None,
-    params: dict[str, Any] | None = None,
-    params_source: str = "search",
-) -> None:
+def run_retrain(context: StudyContext, loss: str, repeats: list[int] | None = None) -> None:
     """Retrain ``loss`` over the repeats (or only ``repeats``) not yet in the results.
 
-    ``params`` default to the protocol's fixed hyperparameters when it searches nothing
-    (:func:`~benchmark.study.fixed_params.fixed_params`), else to the best trial of the loss's
-    study (``params_source="search"``).
+    The parameters are the protocol's fixed hyperparameters when it searches nothing
+    (:func:`~benchmark.study.fixed_params.fixed_params`: a published configuration or the
+    protocol's defaults), else those of the best trial of the loss's study (``search``).
     """
     todo = repeats_to_run(context, loss, repeats)
     if not todo:
         return
-    if params is None:
-        fixed = fixed_params(context.config, loss)
-        if fixed is None:
-            params = best_params(load_study(context, loss))
-        else:
-            params, params_source = fixed
+    fixed = fixed_params(context.config, loss)
+    if fixed is None:
+        params, params_source = best_params(load_study(context, loss)), "search"
+    else:
+        params, params_source = fixed
     cv = context.cross_validation
 
     def trained_fold(repeat: int, fold: int) -> FoldOutcome:

@@ -123,7 +123,7 @@ def test_run_reads_the_protocol_once(capsys, tmp_path, monkeypatch):
         return real_load(*args, **kwargs)
 
     monkeypatch.setattr(benchmark.config, "load_protocol", counting_load)
-    monkeypatch.setattr(benchmark.study, "run_benchmark", lambda context, losses: "table")
+    monkeypatch.setattr(benchmark.study, "run_stages", lambda context, losses: losses)
     args = ["run", "--losses", "mfcwms", "--run-dir", str(tmp_path / "r"), "--no-progress"]
     assert main(args) == 0
     assert len(calls) == 1 and "losses: mfcwms" in capsys.readouterr().out

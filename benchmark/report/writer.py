@@ -26,8 +26,8 @@ from benchmark.report.paper_tables import (
     traditional_table,
 )
 from benchmark.report.reference import read_reference_csv, reference_document
-from benchmark.report.results_rows import ResultsSource, merge_rows, read_source, run_identity
 from benchmark.report.runtime_table import read_profile_csv, runtime_document
+from benchmark.report.sources import ResultsSource, merge_rows, read_source, run_identity
 from benchmark.report.summary import summarize_results, with_best_epoch_rows
 from benchmark.report.table_model import TableDocument
 
