@@ -2,13 +2,13 @@
 
 Typical use (``mlrc slurm submit`` does this)::
 
-    profile = load_profile("slurm/profiles/example.yaml")
+    profile = load_cluster_profile("slurm/profiles/example.yaml")
     submission = submit_sweep(config, ["mfcwms"], run_dir, profile, dry_run=True)
 """
 
+from benchmark.cluster.cluster_profile import ClusterProfile, load_cluster_profile
 from benchmark.cluster.job import ARRAY_TASK_ID, Dependency, Job, Resources, ShellVariable
 from benchmark.cluster.ledger import Ledger, LedgerEntry
-from benchmark.cluster.profile import ClusterProfile, load_profile
 from benchmark.cluster.progress import RetrainProgress, StudyProgress
 from benchmark.cluster.script import render_script
 from benchmark.cluster.slurm import Slurm, TaskState
@@ -35,7 +35,7 @@ __all__ = [
     "TaskState",
     "cancel_sweep",
     "format_status",
-    "load_profile",
+    "load_cluster_profile",
     "plan_sweep",
     "render_script",
     "submit_sweep",

@@ -13,8 +13,8 @@ import shlex
 import string
 from pathlib import Path
 
+from benchmark.cluster.cluster_profile import ClusterProfile
 from benchmark.cluster.job import Argument, Job, ShellVariable
-from benchmark.cluster.profile import ClusterProfile
 from benchmark.config import shipped_data_dir
 from benchmark.errors import ConfigError
 

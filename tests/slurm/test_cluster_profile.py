@@ -8,10 +8,10 @@ import textwrap
 
 import pytest
 
-from benchmark.cluster.profile import (
+from benchmark.cluster.cluster_profile import (
     ClusterProfile,
     StageOverrides,
-    load_profile,
+    load_cluster_profile,
     time_limit_seconds,
 )
 from benchmark.config import PROJECT_ROOT
@@ -23,7 +23,7 @@ EXAMPLE = PROJECT_ROOT / "slurm" / "profiles" / "example.yaml"
 def _profile(tmp_path, text: str) -> ClusterProfile:
     path = tmp_path / "cluster.yaml"
     path.write_text(textwrap.dedent(text))
-    return load_profile(path)
+    return load_cluster_profile(path)
 
 
 def _refused(tmp_path, text: str) -> str:
@@ -35,7 +35,7 @@ def _refused(tmp_path, text: str) -> str:
 
 
 def test_example_profile_loads_and_documents_every_field():
-    profile = load_profile(EXAMPLE)
+    profile = load_cluster_profile(EXAMPLE)
     assert profile.partition == "gpu" and profile.workers_per_gpu == 2
     text = EXAMPLE.read_text()
     keys = set(re.findall(r"^#? ?(\w+):", text, re.MULTILINE))
@@ -136,7 +136,7 @@ def test_malformed_yaml_names_the_file_and_line(tmp_path):
 
 def test_missing_profile_says_file_not_found(tmp_path):
     with pytest.raises(ConfigError, match="nope.yaml: file not found"):
-        load_profile(tmp_path / "nope.yaml")
+        load_cluster_profile(tmp_path / "nope.yaml")
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.cluster import ARRAY_TASK_ID, Job, Resources, load_profile, render_script
+from benchmark.cluster import ARRAY_TASK_ID, Job, Resources, load_cluster_profile, render_script
 from benchmark.cluster.script import sbatch_directives
 from benchmark.errors import ConfigError
 
@@ -50,7 +50,7 @@ def _job(command, processes=1, name="run.study-x", array=(), resources=None) -> 
 def _profile(tmp_path: Path, text: str = ""):
     path = tmp_path / "profile.yaml"
     path.write_text(textwrap.dedent(text))
-    return load_profile(path)
+    return load_cluster_profile(path)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from slurm_helpers import set_args, wait_for_job, write_profile
 
 from benchmark.cli import main
-from benchmark.cluster import Job, Ledger, Slurm, load_profile, render_script
+from benchmark.cluster import Job, Ledger, Slurm, load_cluster_profile, render_script
 
 pytestmark = pytest.mark.slurm
 
@@ -59,7 +59,7 @@ def test_gpu_jobs_are_accepted_with_fake_gpu_gres_and_their_workers_share_the_gp
 ):
     profile_path = tmp_path / "gpu.yaml"
     profile_path.write_text('gpus: 1\ncpus_per_task: 2\ntime: "00:05:00"\n')
-    profile = load_profile(profile_path)
+    profile = load_cluster_profile(profile_path)
     # One write(2) per worker: the two share the job's log (O_APPEND), and an unbuffered print
     # writes each of its pieces separately, which interleaves the two lines.
     show = (
@@ -90,7 +90,7 @@ def test_hostile_profile_values_pass_sbatch_and_reach_slurm_literally(tmp_path, 
             """
         )
     )
-    profile = load_profile(profile_path)
+    profile = load_cluster_profile(profile_path)
     job = _job(profile, ["printenv", "HOSTILE"], name=f"mlrc {HOSTILE}")
     script = tmp_path / "hostile.sbatch"
     script.write_text(render_script(job, profile, tmp_path))

@@ -64,7 +64,7 @@ class StageOverrides:
 
 @dataclass(frozen=True)
 class ClusterProfile:
-    """A validated cluster profile. Build it with :func:`load_profile`."""
+    """A validated cluster profile. Build it with :func:`load_cluster_profile`."""
 
     source: Path
     partition: str | None = None
@@ -113,7 +113,7 @@ class ClusterProfile:
         )
 
 
-def load_profile(path: str | Path) -> ClusterProfile:
+def load_cluster_profile(path: str | Path) -> ClusterProfile:
     """Read and validate a profile; every problem is one ConfigError naming the file and key."""
     path = Path(path).expanduser()
     raw = read_yaml(path)
