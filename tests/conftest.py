@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from benchmark.profiling.gpu_check import TINY_OVERRIDES as GPU_CHECK_TINY_OVERRIDES
+from benchmark.cli.gpu_checks import TINY_OVERRIDES as GPU_CHECK_TINY_OVERRIDES
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -23,6 +23,7 @@ EXAMPLES: dict[str, str] = {
     "slurm cancel": "mlrc slurm cancel results/runs/mlrc-cub",
     "profile samplers": "mlrc profile samplers --protocol demo --loss mfcwms --seeds 0,1,2",
     "profile train": "mlrc profile train --protocol mlrc --device cuda --workers 1,2,4",
+    "gpu-check": "mlrc gpu-check --keep results/runs/gpu-check",
 }
 
 Handler = Callable[[argparse.Namespace], int]

@@ -1,7 +1,7 @@
-"""``make gpu-check``: the CUDA path checked end to end in one script, with one summary.
+"""The checks of ``mlrc gpu-check`` (``make gpu-check``): the CUDA path end to end, one summary.
 
-Run as ``python -m benchmark.profiling.gpu_check`` (what ``make gpu-check`` does) on a machine
-with a GPU; it needs no network and no pretrained weights, and takes a few minutes:
+Run it on a machine with a GPU; it needs no network and no pretrained weights, and takes a few
+minutes. It drives the ``mlrc`` commands themselves, which is why it lives in the CLI layer:
 
 1. ``end_to_end``: the tiny protocol (the test suite's tiny demo) with BN-Inception from random
    weights at 227 px on CUDA: ``mlrc run`` (study -> retrain -> table) then ``mlrc tables``;
@@ -17,7 +17,6 @@ when a check failed.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import csv
 import math
@@ -70,15 +69,8 @@ class CheckResult:
     seconds: float
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmark.profiling.gpu_check",
-        description="Check the CUDA path end to end and print one summary (make gpu-check).",
-    )
-    parser.add_argument(
-        "--keep", type=Path, default=None, help="keep the run, tables and CSV in this folder"
-    )
-    args = parser.parse_args(argv)
+def run_gpu_check(keep: Path | None) -> int:
+    """What ``mlrc gpu-check`` runs: every check on the CUDA device, then the summary."""
     if not torch.cuda.is_available():
         print(
             f"gpu-check: no CUDA device is visible (torch {torch.__version__}, CUDA build "
@@ -86,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
     device = torch.device("cuda")
-    with _work_dir(args.keep) as work_dir:
+    with _work_dir(keep) as work_dir:
         results = run_checks(device, work_dir)
     print()
     print(format_summary(environment(device), results))
@@ -117,6 +109,7 @@ def run_check(name: str, check: Callable[[], tuple[bool, str]]) -> CheckResult:
 def check_end_to_end(device: torch.device, run_dir: Path, tables_dir: Path) -> tuple[bool, str]:
     """``mlrc run`` of the tiny protocol on ``device``, then ``mlrc tables`` of its results."""
     from benchmark.cli import main as mlrc
+    from benchmark.study import UNTRAINED, RunDirectory
 
     overrides = [*END_TO_END_OVERRIDES, f"training.device={device}"]
     run_args = ["run", "--protocol", "demo", "--run-dir", str(run_dir), "--no-progress"]
@@ -129,8 +122,8 @@ def check_end_to_end(device: torch.device, run_dir: Path, tables_dir: Path) -> t
         return False, f"mlrc run exited with {code}"
     if (code := mlrc(["tables", str(run_dir), "--out", str(tables_dir)])) != 0:
         return False, f"mlrc tables exited with {code}"
-    map_at_r = _separated_map_at_r(run_dir / "results.csv")
-    losses = {*END_TO_END_LOSSES, "untrained"}
+    map_at_r = _separated_map_at_r(RunDirectory(run_dir).results_path)
+    losses = {*END_TO_END_LOSSES, UNTRAINED}
     ok = set(map_at_r) == losses and all(math.isfinite(v) for v in map_at_r.values())
     ok = ok and any(tables_dir.glob("*.md"))
     values = ", ".join(f"{loss} {value:.4f}" for loss, value in sorted(map_at_r.items()))
@@ -142,7 +135,7 @@ def check_end_to_end(device: torch.device, run_dir: Path, tables_dir: Path) -> t
 
 def _separated_map_at_r(results_path: Path) -> dict[str, float]:
     """Each loss's separated MAP@R in the run's results, the mean over its repeats."""
-    from benchmark.report.results_rows import read_results_csv
+    from benchmark.study.results import read_results_csv
 
     rows = read_results_csv(results_path)
     rows = rows[(rows["mode"] == "separated") & (rows["metric"] == "map_at_r")]
@@ -189,9 +182,15 @@ def clustered_embeddings(
 
 def run_test_embeddings(run_dir: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """The first cached test embeddings of a finished run, with the test labels."""
-    from benchmark.study import StudyContext
+    from benchmark.engine import FitDirectory
+    from benchmark.study import RunDirectory, StudyContext
 
-    cached = sorted((run_dir / "retrain").glob("*/repeat_*/fold_*/test_embeddings.npy"))
+    cached = [
+        path
+        for fit_dirs in RunDirectory(run_dir).retrain_fit_dirs().values()
+        for fit_dir in fit_dirs
+        if (path := FitDirectory(fit_dir).test_embeddings(parts=1)[0]).is_file()
+    ]
     if not cached:
         return {}
     labels = StudyContext.attach(run_dir, progress=False).cross_validation.test_set.labels
@@ -268,7 +267,3 @@ def _work_dir(keep: Path | None) -> Iterator[Path]:
         return
     with tempfile.TemporaryDirectory(prefix="mlrc-gpu-check-") as directory:
         yield Path(directory)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from benchmark.cli import gpu_checks as gpu_check
+from benchmark.cli import main as mlrc
 from benchmark.engine import retrieval_metrics as real_retrieval_metrics
-from benchmark.profiling import gpu_check
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -22,7 +23,7 @@ def test_gpu_check_without_cuda_says_so_exits_0_and_runs_nothing(monkeypatch, ca
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(gpu_check, "run_checks", must_not_run)
-    assert gpu_check.main([]) == 0
+    assert mlrc(["gpu-check"]) == 0
     output = capsys.readouterr().out
     assert "no CUDA device is visible" in output and "nothing was run" in output
 
@@ -30,7 +31,7 @@ def test_gpu_check_without_cuda_says_so_exits_0_and_runs_nothing(monkeypatch, ca
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA device")
 def test_gpu_check_module_runs_as_a_script_on_this_cpu_machine(tmp_path):
     finished = subprocess.run(
-        [sys.executable, "-m", "benchmark.profiling.gpu_check", "--keep", str(tmp_path / "kept")],
+        [sys.executable, "-m", "benchmark.cli", "gpu-check", "--keep", str(tmp_path / "kept")],
         capture_output=True,
         text=True,
         timeout=120,
@@ -44,7 +45,7 @@ def test_make_gpu_check_runs_the_prepared_script_after_the_install():
     makefile = (REPO / "Makefile").read_text()
     assert re.search(r"^\.PHONY:.*\bgpu-check\b", makefile, re.MULTILINE)
     recipe = re.search(r"^gpu-check: \$\(STAMP\)\n\t(.+)$", makefile, re.MULTILINE)
-    assert recipe and recipe.group(1) == "$(BIN)/python -m benchmark.profiling.gpu_check"
+    assert recipe and recipe.group(1) == "$(BIN)/mlrc gpu-check"
 
 
 def test_metrics_check_compares_each_knn_backend_with_cpu_faiss():
