@@ -90,9 +90,9 @@ class DatasetIndex:
         )
 
 
-def labels_from_keys(keys: list, sort_key=None) -> tuple[np.ndarray, list]:
+def labels_from_keys(keys: list) -> tuple[np.ndarray, list]:
     """Map per-image class keys to class indices ``0..K-1`` in the sorted order of the keys."""
-    unique = sorted(set(keys), key=sort_key)
+    unique = sorted(set(keys))
     position = {key: i for i, key in enumerate(unique)}
     labels = np.fromiter((position[k] for k in keys), dtype=np.int64, count=len(keys))
     return labels, unique
