@@ -1,6 +1,7 @@
 # Two commands set everything up on a fresh machine:
 #   make demo   - creates .venv, installs, runs the MLRC protocol on the embedded synthetic dataset
-#   make test   - creates .venv, installs, runs ruff and the test suite
+#   make test   - creates .venv, installs, runs ruff (lint and format), the import contract and
+#                 the test suite
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -18,6 +19,8 @@ $(STAMP): pyproject.toml
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 demo: $(STAMP)
@@ -40,15 +43,17 @@ example: $(STAMP)
 	$(BIN)/mlrc tables $(EXAMPLE_RUN) --out results/example
 	$(BIN)/mlrc tables results/example --out results/example --no-figures
 
-# One prepared check of the CUDA path, under 8 minutes on one GPU: the tiny protocol end to end
-# on CUDA with BN-Inception from random weights (run -> retrain -> tables), GPU vs CPU retrieval
-# metrics on the same embeddings, `mlrc profile train --device cuda`; then one summary. Without a
-# CUDA device it says so and exits 0. No network access and no pretrained weights are needed.
+# One prepared check of the CUDA path, under 8 minutes on one GPU (`mlrc gpu-check`): the tiny
+# protocol end to end on CUDA with BN-Inception from random weights (run -> retrain -> tables),
+# GPU vs CPU retrieval metrics on the same embeddings, `mlrc profile train --device cuda`; then one
+# summary. Without a CUDA device it says so and exits 0. No network, no pretrained weights.
 gpu-check: $(STAMP)
-	$(BIN)/python -m benchmark.profiling.gpu_check
+	$(BIN)/mlrc gpu-check
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 clean-runs:
 	rm -rf results/runs
