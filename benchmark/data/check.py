@@ -12,10 +12,10 @@ from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
 from benchmark.config import DataConfig
+from benchmark.data.dataset_splits import mlrc_split
 from benchmark.data.folds import build_folds
 from benchmark.data.index import DatasetIndex
-from benchmark.data.registry import load_dataset
-from benchmark.data.splits import mlrc_split, traditional_split
+from benchmark.data.registry import load_dataset, traditional_split
 from benchmark.errors import BenchmarkError
 
 MAX_PRINTED_PROBLEMS = 100
