@@ -68,3 +68,14 @@ def test_readme_documents_the_environment_variables_the_package_reads():
     }
     assert read, "the search for environment variables found none: the test would pass vacuously"
     assert {name for name in read if name not in text} == set()
+
+
+def test_readme_dataset_table_is_the_registry_table(capsys):
+    match = re.search(
+        r"<!-- datasets:begin -->\n(.*?)<!-- datasets:end -->", README.read_text(), re.S
+    )
+    assert match, "README.md lacks the <!-- datasets:begin/end --> block"
+    assert main(["data", "list", "--markdown"]) == 0
+    assert match[1] == capsys.readouterr().out, (
+        "README.md's dataset table is stale: replace it with `mlrc data list --markdown`"
+    )

@@ -16,6 +16,7 @@ EXAMPLES: dict[str, str] = {
     "tables": "mlrc tables results/runs/mlrc-cub results/runs/mlrc-cars196 --out results/tables",
     "losses": "mlrc --plugin my_losses.py losses",
     "data check": "mlrc data check --dataset cub --root ~/data/CUB_200_2011 --json",
+    "data list": "mlrc --plugin my_dataset.py data list",
     "profile losses": "mlrc profile losses --batch-sizes 180 --num-classes 11318",
     "slurm submit": "mlrc slurm submit --protocol mlrc --dataset cub "
     "--root /shared/datasets/CUB_200_2011 --losses all --profile slurm/profiles/example.yaml",
