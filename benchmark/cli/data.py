@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from benchmark.cli._common import add_command
+from benchmark.cli._common import add_command, load_registered_protocol
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -80,6 +80,10 @@ def _markdown_table(specs: list) -> str:
 def _check(args: argparse.Namespace) -> int:
     from benchmark.config import load_protocol
     from benchmark.data import run_data_check
+    from benchmark.errors import UnknownDatasetError
 
-    config = load_protocol(args.protocol, args.dataset)
-    return run_data_check(args.dataset, args.root, as_json=args.json, config=config.data)
+    try:
+        config = load_registered_protocol(args.protocol, args.dataset)
+    except UnknownDatasetError:  # the check reports it, in its own format (--json included)
+        config = load_protocol(args.protocol, args.dataset)
+    return run_data_check(config.dataset, args.root, as_json=args.json, config=config.data)

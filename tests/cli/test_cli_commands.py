@@ -93,6 +93,22 @@ def test_data_check_json_reports_the_synthetic_split_and_folds(capsys, tiny_over
         assert not set(fold["val_classes"]) & set(fold["train_classes"])
 
 
+def test_the_dataset_is_named_as_registered_so_its_protocol_entry_applies():
+    from benchmark.cli._common import load_registered_protocol
+
+    config = load_registered_protocol("traditional", "SOP")
+    assert config.dataset == "sop"
+    assert config.training.trunk_lr == 6e-4 and config.training.lr_gamma == 0.25
+
+
+def test_every_shipped_protocol_names_registered_datasets_only():
+    from benchmark.cli._common import load_registered_protocol
+    from benchmark.config import available_protocols
+
+    for name in available_protocols():
+        assert load_registered_protocol(name, None).dataset
+
+
 def test_data_list_shows_every_registered_dataset_with_label_and_layout(capsys):
     from benchmark.data import read_folder, register_dataset
 
