@@ -9,9 +9,9 @@ Layout (``root`` is ``Inshop_Clothes/`` or its parent)::
 
 Classes are the item ids in sorted order; ``partitions`` holds each image's evaluation status
 (``"train"``, ``"query"`` or ``"gallery"``). The traditional protocol trains on the train
-partition and evaluates query -> gallery (:func:`query_gallery_split`). The MLRC split, which the paper does not use for
-In-Shop, is applied like for the other datasets: first half of the sorted item ids for
-train+val, second half for test, whatever their partitions.
+partition and evaluates query -> gallery (:func:`query_gallery_split`). The MLRC split, which the
+paper does not use for In-Shop, is applied like for the other datasets: first half of the sorted
+item ids for train+val, second half for test, whatever their partitions.
 """
 
 from __future__ import annotations

@@ -6,9 +6,9 @@ Layout (``root`` is ``Stanford_Online_Products/`` or its parent)::
     Ebay_test.txt    "1 1 1 bicycle_final/111085122871_0.JPG" (paths relative to root)
 
 Class names are the class ids as strings, in numeric order. ``partitions`` records which file
-listed each image (``"train"``: class ids 1-11318, ``"test"``: 11319-22634), which is the
-official split the traditional protocol uses (:func:`ebay_split`). The MLRC split ignores them and takes the first half of the classes (1-11317) for train+val, moving class
-11318 to the test half.
+listed each image (``"train"``: class ids 1-11318, ``"test"``: 11319-22634): the official split,
+which the traditional protocol uses (:func:`ebay_split`). The MLRC split ignores them and takes
+the first half of the classes (1-11317) for train+val, moving class 11318 to the test half.
 """
 
 from __future__ import annotations

@@ -41,6 +41,7 @@ from benchmark.data.registry import register_dataset
 from benchmark.errors import ConfigError
 
 GENERATOR_VERSION = 1
+SYNTHETIC_LAYOUT = "generated into $MLRC_CACHE_DIR (default ~/.cache/mlrc); --root sets that folder"
 
 SHAPES = ("circle", "square", "triangle", "cross", "ring", "star", "semicircle", "ellipse")
 COLOURS = {
@@ -86,9 +87,6 @@ def class_attributes(num_classes: int, seed: int = 0) -> list[tuple[str, str, st
     second = [odd[i] for i in rng.permutation(len(odd))[: num_classes - n_first]]
     colours = list(COLOURS)
     return [(SHAPES[s], colours[c], PATTERNS[p]) for s, c, p in first + second]
-
-
-SYNTHETIC_LAYOUT = "generated into $MLRC_CACHE_DIR (default ~/.cache/mlrc); --root sets that folder"
 
 
 @register_dataset("synthetic", display="Synthetic", layout=SYNTHETIC_LAYOUT, needs_root=False)
