@@ -39,3 +39,12 @@ def isolated_loss_registry():
 
     with registry_restored():
         yield
+
+
+@pytest.fixture(autouse=True)
+def isolated_dataset_registry():
+    """Datasets registered by a test (plugins, toy readers) do not leak into later tests."""
+    from benchmark.data import registry_restored
+
+    with registry_restored():
+        yield

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from benchmark.config import available_protocols, load_protocol
-from benchmark.errors import ConfigError
+from benchmark.errors import ConfigError, UnknownDatasetError
 
 
 def test_mlrc_protocol_has_the_reference_values():
@@ -81,6 +81,20 @@ def test_unknown_key_in_the_protocol_file_still_names_the_file(tmp_path):
     path.write_text("name: mine\nstudy:\n  n_trial: 3\n")
     with pytest.raises(ConfigError, match=r"mine.yaml: study: unknown key\(s\) \['n_trial'\]"):
         load_protocol(str(path), "synthetic", ["study.n_trials=4"])
+
+
+def test_known_datasets_make_a_misspelt_per_dataset_entry_an_error(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text("name: mine\ndatasets:\n  cars:\n    training: {patience_epochs: 14}\n")
+    known = ["cub", "cars196", "synthetic"]
+    assert load_protocol(str(path), "cub").training.patience_epochs != 14, "entry used by cub?"
+    with pytest.raises(ConfigError, match=r"mine.yaml: datasets.cars: unknown dataset 'cars'"):
+        load_protocol(str(path), "cub", known_datasets=known)
+    path.write_text("name: mine\ndatasets:\n  cars196:\n    training: {patience_epochs: 14}\n")
+    config = load_protocol(str(path), "cars196", known_datasets=known)
+    assert config.training.patience_epochs == 14
+    with pytest.raises(UnknownDatasetError, match=r"unknown dataset 'sop' \(protocol .*mine.yaml"):
+        load_protocol(str(path), "sop", known_datasets=known)
 
 
 def test_malformed_protocol_names_file_and_line(tmp_path):

@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="FILE_OR_MODULE",
-        help="import a .py file or module that registers extra losses (repeatable)",
+        help="import a .py file or module that registers extra losses or datasets (repeatable)",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in _COMMAND_MODULES:

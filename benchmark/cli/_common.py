@@ -16,6 +16,7 @@ EXAMPLES: dict[str, str] = {
     "tables": "mlrc tables results/runs/mlrc-cub results/runs/mlrc-cars196 --out results/tables",
     "losses": "mlrc --plugin my_losses.py losses",
     "data check": "mlrc data check --dataset cub --root ~/data/CUB_200_2011 --json",
+    "data list": "mlrc --plugin my_dataset.py data list",
     "profile losses": "mlrc profile losses --batch-sizes 180 --num-classes 11318",
     "slurm submit": "mlrc slurm submit --protocol mlrc --dataset cub "
     "--root /shared/datasets/CUB_200_2011 --losses all --profile slurm/profiles/example.yaml",
@@ -96,10 +97,19 @@ def add_run_dir_arguments(parser: argparse.ArgumentParser) -> None:
 def load_config(args: argparse.Namespace, extra_overrides: list[str] = ()):
     """The protocol named by --protocol/--dataset with --root, --set (and ``extra_overrides``
     from other flags) applied."""
-    from benchmark.config import load_protocol
-
     overrides = [*args.overrides, *extra_overrides, *root_override(args.root)]
-    return load_protocol(args.protocol, args.dataset, overrides)
+    return load_registered_protocol(args.protocol, args.dataset, overrides)
+
+
+def load_registered_protocol(protocol: str, dataset: str | None, overrides: list[str] = ()):
+    """The protocol ``protocol`` for ``dataset`` (its name as registered: ``SOP`` -> ``sop``),
+    with its dataset names checked against the dataset registry, plugins' datasets included."""
+    from benchmark.config import load_protocol
+    from benchmark.data import dataset_names, get_dataset_spec
+
+    if dataset is not None:
+        dataset = get_dataset_spec(dataset).name
+    return load_protocol(protocol, dataset, list(overrides), known_datasets=dataset_names())
 
 
 def root_override(root: str | None) -> list[str]:

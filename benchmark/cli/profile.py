@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from benchmark.cli._common import add_command, add_protocol_choice
+from benchmark.cli._common import add_command, add_protocol_choice, load_registered_protocol
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -108,11 +108,10 @@ def _register_train(profile_commands: argparse._SubParsersAction) -> None:
 
 
 def _profile_train(args: argparse.Namespace) -> int:
-    from benchmark.config import load_protocol
     from benchmark.profiling.train import TrainProfileOptions, profile_training
     from benchmark.profiling.train_report import format_train_profile, write_train_profile_csv
 
-    config = load_protocol(args.protocol, args.dataset, args.overrides)
+    config = load_registered_protocol(args.protocol, args.dataset, args.overrides)
     options = TrainProfileOptions(
         device=_profile_device(args.device),
         network=args.network,

@@ -8,6 +8,7 @@ import copy
 import dataclasses
 import types
 import typing
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,7 +23,7 @@ from benchmark.config.sections import (
     StudyConfig,
     TrainingConfig,
 )
-from benchmark.errors import ConfigError
+from benchmark.errors import ConfigError, UnknownDatasetError
 
 _SECTIONS = {
     "data": DataConfig,
@@ -47,8 +48,15 @@ def load_protocol(
     name_or_path: str,
     dataset: str | None = None,
     overrides: list[str] | None = None,
+    known_datasets: Collection[str] | None = None,
 ) -> ProtocolConfig:
-    """Load, merge and validate a protocol for ``dataset`` (default: the protocol's own)."""
+    """Load, merge and validate a protocol for ``dataset`` (default: the protocol's own).
+
+    ``known_datasets`` are the names a dataset may have (the dataset registry's, passed by the
+    layers above, which see it); when given, ``dataset`` and the keys of the file's ``datasets``
+    mapping must be among them, so that a misspelt per-dataset entry stops with an error
+    instead of being silently unused.
+    """
     path = protocol_path(name_or_path)
     if not path.is_file():
         known = ", ".join(available_protocols())
@@ -66,6 +74,8 @@ def load_protocol(
     per_dataset = raw.get("datasets") or {}
     if not isinstance(per_dataset, dict):
         raise ConfigError(f"{path}: 'datasets' must map dataset names to overrides")
+    if known_datasets is not None:
+        _check_dataset_names(path, dataset, list(per_dataset), list(known_datasets))
     for section, values in (per_dataset.get(dataset) or {}).items():
         if section not in merged:
             raise ConfigError(f"{path}: datasets.{dataset}.{section}: unknown section")
@@ -87,6 +97,15 @@ def load_protocol(
     )
     _check_values(config, path)
     return config
+
+
+def _check_dataset_names(path: Path, dataset: str, entries: list, known: list[str]) -> None:
+    available = f"available datasets: {', '.join(known)}"
+    for name in entries:
+        if name not in known:
+            raise ConfigError(f"{path}: datasets.{name}: unknown dataset '{name}'; {available}")
+    if dataset not in known:
+        raise UnknownDatasetError(f"unknown dataset '{dataset}' (protocol {path}); {available}")
 
 
 def _loss_defaults(values: Any, where: str) -> dict[str, dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""Datasets, class-disjoint splits and folds, image sets, transforms and samplers.
+"""Datasets (a registry of layouts), class-disjoint splits and folds, image sets, transforms and
+samplers.
 
 >>> from benchmark.data import load_dataset, mlrc_split, build_folds
 >>> index = load_dataset("synthetic")        # or load_dataset("cub", "/data/CUB_200_2011")
@@ -7,10 +8,18 @@
 [12, 12, 12, 12]
 """
 
+# The built-in layouts register themselves on import, in the order `dataset_names()` lists them.
+from benchmark.data import cub, cars196, sop, inshop, folder, synthetic  # noqa: F401  # isort: skip
 from benchmark.data.cache_folder import default_cache_dir
 from benchmark.data.cars196 import read_cars196
 from benchmark.data.check import check_image, find_image_problems, run_data_check
 from benchmark.data.cub import read_cub
+from benchmark.data.dataset_splits import (
+    ClassSplit,
+    TraditionalSplit,
+    class_halves_split,
+    mlrc_split,
+)
 from benchmark.data.folder import read_folder
 from benchmark.data.folds import FOLD_SCHEMES, Fold, build_folds
 from benchmark.data.image_set import (
@@ -22,43 +31,62 @@ from benchmark.data.image_set import (
 )
 from benchmark.data.index import DatasetIndex
 from benchmark.data.inshop import read_inshop
-from benchmark.data.registry import DATASET_NAMES, dataset_names, load_dataset
+from benchmark.data.registry import (
+    DatasetSpec,
+    dataset_names,
+    get_dataset_spec,
+    list_datasets,
+    load_dataset,
+    register_dataset,
+    registry_restored,
+    traditional_split,
+)
 from benchmark.data.samplers import ClassBalancedSampler, build_class_sampler
 from benchmark.data.sop import read_sop
-from benchmark.data.splits import ClassSplit, TraditionalSplit, mlrc_split, traditional_split
-from benchmark.data.synthetic import class_attributes, ensure_synthetic_dataset, load_synthetic
+from benchmark.data.synthetic import (
+    class_attributes,
+    ensure_synthetic_dataset,
+    load_synthetic,
+    read_synthetic,
+)
 from benchmark.data.transforms import build_transforms
 
 __all__ = [
-    "DATASET_NAMES",
     "FOLD_SCHEMES",
     "ClassBalancedSampler",
     "ClassSplit",
     "DatasetIndex",
+    "DatasetSpec",
     "Fold",
     "ImageSet",
     "TraditionalSplit",
+    "build_class_sampler",
+    "build_folds",
     "build_transforms",
     "check_image",
     "class_attributes",
+    "class_halves_split",
     "clear_image_cache",
     "dataset_names",
     "default_cache_dir",
     "ensure_synthetic_dataset",
     "find_image_problems",
+    "get_dataset_spec",
     "image_set_for_classes",
     "image_set_for_images",
+    "list_datasets",
     "load_dataset",
     "load_image",
     "load_synthetic",
-    "build_folds",
-    "build_class_sampler",
     "mlrc_split",
     "read_cars196",
     "read_cub",
     "read_folder",
     "read_inshop",
     "read_sop",
+    "read_synthetic",
+    "register_dataset",
+    "registry_restored",
     "run_data_check",
     "traditional_split",
 ]

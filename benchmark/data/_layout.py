@@ -29,6 +29,15 @@ def find_dataset_dir(
     Users may pass either the dataset directory or its parent. When no candidate holds the
     marker, ``root`` is returned and the caller's :func:`require_files` names what is missing.
     """
+    require_root_dir(root, dataset, layout)
+    for candidate in (root, *(root / sub for sub in subdirs)):
+        if (candidate / marker).exists():
+            return candidate
+    return root
+
+
+def require_root_dir(root: Path, dataset: str, layout: str) -> None:
+    """Raise a DatasetLayoutError naming ``root`` and the expected layout unless it is a folder."""
     if not root.exists():
         raise DatasetLayoutError(
             f"{dataset} root '{root}' does not exist; pass --root (or set data.root) to the "
@@ -36,10 +45,6 @@ def find_dataset_dir(
         )
     if not root.is_dir():
         raise DatasetLayoutError(f"{dataset} root '{root}' is not a directory; expected {layout}")
-    for candidate in (root, *(root / sub for sub in subdirs)):
-        if (candidate / marker).exists():
-            return candidate
-    return root
 
 
 def require_files(directory: Path, names: list[str], dataset: str, layout: str) -> None:

@@ -19,11 +19,13 @@ import scipy.io
 
 from benchmark.data._layout import find_dataset_dir, require_files
 from benchmark.data.index import DatasetIndex
+from benchmark.data.registry import register_dataset
 from benchmark.errors import DatasetLayoutError
 
 CARS196_LAYOUT = "cars196/ (or stanford_cars/) with cars_annos.mat and car_ims/<NNNNNN>.jpg"
 
 
+@register_dataset("cars196", display="Cars196", layout=CARS196_LAYOUT)
 def read_cars196(root: str | Path) -> DatasetIndex:
     """Index Cars196 from ``cars_annos.mat``."""
     root = find_dataset_dir(

@@ -12,13 +12,14 @@ from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
 from benchmark.config import DataConfig
+from benchmark.data.dataset_splits import mlrc_split
 from benchmark.data.folds import build_folds
 from benchmark.data.index import DatasetIndex
-from benchmark.data.registry import load_dataset
-from benchmark.data.splits import mlrc_split, traditional_split
+from benchmark.data.registry import load_dataset, traditional_split
 from benchmark.errors import BenchmarkError
 
 MAX_PRINTED_PROBLEMS = 100
+IMAGE_CHECK_THREADS = 8  # PIL releases the GIL while decoding
 
 
 def check_image(path: str | Path) -> str | None:
@@ -41,11 +42,9 @@ def check_image(path: str | Path) -> str | None:
     return None
 
 
-def find_image_problems(
-    paths: tuple[Path, ...] | list[Path], progress: bool = True, workers: int = 8
-) -> list[str]:
+def find_image_problems(paths: tuple[Path, ...] | list[Path], progress: bool = True) -> list[str]:
     """Open every image (in threads, with a progress bar); one problem line per bad file."""
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with ThreadPoolExecutor(max_workers=IMAGE_CHECK_THREADS) as pool:
         results = pool.map(check_image, paths, chunksize=64)
         bar = tqdm(
             results,

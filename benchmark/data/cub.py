@@ -9,7 +9,8 @@ Layout (``root`` is ``CUB_200_2011/`` or its parent)::
 
 Copies without the three text files (only ``images/``) are read folder by folder, as MLRC's
 code does. Either way, macOS resource forks (``._file.jpg``) and hidden files are skipped.
-``train_test_split.txt`` is not used: metric learning splits CUB by class (1-100 / 101-200).
+``train_test_split.txt`` is not used: metric learning splits CUB by class (1-100 / 101-200),
+which is the registry's default official split.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from benchmark.data._layout import (
     require_files,
 )
 from benchmark.data.index import DatasetIndex
+from benchmark.data.registry import register_dataset
 from benchmark.errors import DatasetLayoutError
 
 CUB_LAYOUT = (
@@ -36,6 +38,7 @@ CUB_LAYOUT = (
 CUB_INDEX_FILES = ["images.txt", "image_class_labels.txt", "classes.txt"]
 
 
+@register_dataset("cub", display="CUB", layout=CUB_LAYOUT)
 def read_cub(root: str | Path) -> DatasetIndex:
     """Index CUB-200-2011 from its text files (or, without them, from ``images/``)."""
     root = find_dataset_dir(Path(root), "images.txt", ("CUB_200_2011",), "cub", CUB_LAYOUT)

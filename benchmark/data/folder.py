@@ -14,11 +14,13 @@ import numpy as np
 
 from benchmark.data._layout import find_dataset_dir, is_image_name, is_junk_name
 from benchmark.data.index import DatasetIndex
+from benchmark.data.registry import register_dataset
 from benchmark.errors import DatasetLayoutError
 
 FOLDER_LAYOUT = "<root>/<class_name>/<image files> (one sub-folder per class)"
 
 
+@register_dataset("folder", display="Folder", layout=FOLDER_LAYOUT)
 def read_folder(root: str | Path, name: str = "folder") -> DatasetIndex:
     """Index a folder-per-class tree; ``name`` is the dataset name recorded in the index."""
     root = find_dataset_dir(Path(root), ".", (), name, FOLDER_LAYOUT)

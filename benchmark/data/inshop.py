@@ -9,9 +9,9 @@ Layout (``root`` is ``Inshop_Clothes/`` or its parent)::
 
 Classes are the item ids in sorted order; ``partitions`` holds each image's evaluation status
 (``"train"``, ``"query"`` or ``"gallery"``). The traditional protocol trains on the train
-partition and evaluates query -> gallery. The MLRC split, which the paper does not use for
-In-Shop, is applied like for the other datasets: first half of the sorted item ids for
-train+val, second half for test, whatever their partitions.
+partition and evaluates query -> gallery (:func:`query_gallery_split`). The MLRC split, which the
+paper does not use for In-Shop, is applied like for the other datasets: first half of the sorted
+item ids for train+val, second half for test, whatever their partitions.
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from benchmark.data._layout import find_dataset_dir, read_rows, require_files
+from benchmark.data.dataset_splits import TraditionalSplit
 from benchmark.data.index import DatasetIndex, labels_from_keys
+from benchmark.data.registry import register_dataset
 from benchmark.errors import DatasetLayoutError
 
 INSHOP_LAYOUT = (
@@ -32,6 +34,18 @@ INSHOP_INDEX_FILE = "Eval/list_eval_partition.txt"
 INSHOP_PARTITIONS = ("train", "query", "gallery")
 
 
+def query_gallery_split(index: DatasetIndex) -> TraditionalSplit:
+    """In-Shop's official split: train on the train partition, evaluate query -> gallery."""
+    return TraditionalSplit(
+        train=index.image_ids_of_partition("train"),
+        query=index.image_ids_of_partition("query"),
+        gallery=index.image_ids_of_partition("gallery"),
+    )
+
+
+@register_dataset(
+    "inshop", display="In-Shop", layout=INSHOP_LAYOUT, official_split=query_gallery_split
+)
 def read_inshop(root: str | Path) -> DatasetIndex:
     """Index In-Shop from ``Eval/list_eval_partition.txt``."""
     root = find_dataset_dir(

@@ -6,9 +6,9 @@ Layout (``root`` is ``Stanford_Online_Products/`` or its parent)::
     Ebay_test.txt    "1 1 1 bicycle_final/111085122871_0.JPG" (paths relative to root)
 
 Class names are the class ids as strings, in numeric order. ``partitions`` records which file
-listed each image (``"train"``: class ids 1-11318, ``"test"``: 11319-22634). The MLRC split
-ignores them and takes the first half of the classes (1-11317) for train+val, moving class
-11318 to the test half.
+listed each image (``"train"``: class ids 1-11318, ``"test"``: 11319-22634): the official split,
+which the traditional protocol uses (:func:`ebay_split`). The MLRC split ignores them and takes
+the first half of the classes (1-11317) for train+val, moving class 11318 to the test half.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from benchmark.data._layout import find_dataset_dir, parse_int, read_rows, require_files
+from benchmark.data.dataset_splits import TraditionalSplit
 from benchmark.data.index import DatasetIndex
+from benchmark.data.registry import register_dataset
 from benchmark.errors import DatasetLayoutError
 
 SOP_LAYOUT = (
@@ -28,6 +30,15 @@ SOP_LAYOUT = (
 SOP_INDEX_FILES = {"train": "Ebay_train.txt", "test": "Ebay_test.txt"}
 
 
+def ebay_split(index: DatasetIndex) -> TraditionalSplit:
+    """SOP's official split: the images of ``Ebay_train.txt`` train, those of ``Ebay_test.txt``
+    test (class ids 1-11318 / 11319-22634)."""
+    return TraditionalSplit(
+        train=index.image_ids_of_partition("train"), query=index.image_ids_of_partition("test")
+    )
+
+
+@register_dataset("sop", display="SOP", layout=SOP_LAYOUT, official_split=ebay_split)
 def read_sop(root: str | Path) -> DatasetIndex:
     """Index SOP from ``Ebay_train.txt`` and ``Ebay_test.txt``."""
     root = find_dataset_dir(

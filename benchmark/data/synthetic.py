@@ -33,12 +33,15 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from benchmark.data.cache_folder import ensure_cached_folder
+from benchmark.config import DataConfig
+from benchmark.data.cache_folder import MANIFEST, ensure_cached_folder
 from benchmark.data.folder import read_folder
 from benchmark.data.index import DatasetIndex
+from benchmark.data.registry import register_dataset
 from benchmark.errors import ConfigError
 
 GENERATOR_VERSION = 1
+SYNTHETIC_LAYOUT = "generated into $MLRC_CACHE_DIR (default ~/.cache/mlrc); --root sets that folder"
 
 SHAPES = ("circle", "square", "triangle", "cross", "ring", "star", "semicircle", "ellipse")
 COLOURS = {
@@ -84,6 +87,21 @@ def class_attributes(num_classes: int, seed: int = 0) -> list[tuple[str, str, st
     second = [odd[i] for i in rng.permutation(len(odd))[: num_classes - n_first]]
     colours = list(COLOURS)
     return [(SHAPES[s], colours[c], PATTERNS[p]) for s, c, p in first + second]
+
+
+@register_dataset("synthetic", display="Synthetic", layout=SYNTHETIC_LAYOUT, needs_root=False)
+def read_synthetic(root: Path | None, config: DataConfig) -> DatasetIndex:
+    """The dataset of ``config.synthetic_*``, generated into the cache folder ``root`` (None:
+    the default cache); a ``root`` holding a generated dataset's manifest is read as it is."""
+    if root is not None and (root / MANIFEST).is_file():
+        return read_folder(root, name="synthetic")
+    return load_synthetic(
+        classes=config.synthetic_classes,
+        images_per_class=config.synthetic_images_per_class,
+        image_size=config.synthetic_image_size,
+        seed=config.synthetic_seed,
+        cache_dir=root,
+    )
 
 
 def load_synthetic(

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from benchmark.config import read_yaml
-from benchmark.data import DATASET_NAMES
+from benchmark.data import dataset_names
 from benchmark.errors import ConfigError, UnknownDatasetError
 from benchmark.losses._registry import TRAINING_HYPERPARAMETERS, LossSpec
 
@@ -134,9 +134,9 @@ def load_search_space(
         path: read this file instead of the registered one.
     """
     path = Path(path or spec.search_space_path)
-    if dataset is not None and dataset not in DATASET_NAMES:
+    if dataset is not None and dataset not in dataset_names():
         raise UnknownDatasetError(
-            f"unknown dataset '{dataset}'; available datasets: {', '.join(DATASET_NAMES)}"
+            f"unknown dataset '{dataset}'; available datasets: {', '.join(dataset_names())}"
         )
     if not path.is_file():
         raise ConfigError(
@@ -177,9 +177,10 @@ def _apply_dataset_entry(
     path: Path, dataset: str, entry: Any, params_raw: dict, fixed: dict
 ) -> tuple[dict[str, ParamRange], dict[str, Any]]:
     where = f"{path}: datasets.{dataset}"
-    if dataset not in DATASET_NAMES:
+    if dataset not in dataset_names():
         raise ConfigError(
-            f"{where}: unknown dataset '{dataset}'; available datasets: {', '.join(DATASET_NAMES)}"
+            f"{where}: unknown dataset '{dataset}'; "
+            f"available datasets: {', '.join(dataset_names())}"
         )
     if not isinstance(entry, dict):
         raise ConfigError(f"{where}: expected a mapping like {{params: {{alpha: {{low: 0.001}}}}}}")
@@ -275,17 +276,18 @@ def check_hyperparameter_names(spec: LossSpec, where: str | Path, names: set[str
         )
 
 
-def search_space_table(specs: Iterable[LossSpec], datasets: Iterable[str] = DATASET_NAMES) -> str:
+def search_space_table(specs: Iterable[LossSpec], datasets: Iterable[str] | None = None) -> str:
     """One Markdown table of the search spaces of ``specs``: a row per loss and parameter.
 
-    Columns: the scale, the default range, the ranges that differ on some of ``datasets``, and
-    the parameter's meaning. Fixed values appear as rows of scale ``fixed``.
+    Columns: the scale, the default range, the ranges that differ on some of ``datasets``
+    (default: every registered dataset), and the parameter's meaning. Fixed values appear as rows
+    of scale ``fixed``.
     """
     lines = [
         "| Loss | Parameter | Scale | Range | Per-dataset range | Meaning |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
-    datasets = list(datasets)
+    datasets = dataset_names() if datasets is None else list(datasets)
     for spec in specs:
         default = load_search_space(spec)
         per_dataset = {name: load_search_space(spec, name) for name in datasets}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from benchmark.data import get_dataset_spec
+from benchmark.errors import UnknownDatasetError
 from benchmark.study.results import UNTRAINED, display_of
 
 # The paper's Table 1 order; other losses (users' own) follow in order of first appearance,
@@ -24,15 +26,8 @@ PAPER_LOSS_ORDER = (
 # Rows that name no registered loss: the profiler's direct C x C reference.
 _OTHER_LABELS = {"mfcwms_direct_cxc": "MFCWMS (direct C×C)"}
 
+# The paper's dataset order; dataset labels are the registrations' ``display``.
 DATASET_ORDER = ("cub", "cars196", "sop", "inshop")
-DATASET_LABELS = {
-    "cub": "CUB",
-    "cars196": "Cars196",
-    "sop": "SOP",
-    "inshop": "In-Shop",
-    "synthetic": "Synthetic",
-    "folder": "Folder",
-}
 
 MODE_ORDER = ("single", "separated", "concatenated")
 
@@ -69,7 +64,11 @@ def is_percent_metric(metric: str) -> bool:
 
 
 def dataset_label(dataset: str) -> str:
-    return DATASET_LABELS.get(dataset, dataset)
+    """The table label of ``dataset``: its registration's ``display``, else the name itself."""
+    try:
+        return get_dataset_spec(dataset).display
+    except UnknownDatasetError:
+        return dataset
 
 
 def loss_label(loss: str) -> str:

@@ -34,7 +34,7 @@ from benchmark.engine import (
 )
 from benchmark.io import atomic_np_save
 from benchmark.models import build_model
-from benchmark.study.splits import build_split
+from benchmark.study.protocol_split import build_split
 
 
 @dataclass
@@ -48,7 +48,7 @@ class TrainedFold:
 class CrossValidation:
     """Data and training of the folds of one (protocol, dataset).
 
-    ``data.split`` decides the folds (:mod:`benchmark.study.splits`): MLRC's class-disjoint
+    ``data.split`` decides the folds (:mod:`benchmark.study.protocol_split`): MLRC's class-disjoint
     folds of the train+val classes, or the predefined train/test split as one fold.
     """
 

@@ -1,4 +1,4 @@
-"""The informational commands: `mlrc losses`, `mlrc data check`, `--help` examples."""
+"""The informational commands: `mlrc losses`, `mlrc data list|check`, `--help` examples."""
 
 from __future__ import annotations
 
@@ -93,7 +93,53 @@ def test_data_check_json_reports_the_synthetic_split_and_folds(capsys, tiny_over
         assert not set(fold["val_classes"]) & set(fold["train_classes"])
 
 
-@pytest.mark.parametrize("command", [["run"], ["worker"], ["data", "check"], ["profile", "losses"]])
+def test_the_dataset_is_named_as_registered_so_its_protocol_entry_applies():
+    from benchmark.cli._common import load_registered_protocol
+
+    config = load_registered_protocol("traditional", "SOP")
+    assert config.dataset == "sop"
+    assert config.training.trunk_lr == 6e-4 and config.training.lr_gamma == 0.25
+
+
+def test_every_shipped_protocol_names_registered_datasets_only():
+    from benchmark.cli._common import load_registered_protocol
+    from benchmark.config import available_protocols
+
+    for name in available_protocols():
+        assert load_registered_protocol(name, None).dataset
+
+
+def test_data_list_shows_every_registered_dataset_with_label_and_layout(capsys):
+    from benchmark.data import read_folder, register_dataset
+
+    register_dataset("toy", display="Toy set", layout="<root>/toy.csv")(read_folder)
+    assert main(["data", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert re.fullmatch(r"name\s+table\s+layout", lines[0])
+    assert re.fullmatch(r"cub\s+CUB\s+CUB_200_2011/ with images.txt, .*\.jpg", lines[1])
+    assert re.fullmatch(r"toy\s+Toy set\s+<root>/toy.csv", lines[-1])
+    assert [line.split()[0] for line in lines[1:]] == [
+        "cub", "cars196", "sop", "inshop", "folder", "synthetic", "toy"
+    ]  # fmt: skip
+
+    assert main(["data", "list", "--json"]) == 0
+    entries = {entry["name"]: entry for entry in json.loads(capsys.readouterr().out)}
+    assert entries["sop"]["official_split"] == "ebay_split"
+    assert entries["cub"]["official_split"] == "class_halves_split"
+    assert entries["synthetic"]["needs_root"] is False and entries["toy"]["display"] == "Toy set"
+
+
+def test_data_list_markdown_escapes_the_pipes_of_a_layout(capsys):
+    assert main(["data", "list", "--markdown"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    inshop = next(line for line in table if line.startswith("| `inshop` |"))
+    assert "train\\|query\\|gallery" in inshop
+    assert all(line.replace("\\|", "").count("|") == 4 for line in table)
+
+
+@pytest.mark.parametrize(
+    "command", [["run"], ["worker"], ["data", "check"], ["data", "list"], ["profile", "losses"]]
+)
 def test_every_help_shows_a_real_example(capsys, command):
     with pytest.raises(SystemExit) as exit_info:
         main([*command, "--help"])

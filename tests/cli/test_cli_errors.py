@@ -34,6 +34,13 @@ def test_unknown_dataset(capsys, tmp_path):
     assert_one_line_error(code, err, "imagenet", "cub")
 
 
+def test_a_protocol_entry_for_an_unregistered_dataset(capsys, tmp_path):
+    protocol = tmp_path / "mine.yaml"
+    protocol.write_text("name: mine\ndatasets:\n  cars:\n    training: {patience_epochs: 14}\n")
+    code, err = run_cli(capsys, ["run", "--protocol", str(protocol), "--run-dir", str(tmp_path)])
+    assert_one_line_error(code, err, str(protocol), "datasets.cars", "unknown dataset", "cars196")
+
+
 def test_missing_dataset_root(capsys, tmp_path):
     missing = tmp_path / "nowhere" / "CUB_200_2011"
     code, err = run_cli(

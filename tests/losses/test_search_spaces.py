@@ -10,7 +10,7 @@ from pathlib import Path
 import optuna
 import pytest
 
-from benchmark.data import DATASET_NAMES
+from benchmark.data import dataset_names
 from benchmark.errors import ConfigError, UnknownDatasetError
 from benchmark.losses import get_loss_spec, list_losses
 from benchmark.losses.search_space import load_search_space, search_space_table
@@ -42,7 +42,7 @@ def _bounds(space, name):
     return space.params[name].low, space.params[name].high
 
 
-@pytest.mark.parametrize("dataset", [None, *DATASET_NAMES])
+@pytest.mark.parametrize("dataset", [None, *dataset_names()])
 @pytest.mark.parametrize("spec", list_losses(), ids=lambda s: s.name)
 def test_shipped_search_space_is_valid_on_every_dataset(spec, dataset):
     space = load_search_space(spec, dataset)
@@ -72,7 +72,7 @@ def test_mlrc_published_optima_on_sop_lie_inside_the_sop_ranges():
     assert load_search_space(get_loss_spec("arcface"), "cub").params["scale"].high == 200.0
 
 
-@pytest.mark.parametrize("dataset", [None, *DATASET_NAMES])
+@pytest.mark.parametrize("dataset", [None, *dataset_names()])
 def test_shared_hyperparameters_have_one_distribution_across_losses(dataset):
     spaces = {spec.name: load_search_space(spec, dataset) for spec in list_losses()}
     for param in ("alpha", "beta", "base"):

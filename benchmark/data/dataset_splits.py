@@ -1,4 +1,8 @@
-"""Class-disjoint train/test splits: the MLRC split and the traditional (predefined) one."""
+"""The train/test splits of a dataset: MLRC's class halves, and the official split's shape.
+
+A dataset's official split (the one the traditional protocol uses) is registered with its
+reader (:func:`benchmark.data.register_dataset`); :func:`class_halves_split` is the default.
+"""
 
 from __future__ import annotations
 
@@ -53,24 +57,11 @@ def mlrc_split(index: DatasetIndex) -> ClassSplit:
     )
 
 
-def traditional_split(index: DatasetIndex) -> TraditionalSplit:
-    """The predefined splits used by Proxy-Anchor style papers.
-
-    CUB classes 0-99 / 100-199 and Cars196 0-97 / 98-195 (first / second half of the classes),
-    SOP Ebay_train / Ebay_test, In-Shop train / query -> gallery. Folder and synthetic data,
-    which have no official split, are split by class halves like CUB.
+def class_halves_split(index: DatasetIndex) -> TraditionalSplit:
+    """Train on the first half of the classes, test on the second (the query set is its own
+    gallery): CUB's official split (classes 0-99 / 100-199) and Cars196's (0-97 / 98-195), and
+    the default of datasets without one of their own (folder, synthetic, plugins).
     """
-    if index.name == "sop" and index.partitions is not None:
-        return TraditionalSplit(
-            train=index.image_ids_of_partition("train"),
-            query=index.image_ids_of_partition("test"),
-        )
-    if index.name == "inshop" and index.partitions is not None:
-        return TraditionalSplit(
-            train=index.image_ids_of_partition("train"),
-            query=index.image_ids_of_partition("query"),
-            gallery=index.image_ids_of_partition("gallery"),
-        )
     split = mlrc_split(index)
     return TraditionalSplit(
         train=index.image_ids_of_classes(split.trainval_classes),

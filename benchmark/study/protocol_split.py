@@ -2,8 +2,9 @@
 
 - :class:`ClassFolds` (``data.split: mlrc``): the first half of the classes for train+val, cut
   into class-disjoint folds (MLRC's scheme); the second half for test, which no trial sees.
-- :class:`PredefinedSplit` (``data.split: traditional``): the dataset's own train/test images,
-  one "fold" that trains on the train split and early-stops on the test split, as Proxy-Anchor
+- :class:`PredefinedSplit` (``data.split: traditional``): the dataset's official train/test
+  images (the split registered with its reader, :func:`benchmark.data.traditional_split`), one
+  "fold" that trains on the train split and early-stops on the test split, as Proxy-Anchor
   style papers do (In-Shop: query -> gallery).
 
 Both give ``folds``, ``fold_sets(fold) -> (train set, validation EvalSet)`` and ``test_set``.
