@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pandas as pd
-from tqdm.auto import tqdm
 
 from benchmark.config import ProtocolConfig
 from benchmark.errors import StudyFailed, TrainingDiverged
@@ -18,6 +18,8 @@ from benchmark.study.fixed_params import fixed_params, searches
 from benchmark.study.optimize import run_worker
 from benchmark.study.repeats import results_file
 from benchmark.study.retrain import run_retrain
+
+_logger = logging.getLogger(__name__)
 
 
 def resolve_losses(selection: str | None, config: ProtocolConfig) -> list[str]:
@@ -57,7 +59,7 @@ def run_benchmark(context: StudyContext, losses: list[str]) -> str:
                 run_worker(context, loss)
             run_retrain(context, loss)
         except (StudyFailed, TrainingDiverged) as exc:  # one loss must not stop the comparison
-            tqdm.write(f"warning: skipping {loss}: {exc}")
+            _logger.warning("skipping %s: %s", loss, exc)
     return write_table(context, [*losses, UNTRAINED])
 
 
