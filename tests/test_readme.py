@@ -58,7 +58,7 @@ def test_plugin_example_registers_lists_and_runs(tmp_path, monkeypatch, capsys, 
 
 def test_readme_documents_the_environment_variables_the_package_reads():
     text = README.read_text()
-    for variable in ("MLRC_DATA", "MLRC_CACHE_DIR"):
+    for variable in ("MLRC_DATA", "MLRC_CACHE_DIR", "MLRC_LOG_LEVEL"):
         assert f"{variable}" in text, f"README.md does not mention ${variable}"
     package = Path(__file__).resolve().parent.parent / "benchmark"
     read = {
