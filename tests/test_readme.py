@@ -138,7 +138,7 @@ def test_dataset_plugin_example_lists_checks_and_runs_also_in_a_cold_worker(
 
 def test_readme_documents_the_environment_variables_the_package_reads():
     text = README.read_text()
-    for variable in ("MLRC_DATA", "MLRC_CACHE_DIR"):
+    for variable in ("MLRC_DATA", "MLRC_CACHE_DIR", "MLRC_LOG_LEVEL"):
         assert f"{variable}" in text, f"README.md does not mention ${variable}"
     package = Path(__file__).resolve().parent.parent / "benchmark"
     read = {

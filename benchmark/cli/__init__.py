@@ -1,7 +1,9 @@
 """The ``mlrc`` command line: one module per subcommand family.
 
-Every subcommand's --help shows a real example. User errors (bad config, unknown loss, missing
-data, unreachable storage, ...) print one line ``error: ...`` with the fix and exit with code 2.
+Every subcommand's --help shows a real example. Results (tables, JSON, listings) go to stdout;
+log lines (progress, warnings; -v/-q or ``MLRC_LOG_LEVEL`` choose how many) go to stderr. User
+errors (bad config, unknown loss, missing data, unreachable storage, ...) print one line
+``error: ...`` with the fix and exit with code 2.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import sys
 
 from benchmark.cli import ablate, data, gpu_check, losses, profile, slurm, stages, tables
 from benchmark.cli._common import EXAMPLES
+from benchmark.cli._logging import add_verbosity_arguments, configure_logging, log_level
 from benchmark.errors import BenchmarkError
 
 __all__ = ["EXAMPLES", "build_parser", "main"]
@@ -32,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE_OR_MODULE",
         help="import a .py file or module that registers extra losses or datasets (repeatable)",
     )
+    add_verbosity_arguments(parser)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in _COMMAND_MODULES:
         module.register(commands)
@@ -41,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        configure_logging(log_level(args.verbose, args.quiet), args.verbose)
         from benchmark.plugins import load_plugin
 
         for plugin in args.plugin:

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmark.cli._logging import add_verbosity_arguments
+
 EXAMPLES: dict[str, str] = {
     "run": "mlrc run --protocol demo --losses contrastive,mfcwms --set study.n_trials=8",
     "study": "mlrc study --protocol mlrc --dataset cub --root ~/data/CUB_200_2011 --loss mfcwms",
@@ -44,6 +46,7 @@ def add_command(
         name.split()[-1], help=help_text, epilog="example: " + EXAMPLES[name], **options
     )
     parser.set_defaults(handler=handler)
+    add_verbosity_arguments(parser, subcommand=True)
     return parser
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 
 from benchmark.cli._common import (
@@ -11,6 +12,8 @@ from benchmark.cli._common import (
     load_config,
     root_override,
 )
+
+_logger = logging.getLogger(__name__)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -54,8 +57,13 @@ def _ablate(args: argparse.Namespace) -> int:
         return 0
     losses = resolve_losses(args.losses or ",".join(plan.ablation.losses), base)
     run_dir = RunDirectory(Path(args.run_dir or plan.default_dir).resolve())
-    print(f"ablation {plan.ablation.name}: {len(plan.points)} point(s), losses {', '.join(losses)}")
-    print(f"run directory: {run_dir.path}")
+    _logger.info(
+        "ablation %s: %d point(s), losses %s",
+        plan.ablation.name,
+        len(plan.points),
+        ", ".join(losses),
+    )
+    _logger.info("run directory: %s", run_dir.path)
     run_ablation(
         plan,
         losses,
@@ -66,7 +74,7 @@ def _ablate(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     table = write_ablation_table(run_dir, plan.ablation.name, base)
-    print()
     print(table)
-    print(f"\nresults: {run_dir.results_path}\ntables:  mlrc tables {run_dir.path}")
+    _logger.info("results: %s", run_dir.results_path)
+    _logger.info("tables:  mlrc tables %s", run_dir.path)
     return 0

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 
 from benchmark.cli._common import add_command, add_protocol_choice, load_registered_protocol
+
+_logger = logging.getLogger(__name__)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -65,7 +68,7 @@ def _profile_losses(args: argparse.Namespace) -> int:
     rows = profile_losses(**kwargs)
     print(format_profile_table(rows))
     write_profile_csv(rows, args.csv)
-    print(f"\nwritten: {args.csv}")
+    _logger.info("written: %s", args.csv)
     return 0
 
 
@@ -126,7 +129,7 @@ def _profile_train(args: argparse.Namespace) -> int:
     profile = profile_training(config, options)
     print(format_train_profile(profile))
     write_train_profile_csv(profile.rows(), args.csv)
-    print(f"\nwritten: {args.csv}")
+    _logger.info("written: %s", args.csv)
     return 0
 
 
@@ -197,5 +200,5 @@ def _profile_samplers(args: argparse.Namespace) -> int:
     )
     print(format_sampler_table(rows))
     write_sampler_csv(rows, args.csv)
-    print(f"\nwritten: {args.csv}")
+    _logger.info("written: %s", args.csv)
     return 0

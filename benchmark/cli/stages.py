@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 
 from benchmark.cli._common import (
@@ -11,6 +12,8 @@ from benchmark.cli._common import (
     add_run_dir_arguments,
     load_config,
 )
+
+_logger = logging.getLogger(__name__)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -108,13 +111,13 @@ def _run(args: argparse.Namespace) -> int:
     config = _run_config(args)
     losses = resolve_losses(args.losses, config)
     context = _created_context(args, config)
-    print(f"run directory: {context.run_dir.path}")
-    print(f"losses: {', '.join(losses)}")
+    _logger.info("run directory: %s", context.run_dir.path)
+    _logger.info("losses: %s", ", ".join(losses))
     run_stages(context, losses)
     table = write_run_table(context.run_dir, context.config, [*losses, UNTRAINED])
-    print()
     print(table)
-    print(f"\nresults: {context.run_dir.results_path}\ntable:   {context.run_dir.table_path}")
+    _logger.info("results: %s", context.run_dir.results_path)
+    _logger.info("table:   %s", context.run_dir.table_path)
     return 0
 
 
@@ -124,7 +127,7 @@ def _study(args: argparse.Namespace) -> int:
 
     get_loss_spec(args.loss)
     context = _created_context(args, _run_config(args))
-    print(f"run directory: {context.run_dir.path}")
+    _logger.info("run directory: %s", context.run_dir.path)
     run_worker(context, args.loss)
     return 0
 
@@ -133,7 +136,9 @@ def _worker(args: argparse.Namespace) -> int:
     from benchmark.study import run_worker
 
     summary = run_worker(_attached_context(args), args.loss)
-    print(f"worker done: ran trials {summary.trials_run}, diverged {summary.trials_failed}")
+    _logger.info(
+        "worker done: ran trials %s, diverged %s", summary.trials_run, summary.trials_failed
+    )
     return 0
 
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
-from tqdm import tqdm
 
 from benchmark.config import DataConfig
 from benchmark.data.dataset_splits import mlrc_split
@@ -17,9 +16,12 @@ from benchmark.data.folds import build_folds
 from benchmark.data.index import DatasetIndex
 from benchmark.data.registry import load_dataset, traditional_split
 from benchmark.errors import BenchmarkError
+from benchmark.progress import tracked
 
 MAX_PRINTED_PROBLEMS = 100
 IMAGE_CHECK_THREADS = 8  # PIL releases the GIL while decoding
+
+_logger = logging.getLogger(__name__)
 
 
 def check_image(path: str | Path) -> str | None:
@@ -46,15 +48,16 @@ def find_image_problems(paths: tuple[Path, ...] | list[Path], progress: bool = T
     """Open every image (in threads, with a progress bar); one problem line per bad file."""
     with ThreadPoolExecutor(max_workers=IMAGE_CHECK_THREADS) as pool:
         results = pool.map(check_image, paths, chunksize=64)
-        bar = tqdm(
+        checked = tracked(
             results,
+            "checking images",
             total=len(paths),
-            desc="checking images",
-            unit="img",
-            disable=not progress,
-            file=sys.stderr,
+            logger=_logger,
+            unit="image",
+            bars=progress,
+            log_every=max(1, len(paths) // 10),
         )
-        return [problem for problem in bar if problem is not None]
+        return [problem for problem in checked if problem is not None]
 
 
 def run_data_check(

@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import functools
 import itertools
+import logging
 import time
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from tqdm import tqdm
 
 from benchmark.config import DataConfig
 from benchmark.data.cache_folder import MANIFEST, ensure_cached_folder
@@ -39,6 +39,9 @@ from benchmark.data.folder import read_folder
 from benchmark.data.index import DatasetIndex
 from benchmark.data.registry import register_dataset
 from benchmark.errors import ConfigError
+from benchmark.progress import tracked
+
+_logger = logging.getLogger(__name__)
 
 GENERATOR_VERSION = 1
 SYNTHETIC_LAYOUT = "generated into $MLRC_CACHE_DIR (default ~/.cache/mlrc); --root sets that folder"
@@ -274,7 +277,13 @@ def _generate(directory: Path, params: dict) -> dict:
     digits = max(2, len(str(per_class - 1)))
     names = []
     for k, (shape, colour, pattern) in enumerate(
-        tqdm(attributes, desc="generating synthetic dataset", unit="class", disable=None)
+        tracked(
+            attributes,
+            "generating synthetic dataset",
+            logger=_logger,
+            unit="class",
+            log_every=max(1, classes // 10),
+        )
     ):
         name = f"{k:0{width}d}_{shape}_{colour}_{pattern}"
         names.append(name)

@@ -79,8 +79,9 @@ class RunDevice:
 
     @property
     def pin_memory(self) -> bool:
-        """Page-locked host batches for faster copies (CUDA only)."""
-        return self.is_cuda
+        """Page-locked host batches for faster copies: only for a CUDA run on a machine whose
+        torch sees a GPU (pinning needs the CUDA runtime; without it torch warns and skips)."""
+        return self.is_cuda and torch.cuda.is_available()
 
     def place_model(self, model: torch.nn.Module) -> torch.nn.Module:
         """Move a network to the run's device and memory format (in place; returned for chaining),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import random
 import time
@@ -14,7 +15,6 @@ from typing import Any
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
-from tqdm.auto import tqdm
 
 from benchmark.config import TrainingConfig
 from benchmark.engine.checkpoint import FitDirectory, load_best_model, load_checkpoint, write_curve
@@ -27,6 +27,9 @@ from benchmark.engine.seeding import derive_seed, seed_everything
 from benchmark.engine.train_loader import build_train_loader
 from benchmark.errors import ConfigError, TrainingDiverged
 from benchmark.io import atomic_torch_save, atomic_write_json
+from benchmark.progress import Progress
+
+_logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -78,7 +81,8 @@ class Trainer:
         seed: the run's seed.
         num_workers: data-loading worker processes.
         keep_checkpoint: keep the weight files once finished (else only metrics remain).
-        progress: show a tqdm bar labelled ``description``.
+        progress: show a progress bar labelled ``description`` on a terminal (else, and without
+            it, a DEBUG line per epoch).
     """
 
     def __init__(
@@ -133,6 +137,7 @@ class Trainer:
         self.prepare()
         if self.files.last.is_file():
             self.restore()
+            _logger.debug("%s: resumed at epoch %d", self.files.fit_dir, self.state.epoch)
         else:
             self.validate(val_set)
         loader = self.train_loader(train_set)
@@ -147,7 +152,7 @@ class Trainer:
                 self._end_warmup()
         return self._finish()
 
-    def train_epoch(self, loader: DataLoader, bar: tqdm) -> None:
+    def train_epoch(self, loader: DataLoader, bar: Progress) -> None:
         """One epoch over ``loader``, reseeded from ``(seed, epoch)``."""
         epoch = self.state.epoch + 1
         _seed_epoch(self.seed, epoch)
@@ -159,10 +164,8 @@ class Trainer:
             self.state.iteration += 1
             value = self.forward_and_backward(images, labels)
             self.step_optimizers(trunk_trains)
+            bar.set_postfix(loss=f"{value:.4f}", val_map_at_r=f"{self._last_val:.4f}")
             bar.update(1)
-            bar.set_postfix(
-                loss=f"{value:.4f}", val_map_at_r=f"{self._last_val:.4f}", refresh=False
-            )
         with warnings.catch_warnings():  # the trunk's optimizer did not step during warm-up
             warnings.filterwarnings("ignore", "Detected call of `lr_scheduler.step", UserWarning)
             for scheduler in self.schedulers.values():
@@ -294,6 +297,7 @@ class Trainer:
 
     def _finished_result(self) -> FitResult | None:
         if self.files.result.is_file():
+            _logger.debug("%s: finished earlier, its result is reused", self.files.fit_dir)
             result = FitResult.from_dict(json.loads(self.files.result.read_text()))
             if self.files.best.is_file():
                 self.run_device.place_model(self.model)
@@ -326,14 +330,17 @@ class Trainer:
             pin_memory=self.run_device.pin_memory,
         )
 
-    def _progress_bar(self, iterations_per_epoch: int) -> tqdm:
-        return tqdm(
-            total=self.config.max_epochs * iterations_per_epoch,
+    def _progress_bar(self, iterations_per_epoch: int) -> Progress:
+        return Progress(
+            self.description,
+            self.config.max_epochs * iterations_per_epoch,
+            logger=_logger,
+            unit="iteration",
             initial=self.state.iteration,
-            desc=self.description,
+            bars=self.progress,
+            level=logging.DEBUG,
+            log_every=iterations_per_epoch,
             leave=False,
-            disable=not self.progress,
-            dynamic_ncols=True,
         )
 
     @property

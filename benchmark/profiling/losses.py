@@ -15,6 +15,7 @@ next to references measured in the same run on the same machine:
 
 from __future__ import annotations
 
+import logging
 import math
 import statistics
 import time
@@ -23,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
 from benchmark.io import atomic_write_csv
 from benchmark.losses import build_loss, get_loss_spec
@@ -34,6 +34,9 @@ from benchmark.profiling.measure import (
     synchronize,
     torch_threads,
 )
+from benchmark.progress import Progress
+
+_logger = logging.getLogger(__name__)
 
 DIRECT_CXC = "mfcwms_direct_cxc"
 PROXY_ANCHOR = "proxy_anchor"
@@ -99,7 +102,7 @@ def profile_losses(
         max_cpu_entries: on CPU, skip (B, C) with ``B * C`` above this (a row says so).
         num_threads: torch's CPU threads during the measurements (restored afterwards);
             ``None`` keeps the current setting. 1 gives steadier CPU timings on a shared machine.
-        progress: show a tqdm bar on stderr.
+        progress: show a progress bar on a terminal (else log lines).
 
     Each batch is composed as in MLRC training: B/m classes x m images, m = 1 for
     classification-based losses and 4 for pair-based ones (classes repeat when B/m > C).
@@ -127,12 +130,18 @@ def profile_losses(
             get_loss_spec(name)  # an unknown name fails now, with the list of known ones
     combos = [(b, c) for b in batch_sizes for c in num_classes]
     rows: list[dict[str, Any]] = []
-    bar = tqdm(total=len(combos) * len(losses), desc="profile losses", disable=not progress)
+    bar = Progress(
+        "profile losses",
+        len(combos) * len(losses),
+        logger=_logger,
+        unit="measurement",
+        bars=progress,
+    )
     with bar, torch_threads(num_threads):
         for batch_size, classes in combos:
             group = []
             for name in losses:
-                bar.set_postfix_str(f"B={batch_size} C={classes} {name}")
+                bar.set_postfix(f"B={batch_size} C={classes} {name}")
                 shape = (batch_size, classes, embedding_size)
                 group.append(_profile_row(name, shape, device_obj, repeats, seed, max_cpu_entries))
                 bar.update()

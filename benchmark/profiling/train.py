@@ -17,6 +17,7 @@ network does not depend on its weights.
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -25,7 +26,6 @@ from typing import Literal
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from benchmark.config import ProtocolConfig
 from benchmark.data import build_folds, read_cub
@@ -37,6 +37,9 @@ from benchmark.profiling.loader import measure_loader
 from benchmark.profiling.train_report import TrainProfile
 from benchmark.profiling.train_step import STEP_SETTINGS, StepSetting, measure_training_step
 from benchmark.profiling.workers import WorkerMeasurement, measure_workers
+from benchmark.progress import Progress
+
+_logger = logging.getLogger(__name__)
 
 # The loss timed when neither --loss nor the protocol's demo_losses name one: the paper's.
 DEFAULT_LOSS = "mfcwms"
@@ -68,7 +71,7 @@ class TrainProfileOptions:
         trials_per_worker: trials of the tiny run per worker process.
         cache_dir: where the JPEG tree is cached (default ``$MLRC_CACHE_DIR`` or ~/.cache/mlrc).
         plugins: ``--plugin`` files, recorded in the worker runs so their workers load them.
-        progress: show a progress bar on stderr.
+        progress: show a progress bar on a terminal (else log lines).
     """
 
     device: torch.device
@@ -101,8 +104,10 @@ def profile_training(config: ProtocolConfig, options: TrainProfileOptions) -> Tr
     settings = [*STEP_SETTINGS, *([] if protocol_setting in STEP_SETTINGS else [protocol_setting])]
     loader_counts = sorted({*options.loader_workers, profiled.data.num_workers})
     total = 1 + len(settings) + len(loader_counts) + len(options.worker_counts)
-    with tqdm(total=total, desc="profile train", disable=not options.progress) as bar:
-        bar.set_postfix_str("JPEG tree")
+    with Progress(
+        "profile train", total, logger=_logger, unit="measurement", bars=options.progress
+    ) as bar:
+        bar.set_postfix("JPEG tree")
         tree = ensure_cub_jpeg_tree(
             tree_classes(
                 batch_size // images_per_class,
@@ -163,7 +168,7 @@ def profile_training(config: ProtocolConfig, options: TrainProfileOptions) -> Tr
 
 
 def _measure_workers(
-    run_config: ProtocolConfig, loss_name: str, options: TrainProfileOptions, bar: tqdm
+    run_config: ProtocolConfig, loss_name: str, options: TrainProfileOptions, bar: Progress
 ) -> list[WorkerMeasurement]:
     """One fresh tiny run per worker count, in a temporary folder removed afterwards."""
     with tempfile.TemporaryDirectory(prefix="mlrc-profile-workers-") as work_dir:
@@ -237,8 +242,8 @@ def _check_options(options: TrainProfileOptions) -> None:
         raise ConfigError(f"--workers must be >= 1, got {list(options.worker_counts)}")
 
 
-def _advancing(bar: tqdm, items: list, label: str) -> Iterator:
+def _advancing(bar: Progress, items: list, label: str) -> Iterator:
     for item in items:
-        bar.set_postfix_str(f"{label} {getattr(item, 'name', item)}")
+        bar.set_postfix(f"{label} {getattr(item, 'name', item)}")
         yield item
         bar.update()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import signal
 import statistics
 import time
@@ -17,16 +18,18 @@ from typing import Any
 
 import optuna
 from optuna.trial import TrialState
-from tqdm.auto import tqdm
 
 from benchmark.errors import ConfigError, TrainingDiverged
 from benchmark.losses import get_loss_spec
 from benchmark.losses.search_space import SearchSpace, load_search_space
+from benchmark.progress import Progress
 from benchmark.study import trial_attrs
 from benchmark.study.budget import Heartbeat, Next, TrialBudget
 from benchmark.study.context import StudyContext
 from benchmark.study.factory import build_sampler, create_study
 from benchmark.study.run_dir import params_key
+
+_logger = logging.getLogger(__name__)
 
 
 def fold_seed(context: StudyContext, fold: int) -> int:
@@ -97,12 +100,13 @@ def run_worker(context: StudyContext, loss: str) -> WorkerSummary:
         sampler_factory=lambda n: build_sampler(config.study.sampler, space, n),
     )
     summary = WorkerSummary()
-    bar = tqdm(
-        total=config.study.n_trials,
-        initial=budget.state().finished,
-        desc=f"study {get_loss_spec(loss).display}",
+    progress = Progress(
+        f"study {get_loss_spec(loss).display}",
+        config.study.n_trials,
+        logger=_logger,
         unit="trial",
-        disable=not context.progress,
+        initial=budget.state().finished,
+        bars=context.progress,
     )
     previous_handlers = _install_stop_handlers()
     try:
@@ -111,11 +115,10 @@ def run_worker(context: StudyContext, loss: str) -> WorkerSummary:
                 time.sleep(min(config.study.heartbeat_interval, 5))
                 continue
             _run_one_trial(context, trial, budget, loss, space, summary)
-            bar.n = budget.state().finished
-            bar.refresh()
+            progress.set_count(budget.state().finished)
     finally:
         _restore_handlers(previous_handlers)
-        bar.close()
+        progress.close()
     return summary
 
 
@@ -135,8 +138,10 @@ def _run_one_trial(
         with Heartbeat(budget, trial.number, context.config.study.heartbeat_interval):
             value = evaluate_params(context, loss, params, trial)
     except optuna.TrialPruned:
+        _logger.debug("%s trial %d pruned", loss, trial.number)
         _tell(study, trial, state=TrialState.PRUNED)
     except TrainingDiverged as exc:
+        _logger.debug("%s trial %d diverged: %s", loss, trial.number, exc)
         trial.set_user_attr(trial_attrs.FAILURE, trial_attrs.DIVERGED)
         trial.set_user_attr(trial_attrs.FAIL_REASON, str(exc))
         diverged_value = context.config.study.diverged_value
@@ -155,6 +160,7 @@ def _run_one_trial(
         raise
     else:
         trial.set_user_attr(trial_attrs.WALL_TIME_S, time.time() - start)
+        _logger.debug("%s trial %d: mean val MAP@R %.4f with %s", loss, trial.number, value, params)
         _tell(study, trial, values=value)
         summary.trials_run.append(trial.number)
 
@@ -164,7 +170,7 @@ def _tell(study: optuna.Study, trial: optuna.Trial, **kwargs: Any) -> None:
         study.tell(trial, **kwargs)
     except (RuntimeError, ValueError) as exc:
         # Another worker declared this trial lost and re-queued it; its copy will finish it.
-        tqdm.write(f"trial {trial.number} was taken over by another worker ({exc})")
+        _logger.warning("trial %d was taken over by another worker (%s)", trial.number, exc)
 
 
 def _record_study_settings(study: optuna.Study, context: StudyContext, space: SearchSpace) -> None:

@@ -4,7 +4,7 @@ each grid point; rendering the tables is the caller's (the report layer's) job."
 
 from __future__ import annotations
 
-from tqdm.auto import tqdm
+import logging
 
 from benchmark.config import ProtocolConfig
 from benchmark.errors import StudyFailed, TrainingDiverged
@@ -15,6 +15,8 @@ from benchmark.study.context import StudyContext
 from benchmark.study.fixed_params import fixed_params, searches
 from benchmark.study.optimize import run_worker
 from benchmark.study.retrain import run_retrain
+
+_logger = logging.getLogger(__name__)
 
 
 def resolve_losses(selection: str | None, config: ProtocolConfig) -> list[str]:
@@ -52,7 +54,7 @@ def run_stages(context: StudyContext, losses: list[str], untrained: bool = True)
                 run_worker(context, loss)
             run_retrain(context, loss)
         except (StudyFailed, TrainingDiverged) as exc:
-            tqdm.write(f"warning: skipping {loss}: {exc}")
+            _logger.warning("skipping %s: %s", loss, exc)
             continue
         finished.append(loss)
     return finished

@@ -7,6 +7,7 @@ the *concatenated* metrics (normalise, concatenate the fold embeddings, normalis
 
 from __future__ import annotations
 
+import logging
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,13 +15,15 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from benchmark.engine import concatenate_embeddings, eval_parts, retrieval_metrics
 from benchmark.errors import ConfigError
+from benchmark.progress import tracked
 from benchmark.study.context import StudyContext
 from benchmark.study.results import ResultsFile, result_rows
 from benchmark.study.run_dir import code_version
+
+_logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -63,8 +66,8 @@ def run_repeats(
 ) -> None:
     """Evaluate each repeat's fold models (``fold_outcome(repeat, fold)``) and append the rows."""
     cv = context.cross_validation
-    for repeat in tqdm(
-        repeats, desc=f"retrain {display}", unit="repeat", disable=not context.progress
+    for repeat in tracked(
+        repeats, f"retrain {display}", logger=_logger, unit="repeat", bars=context.progress
     ):
         folds = [fold_outcome(repeat, fold.index) for fold in cv.folds]
         rows = repeat_rows(context, loss, display, repeat, folds)

@@ -6,7 +6,6 @@ import importlib.util
 import re
 from pathlib import Path
 
-import optuna
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 
@@ -92,7 +91,3 @@ def _journal(path: Path) -> JournalStorage:
             f"cannot open journal storage {path}: {exc.strerror or exc}; "
             "choose a writable directory for --run-dir or --storage"
         ) from None
-
-
-# Our progress bars and tables replace Optuna's per-trial INFO lines.
-optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -172,4 +172,5 @@ def test_run_reads_the_protocol_once(capsys, tmp_path, monkeypatch):
     monkeypatch.setattr(benchmark.study, "run_stages", lambda context, losses: losses)
     args = ["run", "--losses", "mfcwms", "--run-dir", str(tmp_path / "r"), "--no-progress"]
     assert main(args) == 0
-    assert len(calls) == 1 and "losses: mfcwms" in capsys.readouterr().out
+    printed = capsys.readouterr()
+    assert len(calls) == 1 and "losses: mfcwms" in printed.err and printed.out == "table\n"

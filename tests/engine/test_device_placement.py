@@ -6,10 +6,15 @@ Runs the whole pipeline (study, retrain, untrained baseline, test embeddings) wi
 
 from __future__ import annotations
 
+import warnings
+
 import pandas as pd
+import torch
 from logical_device import install_logical_cuda
+from torch.utils.data import DataLoader, TensorDataset
 
 from benchmark.cli import main
+from benchmark.engine import RunDevice
 
 
 def _set(overrides: list[str]) -> list[str]:
@@ -34,3 +39,17 @@ def test_every_stage_puts_networks_and_batches_on_the_run_device(
     assert main([*args, *_set(overrides)]) == 0
     rows = pd.read_csv(run_dir / "results.csv")
     assert set(rows["loss"]) == {"proxy_anchor", "untrained"}
+
+
+def test_batches_are_pinned_only_when_torch_sees_a_gpu(monkeypatch):
+    install_logical_cuda(monkeypatch)
+    run_device = RunDevice(torch.device("cuda"))
+    assert run_device.is_cuda and not run_device.pin_memory  # a CUDA run, but no GPU here
+    loader = DataLoader(TensorDataset(torch.zeros(4, 2)), pin_memory=run_device.pin_memory)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # torch warns when asked to pin without an accelerator
+        next(iter(loader))
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert run_device.pin_memory
+    assert not RunDevice(torch.device("cpu")).pin_memory

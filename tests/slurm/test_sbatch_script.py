@@ -172,6 +172,23 @@ def test_a_failing_process_fails_the_job_without_requeue(tmp_path, fake_bin):
     assert not (tmp_path / "fake.log").exists()
 
 
+@pytest.mark.parametrize(("submitted_with", "job_sees"), [(None, "INFO"), ("DEBUG", "DEBUG")])
+def test_jobs_log_at_info_unless_the_submission_set_mlrc_log_level(
+    tmp_path, fake_bin, submitted_with, job_sees
+):
+    show = "import os; print(os.environ['MLRC_LOG_LEVEL'])"
+    script = tmp_path / "job.sbatch"
+    script.write_text(
+        render_script(_job([sys.executable, "-c", show]), _profile(tmp_path), tmp_path)
+    )
+    env = {k: v for k, v in os.environ.items() if k != "MLRC_LOG_LEVEL"}
+    if submitted_with is not None:
+        env["MLRC_LOG_LEVEL"] = submitted_with  # sbatch passes the submitting shell's variables
+    result = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == job_sees
+
+
 def json_quote(text: str) -> str:
     """A YAML double-quoted scalar (JSON strings are valid YAML)."""
     import json
