@@ -173,4 +173,5 @@ def test_run_reads_the_protocol_once(capsys, tmp_path, monkeypatch):
     args = ["run", "--losses", "mfcwms", "--run-dir", str(tmp_path / "r"), "--no-progress"]
     assert main(args) == 0
     printed = capsys.readouterr()
-    assert len(calls) == 1 and "losses: mfcwms" in printed.err and printed.out == "table\n"
+    table = (tmp_path / "r" / "table.md").read_text()
+    assert len(calls) == 1 and "losses: mfcwms" in printed.err and printed.out == table
