@@ -5,11 +5,14 @@ Which trials count toward ``study.n_trials``:
 - COMPLETE and PRUNED trials, and trials that FAILED because training diverged (the
   hyperparameters were evaluated; the study goes on) -- these are *finished*;
 - RUNNING and WAITING trials -- *in flight*;
-- not trials whose worker died: they are marked FAIL (``failure = "worker_lost"``) and
-  re-queued with the same parameters, and the re-queued copy counts instead.
+- not trials whose worker died or that raised: they are marked FAIL (``failure =
+  "worker_lost"`` or ``"error"``) and re-queued with the same parameters, and the re-queued copy
+  counts instead (parameters that keep raising are given up after ``max_retries`` and counted).
 
 A worker takes a new trial only under an inter-process lock (a lock file in the run directory,
 safe on a shared filesystem), after recovering dead trials, so parallel workers never overshoot.
+A worker that can start no trial leaves (:data:`Next.IDLE`) unless a trial in flight has
+stopped beating and will soon be recovered (:data:`Next.WAIT`): an idle array task frees its GPU.
 """
 
 from __future__ import annotations
@@ -30,14 +33,29 @@ from benchmark.io import file_lock
 from benchmark.study import trial_attrs
 
 # Failures that still count as an evaluation of the trial's parameters.
-COUNTED_FAILURES = {trial_attrs.DIVERGED, trial_attrs.WORKER_LOST_GAVE_UP}
+COUNTED_FAILURES = {
+    trial_attrs.DIVERGED,
+    trial_attrs.WORKER_LOST_GAVE_UP,
+    trial_attrs.ERROR_GAVE_UP,
+}
+# Failures whose parameters were queued again as a new trial (which takes the failed one's place).
+REPLACED_FAILURES = {trial_attrs.WORKER_LOST, trial_attrs.ERROR}
+_GAVE_UP = {
+    trial_attrs.WORKER_LOST: trial_attrs.WORKER_LOST_GAVE_UP,
+    trial_attrs.ERROR: trial_attrs.ERROR_GAVE_UP,
+}
 
 
 class Next(Enum):
     """What a worker should do when it cannot take a trial."""
 
     FINISHED = "finished"
+    """The budget is met."""
     WAIT = "wait"
+    """A trial in flight stopped beating: wait for its grace period to recover it."""
+    IDLE = "idle"
+    """Live workers hold every trial left: nothing to do here (a trial they hand back later is
+    run by a worker still running, or by the next submit)."""
 
 
 @dataclass
@@ -66,6 +84,25 @@ def budget_state(trials: list[FrozenTrial]) -> BudgetState:
     return BudgetState(finished, in_flight, waiting)
 
 
+def parameter_sets_asked(trials: list[FrozenTrial]) -> int:
+    """How many parameter sets the sampler has drawn: the trials, less those replaced by a
+    re-queued copy. It seeds the next draw, so a crash and its retry leave the sampler's
+    sequence as it would have been without them."""
+    return sum(
+        not (
+            trial.state == TrialState.FAIL
+            and trial.user_attrs.get(trial_attrs.FAILURE) in REPLACED_FAILURES
+        )
+        for trial in trials
+    )
+
+
+def last_beat(trial: FrozenTrial, now: float) -> float:
+    """When the worker running ``trial`` last said it was alive (its start at the latest)."""
+    started = trial.datetime_start.timestamp() if trial.datetime_start else now
+    return max(trial.system_attrs.get(trial_attrs.HEARTBEAT, 0.0), started)
+
+
 class TrialBudget:
     """Hands out trials of one study until exactly ``n_trials`` are finished."""
 
@@ -78,6 +115,7 @@ class TrialBudget:
         grace_period: float,
         max_retries: int,
         sampler_factory: Callable[[int], optuna.samplers.BaseSampler] | None = None,
+        heartbeat_interval: float | None = None,
     ):
         self.study = study
         self.sampler_factory = sampler_factory
@@ -86,6 +124,9 @@ class TrialBudget:
         self.lock_path = lock_path
         self.grace_period = grace_period
         self.max_retries = max_retries
+        # A trial that missed two beats may have lost its worker: wait for its recovery rather
+        # than leave (its holder is presumed alive until then).
+        self.suspect_after = min(2 * heartbeat_interval, grace_period) if heartbeat_interval else 0
         self._study_id = storage.get_study_id_from_name(study.study_name)
 
     def trial_id(self, number: int) -> int:
@@ -95,23 +136,34 @@ class TrialBudget:
         return budget_state(self.study.get_trials(deepcopy=False))
 
     def next_trial(self) -> optuna.Trial | Next:
-        """A trial to run, or what to do instead (wait for others / stop)."""
+        """A trial to run, or what to do instead (stop, wait, or leave)."""
         with file_lock(self.lock_path):
             self.recover_dead_trials()
-            state = self.state()
+            trials = self.study.get_trials(deepcopy=False)
+            state = budget_state(trials)
             if state.finished >= self.n_trials:
                 return Next.FINISHED
             if state.waiting == 0 and state.counted >= self.n_trials:
-                return Next.WAIT
+                return Next.WAIT if self._suspects(trials) else Next.IDLE
             if self.sampler_factory is not None:
-                # Re-seed from the study's size: a restarted worker must not replay the random
-                # draws of an earlier one (same seed) and waste budget on duplicate parameters.
-                self.study.sampler = self.sampler_factory(
-                    len(self.study.get_trials(deepcopy=False))
-                )
+                # Re-seed from the parameter sets drawn so far: a restarted worker must not
+                # replay the random draws of an earlier one (same seed) and waste budget on
+                # duplicate parameters.
+                self.study.sampler = self.sampler_factory(parameter_sets_asked(trials))
             trial = self.study.ask()
             self.beat(trial.number)
             return trial
+
+    def _suspects(self, trials: list[FrozenTrial]) -> list[int]:
+        """Running trials that missed their heartbeats (they are recovered after the grace
+        period, so a worker with nothing to do waits for them rather than leaving)."""
+        now = time.time()
+        return [
+            trial.number
+            for trial in trials
+            if trial.state == TrialState.RUNNING
+            and now - last_beat(trial, now) > self.suspect_after
+        ]
 
     def beat(self, number: int) -> None:
         self.storage.set_trial_system_attr(
@@ -126,25 +178,11 @@ class TrialBudget:
         recovered = []
         now = time.time()
         for trial in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            started = trial.datetime_start.timestamp() if trial.datetime_start else now
-            last_beat = max(trial.system_attrs.get(trial_attrs.HEARTBEAT, 0.0), started)
-            if now - last_beat <= self.grace_period:
+            silent = now - last_beat(trial, now)
+            if silent <= self.grace_period:
                 continue
-            retries = int(trial.user_attrs.get(trial_attrs.RETRIES, 0))
-            give_up = retries >= self.max_retries
-            self.fail(
-                trial.number,
-                trial_attrs.WORKER_LOST_GAVE_UP if give_up else trial_attrs.WORKER_LOST,
-                f"no heartbeat for {now - last_beat:.0f} s (worker died or node lost)",
-            )
-            if not give_up:
-                self.study.enqueue_trial(
-                    trial.params,
-                    user_attrs={
-                        trial_attrs.RETRIES: retries + 1,
-                        trial_attrs.REQUEUED_FROM: trial.number,
-                    },
-                )
+            reason = f"no heartbeat for {silent:.0f} s (worker died or node lost)"
+            self._replace(trial, trial_attrs.WORKER_LOST, reason, count_retry=True)
             recovered.append(trial.number)
         return recovered
 
@@ -154,18 +192,40 @@ class TrialBudget:
         self.storage.set_trial_user_attr(trial_id, trial_attrs.FAIL_REASON, reason)
         self.storage.set_trial_state_values(trial_id, TrialState.FAIL)
 
-    def requeue(self, trial: optuna.Trial, reason: str) -> None:
-        """Give a trial back (this worker is stopping): fail it and queue its parameters again."""
+    def requeue(
+        self,
+        trial: optuna.Trial,
+        reason: str,
+        failure: str = trial_attrs.WORKER_LOST,
+        count_retry: bool = False,
+    ) -> bool:
+        """Give a running trial back: fail it and queue its parameters again.
+
+        A worker stopping (a signal) does not count as a retry; a trial that raised
+        (``failure=ERROR, count_retry=True``) does, and is given up and counted once it has
+        been retried ``max_retries`` times. Returns whether the parameters were queued again
+        (False also when the trial was no longer running: another worker took it over).
+        """
         with file_lock(self.lock_path):
-            frozen = self.study.get_trials(deepcopy=False)[trial.number]
+            frozen = self.storage.get_trial(self.trial_id(trial.number))
             if frozen.state != TrialState.RUNNING:
-                return
-            self.fail(trial.number, trial_attrs.WORKER_LOST, reason)
-            retries = int(frozen.user_attrs.get(trial_attrs.RETRIES, 0))
+                return False
+            return self._replace(frozen, failure, reason, count_retry)
+
+    def _replace(self, trial: FrozenTrial, failure: str, reason: str, count_retry: bool) -> bool:
+        """Fail ``trial`` and enqueue its parameters as a new trial, unless given up."""
+        retries = int(trial.user_attrs.get(trial_attrs.RETRIES, 0))
+        give_up = count_retry and retries >= self.max_retries
+        self.fail(trial.number, _GAVE_UP[failure] if give_up else failure, reason)
+        if not give_up:
             self.study.enqueue_trial(
-                frozen.params,
-                user_attrs={trial_attrs.RETRIES: retries, trial_attrs.REQUEUED_FROM: trial.number},
+                trial.params,
+                user_attrs={
+                    trial_attrs.RETRIES: retries + count_retry,
+                    trial_attrs.REQUEUED_FROM: trial.number,
+                },
             )
+        return not give_up
 
 
 class Heartbeat:

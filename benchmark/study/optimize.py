@@ -3,12 +3,19 @@
 Any number of workers (processes on one machine, or Slurm array tasks on a shared filesystem)
 can attach to the same study; each trial is a class-disjoint cross-validation whose objective is
 the mean over folds of each fold's best validation MAP@R.
+
+A worker stops only when it can do nothing useful: the budget is met, nothing is left for it to
+start (it leaves, so an idle array task frees its GPU), it was told to stop (SIGTERM/SIGUSR1:
+its trial is handed back), trials of several parameter sets in a row raised in it, or the
+storage stayed unreachable for a whole grace period. A trial that raises is recorded as failed,
+with its reason, and its parameters are queued again; the worker goes on.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import signal
 import statistics
 import time
@@ -19,7 +26,7 @@ import optuna
 from optuna.trial import TrialState
 from tqdm.auto import tqdm
 
-from benchmark.errors import ConfigError, TrainingDiverged
+from benchmark.errors import ConfigError, StorageError, StudyFailed, TrainingDiverged
 from benchmark.losses import get_loss_spec
 from benchmark.losses.search_space import SearchSpace, load_search_space
 from benchmark.study import trial_attrs
@@ -27,6 +34,13 @@ from benchmark.study.budget import Heartbeat, Next, TrialBudget
 from benchmark.study.context import StudyContext
 from benchmark.study.factory import build_sampler, create_study
 from benchmark.study.run_dir import params_key
+from benchmark.study.storage import describe_outage, is_storage_outage, without_password
+
+_logger = logging.getLogger(__name__)
+
+FAILING_PARAMETER_SETS = 3
+"""A worker in which trials of this many different parameter sets raised in a row stops: its
+environment, not the parameters, is at fault (the other workers go on)."""
 
 
 def fold_seed(context: StudyContext, fold: int) -> int:
@@ -38,6 +52,11 @@ def fold_seed(context: StudyContext, fold: int) -> int:
 class WorkerSummary:
     trials_run: list[int] = field(default_factory=list)
     trials_failed: list[int] = field(default_factory=list)
+    """Trials whose training diverged."""
+    trials_errored: list[int] = field(default_factory=list)
+    """Trials that raised (their parameters were queued again, or given up)."""
+    left_idle: bool = False
+    """The worker left because live workers held every trial left."""
 
 
 def evaluate_params(
@@ -81,8 +100,17 @@ class _Stop(KeyboardInterrupt):
     """SIGTERM/SIGUSR1 (a Slurm preemption): give the running trial back and stop like Ctrl-C."""
 
 
+class _TrialCutOff(Exception):
+    """The storage went away during a trial, which could not be handed back then."""
+
+    def __init__(self, trial: optuna.Trial):
+        super().__init__(f"trial {trial.number} cut off from the storage")
+        self.trial = trial
+
+
 def run_worker(context: StudyContext, loss: str) -> WorkerSummary:
-    """Run trials of ``loss``'s study until its budget is finished, then return."""
+    """Run trials of ``loss``'s study until its budget is finished (or nothing is left for this
+    worker to start), then return."""
     config = context.config
     space = load_search_space(get_loss_spec(loss), config.dataset)
     study = create_study(context, loss, space)
@@ -95,6 +123,7 @@ def run_worker(context: StudyContext, loss: str) -> WorkerSummary:
         grace_period=config.study.grace_period,
         max_retries=config.study.max_retries,
         sampler_factory=lambda n: build_sampler(config.study.sampler, space, n),
+        heartbeat_interval=config.study.heartbeat_interval,
     )
     summary = WorkerSummary()
     bar = tqdm(
@@ -104,15 +133,40 @@ def run_worker(context: StudyContext, loss: str) -> WorkerSummary:
         unit="trial",
         disable=not context.progress,
     )
+    outage = _Outage(context)
+    streak = _FailureStreak(study.study_name)
+    cut_off: optuna.Trial | None = None
     previous_handlers = _install_stop_handlers()
     try:
-        while (trial := budget.next_trial()) is not Next.FINISHED:
-            if trial is Next.WAIT:
-                time.sleep(min(config.study.heartbeat_interval, 5))
-                continue
-            _run_one_trial(context, trial, budget, loss, space, summary)
-            bar.n = budget.state().finished
-            bar.refresh()
+        while True:
+            try:
+                if cut_off is not None:
+                    budget.requeue(cut_off, "the storage was unreachable during the trial")
+                    cut_off = None
+                trial = budget.next_trial()
+                outage.over()
+                if trial is Next.FINISHED:
+                    break
+                if trial is Next.IDLE:
+                    summary.left_idle = True
+                    _logger.info(
+                        "study %s: live workers hold every trial left; this worker leaves",
+                        study.study_name,
+                    )
+                    break
+                if trial is Next.WAIT:
+                    time.sleep(min(config.study.heartbeat_interval, 5))
+                    continue
+                _run_one_trial(context, trial, budget, loss, space, summary, streak)
+                bar.n = budget.state().finished
+                bar.refresh()
+            except _TrialCutOff as exc:
+                cut_off = exc.trial
+                outage.wait(exc.__cause__ or exc)
+            except Exception as exc:
+                if not is_storage_outage(exc):
+                    raise
+                outage.wait(exc)
     finally:
         _restore_handlers(previous_handlers)
         bar.close()
@@ -126,6 +180,7 @@ def _run_one_trial(
     loss: str,
     space: SearchSpace,
     summary: WorkerSummary,
+    streak: _FailureStreak,
 ) -> None:
     study = budget.study
     params = space.suggest(trial)
@@ -146,17 +201,85 @@ def _run_one_trial(
             _tell(study, trial, values=diverged_value)
         summary.trials_failed.append(trial.number)
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGUSR1 via _Stop
-        budget.requeue(trial, "worker stopped by a signal (preempted or interrupted)")
+        with contextlib.suppress(Exception):  # storage down: recovered after the grace period
+            budget.requeue(trial, "worker stopped by a signal (preempted or interrupted)")
         raise
     except Exception as exc:
-        trial.set_user_attr(trial_attrs.FAILURE, trial_attrs.ERROR)
-        trial.set_user_attr(trial_attrs.FAIL_REASON, f"{type(exc).__name__}: {exc}")
-        _tell(study, trial, state=TrialState.FAIL)
-        raise
+        if is_storage_outage(exc):
+            raise _TrialCutOff(trial) from exc
+        reason = f"{type(exc).__name__}: {exc}"
+        queued = budget.requeue(trial, reason, failure=trial_attrs.ERROR, count_retry=True)
+        _logger.warning(
+            "trial %d of %s raised %s; %s",
+            trial.number,
+            study.study_name,
+            reason,
+            "its parameters are queued again" if queued else "given up after its retries",
+        )
+        summary.trials_errored.append(trial.number)
+        streak.failed(params_key(params), reason)
+        return
     else:
         trial.set_user_attr(trial_attrs.WALL_TIME_S, time.time() - start)
         _tell(study, trial, values=value)
         summary.trials_run.append(trial.number)
+    streak.reset()
+
+
+class _FailureStreak:
+    """Parameter sets whose trials raised in a row in this worker (a success resets it)."""
+
+    def __init__(self, study_name: str):
+        self.study_name = study_name
+        self.keys: set[str] = set()
+
+    def failed(self, key: str, reason: str) -> None:
+        self.keys.add(key)
+        if len(self.keys) >= FAILING_PARAMETER_SETS:
+            raise StudyFailed(
+                f"study {self.study_name}: trials of {len(self.keys)} different parameter sets "
+                f"raised in a row in this worker (last: {reason}); it stops, the others go on. "
+                "Fix the cause, then run the same command (or submit again) to resume"
+            )
+
+    def reset(self) -> None:
+        self.keys.clear()
+
+
+class _Outage:
+    """Waits while the storage is unreachable, up to the study's grace period: after that the
+    other workers consider this one dead anyway, so it stops with one line."""
+
+    def __init__(self, context: StudyContext):
+        self.patience = context.config.study.grace_period
+        self.pause = max(min(context.config.study.heartbeat_interval, 5), 0.5)
+        self.storage = without_password(context.storage_url) or str(context.run_dir.journal_path)
+        self.since: float | None = None
+
+    def wait(self, exc: BaseException) -> None:
+        now = time.monotonic()
+        if self.since is None:
+            self.since = now
+            _logger.warning(
+                "storage %s unreachable (%s); waiting up to %.0f s for it",
+                self.storage,
+                describe_outage(exc),
+                self.patience,
+            )
+        if now - self.since >= self.patience:
+            raise StorageError(
+                f"the storage {self.storage} stayed unreachable for {now - self.since:.0f} s "
+                f"({describe_outage(exc)}); this worker stops and its trial is recovered by the "
+                "next one: run the same command (or submit again) once the storage is back"
+            ) from None
+        time.sleep(self.pause)
+
+    def over(self) -> None:
+        if self.since is not None:
+            _logger.warning(
+                "storage %s is back after %.0f s", self.storage, time.monotonic() - self.since
+            )
+            self.since = None
 
 
 def _tell(study: optuna.Study, trial: optuna.Trial, **kwargs: Any) -> None:

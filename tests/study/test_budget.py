@@ -8,14 +8,26 @@ import optuna
 import pytest
 from optuna.trial import TrialState, create_trial
 
-from benchmark.study.budget import Next, TrialBudget, budget_state
+from benchmark.study.budget import Next, TrialBudget, budget_state, parameter_sets_asked
 
 
-def _budget(tmp_path, n_trials: int, grace_period: float = 60, max_retries: int = 1) -> TrialBudget:
+def _budget(
+    tmp_path,
+    n_trials: int,
+    grace_period: float = 60,
+    max_retries: int = 1,
+    heartbeat_interval: float | None = None,
+) -> TrialBudget:
     storage = optuna.storages.InMemoryStorage()
     study = optuna.create_study(storage=storage, study_name="s", direction="maximize")
     return TrialBudget(
-        study, storage, n_trials, tmp_path / "budget.lock", grace_period, max_retries
+        study,
+        storage,
+        n_trials,
+        tmp_path / "budget.lock",
+        grace_period,
+        max_retries,
+        heartbeat_interval=heartbeat_interval,
     )
 
 
@@ -32,23 +44,35 @@ def test_finished_trials_are_complete_pruned_and_counted_failures_only():
         _trial(TrialState.FAIL, "diverged"),
         _trial(TrialState.FAIL, "worker_lost_gave_up"),
         _trial(TrialState.FAIL, "worker_lost"),  # re-queued: its copy counts instead
-        _trial(TrialState.FAIL, "error"),
+        _trial(TrialState.FAIL, "error"),  # re-queued too
+        _trial(TrialState.FAIL, "error_gave_up"),  # raised on every retry: counted
         _trial(TrialState.RUNNING),
         _trial(TrialState.WAITING),
     ]
     state = budget_state(trials)
-    assert (state.finished, state.in_flight, state.waiting) == (4, 2, 1)
-    assert state.counted == 6
+    assert (state.finished, state.in_flight, state.waiting) == (5, 2, 1)
+    assert state.counted == 7
+    assert parameter_sets_asked(trials) == 7  # the two re-queued failures are replaced
 
 
-def test_a_worker_waits_while_others_hold_the_last_trials_and_stops_once_they_finish(tmp_path):
-    budget = _budget(tmp_path, n_trials=2)
+def test_a_worker_with_nothing_to_start_leaves_while_live_workers_hold_the_last_trials(tmp_path):
+    budget = _budget(tmp_path, n_trials=2, heartbeat_interval=30)
     first, second = budget.next_trial(), budget.next_trial()
     assert [first.number, second.number] == [0, 1]
-    assert budget.next_trial() is Next.WAIT, "a third trial would overshoot the budget"
+    assert budget.next_trial() is Next.IDLE, "a third trial would overshoot the budget"
     budget.study.tell(first, 0.1)
     budget.study.tell(second, 0.2)
     assert budget.next_trial() is Next.FINISHED
+
+
+def test_a_worker_waits_for_a_trial_that_stopped_beating_and_then_runs_it(tmp_path):
+    budget = _budget(tmp_path, n_trials=1, grace_period=0.6, heartbeat_interval=0.1)
+    budget.next_trial().suggest_float("x", 0, 1)  # its worker dies: no more heartbeats
+    time.sleep(0.3)
+    assert budget.next_trial() is Next.WAIT, "the lost trial would never be run"
+    time.sleep(0.4)
+    copy = budget.next_trial()
+    assert copy.number == 1 and copy.user_attrs["requeued_from"] == 0
 
 
 def test_a_trial_without_heartbeat_is_failed_and_requeued_with_its_parameters(tmp_path):
@@ -69,6 +93,26 @@ def test_a_trial_lost_more_than_max_retries_times_is_given_up_and_counted(tmp_pa
     time.sleep(0.1)
     assert budget.next_trial() is Next.FINISHED
     assert budget.study.trials[0].user_attrs["failure"] == "worker_lost_gave_up"
+
+
+def test_a_trial_that_raised_is_failed_with_its_reason_retried_then_given_up_and_counted(
+    tmp_path,
+):
+    budget = _budget(tmp_path, n_trials=1, max_retries=1)
+    first = budget.next_trial()
+    first.suggest_float("x", 0, 1)
+    assert budget.requeue(first, "RuntimeError: boom", failure="error", count_retry=True)
+    retry = budget.next_trial()
+    assert retry.user_attrs == {"retries": 1, "requeued_from": 0}
+    assert retry.suggest_float("x", 0, 1) == first.params["x"]
+    assert not budget.requeue(retry, "RuntimeError: boom again", failure="error", count_retry=True)
+    failed = budget.study.trials
+    assert [t.user_attrs["failure"] for t in failed] == ["error", "error_gave_up"]
+    assert [t.user_attrs["fail_reason"] for t in failed] == [
+        "RuntimeError: boom",
+        "RuntimeError: boom again",
+    ]
+    assert budget.next_trial() is Next.FINISHED  # given up: counted, the study can finish
 
 
 def test_requeue_hands_a_running_trial_back_at_once(tmp_path):
