@@ -124,8 +124,7 @@ class JournalFile(BaseJournalBackend):
                     _roll_back(fd, end)
                     raise JournalWriteError(
                         f"cannot write to the journal {self.path}: {exc.strerror or exc} (the "
-                        "operation was rolled back, nothing is torn); free space or fix the "
-                        "filesystem, then run the same command again to resume"
+                        "operation was rolled back, nothing is torn)"
                     ) from None
             finally:
                 os.close(fd)

@@ -253,32 +253,32 @@ class _Outage:
     def __init__(self, context: StudyContext):
         self.patience = context.config.study.grace_period
         self.pause = max(min(context.config.study.heartbeat_interval, 5), 0.5)
-        self.storage = without_password(context.storage_url) or str(context.run_dir.journal_path)
+        self.url = without_password(context.storage_url)
         self.since: float | None = None
+
+    def _reason(self, exc: BaseException) -> str:
+        reason = describe_outage(exc)
+        database = self.url and "://" in self.url and not self.url.startswith("journal://")
+        return f"storage {self.url}: {reason}" if database else reason
 
     def wait(self, exc: BaseException) -> None:
         now = time.monotonic()
         if self.since is None:
             self.since = now
             _logger.warning(
-                "storage %s unreachable (%s); waiting up to %.0f s for it",
-                self.storage,
-                describe_outage(exc),
-                self.patience,
+                "%s; waiting up to %.0f s for the storage", self._reason(exc), self.patience
             )
         if now - self.since >= self.patience:
             raise StorageError(
-                f"the storage {self.storage} stayed unreachable for {now - self.since:.0f} s "
-                f"({describe_outage(exc)}); this worker stops and its trial is recovered by the "
-                "next one: run the same command (or submit again) once the storage is back"
+                f"{self._reason(exc)}; waited {now - self.since:.0f} s, so this worker stops "
+                "(the next one recovers its trial): once the storage is back, run the same "
+                "command or submit again"
             ) from None
         time.sleep(self.pause)
 
     def over(self) -> None:
         if self.since is not None:
-            _logger.warning(
-                "storage %s is back after %.0f s", self.storage, time.monotonic() - self.since
-            )
+            _logger.warning("the storage is back after %.0f s", time.monotonic() - self.since)
             self.since = None
 
 

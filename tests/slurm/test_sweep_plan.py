@@ -303,3 +303,14 @@ def test_the_dry_run_refuses_settings_the_run_was_not_made_with(tmp_path, capsys
     assert len(error.splitlines()) == 1 and "was created with other settings" in error
     assert "training.batch_size: 32 -> 64" in error
     assert not run_dir.dry_run_dir.exists()
+
+
+def test_no_script_holds_the_storage_password(tmp_path):
+    args = ["slurm", "submit", "--losses", "contrastive", "--profile", str(EXAMPLE_PROFILE)]
+    args += ["--storage", "postgresql://me:s3cret-pw@db.cluster/sweeps"]
+    assert main([*args, "--run-dir", str(tmp_path / "run"), "--dry-run"]) == 0
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert len(written) == 5  # 4 scripts and submit.sh
+    assert not [p for p in written if "s3cret" in p.read_text()], "a password was written"
+    study = (tmp_path / "run" / "slurm" / "dry-run" / "study-contrastive.sbatch").read_text()
+    assert "--storage postgresql://me@db.cluster/sweeps" in study
