@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -38,8 +38,6 @@ COUNTED_FAILURES = {
     trial_attrs.WORKER_LOST_GAVE_UP,
     trial_attrs.ERROR_GAVE_UP,
 }
-# Failures whose parameters were queued again as a new trial (which takes the failed one's place).
-REPLACED_FAILURES = {trial_attrs.WORKER_LOST, trial_attrs.ERROR}
 _GAVE_UP = {
     trial_attrs.WORKER_LOST: trial_attrs.WORKER_LOST_GAVE_UP,
     trial_attrs.ERROR: trial_attrs.ERROR_GAVE_UP,
@@ -86,15 +84,10 @@ def budget_state(trials: list[FrozenTrial]) -> BudgetState:
 
 def parameter_sets_asked(trials: list[FrozenTrial]) -> int:
     """How many parameter sets the sampler has drawn: the trials, less those replaced by a
-    re-queued copy. It seeds the next draw, so a crash and its retry leave the sampler's
-    sequence as it would have been without them."""
-    return sum(
-        not (
-            trial.state == TrialState.FAIL
-            and trial.user_attrs.get(trial_attrs.FAILURE) in REPLACED_FAILURES
-        )
-        for trial in trials
-    )
+    re-queued copy (which holds their parameters). It seeds the next draw: every draw gets a
+    seed of its own, and a crash and its retry leave the sequence as it was without them."""
+    replaced = {trial.user_attrs.get(trial_attrs.REQUEUED_FROM) for trial in trials}
+    return len(trials) - len(replaced - {None})
 
 
 def last_beat(trial: FrozenTrial, now: float) -> float:
@@ -116,6 +109,7 @@ class TrialBudget:
         max_retries: int,
         sampler_factory: Callable[[int], optuna.samplers.BaseSampler] | None = None,
         heartbeat_interval: float | None = None,
+        param_names: Collection[str] | None = None,
     ):
         self.study = study
         self.sampler_factory = sampler_factory
@@ -127,6 +121,8 @@ class TrialBudget:
         # A trial that missed two beats may have lost its worker: wait for its recovery rather
         # than leave (its holder is presumed alive until then).
         self.suspect_after = min(2 * heartbeat_interval, grace_period) if heartbeat_interval else 0
+        self.param_names = set(param_names) if param_names is not None else None
+        """The searched parameters: a trial lost before it drew them all has nothing to re-run."""
         self._study_id = storage.get_study_id_from_name(study.study_name)
 
     def trial_id(self, number: int) -> int:
@@ -213,11 +209,19 @@ class TrialBudget:
             return self._replace(frozen, failure, reason, count_retry)
 
     def _replace(self, trial: FrozenTrial, failure: str, reason: str, count_retry: bool) -> bool:
-        """Fail ``trial`` and enqueue its parameters as a new trial, unless given up."""
+        """Fail ``trial`` and queue its parameters as a new trial, unless given up or never
+        drawn in full (then the trial keeps its draw: the sampler moves on to a new seed).
+
+        The copy is queued before the trial is failed, and never twice: a worker killed between
+        the two steps leaves a trial that the next recovery fails without queueing it again.
+        """
         retries = int(trial.user_attrs.get(trial_attrs.RETRIES, 0))
         give_up = count_retry and retries >= self.max_retries
-        self.fail(trial.number, _GAVE_UP[failure] if give_up else failure, reason)
-        if not give_up:
+        drawn = self.param_names is None or self.param_names <= set(trial.params)
+        if not drawn:
+            reason += "; its parameters were not all drawn yet, so there is nothing to re-run"
+        queued = drawn and not give_up
+        if queued and not self._copied(trial.number):
             self.study.enqueue_trial(
                 trial.params,
                 user_attrs={
@@ -225,7 +229,14 @@ class TrialBudget:
                     trial_attrs.REQUEUED_FROM: trial.number,
                 },
             )
-        return not give_up
+        self.fail(trial.number, _GAVE_UP[failure] if give_up else failure, reason)
+        return queued
+
+    def _copied(self, number: int) -> bool:
+        return any(
+            trial.user_attrs.get(trial_attrs.REQUEUED_FROM) == number
+            for trial in self.study.get_trials(deepcopy=False)
+        )
 
 
 class Heartbeat:

@@ -124,6 +124,7 @@ def run_worker(context: StudyContext, loss: str) -> WorkerSummary:
         max_retries=config.study.max_retries,
         sampler_factory=lambda n: build_sampler(config.study.sampler, space, n),
         heartbeat_interval=config.study.heartbeat_interval,
+        param_names=list(space.distributions()),
     )
     summary = WorkerSummary()
     bar = tqdm(
@@ -214,7 +215,7 @@ def _run_one_trial(
             trial.number,
             study.study_name,
             reason,
-            "its parameters are queued again" if queued else "given up after its retries",
+            "its parameters are queued again" if queued else "not queued again (see fail_reason)",
         )
         summary.trials_errored.append(trial.number)
         streak.failed(params_key(params), reason)

@@ -84,40 +84,61 @@ class Sweep:
         return len(self.evaluations.read_text().splitlines())
 
     def trials(self) -> list[optuna.trial.FrozenTrial]:
-        storage = open_storage(self.storage, self.run_dir.journal_path)
-        try:
-            name = study_name(self.config, LOSS)
-            if name not in [study.study_name for study in storage.get_all_studies()]:
-                return []
-            study_id = storage.get_study_id_from_name(name)
-            return storage.get_all_trials(study_id, deepcopy=False)
-        finally:
-            engine = getattr(storage, "engine", None)
-            if engine is not None:
-                engine.dispose()  # no pooled connection is inherited by a worker forked later
+        return read_trials(self.run_dir, self.storage)
 
     def complete(self) -> bool:
         finished = [t for t in self.trials() if t.state == TrialState.COMPLETE]
         return len(finished) >= self.config.study.n_trials
 
     def figures(self, fault: str, workers: int, kills: int, resumed: int, wall_s: float, note=""):
-        """Lost: parameter sets drawn that no trial completed; duplicated: parameter sets
-        completed by more than one trial. The budget must be exact and nothing in flight."""
-        trials = self.trials()
-        by_state: dict[TrialState, list] = {}
-        for trial in trials:
-            by_state.setdefault(trial.state, []).append(trial)
-        complete = by_state.get(TrialState.COMPLETE, [])
-        drawn = {params_key(t.params) for t in trials}
-        completed = [params_key(t.params) for t in complete]
-        lost = len(drawn - set(completed))
-        duplicated = len(completed) - len(set(completed))
-        assert len(complete) == self.config.study.n_trials, f"budget not exact: {len(complete)}"
-        assert not by_state.get(TrialState.RUNNING) and not by_state.get(TrialState.WAITING)
-        return Figures(fault, workers, kills, lost, duplicated, resumed, len(complete), wall_s, note)
+        return study_figures(
+            self.run_dir, self.storage, fault, workers, kills, resumed, wall_s, note
+        )
 
     def worker_logs(self) -> str:
         return "\n".join(f"== {p.name}\n{p.read_text()}" for p in sorted(self.logs.glob("*.log")))
+
+
+def read_trials(run_dir: RunDirectory, storage_url: str | None) -> list[optuna.trial.FrozenTrial]:
+    """The trials of the run's study (none before it exists)."""
+    storage = open_storage(storage_url, run_dir.journal_path)
+    try:
+        name = study_name(run_dir.protocol(), LOSS)
+        if name not in [study.study_name for study in storage.get_all_studies()]:
+            return []
+        return storage.get_all_trials(storage.get_study_id_from_name(name), deepcopy=False)
+    finally:
+        engine = getattr(storage, "engine", None)
+        if engine is not None:
+            engine.dispose()  # no pooled connection is inherited by a worker forked later
+
+
+def study_figures(
+    run_dir: RunDirectory,
+    storage_url: str | None,
+    fault: str,
+    workers: int,
+    kills: int,
+    resumed: int,
+    wall_s: float,
+    note: str = "",
+) -> Figures:
+    """Lost: parameter sets drawn in full that no trial completed (a worker killed before it
+    drew them all lost nothing); duplicated: parameter sets completed by more than one trial.
+    The budget must be exact and nothing left in flight."""
+    trials = read_trials(run_dir, storage_url)
+    by_state: dict[TrialState, list] = {}
+    for trial in trials:
+        by_state.setdefault(trial.state, []).append(trial)
+    complete = [params_key(t.params) for t in by_state.get(TrialState.COMPLETE, [])]
+    names = {name for t in by_state.get(TrialState.COMPLETE, []) for name in t.params}
+    drawn = {params_key(t.params) for t in trials if set(t.params) == names}
+    lost = len(drawn - set(complete))
+    duplicated = len(complete) - len(set(complete))
+    n_trials = run_dir.protocol().study.n_trials
+    assert len(complete) == n_trials, f"the budget is not exact: {len(complete)} of {n_trials}"
+    assert not by_state.get(TrialState.RUNNING) and not by_state.get(TrialState.WAITING)
+    return Figures(fault, workers, kills, lost, duplicated, resumed, len(complete), wall_s, note)
 
 
 def chaos(

@@ -104,16 +104,26 @@ class PrivateServer:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        self.password: str | None = None
 
     def _as_postgres(self, *argv: str) -> None:
         subprocess.run(
             ["runuser", "-u", "postgres", "--", *argv], check=True, capture_output=True, timeout=60
         )
 
-    def create(self) -> None:
+    def create(self, password: str | None = None) -> None:
+        """A new cluster; with ``password``, TCP connections need it (scram-sha-256)."""
         self.folder.mkdir(mode=0o700)
         shutil.chown(self.folder, "postgres", "postgres")
-        self._as_postgres(str(self.bin_dir / "initdb"), "-D", str(self.data), "--auth=trust")
+        auth = ["--auth=trust"] if password is None else ["--auth-local=trust"]
+        if password is not None:
+            (self.folder / "pw").write_text(password)
+            shutil.chown(self.folder / "pw", "postgres", "postgres")
+            auth += ["--auth-host=scram-sha-256", f"--pwfile={self.folder / 'pw'}"]
+        self._as_postgres(
+            str(self.bin_dir / "initdb"), "-D", str(self.data), "-U", "postgres", *auth
+        )
+        self.password = password
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1"
@@ -121,10 +131,17 @@ class PrivateServer:
             str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-o", options,
             "-l", str(self.folder / "server.log"), "-w", "start",
         )  # fmt: skip
+        url = self.url_with_password
         deadline = time.monotonic() + 30
-        while not _reachable(self.url) and time.monotonic() < deadline:
+        while not _reachable(url) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert _reachable(self.url), "the restarted server does not accept connections"
+        assert _reachable(url), "the (re)started server does not accept connections"
+
+    @property
+    def url_with_password(self) -> str:
+        if self.password is None:
+            return self.url
+        return self.url.replace("postgres@", f"postgres:{self.password}@")
 
     def stop(self) -> None:
         self._as_postgres(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "stop")
@@ -136,7 +153,9 @@ def _postgres_bin() -> Path | None:
 
 
 @pytest.fixture
-def private_postgres():
+def private_postgres(request):
+    """A private server; ``@pytest.mark.parametrize("private_postgres", ["secret"],
+    indirect=True)`` gives its TCP connections that password."""
     bin_dir = _postgres_bin()
     need_service(
         "a private PostgreSQL server (initdb, pg_ctl, run as root)",
@@ -145,7 +164,7 @@ def private_postgres():
     )
     server = PrivateServer(Path("/tmp") / f"mlrc-faults-pg-{uuid.uuid4().hex[:8]}", bin_dir)
     try:
-        server.create()
+        server.create(getattr(request, "param", None))
         server.start()
         yield server
     finally:

@@ -12,10 +12,17 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 
+import pandas as pd
 import pytest
-from chaos import Sweep, chaos
+from chaos import Sweep, chaos, read_trials, study_figures
+
+from benchmark.cluster import Ledger
+from benchmark.study import RunDirectory
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 
@@ -128,3 +135,140 @@ def test_d_a_full_filesystem_under_the_journal_is_one_clear_error_and_tears_noth
     )
     figures(result.line())
     assert (result.lost, result.duplicated) == (0, 0)
+
+
+# A study task: its first trial raises (recorded as failed, the worker goes on), and a later
+# trial meets an exception the worker does not catch (SystemExit, as from a native crash
+# handler): the task fails with that trial still marked running.
+PLANTED = """
+from pathlib import Path
+from benchmark.study import optimize
+
+_calls = Path(__file__).with_name("planted-calls")
+_evaluate = optimize.evaluate_params
+
+
+def _planted(context, loss, params, trial):
+    calls = int(_calls.read_text()) + 1 if _calls.exists() else 1
+    _calls.write_text(str(calls))
+    if calls == 1:
+        raise RuntimeError("planted: CUDA error: an illegal memory access was encountered")
+    if calls == 3:
+        raise SystemExit(3)
+    return _evaluate(context, loss, params, trial)
+
+
+optimize.evaluate_params = _planted
+"""
+
+SECRET = "Pw-7c1f9e2a4d"
+
+
+@pytest.mark.slurm
+@pytest.mark.postgres
+@pytest.mark.parametrize("private_postgres", [SECRET], indirect=True)
+def test_a_a_crashed_study_task_strands_nothing_and_one_resubmit_completes_the_sweep(
+    tmp_path, slurm_cluster, private_postgres, tiny_overrides, figures, capsys, monkeypatch
+):
+    from slurm_helpers import final_states, logs, set_args, wait_for_jobs, write_profile
+
+    from benchmark.cli import main
+
+    overrides = [*tiny_overrides, "study.n_trials=2", "study.sampler.n_startup_trials=2"]
+    overrides += ["retrain.repeats=1", "study.heartbeat_interval=1", "study.grace_period=5"]
+    plugin = tmp_path / "planted.py"
+    plugin.write_text(PLANTED)
+    # The jobs read the password from a 0600 file named by PGPASSFILE, never from the URL.
+    pgpass = tmp_path / "pgpass"
+    pgpass.write_text(f"127.0.0.1:{private_postgres.port}:*:postgres:{SECRET}\n")
+    pgpass.chmod(0o600)
+    monkeypatch.setenv("PGPASSFILE", str(pgpass))
+    profile = write_profile(tmp_path, f"max_workers: 1\nenv: {{PGPASSFILE: {pgpass}}}\n")
+    run_dir = tmp_path / "run"
+    submit = ["--plugin", str(plugin), "slurm", "submit", "--losses", "contrastive"]
+    submit += ["--profile", str(profile), "--run-dir", str(run_dir)]
+    submit += ["--storage", private_postgres.url_with_password, *set_args(overrides)]
+    start = time.monotonic()
+
+    assert main(submit) == 0
+    states = final_states(wait_for_jobs(run_dir, timeout=300))  # nothing waits for ever
+    assert states["study-contrastive"] == {"FAILED"}, logs(run_dir)
+    assert states["retrain-contrastive"] == {"FAILED"}  # it ran, and refused the study
+    assert states["retrain-untrained"] == states["tables"] == {"COMPLETED"}
+    assert "study demo.synthetic.contrastive has finished 1 of its 2 trials" in logs(run_dir)
+
+    assert main(submit) == 0  # one resubmit
+    states = final_states(wait_for_jobs(run_dir, timeout=300))
+    assert set().union(*states.values()) == {"COMPLETED"}, logs(run_dir)  # the latest jobs
+    resubmitted = Ledger(run_dir).submissions()[1]["jobs"]
+    assert sorted(job["key"] for job in resubmitted) == [
+        "retrain-contrastive", "study-contrastive", "tables",
+    ]  # fmt: skip
+    wall = time.monotonic() - start
+
+    local = tmp_path / "local"
+    run = ["run", "--losses", "contrastive", "--run-dir", str(local), "--no-progress"]
+    assert main([*run, *set_args(overrides)]) == 0
+    keys = ["loss", "repeat", "mode", "dim", "metric"]
+    on_slurm = pd.read_csv(run_dir / "results.csv").set_index(keys)["value"].sort_index()
+    undisturbed = pd.read_csv(local / "results.csv").set_index(keys)["value"].sort_index()
+    pd.testing.assert_series_equal(on_slurm, undisturbed, check_exact=True)
+
+    storage = private_postgres.url_with_password
+    fault = "(a) a study task crashes, one resubmit"
+    result = study_figures(RunDirectory(run_dir), storage, fault, 1, 1, 1, wall)
+    trials = read_trials(RunDirectory(run_dir), storage)
+    failures = sorted(t.user_attrs.get("failure", "") for t in trials if t.state.name == "FAIL")
+    assert failures == ["error", "worker_lost"]
+    figures(result.line() + ", results identical to an undisturbed run")
+    assert (result.lost, result.duplicated) == (0, 0)
+
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and p != pgpass]
+    holding = [p for p in written if SECRET.encode() in p.read_bytes()]
+    assert not holding, f"the password was written into {holding}"
+    assert len(written) > 30  # scripts, logs, ledger, run.json, fits, results, tables
+
+
+@pytest.mark.slurm
+def test_e_two_submits_at_once_queue_one_sweep(tmp_path, slurm_cluster, tiny_overrides, figures):
+    from slurm_helpers import job_states, set_args, write_profile
+
+    run_dir = tmp_path / "run"
+    profile = write_profile(tmp_path, "max_workers: 2\n")
+    args = ["slurm", "submit", "--losses", "contrastive", "--profile", str(profile)]
+    args += ["--run-dir", str(run_dir), *set_args(tiny_overrides)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    start = time.monotonic()
+    submits = [
+        subprocess.Popen(
+            [sys.executable, "-m", "benchmark.cli", *args],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [submit.communicate(timeout=300) for submit in submits]
+    wall = time.monotonic() - start
+    queued = job_states(run_dir)
+    submissions = Ledger(run_dir).submissions()
+    jobs = sum(len(s["jobs"]) for s in submissions)
+    figures(
+        f"(e) 2 submits at once: workers 2 (submits), kills 0, trials lost 0, duplicated "
+        f"{jobs - 4} jobs, resumed 0; {len(submissions)} submission of {jobs} jobs, {wall:.0f} s"
+    )
+    assert len(submissions) == 1 and jobs == 4, outputs
+    assert sorted(queued) == [
+        "retrain-contrastive",
+        "retrain-untrained",
+        "study-contrastive",
+        "tables",
+    ]
+    other = [(s.returncode, out, err) for s, (out, err) in zip(submits, outputs, strict=True)]
+    assert sorted(code for code, _, _ in other) in ([0, 0], [0, 2]), other
+    for code, out, err in other:
+        if code == 2:
+            assert err.strip().startswith("error: another `mlrc slurm submit` is at work")
+        elif "submitted study-contrastive" not in out:
+            assert "nothing to submit" in out

@@ -52,7 +52,21 @@ def test_finished_trials_are_complete_pruned_and_counted_failures_only():
     state = budget_state(trials)
     assert (state.finished, state.in_flight, state.waiting) == (5, 2, 1)
     assert state.counted == 7
-    assert parameter_sets_asked(trials) == 7  # the two re-queued failures are replaced
+    copy = create_trial(state=TrialState.WAITING, user_attrs={"requeued_from": 4})
+    assert parameter_sets_asked(trials) == 9
+    assert parameter_sets_asked([*trials, copy]) == 9, "a copy takes its original's place"
+
+
+def test_a_trial_lost_before_drawing_its_parameters_is_not_queued_again(tmp_path):
+    budget = _budget(tmp_path, n_trials=2, grace_period=0.05)
+    budget.param_names = {"x", "y"}
+    budget.next_trial().suggest_float("x", 0, 1)  # killed before it drew y
+    time.sleep(0.1)
+    fresh = budget.next_trial()
+    assert "requeued_from" not in fresh.user_attrs, "a copy would draw y with a reused seed"
+    (lost,) = [t for t in budget.study.trials if t.state == TrialState.FAIL]
+    assert "not all drawn" in lost.user_attrs["fail_reason"]
+    assert parameter_sets_asked(budget.study.trials) == 2  # the lost draw keeps its seed
 
 
 def test_a_worker_with_nothing_to_start_leaves_while_live_workers_hold_the_last_trials(tmp_path):
