@@ -245,12 +245,13 @@ time.sleep(60)
 """
 
 
-def _attempt(tmp_path: Path, script: Path, signum: int) -> tuple[str, int]:
-    """Run one attempt of ``script`` (job 77), send it ``signum`` once its process is ready."""
+def _attempt(tmp_path: Path, script: Path, signum: int, processes: int = 1) -> tuple[str, int]:
+    """Run one attempt of ``script`` (job 77), send it ``signum`` once its processes are ready."""
     env = {**os.environ, "SLURM_JOB_ID": "77"}
     job = subprocess.Popen(["bash", str(script)], env=env, stdout=subprocess.PIPE, text=True)
-    while (line := job.stdout.readline()) and line.strip() != "ready":
-        pass
+    ready = 0
+    while ready < processes and (line := job.stdout.readline()):
+        ready += line.strip() == "ready"
     job.send_signal(signum)
     return job.communicate(timeout=30)[0], job.returncode
 
@@ -291,7 +292,7 @@ def test_on_term_the_script_waits_for_its_processes_to_hand_back(tmp_path, fake_
     script = tmp_path / "job.sbatch"
     job = _job([sys.executable, "-c", _HANDS_BACK, str(handed_back)], processes=2)
     script.write_text(render_script(job, _profile(tmp_path), tmp_path))
-    output, code = _attempt(tmp_path, script, signal.SIGTERM)
+    output, code = _attempt(tmp_path, script, signal.SIGTERM, processes=2)
     assert handed_back.read_text() == "SIGTERM", "the script ended before its processes had"
     assert code == 130 and "requeueing" not in output
     assert not (tmp_path / "fake.log").exists(), "a cancelled or preempted job requeued itself"

@@ -6,10 +6,12 @@ sampler and the storage are the real ones)."""
 from __future__ import annotations
 
 import logging
+import signal
+import time
 
 import pytest
 from optuna.trial import TrialState
-from study_helpers import load_study, tiny_config, trials_by_state
+from study_helpers import load_study, mlrc_process, tiny_config, trials_by_state
 
 from benchmark.errors import StudyFailed
 from benchmark.study import RunDirectory, StudyContext, run_retrain, run_worker
@@ -99,3 +101,17 @@ def test_a_retrain_waits_for_its_study_to_be_complete(tmp_path, monkeypatch, ove
     longer = _context(tmp_path, "run", [*overrides, "study.n_trials=6"])  # the budget was raised
     with pytest.raises(StudyFailed, match="has finished 4 of its 6 trials"):
         run_retrain(longer, LOSS)
+
+
+def test_a_retrain_told_to_stop_by_the_time_limit_signal_stops_cleanly(tmp_path, tiny_overrides):
+    run_dir = RunDirectory(tmp_path / "run")
+    run_dir.initialise(tiny_config(tiny_overrides), [], None)
+    retrain = mlrc_process(["retrain", "--run-dir", str(run_dir.path), "--loss", "untrained"])
+    deadline = time.time() + 120
+    while not list(run_dir.path.glob("untrained/repeat_0/fold_0*")) and time.time() < deadline:
+        assert retrain.poll() is None, retrain.communicate()[0]
+        time.sleep(0.05)
+    retrain.send_signal(signal.SIGUSR1)  # what Slurm's --signal=B:USR1 passes on
+    output = retrain.communicate(timeout=60)[0]
+    assert retrain.returncode == 130, output  # not killed by the signal (-10)
+    assert "interrupted: finished work is saved" in output
