@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -272,3 +273,12 @@ def test_e_two_submits_at_once_queue_one_sweep(tmp_path, slurm_cluster, tiny_ove
             assert err.strip().startswith("error: another `mlrc slurm submit` is at work")
         elif "submitted study-contrastive" not in out:
             assert "nothing to submit" in out
+
+
+def test_the_readme_shows_a_line_of_figures_for_every_fault():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = readme.split("<!-- fault-figures:begin")[1].split("<!-- fault-figures:end -->")[0]
+    rows = [line for line in block.splitlines() if line.startswith("| (")]
+    assert [row[2:5] for row in rows] == ["(a)", "(b)", "(b)", "(c)", "(d)", "(e)"]
+    tests = [name for name in globals() if name.startswith("test_") and name[6] == "_"]
+    assert sorted({name[5] for name in tests}) == ["a", "b", "c", "d", "e"]
