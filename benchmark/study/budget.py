@@ -11,8 +11,9 @@ Which trials count toward ``study.n_trials``:
 
 A worker takes a new trial only under an inter-process lock (a lock file in the run directory,
 safe on a shared filesystem), after recovering dead trials, so parallel workers never overshoot.
-A worker that can start no trial leaves (:data:`Next.IDLE`) unless a trial in flight has
-stopped beating and will soon be recovered (:data:`Next.WAIT`): an idle array task frees its GPU.
+A worker that can start no trial waits until every trial in flight has beaten again (their
+workers are alive: it leaves, :data:`Next.IDLE`, so an idle array task frees its GPU), or until
+a silent one is recovered after the grace period, which it then runs (:data:`Next.WAIT`).
 """
 
 from __future__ import annotations
@@ -50,10 +51,11 @@ class Next(Enum):
     FINISHED = "finished"
     """The budget is met."""
     WAIT = "wait"
-    """A trial in flight stopped beating: wait for its grace period to recover it."""
+    """A trial in flight has not beaten since this worker ran out of trials to start: wait to
+    hear from it, or for the grace period that recovers it."""
     IDLE = "idle"
-    """Live workers hold every trial left: nothing to do here (a trial they hand back later is
-    run by a worker still running, or by the next submit)."""
+    """Live workers hold every trial left (each beat since): nothing to do here (a trial they
+    hand back later is run by a worker still running, or by the next submit)."""
 
 
 @dataclass
@@ -108,7 +110,6 @@ class TrialBudget:
         grace_period: float,
         max_retries: int,
         sampler_factory: Callable[[int], optuna.samplers.BaseSampler] | None = None,
-        heartbeat_interval: float | None = None,
         param_names: Collection[str] | None = None,
     ):
         self.study = study
@@ -118,12 +119,11 @@ class TrialBudget:
         self.lock_path = lock_path
         self.grace_period = grace_period
         self.max_retries = max_retries
-        # A trial that missed two beats may have lost its worker: wait for its recovery rather
-        # than leave (its holder is presumed alive until then).
-        self.suspect_after = min(2 * heartbeat_interval, grace_period) if heartbeat_interval else 0
         self.param_names = set(param_names) if param_names is not None else None
         """The searched parameters: a trial lost before it drew them all has nothing to re-run."""
         self._study_id = storage.get_study_id_from_name(study.study_name)
+        self._idle_since: float | None = None
+        """When this worker last found no trial to start (None while it runs trials)."""
 
     def trial_id(self, number: int) -> int:
         return self.storage.get_trial_id_from_study_id_trial_number(self._study_id, number)
@@ -140,7 +140,8 @@ class TrialBudget:
             if state.finished >= self.n_trials:
                 return Next.FINISHED
             if state.waiting == 0 and state.counted >= self.n_trials:
-                return Next.WAIT if self._suspects(trials) else Next.IDLE
+                return Next.WAIT if self._silent(trials) else Next.IDLE
+            self._idle_since = None
             if self.sampler_factory is not None:
                 # Re-seed from the parameter sets drawn so far: a restarted worker must not
                 # replay the random draws of an earlier one (same seed) and waste budget on
@@ -150,15 +151,17 @@ class TrialBudget:
             self.beat(trial.number)
             return trial
 
-    def _suspects(self, trials: list[FrozenTrial]) -> list[int]:
-        """Running trials that missed their heartbeats (they are recovered after the grace
-        period, so a worker with nothing to do waits for them rather than leaving)."""
+    def _silent(self, trials: list[FrozenTrial]) -> list[int]:
+        """Running trials not heard from since this worker ran out of trials to start: until
+        each has beaten again (its worker is alive) the worker stays, as it may have to run
+        one of them once recovered."""
         now = time.time()
+        if self._idle_since is None:
+            self._idle_since = now
         return [
             trial.number
             for trial in trials
-            if trial.state == TrialState.RUNNING
-            and now - last_beat(trial, now) > self.suspect_after
+            if trial.state == TrialState.RUNNING and last_beat(trial, now) < self._idle_since
         ]
 
     def beat(self, number: int) -> None:

@@ -123,7 +123,6 @@ def run_worker(context: StudyContext, loss: str) -> WorkerSummary:
         grace_period=config.study.grace_period,
         max_retries=config.study.max_retries,
         sampler_factory=lambda n: build_sampler(config.study.sampler, space, n),
-        heartbeat_interval=config.study.heartbeat_interval,
         param_names=list(space.distributions()),
     )
     summary = WorkerSummary()
@@ -183,6 +182,24 @@ def _run_one_trial(
     summary: WorkerSummary,
     streak: _FailureStreak,
 ) -> None:
+    """Run ``trial`` and tell the study; the storage lost meanwhile is :class:`_TrialCutOff`."""
+    try:
+        _evaluate_trial(context, trial, budget, loss, space, summary, streak)
+    except Exception as exc:
+        if is_storage_outage(exc):
+            raise _TrialCutOff(trial) from exc
+        raise
+
+
+def _evaluate_trial(
+    context: StudyContext,
+    trial: optuna.Trial,
+    budget: TrialBudget,
+    loss: str,
+    space: SearchSpace,
+    summary: WorkerSummary,
+    streak: _FailureStreak,
+) -> None:
     study = budget.study
     params = space.suggest(trial)
     trial.set_user_attr(trial_attrs.PARAMS, params)
@@ -207,7 +224,7 @@ def _run_one_trial(
         raise
     except Exception as exc:
         if is_storage_outage(exc):
-            raise _TrialCutOff(trial) from exc
+            raise
         reason = f"{type(exc).__name__}: {exc}"
         queued = budget.requeue(trial, reason, failure=trial_attrs.ERROR, count_retry=True)
         _logger.warning(

@@ -207,9 +207,7 @@ class RunDirectory:
         """Refuse ``config`` if the run was made with other result-changing settings (what
         :meth:`initialise` checks, without writing anything)."""
         if self.exists():
-            _check_same_protocol(
-                self.manifest_path, self.read_manifest()["protocol"], config.to_dict()
-            )
+            _check_same_protocol(self.manifest_path, self._recorded_protocol(), config.to_dict())
 
     def initialise(
         self, config: ProtocolConfig, plugins: list[str], storage: str | None
@@ -221,7 +219,7 @@ class RunDirectory:
         plugins = [str(Path(p).resolve()) if p.endswith(".py") else p for p in plugins]
         if self.exists():
             manifest = self.read_manifest()
-            _check_same_protocol(self.manifest_path, manifest["protocol"], resolved)
+            _check_same_protocol(self.manifest_path, self._recorded_protocol(), resolved)
             manifest["protocol"] = resolved  # budgets may have been raised
             manifest["plugins"] = sorted(set(manifest.get("plugins", [])) | set(plugins))
             if storage:
@@ -254,16 +252,21 @@ class RunDirectory:
                 f"{self.manifest_path} is not valid JSON ({reason}); restore it from a copy, "
                 "or start a new --run-dir"
             )
-        if not isinstance(manifest.get("protocol"), dict):
+        return manifest
+
+    def _recorded_protocol(self) -> dict[str, Any]:
+        protocol = self.read_manifest().get("protocol")
+        if not isinstance(protocol, dict):
             raise RunDirectoryError(
                 f"{self.manifest_path} holds no protocol (its 'protocol' entry is missing or "
                 "not an object); restore it from a copy, or start a new --run-dir"
             )
-        return manifest
+        return protocol
 
     def protocol(self) -> ProtocolConfig:
+        recorded = self._recorded_protocol()
         try:
-            return protocol_from_dict(self.read_manifest()["protocol"], str(self.manifest_path))
+            return protocol_from_dict(recorded, str(self.manifest_path))
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
             raise RunDirectoryError(
                 f"{self.manifest_path}: its protocol is malformed ({type(exc).__name__}: "

@@ -11,23 +11,11 @@ from optuna.trial import TrialState, create_trial
 from benchmark.study.budget import Next, TrialBudget, budget_state, parameter_sets_asked
 
 
-def _budget(
-    tmp_path,
-    n_trials: int,
-    grace_period: float = 60,
-    max_retries: int = 1,
-    heartbeat_interval: float | None = None,
-) -> TrialBudget:
+def _budget(tmp_path, n_trials: int, grace_period: float = 60, max_retries: int = 1) -> TrialBudget:
     storage = optuna.storages.InMemoryStorage()
     study = optuna.create_study(storage=storage, study_name="s", direction="maximize")
     return TrialBudget(
-        study,
-        storage,
-        n_trials,
-        tmp_path / "budget.lock",
-        grace_period,
-        max_retries,
-        heartbeat_interval=heartbeat_interval,
+        study, storage, n_trials, tmp_path / "budget.lock", grace_period, max_retries
     )
 
 
@@ -69,44 +57,31 @@ def test_a_trial_lost_before_drawing_its_parameters_is_not_queued_again(tmp_path
     assert parameter_sets_asked(budget.study.trials) == 2  # the lost draw keeps its seed
 
 
-def test_a_worker_with_nothing_to_start_leaves_while_live_workers_hold_the_last_trials(tmp_path):
-    budget = _budget(tmp_path, n_trials=2, heartbeat_interval=30)
+def test_a_worker_with_nothing_to_start_leaves_once_the_holders_of_the_last_trials_beat(tmp_path):
+    budget = _budget(tmp_path, n_trials=2)
     first, second = budget.next_trial(), budget.next_trial()
     assert [first.number, second.number] == [0, 1]
-    assert budget.next_trial() is Next.IDLE, "a third trial would overshoot the budget"
+    assert budget.next_trial() is Next.WAIT, "a third trial would overshoot the budget"
+    time.sleep(0.01)
+    budget.beat(first.number)
+    assert budget.next_trial() is Next.WAIT, "trial 1 has not been heard from since"
+    budget.beat(second.number)
+    assert budget.next_trial() is Next.IDLE  # both workers are alive: nothing to do here
     budget.study.tell(first, 0.1)
     budget.study.tell(second, 0.2)
     assert budget.next_trial() is Next.FINISHED
 
 
-def test_a_worker_waits_for_a_trial_that_stopped_beating_and_then_runs_it(tmp_path):
-    budget = _budget(tmp_path, n_trials=1, grace_period=0.6, heartbeat_interval=0.1)
+def test_a_worker_stays_for_a_trial_that_stopped_beating_and_then_runs_it(tmp_path):
+    budget = _budget(tmp_path, n_trials=1, grace_period=0.5)
     budget.next_trial().suggest_float("x", 0, 1)  # its worker dies: no more heartbeats
+    other = TrialBudget(budget.study, budget.storage, 1, tmp_path / "budget.lock", 0.5, 1)
+    assert other.next_trial() is Next.WAIT
     time.sleep(0.3)
-    assert budget.next_trial() is Next.WAIT, "the lost trial would never be run"
-    time.sleep(0.4)
-    copy = budget.next_trial()
+    assert other.next_trial() is Next.WAIT, "the lost trial would never be run"
+    time.sleep(0.3)
+    copy = other.next_trial()
     assert copy.number == 1 and copy.user_attrs["requeued_from"] == 0
-
-
-def test_a_trial_without_heartbeat_is_failed_and_requeued_with_its_parameters(tmp_path):
-    budget = _budget(tmp_path, n_trials=1, grace_period=0.05, max_retries=1)
-    trial = budget.next_trial()
-    trial.suggest_float("x", 0, 1)
-    time.sleep(0.1)
-    requeued = budget.next_trial()  # recovers the dead trial, then hands out its copy
-    lost = budget.study.trials[0]
-    assert lost.state == TrialState.FAIL and lost.user_attrs["failure"] == "worker_lost"
-    assert requeued.number == 1 and requeued.suggest_float("x", 0, 1) == lost.params["x"]
-    assert requeued.user_attrs["requeued_from"] == 0 and requeued.user_attrs["retries"] == 1
-
-
-def test_a_trial_lost_more_than_max_retries_times_is_given_up_and_counted(tmp_path):
-    budget = _budget(tmp_path, n_trials=1, grace_period=0.05, max_retries=0)
-    budget.next_trial().suggest_float("x", 0, 1)
-    time.sleep(0.1)
-    assert budget.next_trial() is Next.FINISHED
-    assert budget.study.trials[0].user_attrs["failure"] == "worker_lost_gave_up"
 
 
 def test_a_trial_that_raised_is_failed_with_its_reason_retried_then_given_up_and_counted(
