@@ -2,15 +2,25 @@
 
 A reader (or a kill at any instant) never sees a partial file, and parallel processes on one
 machine or on a shared filesystem serialise their read-modify-write cycles with :func:`file_lock`.
+
+The lock is a POSIX record lock (``fcntl``) held by the process: the kernel releases it when the
+holder exits or dies, and nothing else ever breaks it, however long the holder works. On NFS the
+client forwards it to the server (NLM for NFSv3, the protocol's own locks for NFSv4), which
+releases the locks of a node that crashed once its lease expires; so it needs a mount with
+working locks (the default; not ``nolock`` or ``local_lock=all``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
+import errno
+import fcntl
 import io
 import json
 import os
+import threading
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -19,11 +29,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from optuna.storages.journal import JournalFileOpenLock
 
 from benchmark.errors import ResultsError
-
-STALE_LOCK_SECONDS = 30
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -81,20 +88,104 @@ def atomic_np_save(path: Path, array: np.ndarray) -> None:
     atomic_write_bytes(path, buffer.getvalue())
 
 
-@contextlib.contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """An inter-process lock that also works on NFS (a stale lock is broken after 30 s).
+class LockTimeout(TimeoutError):
+    """:func:`file_lock` gave up waiting: another process holds the lock."""
 
-    It is Optuna's journal lock (an atomically created lock file), so it behaves like the
-    default storage on every filesystem the storage works on.
+
+class _ThreadSlot:
+    """The lock of one path within this process: POSIX locks belong to the process, so its
+    threads take turns here first (and a thread that holds the lock may take it again)."""
+
+    def __init__(self) -> None:
+        self.mutex = threading.Lock()
+        self.owner: int | None = None
+        self.depth = 0
+        self.fd = -1
+
+
+_SLOTS: dict[str, _ThreadSlot] = {}
+_SLOTS_GUARD = threading.Lock()
+
+
+def _slot(path: Path) -> _ThreadSlot:
+    key = os.path.realpath(path)
+    with _SLOTS_GUARD:
+        return _SLOTS.setdefault(key, _ThreadSlot())
+
+
+@contextlib.contextmanager
+def file_lock(path: Path, timeout: float | None = None) -> Iterator[None]:
+    """Hold the inter-process lock ``path`` (created with its folder if missing).
+
+    Waits for the holder to release it (or to die) for ever, or at most ``timeout`` seconds
+    (``0``: one try), then raises :class:`LockTimeout`. Nested use in one thread is allowed.
+    The lock file stays in place: deleting a lock file is what breaks such locks.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    lock = JournalFileOpenLock(str(path), grace_period=STALE_LOCK_SECONDS)
-    lock.acquire()
+    slot = _slot(path)
+    me = threading.get_ident()
+    if slot.owner == me:
+        slot.depth += 1
+        try:
+            yield
+        finally:
+            slot.depth -= 1
+        return
+    deadline = None if timeout is None else time.monotonic() + timeout
+    if not slot.mutex.acquire(timeout=-1 if deadline is None else max(timeout, 0)):
+        raise LockTimeout(f"{path} is held by another thread of this process")
     try:
-        yield
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            _lock_fd(fd, path, deadline)
+            slot.owner, slot.depth, slot.fd = me, 1, fd
+            try:
+                yield
+            finally:
+                slot.owner, slot.depth, slot.fd = None, 0, -1
+        finally:
+            os.close(fd)  # releases the record lock
     finally:
-        lock.release()
+        slot.mutex.release()
+
+
+def _lock_fd(fd: int, path: Path, deadline: float | None) -> None:
+    if deadline is None:
+        fcntl.lockf(fd, fcntl.LOCK_EX)
+        return
+    pause = 0.005
+    while True:
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.EACCES, errno.EAGAIN):
+                raise
+        if time.monotonic() >= deadline:
+            raise LockTimeout(f"{path} is held by another process")
+        time.sleep(min(pause, max(deadline - time.monotonic(), 0)))
+        pause = min(pause * 2, 0.5)
+
+
+def write_lock_note(path: Path, note: str) -> None:
+    """Record who holds the lock ``path`` (call while holding it), for :func:`read_lock_note`."""
+    slot = _slot(path)
+    if slot.owner != threading.get_ident():
+        raise RuntimeError(f"write_lock_note: this thread does not hold {path}")
+    os.ftruncate(slot.fd, 0)
+    os.pwrite(slot.fd, note.encode(), 0)
+
+
+def read_lock_note(path: Path) -> str:
+    """What the holder of ``path`` wrote with :func:`write_lock_note` ("" if nothing). Never call
+    it from the process holding the lock: closing any descriptor of a lock file releases a POSIX
+    lock of its process."""
+    if _slot(path).owner is not None:
+        return f"pid {os.getpid()} (this process)"
+    try:
+        return path.read_text(errors="replace").strip()
+    except OSError:
+        return ""
 
 
 _CSV_READ_ERRORS = (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError)

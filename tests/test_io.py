@@ -5,6 +5,11 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -80,3 +85,87 @@ def test_file_lock_serialises_read_modify_write_across_processes(tmp_path):
         worker.join(timeout=120)
     assert [w.exitcode for w in workers] == [0, 0, 0]
     assert counter.read_text() == "120"
+
+
+_HOLD = """
+import sys, time
+from pathlib import Path
+from benchmark.io import file_lock
+with file_lock(Path(sys.argv[1])):
+    Path(sys.argv[2]).write_text(str(time.time()))
+    time.sleep(float(sys.argv[3]))
+    Path(sys.argv[2]).write_text(str(time.time()))
+    sys.stdout.write("released\\n")
+    sys.stdout.flush()
+    time.sleep(0.3)  # still inside for a moment after saying so: a waiter must not be in yet
+"""
+
+
+def _holder(tmp_path, seconds: float) -> tuple[subprocess.Popen, Path]:
+    lock, stamp = tmp_path / "locks" / "slow.lock", tmp_path / "held-until"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD, str(lock), str(stamp), str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 60
+    while not stamp.exists() and time.time() < deadline:
+        time.sleep(0.01)
+    assert stamp.exists(), "the holder never took the lock"
+    return holder, lock
+
+
+def test_a_lock_is_never_broken_while_its_holder_is_alive_however_long_it_holds_it(
+    tmp_path, monkeypatch
+):
+    # Before locks were fcntl locks, a lock held longer than STALE_LOCK_SECONDS (30) was broken
+    # by the next waiter; shrunk here to 1 s, where that setting still exists.
+    monkeypatch.setattr("benchmark.io.STALE_LOCK_SECONDS", 1, raising=False)
+    holder, lock = _holder(tmp_path, seconds=3)
+    with file_lock(lock):
+        entered = time.time()
+    holder.wait(timeout=30)
+    assert holder.stdout.read() == "released\n"
+    released = float((tmp_path / "held-until").read_text())  # written just before releasing
+    assert entered >= released + 0.25, "the waiter entered while the holder was inside"
+
+
+def test_a_lock_whose_holder_dies_is_free_at_once(tmp_path):
+    holder, lock = _holder(tmp_path, seconds=600)
+    holder.kill()
+    holder.wait()
+    start = time.time()
+    with file_lock(lock):
+        waited = time.time() - start
+    assert waited < 2, f"waited {waited:.1f} s for the lock of a dead process"
+
+
+def test_a_lock_can_be_tried_once_and_names_its_holder(tmp_path):
+    from benchmark.io import LockTimeout, read_lock_note, write_lock_note
+
+    lock = tmp_path / "submit.lock"
+    with file_lock(lock):
+        write_lock_note(lock, "pid 1 on node-a")
+        with file_lock(lock):  # nested in the same thread: allowed
+            pass
+        error = []
+        thread = threading.Thread(target=lambda: _try(lock, error))
+        thread.start()
+        thread.join()
+        assert error == ["LockTimeout"], "another thread took a lock this thread holds"
+    holder, lock = _holder(tmp_path, seconds=5)
+    with pytest.raises(LockTimeout), file_lock(lock, timeout=0):
+        pass
+    holder.kill()
+    holder.wait()
+    assert read_lock_note(tmp_path / "submit.lock") == "pid 1 on node-a"
+
+
+def _try(lock: Path, error: list) -> None:
+    from benchmark.io import LockTimeout
+
+    try:
+        with file_lock(lock, timeout=0.2):
+            pass
+    except LockTimeout:
+        error.append("LockTimeout")

@@ -9,6 +9,7 @@ errors (bad config, unknown loss, missing data, unreachable storage, ...) print 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from benchmark.cli import ablate, data, gpu_check, losses, profile, slurm, stages, tables
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    previous = _stop_on_signals()
     try:
         configure_logging(log_level(args.verbose, args.quiet), args.verbose)
         from benchmark.plugins import load_plugin
@@ -60,3 +62,26 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _stop_on_signals() -> dict[int, object]:
+    """SIGTERM and SIGUSR1 (a Slurm time limit, preemption or cancel) stop every command the way
+    Ctrl-C does: finished work is saved, a worker hands its trial back, and the exit status is
+    130. (Without this, SIGUSR1 killed retrain, ablation and tables jobs on the spot.) Returns
+    the handlers it replaced."""
+
+    def stop(signum: int, frame: object) -> None:
+        for sig in (signal.SIGTERM, signal.SIGUSR1):  # a second signal must not cut the stop
+            signal.signal(sig, signal.SIG_IGN)
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = {}
+    for sig in (signal.SIGTERM, signal.SIGUSR1):
+        try:
+            previous[sig] = signal.signal(sig, stop)
+        except ValueError:  # not the main thread (main() called from a test's thread)
+            break
+    return previous

@@ -60,9 +60,9 @@ def _profile_losses(args: argparse.Namespace) -> int:
     if args.max_cpu_entries:
         kwargs["max_cpu_entries"] = args.max_cpu_entries
     if args.batch_sizes:
-        kwargs["batch_sizes"] = _counts(args.batch_sizes, "--batch-sizes")
+        kwargs["batch_sizes"] = _counts(args.batch_sizes, "--batch-sizes", minimum=2)
     if args.num_classes:
-        kwargs["num_classes"] = _counts(args.num_classes, "--num-classes")
+        kwargs["num_classes"] = _counts(args.num_classes, "--num-classes", minimum=1)
     if args.losses:
         kwargs["losses"] = args.losses.split(",")
     rows = profile_losses(**kwargs)
@@ -149,15 +149,18 @@ def _profile_device(name: str):
         ) from None
 
 
-def _counts(text: str, option: str) -> tuple[int, ...]:
+def _counts(text: str, option: str, minimum: int = 0) -> tuple[int, ...]:
     from benchmark.errors import ConfigError
 
     try:
-        return tuple(int(item) for item in text.split(",") if item.strip())
+        counts = tuple(int(item) for item in text.split(",") if item.strip())
     except ValueError:
         raise ConfigError(
             f"{option} {text!r}: expected comma-separated integers, e.g. 0,2,4"
         ) from None
+    if not counts or min(counts) < minimum:
+        raise ConfigError(f"{option} {text!r}: give integers of at least {minimum}")
+    return counts
 
 
 def _register_samplers(profile_commands: argparse._SubParsersAction) -> None:

@@ -25,6 +25,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         _submit,
     )
     add_protocol_arguments(submit)
+    submit.set_defaults(protocol=None)  # demo, or traditional with --ablate (as mlrc ablate)
     submit.add_argument(
         "--losses", default=None, help="comma-separated loss names, 'all', or 'demo' (the default)"
     )
@@ -37,17 +38,19 @@ def register(commands: argparse._SubParsersAction) -> None:
     submit.add_argument(
         "--dry-run",
         action="store_true",
-        help="write the scripts and print the sbatch commands; submit nothing (no Slurm, "
-        "dataset or run directory needed)",
+        help="make every check a submit makes that needs no Slurm, dataset or database, write "
+        "the scripts and print the sbatch commands; submit nothing",
     )
     submit.add_argument(
         "--ablate",
         default=None,
         metavar="ABLATION",
         help="submit the grid points of an ablation (mlrc ablate's names), one array task per "
-        "point, instead of a sweep",
+        "point, instead of a sweep; the protocol defaults to traditional, as for mlrc ablate",
     )
-    submit.add_argument("--values", default=None, help="with --ablate: the grid (as mlrc ablate)")
+    submit.add_argument(
+        "--values", default=None, help="only with --ablate: the grid (as mlrc ablate)"
+    )
     submit.add_argument(
         "--scripts-dir",
         type=Path,
@@ -69,7 +72,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     cancel = add_command(
         slurm_commands,
         "slurm cancel",
-        "cancel the run's jobs that are still queued or running",
+        "cancel every job of the run still in the queue (running, or pending for any reason)",
         _cancel,
     )
     cancel.add_argument("run_dir", type=Path, help="the run directory of the sweep")
@@ -77,8 +80,13 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def _submit(args: argparse.Namespace) -> int:
     from benchmark.cluster import load_cluster_profile, submit_sweep
+    from benchmark.errors import ConfigError
     from benchmark.study import RunDirectory, default_run_dir, resolve_losses
 
+    if args.values is not None and not args.ablate:
+        raise ConfigError("--values sets an ablation's grid: give it with --ablate NAME")
+    if args.protocol is None:
+        args.protocol = "traditional" if args.ablate else "demo"
     if args.root is not None:
         args.root = str(Path(args.root).expanduser().absolute())  # jobs start in any directory
     profile = load_cluster_profile(args.profile)

@@ -60,6 +60,8 @@ def _tables(args: argparse.Namespace) -> int:
         raise ConfigError(
             "mlrc tables needs a SOURCE (a run directory or results CSV) or --runtime PROFILE_CSV"
         )
+    if args.out.exists() and not args.out.is_dir():
+        raise ConfigError(f"--out {args.out} is a file; give a folder for the tables")
     if args.confidence is not None and not 0 < args.confidence < 1:
         raise ConfigError(f"--confidence {args.confidence} must lie strictly between 0 and 1")
     listing = write_report(

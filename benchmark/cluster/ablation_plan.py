@@ -7,11 +7,11 @@ its rows to the ablation's ``results.csv``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from benchmark.cluster.job import ARRAY_TASK_ID, Argument, Job, compress_indices
-from benchmark.cluster.sweep import SweepContext, SweepPlan, tables_job
+from benchmark.cluster.sweep import SweepContext, SweepPlan, add_tables_job
 from benchmark.study.ablations import AblationPlan
 from benchmark.study.results import ResultsFile
 
@@ -27,7 +27,10 @@ class AblationRequest:
 
 
 def plan_ablation(
-    context: SweepContext, request: AblationRequest, active: Mapping[str, str]
+    context: SweepContext,
+    request: AblationRequest,
+    active: Mapping[str, str],
+    running: Collection[str] = (),
 ) -> SweepPlan:
     """One array over the unfinished points (unless one is still queued), then the tables."""
     plan = SweepPlan()
@@ -50,7 +53,7 @@ def plan_ablation(
     else:
         plan.jobs.append(_points_job(context, request, key, left))
     if plan.jobs:
-        plan.jobs.append(tables_job(context, [key], what="every grid point"))
+        add_tables_job(plan, context, [key], active, running, what="every grid point")
     return plan
 
 
@@ -83,6 +86,7 @@ def _points_job(context: SweepContext, request: AblationRequest, key: str, left:
         resources=context.profile.resources("retrain"),
         array=tuple(left),
         array_throttle=context.profile.array_throttle,
+        progress=(context.run_dir.points_dir,),
     )
 
 

@@ -20,9 +20,23 @@ from benchmark.errors import ConfigError
 
 STAGES = ("study", "retrain", "tables")
 
+MIN_USEFUL_SECONDS = 300
+"""A job's time limit must leave it this much work before the time-limit signal: a shorter one
+would requeue itself again and again without finishing anything."""
+
 _MEMORY = re.compile(r"^\d+[KMGT]?$")
 _SBATCH_OPTION = re.compile(r"^--[a-z][a-z0-9-]*(=.*)?$", re.DOTALL)
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# What Slurm accepts as a partition (a comma-separated list), account, QOS or GPU type name.
+_SLURM_NAME = r"[A-Za-z0-9_.+-]+"
+_NAME_SYNTAX = {
+    "partition": re.compile(rf"^{_SLURM_NAME}(,{_SLURM_NAME})*$"),
+    "account": re.compile(rf"^{_SLURM_NAME}$"),
+    "qos": re.compile(rf"^{_SLURM_NAME}$"),
+    "gpu_type": re.compile(rf"^{_SLURM_NAME}$"),
+}
+# sbatch options whose value is free text, where a space is expected.
+_TEXT_OPTIONS = {"--comment"}
 
 # Options every job script sets itself from the profile's fields or the sweep.
 _MANAGED_OPTIONS = {
@@ -87,6 +101,8 @@ class ClusterProfile:
     extra_sbatch: list[str] = field(default_factory=list)
     storage: str | None = None
     signal_seconds: int = 120
+    max_requeues: int = 3
+    """Requeues in a row, after the time-limit signal, of an attempt that finished nothing."""
     mlrc: list[str] = field(default_factory=lambda: ["mlrc"])
 
     def resources(self, stage: str) -> Resources:
@@ -220,6 +236,8 @@ def _check_values(profile: ClusterProfile) -> None:
     for key in ("cpus_per_task", "max_workers", "workers_per_gpu"):
         if getattr(profile, key) < 1:
             fail(key, "must be at least 1")
+    if profile.max_requeues < 0:
+        fail("max_requeues", "must be at least 0 (0: a job never requeues itself)")
     if profile.array_throttle is not None and profile.array_throttle < 1:
         fail("array_throttle", "must be at least 1 (or null for no throttle)")
     if not 1 <= profile.signal_seconds <= 65535:
@@ -242,19 +260,30 @@ def _check_values(profile: ClusterProfile) -> None:
             fail(f"{prefix}time", problem)
         if scope.mem is not None and _MEMORY.match(scope.mem) is None:
             fail(f"{prefix}mem", f"{scope.mem!r} is not a Slurm memory size such as 32G or 16000M")
+        if scope.mem is not None and int(scope.mem.rstrip("KMGT")) == 0:
+            fail(
+                f"{prefix}mem",
+                "0 asks Slurm for all the memory of a node; give a size such as 32G, or remove "
+                "the key for the partition's default",
+            )
 
-    names = [(key, getattr(profile, key)) for key in ("partition", "account", "qos", "gpu_type")]
+    names = [(key, getattr(profile, key)) for key in _NAME_SYNTAX]
+    names += [(f"stages.{stage}.partition", o.partition) for stage, o in profile.stages.items()]
     for key, value in names:
-        if value is not None and not value.strip():
+        if value is None:
+            continue
+        if not value.strip():
             fail(key, "is empty; remove the key or give a name")
-    sbatch_values = [
-        *names,
-        *((f"stages.{stage}.partition", o.partition) for stage, o in profile.stages.items()),
-        *((key, option) for key, options in _extra_sbatch_lists(profile) for option in options),
-    ]
-    for key, value in sbatch_values:
-        if value is not None and any(c in value for c in "\n\r\0"):
-            fail(key, f"{value!r} holds a line break: an #SBATCH line cannot contain one")
+        if _NAME_SYNTAX[key.rsplit(".", 1)[-1]].match(value) is None:
+            fail(
+                key,
+                f"{value!r} is not a Slurm name: letters, digits and _ . + - only"
+                + (" (several partitions: comma-separated)" if key.endswith("partition") else ""),
+            )
+    for key, options in _extra_sbatch_lists(profile):
+        for option in options:
+            if any(c in option for c in "\n\r\0"):
+                fail(key, f"{option!r} holds a line break: an #SBATCH line cannot contain one")
     for key in profile.env:
         if not _ENV_NAME.match(key):
             fail(f"env.{key}", "is not a valid environment variable name (letters, digits, _)")
@@ -266,9 +295,16 @@ def _check_values(profile: ClusterProfile) -> None:
                     f"{option!r} is not a long sbatch option such as '--constraint=a100' "
                     "(one option per list item, no shell)",
                 )
-            name = option.split("=", 1)[0]
+            name, _, value = option.partition("=")
             if name in _MANAGED_OPTIONS:
                 fail(key, f"{name} is set by mlrc: {_MANAGED_OPTIONS[name]}")
+            if any(c in value for c in "\"'\\") or (" " in value and name not in _TEXT_OPTIONS):
+                fail(
+                    key,
+                    f"{option!r}: sbatch takes no quotes or backslashes in an option value, and "
+                    f"spaces only in free text ({', '.join(sorted(_TEXT_OPTIONS))}); write the "
+                    "value plain, e.g. '--constraint=a100|h100'",
+                )
     if profile.conda_env and profile.venv:
         fail("conda_env", "give either venv or conda_env, not both")
 
@@ -279,10 +315,12 @@ def _time_problem(time: str, signal_seconds: int) -> str | None:
         seconds = time_limit_seconds(time)
     except ValueError:
         return f"{time!r} is not a Slurm time limit such as '24:00:00' or '2-00:00:00'"
-    if seconds <= signal_seconds:
+    if seconds < signal_seconds + MIN_USEFUL_SECONDS:
         return (
-            f"{time} is not longer than signal_seconds ({signal_seconds} s): the jobs would be "
-            "told to stop as soon as they start"
+            f"{time} leaves {max(seconds - signal_seconds, 0)} s of work before the time-limit "
+            f"signal (signal_seconds: {signal_seconds}); give the jobs at least signal_seconds + "
+            f"{MIN_USEFUL_SECONDS // 60} minutes, or they would requeue themselves without "
+            "finishing anything"
         )
     return None
 

@@ -8,6 +8,7 @@ job (a traditional-protocol run, an ablation grid point) is adding a builder.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 
@@ -84,6 +85,9 @@ class Job:
         array: the array task indices; empty for a single job.
         array_throttle: at most this many tasks of the array run at once.
         dependencies: jobs that must end first.
+        progress: folders where a fit finished during an attempt means the attempt made
+            progress (a requeue after the time limit is then not counted against
+            ``max_requeues``).
     """
 
     key: str
@@ -97,6 +101,7 @@ class Job:
     array: tuple[int, ...] = ()
     array_throttle: int | None = None
     dependencies: tuple[Dependency, ...] = ()
+    progress: tuple[Path, ...] = ()
 
     @property
     def array_spec(self) -> str | None:

@@ -2,17 +2,25 @@
 
 Each ``mlrc slurm submit`` appends one submission (its number, time, scripts folder and jobs);
 ``status`` and ``cancel`` read it, and a later submit reads it to not queue the same stage twice.
+One submit at a time works on a run (:meth:`Ledger.submitting`), so two submits never take the
+same number or queue the same jobs twice.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
+import os
+import socket
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from benchmark.io import atomic_write_json, file_lock
+from benchmark.errors import SlurmError
+from benchmark.io import LockTimeout, atomic_write_json, file_lock, read_lock_note, write_lock_note
 from benchmark.study.run_dir import RunDirectory
 
 
@@ -41,7 +49,17 @@ class Ledger:
     def submissions(self) -> list[dict[str, Any]]:
         if not self.path.is_file():
             return []
-        return json.loads(self.path.read_text())["submissions"]
+        try:
+            submissions = json.loads(self.path.read_text())["submissions"]
+            _check_submissions(submissions)
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise SlurmError(
+                f"{self.path} is not a readable job ledger ({type(exc).__name__}: {reason}); "
+                "restore it from a copy, or move it aside and cancel the run's jobs by hand "
+                "(`squeue --me`), then submit again"
+            ) from None
+        return submissions
 
     def entries(self) -> list[LedgerEntry]:
         return [
@@ -55,7 +73,25 @@ class Ledger:
         return {entry.key: entry for entry in self.entries()}
 
     def next_submission(self) -> int:
-        return len(self.submissions()) + 1
+        return max((s["number"] for s in self.submissions()), default=0) + 1
+
+    @contextlib.contextmanager
+    def submitting(self) -> Iterator[int]:
+        """Hold the run's submit lock while planning, submitting and recording one submission;
+        yields its number. A second submit on the run meanwhile is refused with one line."""
+        lock = self.run_dir.submit_lock_path
+        with contextlib.ExitStack() as held:
+            try:
+                held.enter_context(file_lock(lock, timeout=0))
+            except LockTimeout:
+                raise SlurmError(
+                    f"another `mlrc slurm submit` is at work on {self.run_dir.path} "
+                    f"({read_lock_note(lock) or 'holder unknown'}); wait for it to end, then "
+                    "submit again if needed (what it queued is not queued twice)"
+                ) from None
+            started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            write_lock_note(lock, f"pid {os.getpid()} on {socket.gethostname()} since {started}")
+            yield self.next_submission()
 
     def record(self, number: int, scripts_dir: Path, entry: LedgerEntry) -> None:
         """Add ``entry`` to submission ``number`` (written at once: a later failure keeps it;
@@ -77,3 +113,20 @@ def _new_submission(number: int, scripts_dir: Path) -> dict[str, Any]:
         "scripts": str(scripts_dir),
         "jobs": [],
     }
+
+
+_ENTRY_FIELDS = [f.name for f in dataclasses.fields(LedgerEntry) if f.name != "submission"]
+
+
+def _check_submissions(submissions: Any) -> None:
+    """Raise ValueError unless ``submissions`` has the ledger's shape."""
+    if not isinstance(submissions, list):
+        raise ValueError("'submissions' is not a list")
+    for submission in submissions:
+        if not isinstance(submission, dict) or not isinstance(submission.get("number"), int):
+            raise ValueError(f"a submission without a number: {submission!r:.80}")
+        jobs = submission.get("jobs")
+        if not isinstance(jobs, list) or not all(
+            isinstance(job, dict) and sorted(job) == sorted(_ENTRY_FIELDS) for job in jobs
+        ):
+            raise ValueError(f"submission {submission['number']} lists malformed jobs")

@@ -22,6 +22,9 @@ ACTIVE_STATES = frozenset(
     }
 )  # fmt: skip
 
+RUNNING_STATES = frozenset({"RUNNING", "COMPLETING", "CONFIGURING", "SIGNALING", "STAGE_OUT"})
+NEVER_SATISFIED = "DependencyNeverSatisfied"
+
 _TIMEOUT_S = 60
 
 # (what sbatch says, what to tell the user)
@@ -75,10 +78,24 @@ class TaskState:
     reason: str = ""
 
     @property
+    def queued(self) -> bool:
+        """Still in the queue (pending or running), whatever it waits for."""
+        return self.state.split()[0] in ACTIVE_STATES
+
+    @property
+    def stuck(self) -> bool:
+        """Pending on a dependency that can never be met (a cluster without
+        ``kill_invalid_depend`` keeps such a job for ever)."""
+        return self.queued and self.reason == NEVER_SATISFIED
+
+    @property
     def active(self) -> bool:
-        """Queued or running; a job whose dependency failed will never run, so it is not."""
-        waits_forever = self.reason == "DependencyNeverSatisfied"
-        return self.state.split()[0] in ACTIVE_STATES and not waits_forever
+        """Queued or running and able to run: not :attr:`stuck`."""
+        return self.queued and not self.stuck
+
+    @property
+    def running(self) -> bool:
+        return self.state.split()[0] in RUNNING_STATES
 
 
 class Slurm:

@@ -2,7 +2,8 @@
 
 Progress comes from the storage and ``results.csv`` (the truth, whatever ran the work); job
 states from ``squeue``, and from ``sacct`` for jobs the controller has forgotten, when the
-cluster keeps accounting.
+cluster keeps accounting. A pending job shows why it waits; one that can never start says so.
+When Slurm does not answer, the progress is still shown, with a note.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from benchmark.cluster.progress import (
     started_studies,
     trials_by_study,
 )
-from benchmark.cluster.slurm import Slurm, TaskState
+from benchmark.cluster.slurm import NEVER_SATISFIED, Slurm, TaskState
+from benchmark.errors import SlurmError
 from benchmark.study import UNTRAINED, RunDirectory
 
 NO_ACCOUNTING = (
@@ -43,8 +45,11 @@ class JobStatus:
     submission: int
     states: dict[str, int]
     reasons: list[str]
+    """Why its pending tasks wait (squeue's reasons: Dependency, Priority, Resources, ...)."""
     active: bool
-    """Some task is still queued or running."""
+    """Some task is still queued or running and able to run."""
+    queued: bool = False
+    """Some task is still in the queue, even one that can never start."""
 
 
 @dataclass
@@ -110,14 +115,16 @@ def sweep_status(
 
 
 def cancel_sweep(run_dir: RunDirectory, slurm: Slurm | None = None) -> list[JobStatus]:
-    """Cancel every job of the run that is still queued or running; returns them."""
+    """Cancel every job of the run that is still in the queue, whatever it waits for (one
+    that can never start included); returns them."""
     slurm = slurm or Slurm()
     run_dir.read_manifest()  # not a run directory -> one clear error
     entries = Ledger(run_dir).entries()
-    jobs, _ = _job_states(entries, slurm) if entries else ([], [])
-    active = [job for job in jobs if job.active]
-    slurm.cancel(job.job_id for job in active)
-    return active
+    tasks = _by_job(slurm.states(e.job_id for e in entries)) if entries else {}
+    jobs = [_job_status(entry, tasks.get(entry.job_id, [])) for entry in entries]
+    queued = [job for job in jobs if job.queued]
+    slurm.cancel(job.job_id for job in queued)
+    return queued
 
 
 def format_status(status: SweepStatus) -> str:
@@ -151,8 +158,12 @@ def format_status(status: SweepStatus) -> str:
 
 
 def _job_states(entries: list[LedgerEntry], slurm: Slurm) -> tuple[list[JobStatus], list[str]]:
-    tasks = _by_job(slurm.states(e.job_id for e in entries))
     notes = []
+    try:
+        tasks = _by_job(slurm.states(e.job_id for e in entries))
+    except SlurmError as exc:
+        unknown = [_job_status(entry, []) for entry in entries]
+        return unknown, [f"job states unknown ({exc}); the progress above is exact"]
     forgotten = [e.job_id for e in entries if e.job_id not in tasks]
     if forgotten:
         accounted = slurm.accounting(forgotten)
@@ -160,25 +171,30 @@ def _job_states(entries: list[LedgerEntry], slurm: Slurm) -> tuple[list[JobStatu
             notes.append(NO_ACCOUNTING)
         else:
             tasks.update(_by_job(t for t in accounted if "." not in t.job_id))
-    jobs = []
-    for entry in entries:
-        states = tasks.get(entry.job_id, [])
-        counts = Counter(task.state.split()[0] for task in states) or Counter({"UNKNOWN": 1})
-        reasons = sorted({t.reason for t in states if t.reason and t.reason != "None" and t.active})
-        jobs.append(
-            JobStatus(
-                key=entry.key,
-                job_id=entry.job_id,
-                stage=entry.stage,
-                loss=entry.loss,
-                array=entry.array,
-                submission=entry.submission,
-                states=dict(counts),
-                reasons=reasons,
-                active=any(task.active for task in states),
-            )
+    jobs = [_job_status(entry, tasks.get(entry.job_id, [])) for entry in entries]
+    if any(NEVER_SATISFIED in job.reasons for job in jobs):
+        notes.append(
+            f"a job pending with {NEVER_SATISFIED} never starts (a job it waited for failed): "
+            "`mlrc slurm cancel` it, or submit again, which cancels it and queues what is left"
         )
     return jobs, notes
+
+
+def _job_status(entry: LedgerEntry, states: list[TaskState]) -> JobStatus:
+    counts = Counter(task.state.split()[0] for task in states) or Counter({"UNKNOWN": 1})
+    reasons = sorted({t.reason for t in states if t.queued and t.reason not in ("", "None")})
+    return JobStatus(
+        key=entry.key,
+        job_id=entry.job_id,
+        stage=entry.stage,
+        loss=entry.loss,
+        array=entry.array,
+        submission=entry.submission,
+        states=dict(counts),
+        reasons=reasons,
+        active=any(task.active for task in states),
+        queued=any(task.queued for task in states),
+    )
 
 
 def _by_job(tasks) -> dict[str, list[TaskState]]:

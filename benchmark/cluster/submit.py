@@ -2,18 +2,24 @@
 
 A real submission checks the dataset root and the storage first (nothing is queued that would
 fail on its first line), records the run's settings in ``run.json`` (``StudyContext.create``),
-and records every job in the ledger as soon as sbatch accepts it. A dry run only writes the scripts and the sbatch
-commands that would submit them (``submit.sh``); it needs neither Slurm, nor the dataset, nor
-the run directory to exist.
+then, holding the run's submit lock (one submit at a time per run), plans what is left, cancels
+jobs that can never run or are replaced, and records every job in the ledger as soon as sbatch
+accepts it. A dry run makes every check that needs neither Slurm, nor the dataset, nor the
+database, and only writes the scripts and the sbatch commands that would submit them
+(``submit.sh``); the run directory need not exist.
+
+Nothing written holds a storage password: the URL is recorded and passed to the jobs without it,
+and the database client reads it from ``PGPASSWORD``, ``~/.pgpass`` or ``PGPASSFILE``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shlex
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmark.cluster.ablation_plan import AblationRequest, plan_ablation
@@ -25,8 +31,9 @@ from benchmark.cluster.slurm import Slurm
 from benchmark.cluster.sweep import SweepContext, SweepPlan, plan_sweep
 from benchmark.config import ProtocolConfig
 from benchmark.data import load_dataset
-from benchmark.errors import SlurmError
+from benchmark.errors import ConfigError, SlurmError
 from benchmark.study import RunDirectory, StudyContext
+from benchmark.study.storage import without_password
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,18 @@ class Submission:
     dry_run: bool
 
 
+@dataclass
+class QueueState:
+    """The run's jobs of earlier submissions that are still in Slurm's queue, by ledger key."""
+
+    active: dict[str, str] = field(default_factory=dict)
+    """Key -> job id of the latest job of each key that is queued or running and can run."""
+    running: set[str] = field(default_factory=set)
+    """Keys among ``active`` with a task running."""
+    stuck: dict[str, str] = field(default_factory=dict)
+    """Job id -> key of jobs pending on a dependency that can never be met."""
+
+
 def submit_sweep(
     config: ProtocolConfig,
     losses: list[str],
@@ -59,42 +78,74 @@ def submit_sweep(
     dry_run: bool = False,
     scripts_dir: Path | None = None,
     ablation: AblationRequest | None = None,
+    slurm: Slurm | None = None,
 ) -> Submission:
     """Submit the jobs still needed for ``losses`` (or, with ``dry_run``, only write them);
     with ``ablation``, the grid points of that ablation instead of a sweep."""
-    slurm = Slurm()
-    storage_url = storage_url or profile.storage
+    slurm = slurm or Slurm()
+    storage_url = without_password(storage_url or profile.storage)
+    plugins = [_absolute(plugin) for plugin in plugins or []]
+    if scripts_dir is not None and scripts_dir.exists() and not scripts_dir.is_dir():
+        raise ConfigError(f"--scripts-dir {scripts_dir} is a file; give a folder")
+    if dry_run:
+        if ablation is None and run_dir.exists():
+            run_dir.check_settings(config)  # what a submit's StudyContext.create refuses
+        queue = queue_state(Ledger(run_dir), slurm) if slurm.available() else QueueState()
+        context = SweepContext(run_dir, config, profile, storage_url, tuple(plugins))
+        folder = scripts_dir or _fresh_dry_run_folder(run_dir)
+        return _plan_and_write(context, losses, ablation, queue, folder, slurm, number=None)
+    _check_before_submitting(config, run_dir, storage_url, plugins, slurm, ablation)
     ledger = Ledger(run_dir)
-    number = ledger.next_submission()
-    if dry_run:
-        active = active_jobs(ledger, slurm) if slurm.available() else {}
-        scripts_dir = scripts_dir or _fresh_dry_run_folder(run_dir)
-    else:
-        _check_before_submitting(config, run_dir, storage_url, plugins, slurm, ablation)
-        active = active_jobs(ledger, slurm)
-        scripts_dir = scripts_dir or run_dir.submission_dir(number)
-    if storage_url is None and run_dir.exists():
-        storage_url = run_dir.read_manifest().get("storage")
+    with ledger.submitting() as number:
+        context = SweepContext(run_dir, config, profile, storage_url, tuple(plugins))
+        folder = scripts_dir or run_dir.submission_dir(number)
+        queue = queue_state(ledger, slurm)
+        return _plan_and_write(context, losses, ablation, queue, folder, slurm, number)
 
-    context = SweepContext(run_dir, config, profile, storage_url)
+
+def _plan_and_write(
+    context: SweepContext,
+    losses: list[str],
+    ablation: AblationRequest | None,
+    queue: QueueState,
+    scripts_dir: Path,
+    slurm: Slurm,
+    number: int | None,
+) -> Submission:
+    """Plan, write the scripts and (unless ``number`` is None: a dry run) submit them."""
+    run_dir, profile = context.run_dir, context.profile
+    if context.storage_url is None and run_dir.exists():
+        storage = without_password(run_dir.read_manifest().get("storage"))
+        context = dataclasses.replace(context, storage_url=storage)
     if ablation is None:
-        plan = plan_sweep(context, losses, active)
+        plan = plan_sweep(context, losses, queue.active, queue.running)
     else:
-        plan = plan_ablation(context, ablation, active)
-    log_dir = run_dir.slurm_logs_dir
-    scripts = _write_scripts(plan.jobs, profile, scripts_dir, log_dir)
-    commands = sbatch_commands(plan.jobs, scripts, active)
-    if dry_run:
-        if plan.jobs:
-            (scripts_dir / "submit.sh").write_text(commands)
-        return Submission(
-            plan, scripts_dir, _dry_run_jobs(plan.jobs, scripts, active), commands, True
+        plan = plan_ablation(context, ablation, queue.active, queue.running)
+    for job_id, key in queue.stuck.items():
+        plan.replaced[job_id] = (
+            f"{key}: job {job_id} waits on a dependency that can never be met; cancelled"
         )
-    log_dir.mkdir(parents=True, exist_ok=True)
+    scripts = _write_scripts(plan.jobs, profile, scripts_dir, run_dir)
+    commands = sbatch_commands(plan.jobs, scripts, queue.active, plan.replaced)
+    if number is None:
+        if plan.jobs or plan.replaced:
+            (scripts_dir / "submit.sh").write_text(commands)
+        jobs = _dry_run_jobs(plan.jobs, scripts, queue.active)
+        return Submission(plan, scripts_dir, jobs, commands, True)
+    if plan.replaced:
+        slurm.cancel(plan.replaced)
+        plan.skipped += plan.replaced.values()
+    run_dir.slurm_logs_dir.mkdir(parents=True, exist_ok=True)
+    ledger = Ledger(run_dir)
     submitted = _submit_in_order(
-        plan.jobs, scripts, active, ledger, number, scripts_dir, profile, slurm
+        plan.jobs, scripts, queue.active, ledger, number, scripts_dir, profile, slurm
     )
     return Submission(plan, scripts_dir, submitted, commands, False)
+
+
+def _absolute(plugin: str) -> str:
+    """A plugin file as an absolute path (jobs start in any directory); a module as is."""
+    return str(Path(plugin).expanduser().absolute()) if plugin.endswith(".py") else plugin
 
 
 def _fresh_dry_run_folder(run_dir: RunDirectory) -> Path:
@@ -108,19 +159,20 @@ def _check_before_submitting(
     config: ProtocolConfig,
     run_dir: RunDirectory,
     storage_url: str | None,
-    plugins: list[str] | None,
+    plugins: list[str],
     slurm: Slurm,
     ablation: AblationRequest | None,
 ) -> None:
     """A missing sbatch, a wrong dataset root or an unreachable database fails now, before any
-    job is queued; a sweep's settings are recorded in ``run.json``."""
+    job is queued; a sweep's settings are recorded in ``run.json``. The storage is opened with
+    the URL the jobs get (no password in it), so a job would reach it too."""
     if not slurm.available():
         raise SlurmError(
             "sbatch is not installed here: run `mlrc slurm submit` on a Slurm login node, or "
             "add --dry-run to only write the scripts"
         )
     if ablation is None:
-        StudyContext.create(config, run_dir, storage_url, plugins or [], progress=False)
+        StudyContext.create(config, run_dir, storage_url, plugins, progress=False)
     else:  # each grid point is a run of its own: only the dataset is shared
         load_dataset(config.dataset, config.data.root, config.data)
 
@@ -167,17 +219,27 @@ def _submit_in_order(
     return submitted
 
 
-def active_jobs(ledger: Ledger, slurm: Slurm) -> dict[str, str]:
-    """Keys of the ledger whose latest job still has a task queued or running -> its job id."""
+def queue_state(ledger: Ledger, slurm: Slurm) -> QueueState:
+    """Which jobs of the ledger are still in Slurm's queue (the latest job of each key able to
+    run; any job of the run stuck on a dependency that can never be met)."""
+    entries = ledger.entries()
+    if not entries:
+        return QueueState()
+    tasks = slurm.states(e.job_id for e in entries)
+    state = QueueState()
+    by_id = {e.job_id: e.key for e in entries}
+    for task in tasks:
+        job_id = task.job_id.split("_")[0]
+        if task.stuck and job_id in by_id:
+            state.stuck[job_id] = by_id[job_id]
     latest = ledger.latest_by_key()
-    if not latest:
-        return {}
-    active_ids = {
-        task.job_id.split("_")[0]
-        for task in slurm.states(e.job_id for e in latest.values())
-        if task.active
-    }
-    return {key: entry.job_id for key, entry in latest.items() if entry.job_id in active_ids}
+    for key, entry in latest.items():
+        own = [t for t in tasks if t.job_id.split("_")[0] == entry.job_id]
+        if any(t.active for t in own):
+            state.active[key] = entry.job_id
+        if any(t.running for t in own):
+            state.running.add(key)
+    return state
 
 
 def dependency_spec(job: Job, job_ids: Mapping[str, str]) -> str | None:
@@ -188,9 +250,14 @@ def dependency_spec(job: Job, job_ids: Mapping[str, str]) -> str | None:
     return ",".join(f"{kind}:{':'.join(ids)}" for kind, ids in by_kind.items()) or None
 
 
-def sbatch_commands(jobs: list[Job], scripts: Mapping[str, Path], active: Mapping[str, str]) -> str:
+def sbatch_commands(
+    jobs: list[Job],
+    scripts: Mapping[str, Path],
+    active: Mapping[str, str],
+    replaced: Mapping[str, str] | None = None,
+) -> str:
     """A shell script that submits ``jobs`` by hand from the scripts' folder, passing each job
-    id on to the jobs that wait for it."""
+    id on to the jobs that wait for it (after cancelling the ``replaced`` jobs)."""
     variables = _job_variables(jobs)
     lines = [
         "#!/bin/bash",
@@ -199,6 +266,8 @@ def sbatch_commands(jobs: list[Job], scripts: Mapping[str, Path], active: Mappin
         "set -euo pipefail",
         'cd "$(dirname "$0")"',
     ]
+    for job_id, reason in (replaced or {}).items():
+        lines.append(f"scancel {shlex.quote(job_id)}  # {' '.join(reason.split())}")
     for job in jobs:
         dependency = dependency_spec(job, {**active, **variables})
         argv = "sbatch --parsable"
@@ -209,10 +278,16 @@ def sbatch_commands(jobs: list[Job], scripts: Mapping[str, Path], active: Mappin
 
 
 def _write_scripts(
-    jobs: list[Job], profile: ClusterProfile, scripts_dir: Path, log_dir: Path
+    jobs: list[Job], profile: ClusterProfile, scripts_dir: Path, run_dir: RunDirectory
 ) -> dict[str, Path]:
-    texts = {job.key: render_script(job, profile, log_dir) for job in jobs}  # may refuse a value
+    texts = {job.key: render_script(job, profile, run_dir) for job in jobs}  # may refuse a value
     scripts = {key: scripts_dir / f"{_file_name(key)}.sbatch" for key in texts}
+    if len(set(scripts.values())) < len(scripts):
+        raise ConfigError(
+            "two jobs would share a script name: "
+            + ", ".join(sorted(texts))
+            + "; give the losses names that differ in letters, digits or _"
+        )
     if texts:
         scripts_dir.mkdir(parents=True, exist_ok=True)
     for key, text in texts.items():

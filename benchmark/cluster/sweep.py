@@ -1,16 +1,22 @@
 """The jobs of a benchmark sweep: what is left to do, as Slurm jobs with dependencies.
 
 Per loss, a study array (each task runs ``workers_per_gpu`` ``mlrc worker`` processes until the
-trial budget is met) and a retrain array over the repeats missing from ``results.csv``
-(``afterok`` on its study); one array for the untrained baseline; one tables job ``afterany``
-on every retrain. Finished studies and repeats submit nothing, and neither does a stage whose
-job of an earlier submission is still queued or running.
+trial budget is met, or until nothing is left for them to start) and a retrain array over the
+repeats missing from ``results.csv``; one array for the untrained baseline; one tables job after
+every retrain. Finished studies and repeats submit nothing, and neither does a stage whose job
+of an earlier submission is still queued or running.
+
+Every dependency is ``afterany``: a retrain starts once its study's tasks have all ended, however
+they ended, and checks the study itself (``mlrc retrain`` refuses a study short of its budget).
+A crashed task thus never strands the stages after it: they run, say what is missing, and the
+next submit completes the sweep. There is never more than one tables job waiting: a new one
+replaces one still pending.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from benchmark.cluster.cluster_profile import ClusterProfile
@@ -33,6 +39,8 @@ class SweepPlan:
 
     jobs: list[Job] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    replaced: dict[str, str] = field(default_factory=dict)
+    """Job ids of earlier submissions to cancel before submitting, with the reason."""
 
 
 @dataclass(frozen=True)
@@ -43,10 +51,13 @@ class SweepContext:
     config: ProtocolConfig
     profile: ClusterProfile
     storage_url: str | None
+    plugins: tuple[str, ...] = ()
+    """``--plugin`` files or modules, given to every job (files as absolute paths)."""
 
     def mlrc(self, *args: Argument) -> tuple[Argument, ...]:
-        """An ``mlrc`` command line (the profile's command, then ``args``)."""
-        return (*self.profile.mlrc, *args)
+        """An ``mlrc`` command line (the profile's command, the plugins, then ``args``)."""
+        plugins = [arg for plugin in self.plugins for arg in ("--plugin", plugin)]
+        return (*self.profile.mlrc, *plugins, *args)
 
     def attached(self, command: str, loss: str, *args: Argument) -> tuple[Argument, ...]:
         """``mlrc COMMAND`` attached to one loss of this run and its storage, started cold."""
@@ -60,9 +71,15 @@ class SweepContext:
         return f"{self.run_dir.path.name}.{key}"
 
 
-def plan_sweep(context: SweepContext, losses: list[str], active: Mapping[str, str]) -> SweepPlan:
+def plan_sweep(
+    context: SweepContext,
+    losses: list[str],
+    active: Mapping[str, str],
+    running: Collection[str] = (),
+) -> SweepPlan:
     """The jobs still needed for ``losses``; ``active`` maps the keys of jobs from earlier
-    submissions that are still queued or running to their Slurm job ids."""
+    submissions that are still queued or running to their Slurm job ids, ``running`` names
+    those of them with a task already running."""
     run_dir, config = context.run_dir, context.config
     trials = trials_by_study(run_dir, context.storage_url)
     studies = read_study_progress(config, losses, trials)
@@ -112,11 +129,29 @@ def plan_sweep(context: SweepContext, losses: list[str], active: Mapping[str, st
     new_retrains = [job.key for job in plan.jobs if job.stage == "retrain"]
     if new_retrains:
         retrain_keys = [key for key in queued if key.startswith("retrain-")]
-        add(tables_job(context, retrain_keys))
+        add_tables_job(plan, context, retrain_keys, active, running)
     elif not still_queued("tables", "tables"):
-        command = f"mlrc tables {run_dir.path} --out {run_dir.path / 'tables'}"
+        command = f"mlrc tables {run_dir.path} --out {run_dir.tables_dir}"
         plan.skipped.append(f"tables: no retrain left to wait for; write them with `{command}`")
     return plan
+
+
+def add_tables_job(
+    plan: SweepPlan,
+    context: SweepContext,
+    after: list[str],
+    active: Mapping[str, str],
+    running: Collection[str],
+    what: str = "every retrain",
+) -> None:
+    """Add the tables job after ``after``; a tables job of an earlier submission that is still
+    pending is cancelled (the new one waits for its jobs too), so only one ever waits."""
+    if "tables" in active and "tables" not in running:
+        plan.replaced[active["tables"]] = (
+            f"tables: job {active['tables']} (still pending) is replaced by one that also waits "
+            "for the new jobs"
+        )
+    plan.jobs.append(tables_job(context, after, what))
 
 
 def study_job(context: SweepContext, study: StudyProgress) -> Job:
@@ -140,12 +175,16 @@ def study_job(context: SweepContext, study: StudyProgress) -> Job:
         processes=workers,
         array=tuple(range(tasks)),
         array_throttle=profile.array_throttle,
+        progress=(context.run_dir.trials_dir(study.loss),),
     )
 
 
 def retrain_job(context: SweepContext, retrain: RetrainProgress, after_study: str | None) -> Job:
-    """One array task per repeat missing from ``results.csv`` (4 fold trainings + test each)."""
-    what = "the untrained baseline" if retrain.loss == UNTRAINED else f"the best {retrain.loss}"
+    """One array task per repeat missing from ``results.csv`` (4 fold trainings + test each),
+    after every task of its study has ended (``mlrc retrain`` checks the study is complete)."""
+    untrained = retrain.loss == UNTRAINED
+    what = "the untrained baseline" if untrained else f"the best {retrain.loss}"
+    run_dir = context.run_dir
     return Job(
         key=f"retrain-{retrain.loss}",
         stage="retrain",
@@ -159,7 +198,8 @@ def retrain_job(context: SweepContext, retrain: RetrainProgress, after_study: st
         resources=context.profile.resources("retrain"),
         array=tuple(retrain.remaining),
         array_throttle=context.profile.array_throttle,
-        dependencies=(Dependency("afterok", after_study),) if after_study else (),
+        dependencies=(Dependency("afterany", after_study),) if after_study else (),
+        progress=(run_dir.untrained_dir if untrained else run_dir.retrain_dir(retrain.loss),),
     )
 
 

@@ -243,6 +243,7 @@ def coerce_value(value: Any, hint: Any, where: str) -> Any:
 def _check_values(config: ProtocolConfig, path: Path) -> None:
     checks = [
         (config.data.n_folds >= 2, "data.n_folds must be at least 2"),
+        (config.data.num_workers >= 0, "data.num_workers must be >= 0 (0: load in the process)"),
         (config.training.batch_size >= 2, "training.batch_size must be at least 2"),
         (config.training.iterations_per_epoch >= 0, "training.iterations_per_epoch must be >= 0"),
         (config.training.patience_evaluations >= 0, "training.patience_evaluations must be >= 0"),

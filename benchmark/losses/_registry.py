@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,6 +94,13 @@ def register_loss(
     """
     if kind not in IMAGES_PER_CLASS:
         raise ValueError(f"kind must be 'pair' or 'classification', got {kind!r}")
+    if not name.isidentifier() or not name.isascii():
+        # It names folders, Slurm jobs and scripts: `../x` or `sp ace` would escape or collide.
+        suggestion = re.sub(r"\W+", "_", name).strip("_") or "my_loss"
+        raise ValueError(
+            f"loss name {name!r} is not an identifier: use letters, digits and _ "
+            f"(e.g. {suggestion!r})"
+        )
 
     def decorator(builder: LossBuilder) -> LossBuilder:
         if name in _REGISTRY and not replace and _REGISTRY[name].builder is not builder:

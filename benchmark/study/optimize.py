@@ -3,6 +3,12 @@
 Any number of workers (processes on one machine, or Slurm array tasks on a shared filesystem)
 can attach to the same study; each trial is a class-disjoint cross-validation whose objective is
 the mean over folds of each fold's best validation MAP@R.
+
+A worker stops only when it can do nothing useful: the budget is met, nothing is left for it to
+start (it leaves, so an idle array task frees its GPU), it was told to stop (SIGTERM/SIGUSR1:
+its trial is handed back), trials of several parameter sets in a row raised in it, or the
+storage stayed unreachable for a whole grace period. A trial that raises is recorded as failed,
+with its reason, and its parameters are queued again; the worker goes on.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from benchmark.errors import ConfigError, TrainingDiverged
+from benchmark.errors import ConfigError, StorageError, StudyFailed, TrainingDiverged
 from benchmark.losses import get_loss_spec
 from benchmark.losses.search_space import SearchSpace, load_search_space
 from benchmark.progress import Progress
@@ -28,8 +34,13 @@ from benchmark.study.budget import Heartbeat, Next, TrialBudget
 from benchmark.study.context import StudyContext
 from benchmark.study.factory import build_sampler, create_study
 from benchmark.study.run_dir import params_key
+from benchmark.study.storage import describe_outage, is_storage_outage, without_password
 
 _logger = logging.getLogger(__name__)
+
+FAILING_PARAMETER_SETS = 3
+"""A worker in which trials of this many different parameter sets raised in a row stops: its
+environment, not the parameters, is at fault (the other workers go on)."""
 
 
 def fold_seed(context: StudyContext, fold: int) -> int:
@@ -41,6 +52,11 @@ def fold_seed(context: StudyContext, fold: int) -> int:
 class WorkerSummary:
     trials_run: list[int] = field(default_factory=list)
     trials_failed: list[int] = field(default_factory=list)
+    """Trials whose training diverged."""
+    trials_errored: list[int] = field(default_factory=list)
+    """Trials that raised (their parameters were queued again, or given up)."""
+    left_idle: bool = False
+    """The worker left because live workers held every trial left."""
 
 
 def evaluate_params(
@@ -84,8 +100,17 @@ class _Stop(KeyboardInterrupt):
     """SIGTERM/SIGUSR1 (a Slurm preemption): give the running trial back and stop like Ctrl-C."""
 
 
+class _TrialCutOff(Exception):
+    """The storage went away during a trial, which could not be handed back then."""
+
+    def __init__(self, trial: optuna.Trial):
+        super().__init__(f"trial {trial.number} cut off from the storage")
+        self.trial = trial
+
+
 def run_worker(context: StudyContext, loss: str) -> WorkerSummary:
-    """Run trials of ``loss``'s study until its budget is finished, then return."""
+    """Run trials of ``loss``'s study until its budget is finished (or nothing is left for this
+    worker to start), then return."""
     config = context.config
     space = load_search_space(get_loss_spec(loss), config.dataset)
     study = create_study(context, loss, space)
@@ -98,6 +123,7 @@ def run_worker(context: StudyContext, loss: str) -> WorkerSummary:
         grace_period=config.study.grace_period,
         max_retries=config.study.max_retries,
         sampler_factory=lambda n: build_sampler(config.study.sampler, space, n),
+        param_names=list(space.distributions()),
     )
     summary = WorkerSummary()
     progress = Progress(
@@ -108,14 +134,39 @@ def run_worker(context: StudyContext, loss: str) -> WorkerSummary:
         initial=budget.state().finished,
         bars=context.progress,
     )
+    outage = _Outage(context)
+    streak = _FailureStreak(study.study_name)
+    cut_off: optuna.Trial | None = None
     previous_handlers = _install_stop_handlers()
     try:
-        while (trial := budget.next_trial()) is not Next.FINISHED:
-            if trial is Next.WAIT:
-                time.sleep(min(config.study.heartbeat_interval, 5))
-                continue
-            _run_one_trial(context, trial, budget, loss, space, summary)
-            progress.set_count(budget.state().finished)
+        while True:
+            try:
+                if cut_off is not None:
+                    budget.requeue(cut_off, "the storage was unreachable during the trial")
+                    cut_off = None
+                trial = budget.next_trial()
+                outage.over()
+                if trial is Next.FINISHED:
+                    break
+                if trial is Next.IDLE:
+                    summary.left_idle = True
+                    _logger.info(
+                        "study %s: live workers hold every trial left; this worker leaves",
+                        study.study_name,
+                    )
+                    break
+                if trial is Next.WAIT:
+                    time.sleep(min(config.study.heartbeat_interval, 5))
+                    continue
+                _run_one_trial(context, trial, budget, loss, space, summary, streak)
+                progress.set_count(budget.state().finished)
+            except _TrialCutOff as exc:
+                cut_off = exc.trial
+                outage.wait(exc.__cause__ or exc)
+            except Exception as exc:
+                if not is_storage_outage(exc):
+                    raise
+                outage.wait(exc)
     finally:
         _restore_handlers(previous_handlers)
         progress.close()
@@ -129,6 +180,25 @@ def _run_one_trial(
     loss: str,
     space: SearchSpace,
     summary: WorkerSummary,
+    streak: _FailureStreak,
+) -> None:
+    """Run ``trial`` and tell the study; the storage lost meanwhile is :class:`_TrialCutOff`."""
+    try:
+        _evaluate_trial(context, trial, budget, loss, space, summary, streak)
+    except Exception as exc:
+        if is_storage_outage(exc):
+            raise _TrialCutOff(trial) from exc
+        raise
+
+
+def _evaluate_trial(
+    context: StudyContext,
+    trial: optuna.Trial,
+    budget: TrialBudget,
+    loss: str,
+    space: SearchSpace,
+    summary: WorkerSummary,
+    streak: _FailureStreak,
 ) -> None:
     study = budget.study
     params = space.suggest(trial)
@@ -151,18 +221,86 @@ def _run_one_trial(
             _tell(study, trial, values=diverged_value)
         summary.trials_failed.append(trial.number)
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGUSR1 via _Stop
-        budget.requeue(trial, "worker stopped by a signal (preempted or interrupted)")
+        with contextlib.suppress(Exception):  # storage down: recovered after the grace period
+            budget.requeue(trial, "worker stopped by a signal (preempted or interrupted)")
         raise
     except Exception as exc:
-        trial.set_user_attr(trial_attrs.FAILURE, trial_attrs.ERROR)
-        trial.set_user_attr(trial_attrs.FAIL_REASON, f"{type(exc).__name__}: {exc}")
-        _tell(study, trial, state=TrialState.FAIL)
-        raise
+        if is_storage_outage(exc):
+            raise
+        reason = f"{type(exc).__name__}: {exc}"
+        queued = budget.requeue(trial, reason, failure=trial_attrs.ERROR, count_retry=True)
+        _logger.warning(
+            "trial %d of %s raised %s; %s",
+            trial.number,
+            study.study_name,
+            reason,
+            "its parameters are queued again" if queued else "not queued again (see fail_reason)",
+        )
+        summary.trials_errored.append(trial.number)
+        streak.failed(params_key(params), reason)
+        return
     else:
         trial.set_user_attr(trial_attrs.WALL_TIME_S, time.time() - start)
         _logger.debug("%s trial %d: mean val MAP@R %.4f with %s", loss, trial.number, value, params)
         _tell(study, trial, values=value)
         summary.trials_run.append(trial.number)
+    streak.reset()
+
+
+class _FailureStreak:
+    """Parameter sets whose trials raised in a row in this worker (a success resets it)."""
+
+    def __init__(self, study_name: str):
+        self.study_name = study_name
+        self.keys: set[str] = set()
+
+    def failed(self, key: str, reason: str) -> None:
+        self.keys.add(key)
+        if len(self.keys) >= FAILING_PARAMETER_SETS:
+            raise StudyFailed(
+                f"study {self.study_name}: trials of {len(self.keys)} different parameter sets "
+                f"raised in a row in this worker (last: {reason}); it stops, the others go on. "
+                "Fix the cause, then run the same command (or submit again) to resume"
+            )
+
+    def reset(self) -> None:
+        self.keys.clear()
+
+
+class _Outage:
+    """Waits while the storage is unreachable, up to the study's grace period: after that the
+    other workers consider this one dead anyway, so it stops with one line."""
+
+    def __init__(self, context: StudyContext):
+        self.patience = context.config.study.grace_period
+        self.pause = max(min(context.config.study.heartbeat_interval, 5), 0.5)
+        self.url = without_password(context.storage_url)
+        self.since: float | None = None
+
+    def _reason(self, exc: BaseException) -> str:
+        reason = describe_outage(exc)
+        database = self.url and "://" in self.url and not self.url.startswith("journal://")
+        return f"storage {self.url}: {reason}" if database else reason
+
+    def wait(self, exc: BaseException) -> None:
+        now = time.monotonic()
+        if self.since is None:
+            self.since = now
+            _logger.warning(
+                "%s; waiting up to %.0f s for the storage", self._reason(exc), self.patience
+            )
+        if now - self.since >= self.patience:
+            raise StorageError(
+                f"{self._reason(exc)}; waited {now - self.since:.0f} s, so this worker stops "
+                "(the next one recovers its trial): once the storage is back, run the same "
+                "command or submit again"
+            ) from None
+        time.sleep(self.pause)
+
+    def over(self) -> None:
+        if self.since is not None:
+            _logger.warning("the storage is back after %.0f s", time.monotonic() - self.since)
+            self.since = None
 
 
 def _tell(study: optuna.Study, trial: optuna.Trial, **kwargs: Any) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 
 from benchmark.config import ProtocolConfig
-from benchmark.errors import StudyFailed, TrainingDiverged
+from benchmark.errors import ConfigError, StudyFailed, TrainingDiverged
 from benchmark.losses import get_loss_spec, list_losses
 from benchmark.losses.search_space import load_search_space
 from benchmark.study.baseline import run_untrained
@@ -29,6 +29,11 @@ def resolve_losses(selection: str | None, config: ProtocolConfig) -> list[str]:
         names = [spec.name for spec in list_losses()]
     else:
         names = [name.strip() for name in selection.split(",") if name.strip()]
+        if not names:
+            raise ConfigError(
+                f"--losses {selection!r} names no loss; give comma-separated names, 'all' or "
+                "'demo' (`mlrc losses` lists them)"
+            )
     for name in names:
         load_search_space(get_loss_spec(name), config.dataset)
         fixed_params(config, name)

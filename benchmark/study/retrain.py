@@ -7,7 +7,11 @@ stopped on the fold's own validation classes), and its best checkpoint embeds th
 
 from __future__ import annotations
 
+import optuna
+
+from benchmark.errors import StudyFailed
 from benchmark.losses import get_loss_spec
+from benchmark.study.budget import budget_state
 from benchmark.study.context import StudyContext
 from benchmark.study.factory import best_params, load_study
 from benchmark.study.fixed_params import fixed_params
@@ -19,14 +23,17 @@ def run_retrain(context: StudyContext, loss: str, repeats: list[int] | None = No
 
     The parameters are the protocol's fixed hyperparameters when it searches nothing
     (:func:`~benchmark.study.fixed_params.fixed_params`: a published configuration or the
-    protocol's defaults), else those of the best trial of the loss's study (``search``).
+    protocol's defaults), else those of the best trial of the loss's study (``search``), once
+    that study has met its budget.
     """
     todo = repeats_to_run(context, loss, repeats)
     if not todo:
         return
     fixed = fixed_params(context.config, loss)
     if fixed is None:
-        params, params_source = best_params(load_study(context, loss)), "search"
+        study = load_study(context, loss)
+        _require_finished(context, study, loss)
+        params, params_source = best_params(study), "search"
     else:
         params, params_source = fixed
     cv = context.cross_validation
@@ -42,3 +49,16 @@ def run_retrain(context: StudyContext, loss: str, repeats: list[int] | None = No
 
     details = {"params": params, "params_source": params_source}
     run_repeats(context, loss, get_loss_spec(loss).display, todo, trained_fold, details)
+
+
+def _require_finished(context: StudyContext, study: optuna.Study, loss: str) -> None:
+    """A retrain starts from a complete study only (its best trial is final then)."""
+    state = budget_state(study.get_trials(deepcopy=False))
+    n_trials = context.config.study.n_trials
+    if state.finished < n_trials:
+        raise StudyFailed(
+            f"study {study.study_name} has finished {state.finished} of its {n_trials} trials "
+            f"({state.in_flight} in flight), so its best parameters are not final yet; its "
+            "workers ended early (their logs say why): run `mlrc slurm submit` again, or "
+            f"`mlrc worker --run-dir {context.run_dir.path} --loss {loss}`, then retrain"
+        )

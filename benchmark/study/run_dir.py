@@ -13,7 +13,8 @@ spells them)::
     table.md                         the printed summary table
     points/<setting>/                an ablation's grid points, each a run directory of its own
     slurm/                           on a cluster: jobs.json (the job ledger) and its lock,
-                                     submission-<n>/ and dry-run/ (sbatch scripts), logs/
+                                     submission-<n>/ and dry-run/ (sbatch scripts), logs/,
+                                     attempts/ (each job's attempt start and requeue count)
     tables/                          what the Slurm tables job writes (`mlrc tables --out`)
 
 Inside a fit directory, :class:`~benchmark.engine.FitDirectory` names the files. Any process
@@ -37,6 +38,7 @@ from benchmark.config import PROJECT_ROOT, ProtocolConfig, protocol_from_dict
 from benchmark.errors import ConfigError, RunDirectoryError
 from benchmark.io import atomic_write_json
 from benchmark.plugins import load_plugin
+from benchmark.study.storage import without_password
 
 # Settings that may change between invocations on the same run directory without
 # invalidating finished work (they change budgets or hardware, not results).
@@ -115,14 +117,26 @@ class RunDirectory:
         """The lock file ``name`` (:func:`~benchmark.io.file_lock` creates its folder)."""
         return self.path / "locks" / f"{name}.lock"
 
+    def trials_dir(self, loss: str) -> Path:
+        """The fits of every trial of ``loss``'s study."""
+        return self.path / "trials" / loss
+
     def trial_fold_dir(self, loss: str, key: str, fold: int) -> Path:
-        return self.path / "trials" / loss / key / f"fold_{fold}"
+        return self.trials_dir(loss) / key / f"fold_{fold}"
+
+    def retrain_dir(self, loss: str) -> Path:
+        """The fits of every repeat of ``loss``."""
+        return self.path / "retrain" / loss
 
     def retrain_fold_dir(self, loss: str, repeat: int, fold: int) -> Path:
-        return self.path / "retrain" / loss / f"repeat_{repeat}" / f"fold_{fold}"
+        return self.retrain_dir(loss) / f"repeat_{repeat}" / f"fold_{fold}"
+
+    @property
+    def untrained_dir(self) -> Path:
+        return self.path / "untrained"
 
     def untrained_fold_dir(self, repeat: int, fold: int) -> Path:
-        return self.path / "untrained" / f"repeat_{repeat}" / f"fold_{fold}"
+        return self.untrained_dir / f"repeat_{repeat}" / f"fold_{fold}"
 
     def retrain_fit_dirs(self) -> dict[str, list[Path]]:
         """The fit directories of each loss's retrained folds (repeat, then fold order)."""
@@ -132,9 +146,14 @@ class RunDirectory:
                 fit_dirs.setdefault(path.parent.parent.name, []).append(path)
         return fit_dirs
 
+    @property
+    def points_dir(self) -> Path:
+        """The run directories of an ablation's grid points."""
+        return self.path / "points"
+
     def point(self, slug: str) -> RunDirectory:
         """The run directory of the ablation grid point ``slug``."""
-        return RunDirectory(self.path / "points" / slug)
+        return RunDirectory(self.points_dir / slug)
 
     @property
     def tables_dir(self) -> Path:
@@ -156,8 +175,19 @@ class RunDirectory:
         return self.slurm_dir / "jobs.lock"
 
     @property
+    def submit_lock_path(self) -> Path:
+        """Held by the one ``mlrc slurm submit`` at work on this run."""
+        return self.slurm_dir / "submit.lock"
+
+    @property
     def slurm_logs_dir(self) -> Path:
         return self.slurm_dir / "logs"
+
+    @property
+    def slurm_attempts_dir(self) -> Path:
+        """Each Slurm job's current attempt: when it started, how often it was requeued in a
+        row without finishing anything."""
+        return self.slurm_dir / "attempts"
 
     def submission_dir(self, number: int) -> Path:
         """The sbatch scripts of submission ``number``."""
@@ -173,15 +203,23 @@ class RunDirectory:
     def exists(self) -> bool:
         return self.manifest_path.is_file()
 
+    def check_settings(self, config: ProtocolConfig) -> None:
+        """Refuse ``config`` if the run was made with other result-changing settings (what
+        :meth:`initialise` checks, without writing anything)."""
+        if self.exists():
+            _check_same_protocol(self.manifest_path, self._recorded_protocol(), config.to_dict())
+
     def initialise(
         self, config: ProtocolConfig, plugins: list[str], storage: str | None
     ) -> dict[str, Any]:
-        """Write the manifest, or check that an existing one has the same settings."""
+        """Write the manifest, or check that an existing one has the same settings. The
+        storage URL is recorded without its password."""
+        storage = without_password(storage)
         resolved = config.to_dict()
         plugins = [str(Path(p).resolve()) if p.endswith(".py") else p for p in plugins]
         if self.exists():
             manifest = self.read_manifest()
-            _check_same_protocol(self.manifest_path, manifest["protocol"], resolved)
+            _check_same_protocol(self.manifest_path, self._recorded_protocol(), resolved)
             manifest["protocol"] = resolved  # budgets may have been raised
             manifest["plugins"] = sorted(set(manifest.get("plugins", [])) | set(plugins))
             if storage:
@@ -216,8 +254,24 @@ class RunDirectory:
             )
         return manifest
 
+    def _recorded_protocol(self) -> dict[str, Any]:
+        protocol = self.read_manifest().get("protocol")
+        if not isinstance(protocol, dict):
+            raise RunDirectoryError(
+                f"{self.manifest_path} holds no protocol (its 'protocol' entry is missing or "
+                "not an object); restore it from a copy, or start a new --run-dir"
+            )
+        return protocol
+
     def protocol(self) -> ProtocolConfig:
-        return protocol_from_dict(self.read_manifest()["protocol"], str(self.manifest_path))
+        recorded = self._recorded_protocol()
+        try:
+            return protocol_from_dict(recorded, str(self.manifest_path))
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            raise RunDirectoryError(
+                f"{self.manifest_path}: its protocol is malformed ({type(exc).__name__}: "
+                f"{exc}); restore it from a copy, or start a new --run-dir"
+            ) from None
 
     def attach(self, storage_url: str | None = None) -> tuple[ProtocolConfig, str | None]:
         """What a process started cold needs: load the run's plugins, and return its protocol

@@ -11,12 +11,12 @@ from __future__ import annotations
 PARAMS = "loss_params"
 """The full hyperparameters of the trial (searched and fixed), as the loss is built with them."""
 FAILURE = "failure"
-"""Why a trial did not complete: one of :data:`DIVERGED`, :data:`ERROR`, :data:`WORKER_LOST`,
-:data:`WORKER_LOST_GAVE_UP` (absent for a completed trial)."""
+"""Why a trial did not complete: one of :data:`DIVERGED`, :data:`ERROR`, :data:`ERROR_GAVE_UP`,
+:data:`WORKER_LOST`, :data:`WORKER_LOST_GAVE_UP` (absent for a completed trial)."""
 FAIL_REASON = "fail_reason"
 """The failure in words (the exception, or what the budget decided)."""
 RETRIES = "retries"
-"""How often the trial's parameters were re-queued after a lost worker."""
+"""How often the trial's parameters were re-queued after a lost worker or an error."""
 REQUEUED_FROM = "requeued_from"
 """The number of the trial this one re-runs (its parameters, its finished folds)."""
 WALL_TIME_S = "wall_time_s"
@@ -31,7 +31,11 @@ FOLD_WALL_TIME_S = "wall_time_s"
 # Values of FAILURE.
 DIVERGED = "diverged"
 ERROR = "error"
+"""The trial raised; its parameters were queued again (up to ``study.max_retries`` times)."""
+ERROR_GAVE_UP = "error_gave_up"
+"""The trial's parameters raised on every retry: counted as evaluated, never the best."""
 WORKER_LOST = "worker_lost"
+"""The worker died or was stopped; its parameters were queued again."""
 WORKER_LOST_GAVE_UP = "worker_lost_gave_up"
 
 # -- trial system attributes ----------------------------------------------------------------

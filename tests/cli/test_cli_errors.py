@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from benchmark.cli import main
@@ -121,3 +123,72 @@ def test_small_mistakes_are_one_line_naming_the_option(capsys, tmp_path, args, f
     assert_one_line_error(code, err, *fragments)
     assert "secret" not in err
     assert not (tmp_path / "r").exists()
+
+
+EXAMPLE_PROFILE = "slurm/profiles/example.yaml"
+
+
+def _dry_run(tmp_path, *args):
+    return ["slurm", "submit", "--profile", EXAMPLE_PROFILE, "--run-dir", str(tmp_path / "run"),
+            *args, "--dry-run"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["--losses", ","], ["--losses ','", "names no loss"]),
+        (["--values", "1,2"], ["--values", "--ablate"]),
+        (["--losses", "../../x"], ["unknown loss '../../x'"]),
+    ],
+)
+def test_slurm_submit_arguments_that_would_do_something_else_are_refused(
+    capsys, tmp_path, monkeypatch, args, fragments
+):
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
+    code, err = run_cli(capsys, _dry_run(tmp_path, *args))
+    assert_one_line_error(code, err, *fragments)
+    assert not (tmp_path / "run").exists()
+
+
+def test_scripts_dir_and_tables_out_that_are_files_are_refused(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    code, err = run_cli(capsys, _dry_run(tmp_path, "--scripts-dir", str(a_file)))
+    assert_one_line_error(code, err, f"--scripts-dir {a_file} is a file")
+    code, err = run_cli(capsys, ["tables", "results/example", "--out", str(a_file)])
+    assert_one_line_error(code, err, f"--out {a_file} is a file")
+
+
+def test_a_loss_name_that_is_not_an_identifier_is_refused_at_registration(capsys, tmp_path):
+    plugin = tmp_path / "spaced.py"
+    plugin.write_text(
+        "from benchmark.losses import register_loss\n"
+        "from pytorch_metric_learning.losses import ContrastiveLoss\n"
+        "register_loss('sp ace', display='S', kind='pair')(lambda n, e, **hp: ContrastiveLoss())\n"
+    )
+    code, err = run_cli(capsys, ["--plugin", str(plugin), "losses"])
+    assert_one_line_error(code, err, "loss name 'sp ace' is not an identifier", "'sp_ace'")
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["run", "--set", "data.num_workers=-1"], ["data.num_workers must be >= 0"]),
+        (["profile", "losses", "--batch-sizes", "0"], ["--batch-sizes '0'", "at least 2"]),
+    ],
+)
+def test_values_that_crashed_deep_inside_are_one_line(capsys, tmp_path, args, fragments):
+    code, err = run_cli(
+        capsys, [*args, *(["--run-dir", str(tmp_path)] if args[0] == "run" else [])]
+    )
+    assert_one_line_error(code, err, *fragments)
+
+
+@pytest.mark.parametrize("manifest", ['{"protocol": 3}', "{}", '{"protocol": {"name": "x"}}'])
+def test_a_run_json_of_the_wrong_shape_is_one_line(capsys, tmp_path, manifest):
+    (tmp_path / "run.json").write_text(manifest)
+    for args in (["slurm", "status", str(tmp_path)], ["worker", "--run-dir", str(tmp_path),
+                 "--loss", "contrastive"]):  # fmt: skip
+        code, err = run_cli(capsys, args)
+        assert_one_line_error(code, err, str(tmp_path / "run.json"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import textwrap
 
@@ -51,6 +52,22 @@ def test_an_empty_profile_takes_the_documented_defaults(tmp_path):
     assert (profile.gpus, profile.gpu_request, profile.cpus_per_task) == (1, "gres", 4)
     assert (profile.time, profile.signal_seconds, profile.mlrc) == ("24:00:00", 120, ["mlrc"])
     assert (profile.max_workers, profile.workers_per_gpu, profile.array_throttle) == (8, 1, None)
+    assert profile.max_requeues == 3  # like submitit
+
+
+def test_names_slurm_takes_are_accepted(tmp_path):
+    profile = _profile(
+        tmp_path,
+        """
+        partition: gpu-a100,gpu_h100
+        account: lab.ml-2
+        qos: high+
+        gpu_type: a100_80gb
+        mem: 1500M
+        extra_sbatch: ['--constraint=a100|h100&ib', '--comment=free text, with spaces']
+        """,
+    )
+    assert profile.partition == "gpu-a100,gpu_h100" and profile.gpu_type == "a100_80gb"
 
 
 def test_stage_overrides_and_the_light_tables_job(tmp_path):
@@ -107,7 +124,19 @@ def test_env_values_are_shell_text(tmp_path):
         ("gpu_request: gres:a100\n", "gpu_request: 'gres:a100' is not one of gres, gpus"),
         ("time: 24:00:00\n", "time: write the time limit as a quoted string"),
         ("time: '25 hours'\n", "is not a Slurm time limit"),
-        ("time: '00:01:00'\n", "not longer than signal_seconds"),
+        ("time: '00:01:00'\n", "leaves 0 s of work before the time-limit signal"),
+        # would requeue itself forever: 1 s of work per attempt
+        ("time: '00:02:01'\nsignal_seconds: 120\n", "at least signal_seconds + 5 minutes"),
+        ("stages: {tables: {time: '00:06:59'}}\n", "stages.tables.time: 00:06:59 leaves 299 s"),
+        ("max_requeues: -1\n", "max_requeues: must be at least 0"),
+        ("mem: '0'\n", "0 asks Slurm for all the memory of a node"),
+        ("stages: {retrain: {mem: 0G}}\n", "stages.retrain.mem: 0 asks Slurm for all"),
+        ("gpu_type: 'a100 --x'\n", "gpu_type: 'a100 --x' is not a Slurm name"),
+        ("account: \"lab;$(id)\"\n", "account: 'lab;$(id)' is not a Slurm name"),
+        ("stages: {tables: {partition: 'cpu x'}}\n", "stages.tables.partition: 'cpu x' is not"),
+        ("extra_sbatch: [\"--constraint='a100'\"]\n", "takes no quotes or backslashes"),
+        ("extra_sbatch: ['--constraint=a\\\\']\n", "takes no quotes or backslashes"),
+        ("extra_sbatch: ['--constraint=a b']\n", "spaces only in free text (--comment)"),
         ("mem: 32 GB\n", "mem: '32 GB' is not a Slurm memory size"),
         ("gpus: 2\n", "use 0 (CPU jobs) or 1"),
         ("workers_per_gpu: 0\n", "workers_per_gpu: must be at least 1"),
@@ -118,7 +147,7 @@ def test_env_values_are_shell_text(tmp_path):
         ("extra_sbatch: ['--constraint a100; rm -rf ~']\n", "is not a long sbatch option"),
         ("extra_sbatch: ['--time=1:00:00']\n", "--time is set by mlrc: use the field time"),
         ("extra_sbatch: ['--array=0-3']\n", "--array is set by mlrc"),
-        ('partition: "gpu\\n#SBATCH --account=theirs"\n', "partition: 'gpu\\n#SBATCH --account=theirs' holds a line break"),
+        ('partition: "gpu\\n#SBATCH --account=theirs"\n', "partition: 'gpu\\n#SBATCH --account=theirs' is not a Slurm name"),
         ('extra_sbatch: ["--comment=a\\nb"]\n', "holds a line break"),
         ('env: {"BAD-NAME": 1}\n', "env.BAD-NAME: is not a valid environment variable name"),
         ("venv: /a\nconda_env: b\n", "either venv or conda_env"),
@@ -127,6 +156,15 @@ def test_env_values_are_shell_text(tmp_path):
 )  # fmt: skip
 def test_bad_values_are_refused_naming_the_key(tmp_path, text, expected):
     assert expected in _refused(tmp_path, text)
+
+
+@pytest.mark.parametrize("key", ["partition", "account", "qos", "gpu_type"])
+def test_a_value_that_would_become_a_second_sbatch_option_is_refused(tmp_path, key):
+    # Slurm's #SBATCH reader takes a backslash as an escape even inside quotes: this value
+    # quoted for a shell ends the quote early and adds --output to the line.
+    value = "gpu\\'\" --output=x.out \\"
+    message = _refused(tmp_path, f"{key}: {json.dumps(value)}\n")
+    assert f"{key}: {value!r} is not a Slurm name" in message
 
 
 def test_malformed_yaml_names_the_file_and_line(tmp_path):

@@ -33,7 +33,7 @@ def _fake_command(bin_dir: Path, name: str) -> None:
     path.chmod(0o755)
 
 
-def _job(command, processes=1, name="run.study-x", array=(), resources=None) -> Job:
+def _job(command, processes=1, name="run.study-x", array=(), resources=None, progress=()) -> Job:
     return Job(
         key="study-x",
         stage="study",
@@ -44,6 +44,7 @@ def _job(command, processes=1, name="run.study-x", array=(), resources=None) -> 
         resources=resources or Resources(time="00:10:00", cpus_per_task=4),
         processes=processes,
         array=tuple(array),
+        progress=tuple(progress),
     )
 
 
@@ -107,23 +108,77 @@ def test_hostile_profile_values_reach_the_processes_literally_and_run_nothing(tm
     assert not list(tmp_path.rglob("pwned*")), "a profile value was executed"
 
 
-def test_sbatch_lines_quote_values_so_sbatch_reads_them_back_literally(tmp_path):
+def sbatch_arguments(line: str) -> list[str]:
+    """The arguments sbatch reads from one ``#SBATCH`` line: a port of its reader (opt.c,
+    ``_get_argument``), which is not a shell. Whitespace outside quotes separates arguments,
+    single or double quotes group, a backslash escapes the next character even inside quotes,
+    and an unquoted, unescaped ``#`` starts a comment."""
+    assert line.startswith("#SBATCH ")
+    text, position, arguments = line[len("#SBATCH ") :], 0, []
+    while True:
+        while position < len(text) and text[position].isspace():
+            position += 1
+        if position >= len(text):
+            return arguments
+        argument, quote, escaped = [], None, False
+        while position < len(text) and (quote or not text[position].isspace()):
+            char = text[position]
+            position += 1
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+                continue
+            elif quote:
+                if char == quote:
+                    quote = None
+                    continue
+            elif char in "\"'":
+                quote = char
+                continue
+            elif char == "#":
+                return [*arguments, "".join(argument)] if argument else arguments
+            argument.append(char)
+        arguments.append("".join(argument))
+
+
+HOSTILE_NAME = 'run\\\' "x" #y --output=z.out \\'
+
+
+def test_sbatch_lines_are_read_back_by_sbatch_literally_whatever_the_names(tmp_path):
     profile = _profile(
-        tmp_path, "account: \"lab; $(id)\"\nextra_sbatch: ['--comment=a `b` $(c); d']\n"
+        tmp_path,
+        "account: lab-1\nextra_sbatch: ['--comment=a `b` $(c); d #e', '--constraint=a|b&c']\n",
     )
+    log_dir = tmp_path / "my logs \\ 'q' \"d\" #h"
     job = _job(
-        ["true"], name="run $(x); `y`", array=(0, 1, 2, 5), resources=profile.resources("study")
+        ["true"], name=HOSTILE_NAME, array=(0, 1, 2, 5), resources=profile.resources("study")
     )
+    lines = [f"#SBATCH {d}" for d in sbatch_directives(job, profile, log_dir)]
+    parsed = [sbatch_arguments(line) for line in lines]
+    assert all(len(arguments) == 1 for arguments in parsed), parsed  # never a second option
     directives = dict(
-        shlex.split(line)[0].split("=", 1) if "=" in line else (line, None)
-        for line in sbatch_directives(job, profile, tmp_path / "my logs")
+        argument.split("=", 1) if "=" in argument else (argument, None) for (argument,) in parsed
     )
-    assert directives["--job-name"] == "run $(x); `y`"
-    assert directives["--account"] == "lab; $(id)"
-    assert directives["--comment"] == "a `b` $(c); d"
+    assert directives["--job-name"] == HOSTILE_NAME
+    assert directives["--account"] == "lab-1"
+    assert directives["--comment"] == "a `b` $(c); d #e"
+    assert directives["--constraint"] == "a|b&c"
     assert directives["--array"] == "0-2,5"
-    assert directives["--output"] == str(tmp_path / "my logs" / "%x-%A_%a.out")
+    assert directives["--output"] == str(log_dir / "%x-%A_%a.out")
     assert directives["--signal"] == "B:USR1@120" and "--requeue" in directives
+    assert "#SBATCH --account=lab-1" in lines  # plain values stay plain
+
+
+def test_shell_quoting_was_not_what_sbatch_reads():
+    """Why sbatch_quote exists: shlex.quote's output read back by sbatch's reader."""
+    value = "gpu\\'\" --output=x.out \\"
+    assert sbatch_arguments(f"#SBATCH --qos={shlex.quote(value)}") != [f"--qos={value}"]
+
+
+def test_a_log_path_with_a_percent_sign_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="% in a log path"):
+        sbatch_directives(_job(["true"]), _profile(tmp_path), tmp_path / "100%")
 
 
 def test_a_line_break_cannot_reach_an_sbatch_line(tmp_path):
@@ -187,6 +242,77 @@ def test_jobs_log_at_info_unless_the_submission_set_mlrc_log_level(
     result = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == job_sees
+
+
+# A process that waits for USR1/TERM, then hands back (for 1 s) and exits 130, like a worker.
+_HANDS_BACK = """
+import pathlib, signal, sys, time
+def stop(signum, frame):
+    time.sleep(1)
+    pathlib.Path(sys.argv[1]).write_text(signal.Signals(signum).name)
+    sys.exit(130)
+signal.signal(signal.SIGUSR1, stop)
+signal.signal(signal.SIGTERM, stop)
+if len(sys.argv) > 2:  # finish a fit first: the attempt made progress
+    pathlib.Path(sys.argv[2]).mkdir(parents=True, exist_ok=True)
+    (pathlib.Path(sys.argv[2]) / "result.json").write_text("{}")
+sys.stdout.write("ready\\n")
+sys.stdout.flush()
+time.sleep(60)
+"""
+
+
+def _attempt(tmp_path: Path, script: Path, signum: int, processes: int = 1) -> tuple[str, int]:
+    """Run one attempt of ``script`` (job 77), send it ``signum`` once its processes are ready."""
+    env = {**os.environ, "SLURM_JOB_ID": "77"}
+    job = subprocess.Popen(["bash", str(script)], env=env, stdout=subprocess.PIPE, text=True)
+    ready = 0
+    while ready < processes and (line := job.stdout.readline()):
+        ready += line.strip() == "ready"
+    job.send_signal(signum)
+    return job.communicate(timeout=30)[0], job.returncode
+
+
+def test_a_job_requeues_itself_at_most_max_requeues_times_in_a_row_without_progress(
+    tmp_path, fake_bin
+):
+    handed_back = tmp_path / "handed-back"
+    fits = tmp_path / "trials" / "x"
+    script = tmp_path / "job.sbatch"
+    idle = _job([sys.executable, "-c", _HANDS_BACK, str(handed_back)], progress=[fits])
+    profile = _profile(tmp_path, "max_requeues: 2\n")
+    script.write_text(render_script(idle, profile, tmp_path))
+    outputs = [_attempt(tmp_path, script, signal.SIGUSR1) for _ in range(2)]
+    assert all("requeueing job 77" in output for output, _ in outputs), outputs
+    assert "(2 of 2 requeues in a row without progress)" in outputs[1][0]
+
+    working = _job(
+        [sys.executable, "-c", _HANDS_BACK, str(handed_back), str(fits / "k" / "fold_0")],
+        progress=[fits],
+    )
+    script.write_text(render_script(working, profile, tmp_path))
+    output, _ = _attempt(tmp_path, script, signal.SIGUSR1)  # it finished a fold: count reset
+    assert "(0 of 2 requeues in a row without progress)" in output
+
+    script.write_text(render_script(idle, profile, tmp_path))
+    for _ in range(2):
+        _attempt(tmp_path, script, signal.SIGUSR1)
+    output, code = _attempt(tmp_path, script, signal.SIGUSR1)  # a third attempt in a row
+    assert "not requeued, 3 attempts in a row finished nothing (max_requeues: 2)" in output
+    assert code == 1
+    requeues = (tmp_path / "fake.log").read_text().count("-- scontrol")
+    assert requeues == 2 + 1 + 2, "a requeue beyond max_requeues"
+
+
+def test_on_term_the_script_waits_for_its_processes_to_hand_back(tmp_path, fake_bin):
+    handed_back = tmp_path / "handed-back"
+    script = tmp_path / "job.sbatch"
+    job = _job([sys.executable, "-c", _HANDS_BACK, str(handed_back)], processes=2)
+    script.write_text(render_script(job, _profile(tmp_path), tmp_path))
+    output, code = _attempt(tmp_path, script, signal.SIGTERM, processes=2)
+    assert handed_back.read_text() == "SIGTERM", "the script ended before its processes had"
+    assert code == 130 and "requeueing" not in output
+    assert not (tmp_path / "fake.log").exists(), "a cancelled or preempted job requeued itself"
 
 
 def json_quote(text: str) -> str:

@@ -11,6 +11,7 @@ from slurm_helpers import set_args, wait_for_job, write_profile
 
 from benchmark.cli import main
 from benchmark.cluster import Job, Ledger, Slurm, load_cluster_profile, render_script
+from benchmark.study import RunDirectory
 
 pytestmark = pytest.mark.slurm
 
@@ -58,7 +59,7 @@ def test_gpu_jobs_are_accepted_with_fake_gpu_gres_and_their_workers_share_the_gp
     tmp_path, fake_gpu_cluster
 ):
     profile_path = tmp_path / "gpu.yaml"
-    profile_path.write_text('gpus: 1\ncpus_per_task: 2\ntime: "00:05:00"\n')
+    profile_path.write_text('gpus: 1\ncpus_per_task: 2\ntime: "00:10:00"\n')
     profile = load_cluster_profile(profile_path)
     # One write(2) per worker: the two share the job's log (O_APPEND), and an unbuffered print
     # writes each of its pieces separately, which interleaves the two lines.
@@ -69,31 +70,37 @@ def test_gpu_jobs_are_accepted_with_fake_gpu_gres_and_their_workers_share_the_gp
     job = _job(profile, [sys.executable, "-c", show], processes=2)
     script = tmp_path / "probe.sbatch"
     script.write_text(render_script(job, profile, tmp_path))
+    logs = RunDirectory(tmp_path).slurm_logs_dir
+    logs.mkdir(parents=True)
 
     job_id = Slurm().submit(script)
     assert wait_for_job(job_id).state == "COMPLETED"
-    output = (tmp_path / f"mlrc-test-{job_id}.out").read_text()
+    output = (logs / f"mlrc-test-{job_id}.out").read_text()
     assert output.count("gpu 0 threads 1") == 2, output  # 2 workers, one GPU, 2 CPUs / 2
 
 
-def test_hostile_profile_values_pass_sbatch_and_reach_slurm_literally(tmp_path, slurm_cluster):
+def test_hostile_values_pass_sbatch_and_reach_slurm_literally(tmp_path, slurm_cluster):
     profile_path = tmp_path / "hostile.yaml"
     profile_path.write_text(
         textwrap.dedent(
             f"""
             gpus: 0
             cpus_per_task: 1
-            time: "00:05:00"
-            account: "lab;$(touch pwned4)"
+            time: "00:10:00"
             extra_sbatch: ["--comment={HOSTILE}"]
             env: {{HOSTILE: "{HOSTILE}"}}
             """
         )
     )
     profile = load_cluster_profile(profile_path)
-    job = _job(profile, ["printenv", "HOSTILE"], name=f"mlrc {HOSTILE}")
+    # A job name (from the run directory's name) that shell quoting did not protect: sbatch's
+    # reader takes a backslash as an escape even inside single quotes.
+    name = f"mlrc {HOSTILE} \\'\" --output=pwned5 \\"
+    job = _job(profile, ["printenv", "HOSTILE"], name=name)
+    run_dir = RunDirectory(tmp_path)
+    run_dir.slurm_logs_dir.mkdir(parents=True)
     script = tmp_path / "hostile.sbatch"
-    script.write_text(render_script(job, profile, tmp_path))
+    script.write_text(render_script(job, profile, run_dir))
 
     assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
     test_only = subprocess.run(
@@ -111,10 +118,10 @@ def test_hostile_profile_values_pass_sbatch_and_reach_slurm_literally(tmp_path, 
         shown = subprocess.run(
             ["squeue", "-h", "-j", job_id, "-o", "%j|%k|%a"], capture_output=True, text=True
         ).stdout.strip()
-        assert shown == f"mlrc {HOSTILE}|{HOSTILE}|lab;$(touch pwned4)"
+        assert shown == f"{name}|{HOSTILE}|(null)"
         subprocess.run(["scontrol", "release", job_id], check=True)
         assert wait_for_job(job_id).state == "COMPLETED"
-        output = next(tmp_path.glob("mlrc *.out")).read_text()
+        output = next(run_dir.slurm_logs_dir.glob("mlrc *.out")).read_text()
         assert HOSTILE in output.splitlines()
     finally:
         Slurm().cancel([job_id])

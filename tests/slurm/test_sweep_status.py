@@ -7,12 +7,15 @@ import threading
 from pathlib import Path
 
 import optuna
+import pytest
 from optuna.trial import TrialState, create_trial
 
+from benchmark.cli import main
 from benchmark.cluster import Ledger, LedgerEntry, Slurm, TaskState, format_status, sweep_status
 from benchmark.cluster.slurm import explain_sbatch_refusal
 from benchmark.cluster.status import NO_ACCOUNTING, cancel_sweep
 from benchmark.config import load_protocol
+from benchmark.errors import SlurmError
 from benchmark.study import RunDirectory, open_storage, study_name
 
 
@@ -107,6 +110,61 @@ def test_cancel_cancels_only_the_jobs_still_queued_or_running(tmp_path):
     assert sorted(slurm.cancelled) == ["10", "11"]
 
 
+STUCK = [
+    TaskState("10_0", "RUNNING", "None"),
+    TaskState("11_0", "PENDING", "DependencyNeverSatisfied"),
+    TaskState("12", "PENDING", "Dependency"),
+]
+
+
+def test_status_shows_why_each_pending_job_waits_even_one_that_can_never_start(tmp_path):
+    status = sweep_status(_run(tmp_path), FakeSlurm(STUCK, accounting=None))
+    jobs = {job.key: job for job in status.jobs}
+    stuck = jobs["retrain-mfcwms"]
+    assert stuck.states == {"PENDING": 1} and stuck.reasons == ["DependencyNeverSatisfied"]
+    assert stuck.queued and not stuck.active
+    assert jobs["tables"].reasons == ["Dependency"]
+    text = format_status(status)
+    assert "PENDING (DependencyNeverSatisfied)" in text
+    assert "never starts" in text and "mlrc slurm cancel" in text
+
+
+def test_cancel_cancels_every_job_in_the_queue_whatever_it_waits_for(tmp_path):
+    slurm = FakeSlurm(STUCK, accounting=None)
+    cancelled = cancel_sweep(_run(tmp_path), slurm)
+    assert sorted(job.key for job in cancelled) == ["retrain-mfcwms", "study-mfcwms", "tables"]
+    assert sorted(slurm.cancelled) == ["10", "11", "12"]
+
+
+class SilentSlurm(FakeSlurm):
+    def states(self, job_ids):
+        raise SlurmError("squeue failed: slurm_load_jobs error: Socket timed out")
+
+
+def test_status_shows_the_progress_when_squeue_fails(tmp_path):
+    status = sweep_status(_run(tmp_path), SilentSlurm([], accounting=None))
+    (study,) = status.studies
+    assert (study.complete, study.remaining) == (2, 2)
+    assert any(
+        "Socket timed out" in note and "progress above is exact" in note for note in status.notes
+    )
+    assert {job.key: job.states for job in status.jobs}["study-mfcwms"] == {"UNKNOWN": 1}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["garbage{", '{"submissions": [{"number": 1}]}', '{"submissions": 3}', "{}", "[]"],
+)
+def test_a_corrupt_ledger_is_one_error_naming_it(tmp_path, capsys, text):
+    run_dir = _run(tmp_path)
+    run_dir.ledger_path.write_text(text)
+    for command in ("status", "cancel"):
+        assert main(["slurm", command, str(run_dir.path)]) == 2
+        error = capsys.readouterr().err.strip()
+        assert len(error.splitlines()) == 1, error
+        assert error.startswith(f"error: {run_dir.ledger_path} is not a readable job ledger")
+
+
 def test_sbatch_refusals_are_explained_with_the_profile_setting_to_change():
     profile = Path("slurm/profiles/mine.yaml")
     gres = "sbatch: error: Invalid generic resource (gres) specification\n"
@@ -131,4 +189,5 @@ def test_ledger_writers_do_not_lose_each_others_jobs(tmp_path):
         thread.join()
     ledger = Ledger(tmp_path)
     assert len(ledger.submissions()) == 1 and len(ledger.entries()) == 30
-    assert sorted(p.name for p in ledger.run_dir.slurm_dir.iterdir()) == ["jobs.json"]
+    # no temporary file left behind (the lock file stays: deleting it would break the lock)
+    assert sorted(p.name for p in ledger.run_dir.slurm_dir.iterdir()) == ["jobs.json", "jobs.lock"]

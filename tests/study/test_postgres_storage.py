@@ -62,9 +62,11 @@ def postgres_url():
     server.close()
 
 
-def _run_dir(tmp_path, overrides, url: str) -> RunDirectory:
+def _run_dir(tmp_path, overrides, url: str, monkeypatch) -> RunDirectory:
     """A run on ``url``, created like `mlrc slurm submit` does: the storage is opened (its
-    tables created) once before any worker starts."""
+    tables created) once before any worker starts. run.json keeps the URL without its
+    password: workers started cold read it from PGPASSWORD, as from ~/.pgpass on a cluster."""
+    monkeypatch.setenv("PGPASSWORD", urlsplit(url).password or "")
     run_dir = RunDirectory(tmp_path / "run")
     open_storage(url, run_dir.journal_path)
     run_dir.initialise(tiny_config(overrides), [], url)
@@ -76,8 +78,10 @@ def _study(run_dir: RunDirectory, url: str, loss: str = "contrastive") -> optuna
     return optuna.load_study(study_name=name, storage=open_storage(url, run_dir.journal_path))
 
 
-def test_three_workers_on_postgres_meet_the_budget_exactly(tmp_path, tiny_overrides, postgres_url):
-    run_dir = _run_dir(tmp_path, [*tiny_overrides, "study.n_trials=4"], postgres_url)
+def test_three_workers_on_postgres_meet_the_budget_exactly(
+    tmp_path, tiny_overrides, postgres_url, monkeypatch
+):
+    run_dir = _run_dir(tmp_path, [*tiny_overrides, "study.n_trials=4"], postgres_url, monkeypatch)
     args = ["worker", "--run-dir", str(run_dir.path), "--loss", "contrastive", "--no-progress"]
     workers = [mlrc_process([*args, "--storage", postgres_url]) for _ in range(3)]
     outputs = [worker.communicate(timeout=300)[0] for worker in workers]
@@ -90,7 +94,9 @@ def test_three_workers_on_postgres_meet_the_budget_exactly(tmp_path, tiny_overri
     assert not run_dir.journal_path.exists(), "the workers used the journal, not PostgreSQL"
 
 
-def test_a_killed_workers_trial_is_recovered_from_postgres(tmp_path, tiny_overrides, postgres_url):
+def test_a_killed_workers_trial_is_recovered_from_postgres(
+    tmp_path, tiny_overrides, postgres_url, monkeypatch
+):
     overrides = [
         *tiny_overrides,
         "study.n_trials=2",
@@ -98,7 +104,7 @@ def test_a_killed_workers_trial_is_recovered_from_postgres(tmp_path, tiny_overri
         "study.grace_period=3",
     ]
     overrides += ["training.max_epochs=4", "training.patience_epochs=4"]
-    run_dir = _run_dir(tmp_path, overrides, postgres_url)  # the URL comes from run.json
+    run_dir = _run_dir(tmp_path, overrides, postgres_url, monkeypatch)  # URL from run.json
     worker = mlrc_process(["worker", "--run-dir", str(run_dir.path), "--loss", "contrastive"])
     trials_dir = run_dir.path / "trials" / "contrastive"
     deadline = time.time() + 120

@@ -42,3 +42,32 @@ def test_unreachable_database_names_the_url_without_its_password(tmp_path):
 def test_an_unknown_url_says_which_forms_work(tmp_path):
     with pytest.raises(StorageError, match="journal:///.*sqlite:///.*postgresql://"):
         open_storage("redis://localhost", tmp_path / "x")
+
+
+@pytest.mark.parametrize(
+    ("url", "kept"),
+    [
+        ("postgresql://me:s3cret@db.example:5433/mlrc", "postgresql://me@db.example:5433/mlrc"),
+        (
+            "postgresql://me:p%40ss@db/mlrc?sslmode=require",
+            "postgresql://me@db/mlrc?sslmode=require",
+        ),
+        ("postgresql://me@db/mlrc", "postgresql://me@db/mlrc"),
+        ("sqlite:////tmp/x.db", "sqlite:////tmp/x.db"),
+        (None, None),
+    ],
+)
+def test_a_url_loses_its_password_before_it_is_written_anywhere(url, kept):
+    from benchmark.study.storage import without_password
+
+    assert without_password(url) == kept
+
+
+def test_run_json_never_records_a_storage_password(tmp_path):
+    from benchmark.config import load_protocol
+    from benchmark.study import RunDirectory
+
+    run_dir = RunDirectory(tmp_path / "run")
+    run_dir.initialise(load_protocol("demo", "synthetic", []), [], "postgresql://me:s3cret@db/x")
+    assert "s3cret" not in run_dir.manifest_path.read_text()
+    assert run_dir.read_manifest()["storage"] == "postgresql://me@db/x"
