@@ -29,7 +29,13 @@ class DataConfig:
     crop_scale: tuple[float, float] = (0.16, 1.0)
     num_workers: int = 4
     cache_images: bool = False
-    """Decode every image once into memory (for small datasets such as the synthetic one)."""
+    """Store each image after the deterministic first steps of the transforms (MLRC: Resize,
+    and Resize + CenterCrop for evaluation) once, as uint8 pixels that every process maps into
+    memory; batches are bitwise those read from the image files. Not for a training pipeline
+    that starts with a random crop of the original (the traditional protocol): its images are
+    read from the files."""
+    cache_dir: str | None = None
+    """Where the image caches go; None: ``$MLRC_CACHE_DIR``, else ``~/.cache/mlrc``."""
     synthetic_classes: int = 100
     synthetic_images_per_class: int = 30
     synthetic_image_size: int = 32

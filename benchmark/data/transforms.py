@@ -8,6 +8,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from torchvision import transforms as T
 
 from benchmark.config import DataConfig
@@ -75,6 +76,50 @@ class SmallImageTransform:
         return f"{type(self).__name__}(size={self.size[0]}, {mode})"
 
 
+class StagedTransform(T.Compose):
+    """A pipeline whose first ``deterministic_steps`` transforms draw no random number.
+
+    Their output (a PIL image) depends on the image alone, so it can be computed once and
+    stored as uint8 pixels (:mod:`benchmark.data.image_cache`); applying :attr:`rest` to the
+    stored pixels then gives exactly what the whole pipeline gives on the original image.
+    """
+
+    def __init__(self, transforms: list[Callable], deterministic_steps: int):
+        super().__init__(transforms)
+        if not 0 <= deterministic_steps <= len(transforms):
+            raise ValueError(f"deterministic_steps must lie in 0..{len(transforms)}")
+        self.deterministic_steps = deterministic_steps
+
+    @property
+    def first(self) -> T.Compose:
+        """The deterministic first steps (PIL image -> PIL image)."""
+        return T.Compose(self.transforms[: self.deterministic_steps])
+
+    @property
+    def rest(self) -> T.Compose:
+        """Everything after the deterministic first steps."""
+        return T.Compose(self.transforms[self.deterministic_steps :])
+
+
+def first_step_names(transform: Callable | None) -> list[str]:
+    """The deterministic first steps of ``transform`` with every parameter (their ``repr``);
+    empty for a transform that starts from the decoded original (e.g. ``"small"``)."""
+    if isinstance(transform, StagedTransform):
+        return [repr(step) for step in transform.first.transforms]
+    return []
+
+
+def after_first_step(transform: Callable | None) -> Callable | None:
+    """What ``transform`` applies after its deterministic first steps."""
+    return transform.rest if isinstance(transform, StagedTransform) else transform
+
+
+def apply_first_step(transform: Callable | None, image: Image.Image) -> Image.Image:
+    """``transform``'s deterministic first steps applied to ``image`` (the image itself when
+    there are none)."""
+    return transform.first(image) if isinstance(transform, StagedTransform) else image
+
+
 class ToBGR255:
     """A 0-1 RGB tensor -> a 0-255 BGR tensor minus ``mean`` (BN-Inception's input convention)."""
 
@@ -104,6 +149,9 @@ def build_transforms(
     ``resize_before_crop=False`` drops the train Resize, as the traditional protocol's
     RandomResizedCrop(224) on the original image does; by default it is read from
     ``config.resize_before_crop`` when that setting exists, else True (MLRC).
+
+    The geometric pipelines are each a :class:`StagedTransform`, whose deterministic first steps
+    (train: the Resize; eval: Resize + CenterCrop) the image cache can store.
     """
     if resize_before_crop is None:
         resize_before_crop = bool(getattr(config, "resize_before_crop", True))
@@ -124,8 +172,11 @@ def build_transforms(
         )
     crop = T.RandomResizedCrop(config.image_size, scale=tuple(config.crop_scale))
     train_steps = [T.Resize(config.resize)] if resize_before_crop else []
-    train = T.Compose([*train_steps, crop, flip, T.ToTensor(), normalize])
-    evaluation = T.Compose(
-        [T.Resize(config.resize), T.CenterCrop(config.image_size), T.ToTensor(), normalize]
+    train = StagedTransform(
+        [*train_steps, crop, flip, T.ToTensor(), normalize], deterministic_steps=len(train_steps)
+    )
+    evaluation = StagedTransform(
+        [T.Resize(config.resize), T.CenterCrop(config.image_size), T.ToTensor(), normalize],
+        deterministic_steps=2,
     )
     return train, evaluation

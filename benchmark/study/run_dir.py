@@ -46,6 +46,8 @@ _MUTABLE_SETTINGS = {
     ("training", "device"),
     ("data", "num_workers"),
     ("data", "root"),
+    ("data", "cache_images"),  # the cache gives bitwise the same batches as the image files
+    ("data", "cache_dir"),
     ("study", "heartbeat_interval"),
     ("study", "grace_period"),
 }
