@@ -17,6 +17,7 @@ EXAMPLES: dict[str, str] = {
     "losses": "mlrc --plugin my_losses.py losses",
     "data check": "mlrc data check --dataset cub --root ~/data/CUB_200_2011 --json",
     "data list": "mlrc --plugin my_dataset.py data list",
+    "data cache": "mlrc data cache --dataset cub --root ~/data/CUB_200_2011 --protocol mlrc",
     "profile losses": "mlrc profile losses --batch-sizes 180 --num-classes 11318",
     "slurm submit": "mlrc slurm submit --protocol mlrc --dataset cub "
     "--root /shared/datasets/CUB_200_2011 --losses all --profile slurm/profiles/example.yaml",

@@ -33,6 +33,7 @@ from benchmark.data.index import DatasetIndex
 from benchmark.data.inshop import read_inshop
 from benchmark.data.protocol_caches import (
     ProtocolImageCaches,
+    build_protocol_caches,
     cache_refusal,
     cached_image_ids,
     protocol_image_caches,
@@ -71,6 +72,7 @@ __all__ = [
     "TraditionalSplit",
     "build_class_sampler",
     "build_folds",
+    "build_protocol_caches",
     "build_transforms",
     "cache_refusal",
     "cached_image_ids",

@@ -16,9 +16,12 @@ images (``data.transform: small``) are cached as decoded.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -26,8 +29,8 @@ from benchmark.config import DataConfig
 from benchmark.data.dataset_splits import mlrc_split
 from benchmark.data.image_cache import ImageCache, ensure_image_cache
 from benchmark.data.index import DatasetIndex
-from benchmark.data.registry import traditional_split
-from benchmark.data.transforms import first_step_names
+from benchmark.data.registry import load_dataset, traditional_split
+from benchmark.data.transforms import build_transforms, first_step_names
 
 _logger = logging.getLogger(__name__)
 
@@ -42,8 +45,12 @@ class ProtocolImageCaches:
     @property
     def size_bytes(self) -> int:
         """Bytes of pixels on disk (a cache serving both pipelines counted once)."""
+        return sum(cache.size_bytes for cache in self.distinct())
+
+    def distinct(self) -> list[ImageCache]:
+        """The caches, each once (one may serve both pipelines)."""
         caches = {id(c): c for c in (self.train, self.evaluation) if c is not None}
-        return sum(cache.size_bytes for cache in caches.values())
+        return list(caches.values())
 
 
 def cache_refusal(data: DataConfig, transform: Callable | None) -> str | None:
@@ -100,3 +107,31 @@ def protocol_image_caches(
     if evaluation is not None and same_steps and np.isin(train_ids, eval_ids).all():
         return ProtocolImageCaches(evaluation, evaluation)  # one cache serves both pipelines
     return ProtocolImageCaches(cache("training", train_transform, train_ids), evaluation)
+
+
+def build_protocol_caches(
+    dataset: str, data: DataConfig, workers: int | None = None, progress: bool = True
+) -> ProtocolImageCaches:
+    """Index ``dataset`` and build every cache its protocol's pipelines can use, as
+    ``data.cache_images: true`` would on first use (``mlrc data cache``).
+
+    ``workers`` decoding processes (default: every core this process may use).
+    """
+    index = load_dataset(dataset, data.root, data)
+    data = dataclasses.replace(data, cache_images=True)
+    train_transform, eval_transform = build_transforms(data)
+    workers = usable_cores() if workers is None else workers
+    return protocol_image_caches(index, data, train_transform, eval_transform, progress, workers)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (a Slurm allocation's, not the node's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def disk_usage(directory: Path) -> int:
+    """Bytes the files of ``directory`` occupy on disk."""
+    return sum(path.stat().st_blocks * 512 for path in Path(directory).iterdir())
