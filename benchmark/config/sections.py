@@ -133,8 +133,20 @@ class StudyConfig:
     published optima) or the path of a CSV in that schema (``mlrc run --params-from``)."""
     n_trials: int = 50
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
-    pruner: Literal["none", "median"] = "none"
+    pruner: Literal["none", "median", "percentile", "wilcoxon"] = "none"
+    """Stop a trial early when its first folds are clearly worse, compared on the same folds
+    (benchmark.study.pruners): ``median`` (the mean of its finished folds below the median of
+    the completed trials' means over the same folds), ``percentile`` (the same below
+    ``pruner_percentile``), ``wilcoxon`` (Optuna's WilcoxonPruner: its fold scores against the
+    best trial's, p < ``pruner_p_threshold``), or ``none``. MLRC did not prune."""
     pruner_warmup_folds: int = 1
+    """No pruning decision before the trial finished fold index ``pruner_warmup_folds``
+    (1: the first decision comes after two folds)."""
+    pruner_percentile: float = 50.0
+    """``percentile``: prune below this percentile (lower prunes less)."""
+    pruner_p_threshold: float = 0.1
+    """``wilcoxon``: prune when the one-sided p-value is below this (with 4 folds, p can only
+    fall below 0.1 once all 4 are paired: raise it to prune earlier)."""
     heartbeat_interval: int = 60
     """Seconds between a running trial's heartbeats."""
     grace_period: int = 300
