@@ -24,6 +24,8 @@ EXAMPLES: dict[str, str] = {
     "slurm status": "mlrc slurm status results/runs/mlrc-cub --json",
     "slurm cancel": "mlrc slurm cancel results/runs/mlrc-cub",
     "profile samplers": "mlrc profile samplers --protocol demo --loss mfcwms --seeds 0,1,2",
+    "profile pruners": "mlrc profile pruners --protocol demo --losses mfcwms,cwms --seeds 0,1 "
+    "--pruners median,wilcoxon --set study.n_trials=15",
     "profile train": "mlrc profile train --protocol mlrc --device cuda --workers 1,2,4",
     "gpu-check": "mlrc gpu-check --keep results/runs/gpu-check",
 }

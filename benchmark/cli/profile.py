@@ -43,6 +43,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     _register_train(profile_commands)
     _register_samplers(profile_commands)
+    _register_pruners(profile_commands)
 
 
 def _profile_losses(args: argparse.Namespace) -> int:
@@ -199,3 +200,56 @@ def _profile_samplers(args: argparse.Namespace) -> int:
     write_sampler_csv(rows, args.csv)
     print(f"\nwritten: {args.csv}")
     return 0
+
+
+def _register_pruners(profile_commands: argparse._SubParsersAction) -> None:
+    pruners = add_command(
+        profile_commands,
+        "profile pruners",
+        "the same studies with and without pruning: fold trainings saved, best configuration, "
+        "and its retrained test MAP@R against the unpruned one's 95% interval",
+        _profile_pruners,
+        description=None,
+    )
+    add_protocol_choice(pruners)
+    pruners.add_argument("--losses", default="mfcwms", help="comma-separated losses")
+    pruners.add_argument("--seeds", default="0,1", help="comma-separated sampler seeds")
+    pruners.add_argument(
+        "--pruners",
+        default="median,wilcoxon",
+        help="comma-separated NAME[:SETTING=VALUE...], e.g. median:warmup_folds=0,"
+        "wilcoxon:p_threshold=0.3 (each compared with study.pruner=none)",
+    )
+    pruners.add_argument(
+        "--keep", type=Path, default=None, help="keep the run directories in this folder"
+    )
+    pruners.add_argument(
+        "--csv",
+        type=Path,
+        default=Path("results/runs/profile/pruners.csv"),
+        help="where to write the rows (rewritten after every study)",
+    )
+    pruners.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def _profile_pruners(args: argparse.Namespace) -> int:
+    from benchmark.profiling.pruners import compare_pruners, format_pruner_table
+
+    rows = compare_pruners(
+        args.protocol,
+        args.dataset,
+        losses=_names(args.losses),
+        seeds=_counts(args.seeds, "--seeds"),
+        pruners=_names(args.pruners),
+        overrides=args.overrides,
+        work_dir=args.keep,
+        csv_path=args.csv,
+        progress=not args.no_progress,
+    )
+    print(format_pruner_table(rows))
+    print(f"\nwritten: {args.csv}")
+    return 0
+
+
+def _names(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
