@@ -134,7 +134,7 @@ class ImageCache:
 
     def image(self, row: int) -> Image.Image:
         """Image ``row`` as the pipeline's first steps left it (an RGB PIL image)."""
-        return Image.fromarray(self.pixels(row), mode="RGB")
+        return Image.fromarray(self.pixels(row))
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)

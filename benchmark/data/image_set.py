@@ -11,7 +11,7 @@ import torch.utils.data
 from PIL import Image, UnidentifiedImageError
 
 from benchmark.data.index import DatasetIndex
-from benchmark.data.transforms import after_first_step, first_step_names
+from benchmark.data.transforms import first_step_names, pixels_transform
 from benchmark.errors import DatasetLayoutError
 
 if TYPE_CHECKING:
@@ -78,6 +78,7 @@ class ImageSet(torch.utils.data.Dataset):
                     f"transform starts with {first_step_names(transform)}"
                 )
             self._cache_rows = image_cache.rows_of(self.paths)
+            self._from_pixels = pixels_transform(transform)
 
     @property
     def global_labels(self) -> np.ndarray:
@@ -87,13 +88,12 @@ class ImageSet(torch.utils.data.Dataset):
         return len(self.paths)
 
     def __getitem__(self, i: int):
-        if self._cache_rows is None:
-            image, transform = load_image(self.paths[i]), self.transform
-        else:
-            image = self.image_cache.image(int(self._cache_rows[i]))
-            transform = after_first_step(self.transform)
-        if transform is not None:
-            image = transform(image)
+        if self._cache_rows is not None:
+            pixels = self.image_cache.pixels(int(self._cache_rows[i]))
+            return self._from_pixels(pixels), int(self.labels[i])
+        image = load_image(self.paths[i])
+        if self.transform is not None:
+            image = self.transform(image)
         return image, int(self.labels[i])
 
     def __repr__(self) -> str:
