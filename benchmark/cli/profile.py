@@ -94,10 +94,48 @@ def _register_train(profile_commands: argparse._SubParsersAction) -> None:
         "--loss", default=None, help="default: the protocol's first demo loss, else mfcwms"
     )
     train.add_argument("--steps", type=int, default=10, help="timed training steps per setting")
-    train.add_argument("--loader-workers", default="0,2,4", help="loader worker counts to time")
-    train.add_argument("--loader-batches", type=int, default=20, help="timed batches per count")
+    train.add_argument("--loader-workers", default="1,2,4", help="loader worker counts to time")
+    train.add_argument(
+        "--loader-batches", type=int, default=20, help="timed batches per count and round"
+    )
+    train.add_argument(
+        "--loader-rounds",
+        type=int,
+        default=2,
+        help="rounds of loader measurements, files and cache interleaved (default 2)",
+    )
+    train.add_argument(
+        "--jpeg-size",
+        default="500x375",
+        help="WIDTHxHEIGHT of the JPEG files the loader reads (default 500x375, CUB's size)",
+    )
     train.add_argument(
         "--workers", default="1,2,4", help="mlrc worker process counts ('' for none)"
+    )
+    train.add_argument(
+        "--workers-cache",
+        choices=("protocol", "both"),
+        default="protocol",
+        help="worker runs read images as the protocol does, or both from files and the cache",
+    )
+    train.add_argument(
+        "--cores-per-device",
+        type=int,
+        default=8,
+        help="projection: loader cores a device gets on your cluster (default 8)",
+    )
+    train.add_argument(
+        "--epochs-per-training",
+        type=float,
+        default=50.0,
+        help="projection: the mean epochs of one training, an assumption (default 50)",
+    )
+    train.add_argument(
+        "--pruning-saves",
+        type=float,
+        default=None,
+        help="projection: the fraction of study fold trainings pruning saves (default: the "
+        "README's measurement of the recommended pruner)",
     )
     train.add_argument(
         "--csv",
@@ -109,6 +147,7 @@ def _register_train(profile_commands: argparse._SubParsersAction) -> None:
 
 
 def _profile_train(args: argparse.Namespace) -> int:
+    from benchmark.profiling.projection import MEASURED_PRUNING_SAVES
     from benchmark.profiling.train import TrainProfileOptions, profile_training
     from benchmark.profiling.train_report import format_train_profile, write_train_profile_csv
 
@@ -120,7 +159,13 @@ def _profile_train(args: argparse.Namespace) -> int:
         steps=args.steps,
         loader_workers=_counts(args.loader_workers, "--loader-workers"),
         loader_batches=args.loader_batches,
+        loader_rounds=args.loader_rounds,
+        jpeg_size=_size(args.jpeg_size),
         worker_counts=_counts(args.workers, "--workers"),
+        worker_cache=args.workers_cache,
+        cores_per_device=args.cores_per_device,
+        epochs_per_training=args.epochs_per_training,
+        pruning_saves=MEASURED_PRUNING_SAVES if args.pruning_saves is None else args.pruning_saves,
         plugins=tuple(args.plugin),
         progress=not args.no_progress,
     )
@@ -145,6 +190,15 @@ def _profile_device(name: str):
         raise ConfigError(
             f"--device {name!r} is not a device; use cpu, cuda, cuda:N or auto"
         ) from None
+
+
+def _size(text: str) -> tuple[int, int]:
+    from benchmark.errors import ConfigError
+
+    width, _, height = text.lower().partition("x")
+    if not (width.isdigit() and height.isdigit()):
+        raise ConfigError(f"--jpeg-size {text!r}: expected WIDTHxHEIGHT in pixels, e.g. 500x375")
+    return int(width), int(height)
 
 
 def _counts(text: str, option: str) -> tuple[int, ...]:
