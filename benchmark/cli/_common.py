@@ -22,6 +22,7 @@ EXAMPLES: dict[str, str] = {
     "slurm submit": "mlrc slurm submit --protocol mlrc --dataset cub "
     "--root /shared/datasets/CUB_200_2011 --losses all --profile slurm/profiles/example.yaml",
     "slurm status": "mlrc slurm status results/runs/mlrc-cub --json",
+    "status": "mlrc status results/runs/mlrc-cub --json",
     "slurm cancel": "mlrc slurm cancel results/runs/mlrc-cub",
     "profile samplers": "mlrc profile samplers --protocol demo --loss mfcwms --seeds 0,1,2",
     "profile pruners": "mlrc profile pruners --protocol demo --losses mfcwms,cwms --seeds 0,1 "
