@@ -183,7 +183,9 @@ class RunDirectory:
         plugins = [str(Path(p).resolve()) if p.endswith(".py") else p for p in plugins]
         if self.exists():
             manifest = self.read_manifest()
-            _check_same_protocol(self.manifest_path, manifest["protocol"], resolved)
+            # Settings added since the run was created read as their defaults.
+            recorded = protocol_from_dict(manifest["protocol"], str(self.manifest_path))
+            _check_same_protocol(self.manifest_path, recorded.to_dict(), resolved)
             manifest["protocol"] = resolved  # budgets may have been raised
             manifest["plugins"] = sorted(set(manifest.get("plugins", [])) | set(plugins))
             if storage:
