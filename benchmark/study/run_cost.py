@@ -295,14 +295,18 @@ def format_run_cost(cost: RunCost) -> str:
 
 def _line(loss: str, stage: str, values: dict[str, Any], priced_from: str | None) -> str:
     left = values["device_hours_left"]
-    left_text = "unknown" if left is None else f"{left:.2f}" + ("*" if priced_from else "")
+    left_text = "unknown" if left is None else _hours(left) + ("*" if priced_from else "")
     eta = values["eta_seconds"]
     eta_text = "-" if eta is None else _duration(eta)
     return (
         f"{loss:<24} {stage:<8} {values['trainings_done']:>14} {values['trainings_left']:>7.0f} "
-        f"{values['device_hours_spent']:>14.2f} {left_text:>13} {values['running']:>7}  "
+        f"{_hours(values['device_hours_spent']):>14} {left_text:>13} {values['running']:>7}  "
         f"{eta_text}"
     )
+
+
+def _hours(hours: float) -> str:
+    return f"{hours:.2f}" if hours >= 1 or hours == 0 else f"{hours:.3f}"
 
 
 def _duration(seconds: float) -> str:
