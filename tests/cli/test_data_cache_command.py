@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from benchmark.cli import main
+from benchmark.config import load_protocol
 from benchmark.profiling.cub_jpeg import ensure_cub_jpeg_tree
+from benchmark.study import RunDirectory
 
 SMALL_MLRC = ["--set", "data.resize=64", "--set", "data.image_size=56"]
 
@@ -26,6 +28,14 @@ def test_data_cache_builds_the_mlrc_caches_of_a_cub_tree_once(tmp_path, capsys):
     assert len(built) == 2 and sum(path.stat().st_size for path in built) == expected
     stamps = [path.stat().st_mtime_ns for path in built]
     assert main([*args, "--no-progress"]) == 0  # valid: reused, not rebuilt
+    assert [path.stat().st_mtime_ns for path in built] == stamps
+    # The Slurm cache job: the same caches, from a run directory's recorded protocol.
+    overrides = ["data.resize=64", "data.image_size=56", f"data.cache_dir={cache_dir}"]
+    config = load_protocol("mlrc", "cub", [*overrides, f"data.root={tree}"])
+    RunDirectory(tmp_path / "run").initialise(config, [], None)
+    capsys.readouterr()
+    assert main(["data", "cache", "--run-dir", str(tmp_path / "run"), "--no-progress"]) == 0
+    assert capsys.readouterr().out == printed
     assert [path.stat().st_mtime_ns for path in built] == stamps
 
 
