@@ -46,7 +46,8 @@ def evaluate_params(
     """Train the folds with ``params``; finished folds (of an earlier, lost trial) are reused.
 
     After each fold its score is reported to the trial as an intermediate value at step = fold
-    index, so that pruners compare trials on the same folds (:mod:`benchmark.study.pruners`).
+    index, so that pruners compare trials on the same folds (:mod:`benchmark.study.pruners`);
+    the pruner is asked while folds are left to train.
     """
     cv = context.cross_validation
     key = params_key(params)
@@ -72,7 +73,8 @@ def evaluate_params(
             },
         )
         trial.report(result.best_val_map_at_r, step=fold.index)
-        if trial.should_prune():
+        # After the last fold nothing is left to save: the trial completes with its value.
+        if fold is not cv.folds[-1] and trial.should_prune():
             raise optuna.TrialPruned()
     return statistics.fmean(scores)
 

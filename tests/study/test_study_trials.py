@@ -97,6 +97,20 @@ def test_objective_is_the_mean_of_the_folds_best_validation_map_at_r(tmp_path):
     assert study.trials[0].intermediate_values == pytest.approx({0: 0.1, 1: 0.2, 2: 0.3, 3: 0.6})
 
 
+def test_a_trial_is_never_pruned_after_its_last_fold(tmp_path):
+    pruner = FoldMatchedPercentilePruner(n_startup_trials=1, n_warmup_folds=3)
+    study = optuna.create_study(direction="maximize", pruner=pruner)
+    run_dir = RunDirectory(tmp_path)
+    good_trial = study.ask()
+    study.tell(good_trial, evaluate_params(_fake_context([0.5] * 4, run_dir), "x", {}, good_trial))
+    worse_trial = study.ask()
+    worse = _fake_context([0.1] * 4, run_dir)
+    # Below the median on every fold, but the pruner may only decide after fold 3: all four
+    # folds are trained by then, so the trial completes with its value.
+    assert evaluate_params(worse, "x", {"a": 2}, worse_trial) == pytest.approx(0.1)
+    assert worse.trained == [0, 1, 2, 3]
+
+
 def test_a_pruned_trial_trains_no_further_fold(tmp_path):
     pruner = FoldMatchedPercentilePruner(n_startup_trials=1, n_warmup_folds=0)
     study = optuna.create_study(direction="maximize", pruner=pruner)
