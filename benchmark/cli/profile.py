@@ -134,8 +134,8 @@ def _register_train(profile_commands: argparse._SubParsersAction) -> None:
         "--pruning-saves",
         type=float,
         default=None,
-        help="projection: the fraction of study fold trainings pruning saves (default: the "
-        "README's measurement of the recommended pruner)",
+        help="projection: the fraction of study fold trainings pruning saves (default 0.23, "
+        "what wilcoxon:p_threshold=0.3 saved on the README's demo studies)",
     )
     train.add_argument(
         "--csv",
