@@ -122,7 +122,7 @@ def _check(args: argparse.Namespace) -> int:
 
 def _cache(args: argparse.Namespace) -> int:
     from benchmark.data import build_protocol_caches
-    from benchmark.data.protocol_caches import disk_usage
+    from benchmark.data.protocol_caches import ROLES, disk_usage
 
     if args.run_dir is not None:
         from benchmark.study import RunDirectory
@@ -137,7 +137,8 @@ def _cache(args: argparse.Namespace) -> int:
     if not caches.distinct():
         print(f"protocol {config.name}: no pipeline of {config.dataset} can be cached exactly")
         return 0
-    for role, cache in (("training", caches.train), ("evaluation", caches.evaluation)):
+    for role in ROLES:
+        cache = caches.of(role)
         if cache is None:
             print(f"{role}: read from the image files (see the warning above)")
             continue

@@ -32,6 +32,9 @@ from benchmark.data.image_set import (
 from benchmark.data.index import DatasetIndex
 from benchmark.data.inshop import read_inshop
 from benchmark.data.protocol_caches import (
+    TEST,
+    TRAINING,
+    VALIDATION,
     ProtocolImageCaches,
     build_protocol_caches,
     cache_refusal,
@@ -60,6 +63,9 @@ from benchmark.data.transforms import StagedTransform, build_transforms
 
 __all__ = [
     "FOLD_SCHEMES",
+    "TEST",
+    "TRAINING",
+    "VALIDATION",
     "ClassBalancedSampler",
     "ClassSplit",
     "DatasetIndex",

@@ -1,17 +1,21 @@
 """Which image caches a protocol uses (``data.cache_images``), and over which images.
 
-A protocol has two pipelines: the training transform and the evaluation transform. Each one's
-deterministic first steps are cached over the images that pass through it:
+A protocol reads images in three roles, each through one of its two pipelines, and each role's
+images are cached after that pipeline's deterministic first steps:
 
-- ``data.split: mlrc``: training over the train+val half of the classes (every fold trains on a
-  subset of it), evaluation over every image (validation folds and the test half);
-- ``data.split: traditional``: training over the official train split, evaluation over its
-  test (query and gallery) images.
+- ``data.split: mlrc``: *training* (the training transform) and *validation* (the evaluation
+  transform) over the train+val half of the classes, every fold reading a subset of it; *test*
+  (the evaluation transform) over the test half, built only when the retrain stage first asks
+  for it, so that a study never reads a test image, not even to cache it;
+- ``data.split: traditional``: training over the official train split, validation and test over
+  its test (query and gallery) images, which the protocol early-stops on.
 
-A pipeline whose first step is random on the original image (the traditional protocol's
-``RandomResizedCrop``) has nothing deterministic to store short of the full-size originals;
-its images are read from the files, and :func:`cache_refusal` says why. The small synthetic
-images (``data.transform: small``) are cached as decoded.
+A role whose images and first steps another role's cache already holds reuses that cache (the
+demos' decoded images serve training and validation alike). A pipeline whose first step is
+random on the original image (the traditional protocol's ``RandomResizedCrop``) has nothing
+deterministic to store short of the full-size originals; its images are read from the files,
+and :func:`cache_refusal` says why. The small synthetic images (``data.transform: small``) are
+cached as decoded.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,22 +38,29 @@ from benchmark.data.transforms import build_transforms, first_step_names
 
 _logger = logging.getLogger(__name__)
 
+TRAINING, VALIDATION, TEST = "training", "validation", "test"
+ROLES = (TRAINING, VALIDATION, TEST)
+
 
 @dataclass(frozen=True)
 class ProtocolImageCaches:
-    """The caches of the training and evaluation pipelines (None: read from the files)."""
+    """The cache of each role's images (None: read from the files, or not asked for)."""
 
     train: ImageCache | None = None
-    evaluation: ImageCache | None = None
+    validation: ImageCache | None = None
+    test: ImageCache | None = None
+
+    def of(self, role: str) -> ImageCache | None:
+        return {TRAINING: self.train, VALIDATION: self.validation, TEST: self.test}[role]
 
     @property
     def size_bytes(self) -> int:
-        """Bytes of pixels on disk (a cache serving both pipelines counted once)."""
+        """Bytes of pixels on disk (a cache serving several roles counted once)."""
         return sum(cache.size_bytes for cache in self.distinct())
 
     def distinct(self) -> list[ImageCache]:
-        """The caches, each once (one may serve both pipelines)."""
-        caches = {id(c): c for c in (self.train, self.evaluation) if c is not None}
+        """The caches, each once (one may serve several roles)."""
+        caches = {id(c): c for c in (self.train, self.validation, self.test) if c is not None}
         return list(caches.values())
 
 
@@ -65,16 +76,20 @@ def cache_refusal(data: DataConfig, transform: Callable | None) -> str | None:
     )
 
 
-def cached_image_ids(index: DatasetIndex, data: DataConfig) -> tuple[np.ndarray, np.ndarray]:
-    """``(training ids, evaluation ids)``: the images each pipeline of the protocol reads."""
+def cached_image_ids(index: DatasetIndex, data: DataConfig) -> dict[str, np.ndarray]:
+    """The image ids each role of the protocol reads: ``{"training": ..., "validation": ...,
+    "test": ...}``."""
     if data.split == "traditional":
         split = traditional_split(index)
-        evaluation = (
-            split.query if split.gallery is None else np.union1d(split.query, split.gallery)
-        )
-        return np.sort(split.train), np.sort(evaluation)
-    trainval = index.image_ids_of_classes(mlrc_split(index).trainval_classes)
-    return trainval, np.arange(index.num_images)
+        test = split.query if split.gallery is None else np.union1d(split.query, split.gallery)
+        return {TRAINING: np.sort(split.train), VALIDATION: np.sort(test), TEST: np.sort(test)}
+    halves = mlrc_split(index)
+    trainval = index.image_ids_of_classes(halves.trainval_classes)
+    return {
+        TRAINING: trainval,
+        VALIDATION: trainval,
+        TEST: index.image_ids_of_classes(halves.test_classes),
+    }
 
 
 def protocol_image_caches(
@@ -84,29 +99,39 @@ def protocol_image_caches(
     eval_transform: Callable | None,
     progress: bool = True,
     workers: int | None = None,
+    roles: Sequence[str] = ROLES,
 ) -> ProtocolImageCaches:
-    """The caches ``data.cache_images`` asks for, built where missing or invalid.
-
-    ``workers`` decoding processes build them (default ``data.num_workers``).
-    """
+    """The caches of ``roles`` that ``data.cache_images`` asks for, built where missing or
+    invalid (by ``workers`` decoding processes, default ``data.num_workers``)."""
     if not data.cache_images:
         return ProtocolImageCaches()
-    train_ids, eval_ids = cached_image_ids(index, data)
+    ids = cached_image_ids(index, data)
     workers = data.num_workers if workers is None else workers
-
-    def cache(role: str, transform: Callable | None, ids: np.ndarray) -> ImageCache | None:
+    built: dict[str, tuple[ImageCache, list[str], np.ndarray]] = {}
+    caches: dict[str, ImageCache | None] = {}
+    for role in ROLES:
+        if role not in roles:
+            continue
+        transform = train_transform if role == TRAINING else eval_transform
         refusal = cache_refusal(data, transform)
         if refusal is not None:
             _logger.warning("data.cache_images: %s images are not cached: %s", role, refusal)
-            return None
-        paths = [index.paths[i] for i in ids]
-        return ensure_image_cache(index.name, paths, transform, data.cache_dir, workers, progress)
-
-    evaluation = cache("evaluation", eval_transform, eval_ids)
-    same_steps = first_step_names(train_transform) == first_step_names(eval_transform)
-    if evaluation is not None and same_steps and np.isin(train_ids, eval_ids).all():
-        return ProtocolImageCaches(evaluation, evaluation)  # one cache serves both pipelines
-    return ProtocolImageCaches(cache("training", train_transform, train_ids), evaluation)
+            caches[role] = None
+            continue
+        steps = first_step_names(transform)
+        holder = next(
+            (cache for cache, cached_steps, cached_ids in built.values()
+             if cached_steps == steps and np.isin(ids[role], cached_ids).all()),
+            None,
+        )  # fmt: skip
+        if holder is None:
+            paths = [index.paths[i] for i in ids[role]]
+            holder = ensure_image_cache(
+                index.name, paths, transform, data.cache_dir, workers, progress
+            )
+            built[role] = (holder, steps, ids[role])
+        caches[role] = holder
+    return ProtocolImageCaches(caches.get(TRAINING), caches.get(VALIDATION), caches.get(TEST))
 
 
 def build_protocol_caches(

@@ -21,8 +21,12 @@ import numpy as np
 
 from benchmark.config import DataConfig
 from benchmark.data import (
+    TEST,
+    TRAINING,
+    VALIDATION,
     DatasetIndex,
     Fold,
+    ImageCache,
     ImageSet,
     ProtocolImageCaches,
     build_folds,
@@ -54,8 +58,22 @@ class _CachedImages:
 
     @cached_property
     def caches(self) -> ProtocolImageCaches:
+        """The caches of the training and validation images (what a trial reads)."""
+        return self._caches((TRAINING, VALIDATION))
+
+    @cached_property
+    def test_cache(self) -> ImageCache | None:
+        """The cache of the test images, built when the test set is first asked for."""
+        return self._caches((TEST,)).test
+
+    def _caches(self, roles: tuple[str, ...]) -> ProtocolImageCaches:
         return protocol_image_caches(
-            self.index, self.data, self.train_transform, self.eval_transform, self.progress
+            self.index,
+            self.data,
+            self.train_transform,
+            self.eval_transform,
+            self.progress,
+            roles=roles,
         )
 
 
@@ -84,7 +102,7 @@ class ClassFolds(_CachedImages):
                 self.index, fold.train_classes, self.train_transform, image_cache=caches.train
             )
             val = image_set_for_classes(
-                self.index, fold.val_classes, self.eval_transform, image_cache=caches.evaluation
+                self.index, fold.val_classes, self.eval_transform, image_cache=caches.validation
             )
             self._fold_sets[fold.index] = (train, val)
         return self._fold_sets[fold.index]
@@ -93,7 +111,7 @@ class ClassFolds(_CachedImages):
     def test_set(self) -> EvalSet:
         """The test classes (used by the retrain stage only, never by a trial)."""
         return image_set_for_classes(
-            self.index, self.test_classes, self.eval_transform, image_cache=self.caches.evaluation
+            self.index, self.test_classes, self.eval_transform, image_cache=self.test_cache
         )
 
 
@@ -126,7 +144,7 @@ class PredefinedSplit(_CachedImages):
 
     @cached_property
     def test_set(self) -> EvalSet:
-        split, cache = self.split, self.caches.evaluation
+        split, cache = self.split, self.test_cache
         if split.gallery is not None and self.data.inshop_query_gallery:
             return tuple(
                 image_set_for_images(

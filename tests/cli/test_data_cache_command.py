@@ -18,14 +18,12 @@ def test_data_cache_builds_the_mlrc_caches_of_a_cub_tree_once(tmp_path, capsys):
     assert main([*args, "--no-progress"]) == 0
     printed = capsys.readouterr().out
     assert "training: 12 images, Resize(size=64" in printed
-    assert (
-        "evaluation: 24 images, Resize(size=64" in printed
-        and "CenterCrop(size=(56, 56))" in printed
-    )
+    for role in ("validation", "test"):
+        assert f"{role}: 12 images, Resize(size=64" in printed
+    assert "CenterCrop(size=(56, 56))" in printed and "size on disk:" in printed
     expected = 12 * 64 * 85 * 3 + 24 * 56 * 56 * 3
-    assert "size on disk:" in printed
     built = sorted(cache_dir.glob("images-cub-*/pixels.u8"))
-    assert len(built) == 2 and sum(path.stat().st_size for path in built) == expected
+    assert len(built) == 3 and sum(path.stat().st_size for path in built) == expected
     stamps = [path.stat().st_mtime_ns for path in built]
     assert main([*args, "--no-progress"]) == 0  # valid: reused, not rebuilt
     assert [path.stat().st_mtime_ns for path in built] == stamps
@@ -46,5 +44,6 @@ def test_data_cache_of_the_traditional_protocol_caches_only_evaluation(tmp_path,
     assert main(args) == 0
     captured = capsys.readouterr()
     assert "training: read from the image files" in captured.out
-    assert "evaluation: 8 images, Resize(size=256" in captured.out
+    assert "validation: 8 images, Resize(size=256" in captured.out
+    assert "test: 8 images, Resize(size=256" in captured.out
     assert "has data.cache_images: false" in captured.out

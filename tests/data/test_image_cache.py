@@ -49,16 +49,18 @@ def _batches(index, data: DataConfig, num_workers: int = 0, seed: int = 3):
     """Every training batch of one epoch and every evaluation batch, with a fixed seed."""
     train_tf, eval_tf = build_transforms(data)
     caches = protocol_image_caches(index, data, train_tf, eval_tf, progress=False)
-    train_ids, eval_ids = cached_image_ids(index, data)
-    train_set = image_set_for_images(index, train_ids, train_tf, image_cache=caches.train)
+    ids = cached_image_ids(index, data)
+    train_set = image_set_for_images(index, ids["training"], train_tf, image_cache=caches.train)
     loader = build_train_loader(
         train_set, TRAINING, images_per_class=2, seed=seed, num_workers=num_workers
     )
     loader.sampler.set_epoch(1)
     torch.manual_seed(seed)
     train = [images for images, _ in loader]
-    eval_set = image_set_for_images(index, eval_ids, eval_tf, image_cache=caches.evaluation)
-    evaluation = [images for images, _ in torch.utils.data.DataLoader(eval_set, batch_size=8)]
+    evaluation = []
+    for role in ("validation", "test"):
+        eval_set = image_set_for_images(index, ids[role], eval_tf, image_cache=caches.of(role))
+        evaluation += [images for images, _ in torch.utils.data.DataLoader(eval_set, batch_size=8)]
     return train, evaluation, caches
 
 
@@ -88,15 +90,16 @@ def test_mlrc_batches_from_the_cache_are_bitwise_those_from_the_jpeg_files(
             index, replace(data, cache_images=True), *build_transforms(data), progress=False
         )
         from_cache = _batches(index, replace(data, cache_images=True), num_workers)
-    assert cached.train is not None and cached.evaluation is not None
+    assert None not in (cached.train, cached.validation, cached.test)
     assert from_cache[2].train.first_steps == [repr(build_transforms(data)[0].transforms[0])]
     assert from_files[2].train is None
     _assert_bitwise_equal(from_files[0], from_cache[0])
     _assert_bitwise_equal(from_files[1], from_cache[1])
-    # Training covers the train+val classes (4 of 8), evaluation every image.
-    assert len(cached.train) == 12 and len(cached.evaluation) == 24
+    # Training and validation cover the train+val classes (4 of 8), test the other 4.
+    assert len(cached.train) == len(cached.validation) == len(cached.test) == 12
     assert cached.train.pixels(0).shape == (64, 85, 3)  # Resize(64) of 80 x 60
-    assert cached.evaluation.pixels(0).shape == (56, 56, 3)  # then CenterCrop(56)
+    assert cached.validation.pixels(0).shape == (56, 56, 3)  # then CenterCrop(56)
+    assert set(cached.validation.paths).isdisjoint(cached.test.paths)
 
 
 def test_demo_batches_from_the_cache_are_bitwise_those_from_the_png_files(tmp_path, monkeypatch):
@@ -112,7 +115,8 @@ def test_demo_batches_from_the_cache_are_bitwise_those_from_the_png_files(tmp_pa
     _assert_bitwise_equal(from_files[0], from_cache[0])
     _assert_bitwise_equal(from_files[1], from_cache[1])
     caches = from_cache[2]
-    assert caches.train is caches.evaluation  # the decoded images serve both pipelines
+    assert caches.train is caches.validation  # the decoded images serve both pipelines
+    assert caches.test is not caches.train  # the test half: a cache of its own
     assert caches.size_bytes == 32 * 32 * 3 * 32
 
 
@@ -124,7 +128,8 @@ def test_the_traditional_training_pipeline_reads_files_and_says_why(cub_jpegs, t
     index = read_cub(cub_jpegs)
     with caplog.at_level(logging.WARNING):
         from_cache = _batches(index, data)
-    assert from_cache[2].train is None and from_cache[2].evaluation is not None
+    caches = from_cache[2]
+    assert caches.train is None and caches.validation is caches.test is not None
     assert "training images are not cached" in caplog.text
     assert "RandomResizedCrop" in caplog.text and "original image" in caplog.text
     from_files = _batches(index, replace(data, cache_images=False))

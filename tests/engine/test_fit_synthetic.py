@@ -35,10 +35,10 @@ def synthetic_sets(tmp_path_factory):
                 index, fold.train_classes, train_tf, image_cache=caches.train
             ),
             "val": image_set_for_classes(
-                index, fold.val_classes, eval_tf, image_cache=caches.evaluation
+                index, fold.val_classes, eval_tf, image_cache=caches.validation
             ),
             "test": image_set_for_classes(
-                index, split.test_classes, eval_tf, image_cache=caches.evaluation
+                index, split.test_classes, eval_tf, image_cache=caches.test
             ),
         }
         yield sets
