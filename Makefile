@@ -6,16 +6,35 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Offline: WHEELHOUSE=DIR installs from a folder of wheels (`make wheelhouse`) without network,
+# into a venv that sees the system's packages (a GPU machine's preinstalled torch is reused).
+WHEELHOUSE ?=
+WHEELHOUSE_DIR ?= wheelhouse
 
-.PHONY: install test demo demo-traditional lint clean-runs example gpu-check
+.PHONY: install test demo demo-traditional lint clean-runs example gpu-check wheelhouse
 
 install: $(STAMP)
 
+ifeq ($(WHEELHOUSE),)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+else
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv --system-site-packages $(VENV)
+	$(BIN)/python -m pip install --quiet --no-index --find-links '$(WHEELHOUSE)' -e '.[cpu]'
+	touch $(STAMP)
+endif
+
+# Every wheel `make install WHEELHOUSE=DIR` (and so `make gpu-check WHEELHOUSE=DIR`) needs, for
+# this Python and platform, into $(WHEELHOUSE_DIR)/: run it where there is network, copy the
+# folder to the machine (or cluster) without. PIP_DOWNLOAD_OPTIONS targets another machine, e.g.
+# '--platform manylinux2014_x86_64 --python-version 3.11 --only-binary=:all:'.
+wheelhouse:
+	$(PYTHON) -m pip download --quiet --dest '$(WHEELHOUSE_DIR)' $(PIP_DOWNLOAD_OPTIONS) \
+		'.[cpu]' 'setuptools>=77' wheel
 
 test: $(STAMP)
 	$(BIN)/ruff check .
@@ -45,8 +64,10 @@ example: $(STAMP)
 
 # One prepared check of the CUDA path, under 8 minutes on one GPU (`mlrc gpu-check`): the tiny
 # protocol end to end on CUDA with BN-Inception from random weights (run -> retrain -> tables),
-# GPU vs CPU retrieval metrics on the same embeddings, `mlrc profile train --device cuda`; then one
-# summary. Without a CUDA device it says so and exits 0. No network, no pretrained weights.
+# GPU vs CPU retrieval metrics on the same embeddings, `mlrc profile train --device cuda` (step
+# rates, loader, workers with and without the image cache, the CUB projection); then one
+# summary. Without a CUDA device it says so and exits 0. No network, no pretrained weights:
+# on a bare GPU machine, `make gpu-check WHEELHOUSE=DIR` installs from `make wheelhouse`'s folder.
 gpu-check: $(STAMP)
 	$(BIN)/mlrc gpu-check
 

@@ -12,14 +12,24 @@ import argparse
 import signal
 import sys
 
-from benchmark.cli import ablate, data, gpu_check, losses, profile, slurm, stages, tables
+from benchmark.cli import (
+    ablate,
+    data,
+    gpu_check,
+    losses,
+    profile,
+    slurm,
+    stages,
+    status,
+    tables,
+)
 from benchmark.cli._common import EXAMPLES
 from benchmark.cli._logging import add_verbosity_arguments, configure_logging, log_level
 from benchmark.errors import BenchmarkError
 
 __all__ = ["EXAMPLES", "build_parser", "main"]
 
-_COMMAND_MODULES = (stages, ablate, tables, losses, data, profile, gpu_check, slurm)
+_COMMAND_MODULES = (stages, ablate, tables, losses, data, profile, gpu_check, slurm, status)
 
 
 def build_parser() -> argparse.ArgumentParser:

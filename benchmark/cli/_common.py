@@ -19,12 +19,16 @@ EXAMPLES: dict[str, str] = {
     "losses": "mlrc --plugin my_losses.py losses",
     "data check": "mlrc data check --dataset cub --root ~/data/CUB_200_2011 --json",
     "data list": "mlrc --plugin my_dataset.py data list",
+    "data cache": "mlrc data cache --dataset cub --root ~/data/CUB_200_2011 --protocol mlrc",
     "profile losses": "mlrc profile losses --batch-sizes 180 --num-classes 11318",
     "slurm submit": "mlrc slurm submit --protocol mlrc --dataset cub "
     "--root /shared/datasets/CUB_200_2011 --losses all --profile slurm/profiles/example.yaml",
     "slurm status": "mlrc slurm status results/runs/mlrc-cub --json",
+    "status": "mlrc status results/runs/mlrc-cub --json",
     "slurm cancel": "mlrc slurm cancel results/runs/mlrc-cub",
     "profile samplers": "mlrc profile samplers --protocol demo --loss mfcwms --seeds 0,1,2",
+    "profile pruners": "mlrc profile pruners --protocol demo --losses mfcwms,cwms --seeds 0,1 "
+    "--pruners median,wilcoxon --set study.n_trials=15",
     "profile train": "mlrc profile train --protocol mlrc --device cuda --workers 1,2,4",
     "gpu-check": "mlrc gpu-check --keep results/runs/gpu-check",
 }

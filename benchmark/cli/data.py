@@ -1,11 +1,13 @@
-"""``mlrc data``: the registered datasets (``list``) and a check of a dataset tree (``check``)."""
+"""``mlrc data``: the registered datasets (``list``), a check of a dataset tree (``check``), and
+building a protocol's image caches ahead of time (``cache``)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
-from benchmark.cli._common import add_command, load_registered_protocol
+from benchmark.cli._common import add_command, load_registered_protocol, root_override
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -39,6 +41,35 @@ def register(commands: argparse._SubParsersAction) -> None:
     check.add_argument("--root", default=None, help="dataset root directory")
     check.add_argument("--protocol", default="mlrc", help="protocol whose data settings to use")
     check.add_argument("--json", action="store_true", help="print one JSON object for scripts")
+    cache = add_command(
+        data_commands,
+        "data cache",
+        "build a protocol's image caches (data.cache_images) ahead of time; print their size",
+        _cache,
+        description="Decode every image once, apply the deterministic first steps of the "
+        "protocol's pipelines (MLRC: Resize(256); Resize(256) + CenterCrop(227)) and store the "
+        "pixels under data.cache_dir (default $MLRC_CACHE_DIR or ~/.cache/mlrc), where every "
+        "later run, worker and process finds them. A valid cache is reused, not rebuilt.",
+    )
+    source = cache.add_mutually_exclusive_group(required=True)
+    source.add_argument("--dataset", help="the dataset (with --root, --protocol, --set)")
+    source.add_argument(
+        "--run-dir", type=Path, help="the caches of an existing run's recorded protocol"
+    )
+    cache.add_argument("--root", default=None, help="dataset root directory")
+    cache.add_argument("--protocol", default="mlrc", help="protocol whose pipelines to cache")
+    cache.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override a protocol value, e.g. --set data.cache_dir=/scratch/mlrc (repeatable)",
+    )
+    cache.add_argument(
+        "--workers", type=int, default=None, help="decoding processes (default: every core)"
+    )
+    cache.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -87,3 +118,38 @@ def _check(args: argparse.Namespace) -> int:
     except UnknownDatasetError:  # the check reports it, in its own format (--json included)
         config = load_protocol(args.protocol, args.dataset)
     return run_data_check(config.dataset, args.root, as_json=args.json, config=config.data)
+
+
+def _cache(args: argparse.Namespace) -> int:
+    from benchmark.data import build_protocol_caches
+    from benchmark.data.protocol_caches import ROLES, disk_usage
+
+    if args.run_dir is not None:
+        from benchmark.study import RunDirectory
+
+        config, _ = RunDirectory(args.run_dir.absolute()).attach()
+    else:
+        overrides = [*args.overrides, *root_override(args.root)]
+        config = load_registered_protocol(args.protocol, args.dataset, overrides)
+    caches = build_protocol_caches(
+        config.dataset, config.data, args.workers, progress=not args.no_progress
+    )
+    if not caches.distinct():
+        print(f"protocol {config.name}: no pipeline of {config.dataset} can be cached exactly")
+        return 0
+    for role in ROLES:
+        cache = caches.of(role)
+        if cache is None:
+            print(f"{role}: read from the image files (see the warning above)")
+            continue
+        steps = " -> ".join(cache.first_steps) or "the decoded images"
+        print(f"{role}: {len(cache)} images, {steps}")
+        print(f"  {cache.directory}")
+    total = sum(disk_usage(cache.directory) for cache in caches.distinct())
+    print(f"size on disk: {total / 2**20:,.1f} MiB ({total:,} bytes)")
+    if not config.data.cache_images:
+        print(
+            f"note: protocol {config.name} has data.cache_images: false; its runs read the "
+            "image files unless --set data.cache_images=true"
+        )
+    return 0

@@ -9,7 +9,13 @@ minutes. It drives the ``mlrc`` commands themselves, which is why it lives in th
    embeddings and a random clustered set) computed on the GPU with each k-NN backend
    (auto, torch, faiss when faiss has GPU support) and on the CPU with faiss: they must agree
    to 1e-6;
-3. ``profile_train``: ``mlrc profile train --protocol mlrc --device cuda`` (BN-Inception).
+3. ``profile_train``: ``mlrc profile train --protocol mlrc --device cuda`` (BN-Inception at
+   batch 32): step rates in fp32, TF32, bf16 (and channels_last), the loader on CUB-sized JPEG
+   files and through the image cache, trainings/hour of 1, 2 and 4 workers sharing the GPU with
+   and without the image cache, and the device-hours of Table 1's CUB column from these rates.
+
+It needs no network: on a bare GPU machine, install from a folder of wheels written by
+``make wheelhouse`` on a machine with network (``make gpu-check WHEELHOUSE=DIR``).
 
 Without a CUDA device it says so and exits 0 without running anything. The exit status is 1
 when a check failed.
@@ -203,6 +209,7 @@ def check_profile_train(device: torch.device, csv_path: Path) -> tuple[bool, str
     from benchmark.cli import main as mlrc
 
     args = ["profile", "train", "--protocol", "mlrc", "--device", str(device), "--no-progress"]
+    args += ["--workers", "1,2,4", "--workers-cache", "both", "--loader-rounds", "1"]
     if (code := mlrc([*args, "--steps", str(PROFILE_STEPS), "--csv", str(csv_path)])) != 0:
         return False, f"mlrc profile train exited with {code}"
     with open(csv_path, newline="") as csv_file:
@@ -213,7 +220,7 @@ def check_profile_train(device: torch.device, csv_path: Path) -> tuple[bool, str
 
 def summarize_train_rows(rows: list[dict[str, str]]) -> str:
     """The key numbers of a ``mlrc profile train`` CSV in one line."""
-    parts = []
+    parts, projections = [], {}
     for row in rows:
         kind, setting, count = row["measurement"], row["setting"], row["count"]
         if row["status"] != "ok":
@@ -221,13 +228,22 @@ def summarize_train_rows(rows: list[dict[str, str]]) -> str:
             parts.append(f"{what}: {row['status']}")
             continue
         value = float(row["value"])
-        ratio = f" ({float(row['ratio']):.2f}x {row['ratio_to']})" if row["ratio"] else ""
+        ratio = f" ({float(row['ratio']):.2f}x {row['ratio_to']})" if row.get("ratio") else ""
         if kind == "step":
             parts.append(f"step {setting} {value:.0f} images/s{ratio}")
+        elif kind == "eval":
+            parts.append(f"evaluation {setting} {value:.0f} images/s")
         elif kind == "loader":
-            parts.append(f"loader {count} workers {value:.0f} images/s{ratio}")
+            per_core = f", {float(row['per_core']):.0f}/core" if row.get("per_core") else ""
+            parts.append(f"loader {count} workers {setting} {value:.0f} images/s{per_core}")
+        elif kind == "projection":
+            projections.setdefault(setting, []).append(f"{value:.0f}")
         else:
-            parts.append(f"{count} mlrc workers {value:.0f} trainings/h{ratio}")
+            cache = " with the image cache" if setting.endswith("image_cache") else ""
+            parts.append(f"{count} mlrc workers{cache} {value:.0f} trainings/h{ratio}")
+    if projections:
+        groups = "; ".join(f"{setting} {'/'.join(v)}" for setting, v in projections.items())
+        parts.append(f"CUB column of Table 1, device-hours at 1/2/4 workers per GPU: {groups}")
     return "; ".join(parts)
 
 

@@ -46,6 +46,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     _register_train(profile_commands)
     _register_samplers(profile_commands)
+    _register_pruners(profile_commands)
 
 
 def _profile_losses(args: argparse.Namespace) -> int:
@@ -96,10 +97,48 @@ def _register_train(profile_commands: argparse._SubParsersAction) -> None:
         "--loss", default=None, help="default: the protocol's first demo loss, else mfcwms"
     )
     train.add_argument("--steps", type=int, default=10, help="timed training steps per setting")
-    train.add_argument("--loader-workers", default="0,2,4", help="loader worker counts to time")
-    train.add_argument("--loader-batches", type=int, default=20, help="timed batches per count")
+    train.add_argument("--loader-workers", default="1,2,4", help="loader worker counts to time")
+    train.add_argument(
+        "--loader-batches", type=int, default=20, help="timed batches per count and round"
+    )
+    train.add_argument(
+        "--loader-rounds",
+        type=int,
+        default=2,
+        help="rounds of loader measurements, files and cache interleaved (default 2)",
+    )
+    train.add_argument(
+        "--jpeg-size",
+        default="500x375",
+        help="WIDTHxHEIGHT of the JPEG files the loader reads (default 500x375, CUB's size)",
+    )
     train.add_argument(
         "--workers", default="1,2,4", help="mlrc worker process counts ('' for none)"
+    )
+    train.add_argument(
+        "--workers-cache",
+        choices=("protocol", "both"),
+        default="protocol",
+        help="worker runs read images as the protocol does, or both from files and the cache",
+    )
+    train.add_argument(
+        "--cores-per-device",
+        type=int,
+        default=8,
+        help="projection: loader cores a device gets on your cluster (default 8)",
+    )
+    train.add_argument(
+        "--epochs-per-training",
+        type=float,
+        default=50.0,
+        help="projection: the mean epochs of one training, an assumption (default 50)",
+    )
+    train.add_argument(
+        "--pruning-saves",
+        type=float,
+        default=None,
+        help="projection: the fraction of study fold trainings pruning saves (default 0.23, "
+        "what wilcoxon:p_threshold=0.3 saved on the README's demo studies)",
     )
     train.add_argument(
         "--csv",
@@ -111,6 +150,7 @@ def _register_train(profile_commands: argparse._SubParsersAction) -> None:
 
 
 def _profile_train(args: argparse.Namespace) -> int:
+    from benchmark.profiling.projection import MEASURED_PRUNING_SAVES
     from benchmark.profiling.train import TrainProfileOptions, profile_training
     from benchmark.profiling.train_report import format_train_profile, write_train_profile_csv
 
@@ -122,7 +162,13 @@ def _profile_train(args: argparse.Namespace) -> int:
         steps=args.steps,
         loader_workers=_counts(args.loader_workers, "--loader-workers"),
         loader_batches=args.loader_batches,
+        loader_rounds=args.loader_rounds,
+        jpeg_size=_size(args.jpeg_size),
         worker_counts=_counts(args.workers, "--workers"),
+        worker_cache=args.workers_cache,
+        cores_per_device=args.cores_per_device,
+        epochs_per_training=args.epochs_per_training,
+        pruning_saves=MEASURED_PRUNING_SAVES if args.pruning_saves is None else args.pruning_saves,
         plugins=tuple(args.plugin),
         progress=not args.no_progress,
     )
@@ -147,6 +193,15 @@ def _profile_device(name: str):
         raise ConfigError(
             f"--device {name!r} is not a device; use cpu, cuda, cuda:N or auto"
         ) from None
+
+
+def _size(text: str) -> tuple[int, int]:
+    from benchmark.errors import ConfigError
+
+    width, _, height = text.lower().partition("x")
+    if not (width.isdigit() and height.isdigit()):
+        raise ConfigError(f"--jpeg-size {text!r}: expected WIDTHxHEIGHT in pixels, e.g. 500x375")
+    return int(width), int(height)
 
 
 def _counts(text: str, option: str, minimum: int = 0) -> tuple[int, ...]:
@@ -205,3 +260,56 @@ def _profile_samplers(args: argparse.Namespace) -> int:
     write_sampler_csv(rows, args.csv)
     _logger.info("written: %s", args.csv)
     return 0
+
+
+def _register_pruners(profile_commands: argparse._SubParsersAction) -> None:
+    pruners = add_command(
+        profile_commands,
+        "profile pruners",
+        "the same studies with and without pruning: fold trainings saved, best configuration, "
+        "and its retrained test MAP@R against the unpruned one's 95% interval",
+        _profile_pruners,
+        description=None,
+    )
+    add_protocol_choice(pruners)
+    pruners.add_argument("--losses", default="mfcwms", help="comma-separated losses")
+    pruners.add_argument("--seeds", default="0,1", help="comma-separated sampler seeds")
+    pruners.add_argument(
+        "--pruners",
+        default="median,wilcoxon",
+        help="comma-separated NAME[:SETTING=VALUE...], e.g. median:warmup_folds=0,"
+        "wilcoxon:p_threshold=0.3 (each compared with study.pruner=none)",
+    )
+    pruners.add_argument(
+        "--keep", type=Path, default=None, help="keep the run directories in this folder"
+    )
+    pruners.add_argument(
+        "--csv",
+        type=Path,
+        default=Path("results/runs/profile/pruners.csv"),
+        help="where to write the rows (rewritten after every study)",
+    )
+    pruners.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def _profile_pruners(args: argparse.Namespace) -> int:
+    from benchmark.profiling.pruners import compare_pruners, format_pruner_table
+
+    rows = compare_pruners(
+        args.protocol,
+        args.dataset,
+        losses=_names(args.losses),
+        seeds=_counts(args.seeds, "--seeds"),
+        pruners=_names(args.pruners),
+        overrides=args.overrides,
+        work_dir=args.keep,
+        csv_path=args.csv,
+        progress=not args.no_progress,
+    )
+    print(format_pruner_table(rows))
+    print(f"\nwritten: {args.csv}")
+    return 0
+
+
+def _names(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]

@@ -68,6 +68,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     status.add_argument("run_dir", type=Path, help="the run directory of the sweep")
     status.add_argument("--json", action="store_true", help="print one JSON object for scripts")
     status.add_argument("--storage", default=None, help="override the run's storage URL")
+    status.add_argument(
+        "--workers-per-device",
+        type=int,
+        default=1,
+        help="the profile's workers_per_gpu: device-hours are training-hours / k (default 1)",
+    )
 
     cancel = add_command(
         slurm_commands,
@@ -149,7 +155,11 @@ def _status(args: argparse.Namespace) -> int:
     from benchmark.cluster import format_status, sweep_status
     from benchmark.study import RunDirectory
 
-    status = sweep_status(RunDirectory(args.run_dir.absolute()), storage_url=args.storage)
+    status = sweep_status(
+        RunDirectory(args.run_dir.absolute()),
+        storage_url=args.storage,
+        workers_per_device=max(args.workers_per_device, 1),
+    )
     print(json.dumps(status.to_json(), indent=2) if args.json else format_status(status))
     return 0
 

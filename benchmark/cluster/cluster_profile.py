@@ -18,7 +18,7 @@ from benchmark.cluster.job import Resources
 from benchmark.config import coerce_value, read_yaml
 from benchmark.errors import ConfigError
 
-STAGES = ("study", "retrain", "tables")
+STAGES = ("cache", "study", "retrain", "tables")
 
 MIN_USEFUL_SECONDS = 300
 """A job's time limit must leave it this much work before the time-limit signal: a shorter one
@@ -61,6 +61,8 @@ _MANAGED_OPTIONS = {
 
 # The tables job only reads results.csv: no GPU, one CPU, a short limit (unless overridden).
 _TABLES_DEFAULTS = {"gpus": 0, "cpus_per_task": 1, "time": "01:00:00"}
+# The image-cache job decodes on the CPU cores of the profile: no GPU (unless overridden).
+_CACHE_DEFAULTS = {"gpus": 0, "time": "04:00:00"}
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,8 @@ class ClusterProfile:
         }
         if stage == "tables":
             values.update(_TABLES_DEFAULTS)
+        elif stage == "cache":
+            values.update(_CACHE_DEFAULTS)
         overrides = self.stages.get(stage, StageOverrides())
         values.update({k: v for k, v in dataclasses.asdict(overrides).items() if v is not None})
         values["extra_sbatch"] = tuple(values["extra_sbatch"])

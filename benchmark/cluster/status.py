@@ -25,6 +25,7 @@ from benchmark.cluster.progress import (
 from benchmark.cluster.slurm import NEVER_SATISFIED, Slurm, TaskState
 from benchmark.errors import SlurmError
 from benchmark.study import UNTRAINED, RunDirectory
+from benchmark.study.run_cost import RunCost, format_run_cost, run_cost
 
 NO_ACCOUNTING = (
     "some jobs are no longer known to the Slurm controller and sacct is not available here "
@@ -62,6 +63,8 @@ class SweepStatus:
     retrains: list[RetrainProgress]
     jobs: list[JobStatus]
     notes: list[str] = field(default_factory=list)
+    cost: RunCost | None = None
+    """Device-hours spent and left, and the ETA (``mlrc status``)."""
 
     def to_json(self) -> dict[str, Any]:
         """A plain dict for ``--json`` (``remaining`` and ``done`` included)."""
@@ -84,13 +87,18 @@ class SweepStatus:
             ],
             "jobs": [asdict(j) for j in self.jobs],
             "notes": self.notes,
+            "cost": self.cost.to_json() if self.cost else None,
         }
 
 
 def sweep_status(
-    run_dir: RunDirectory, slurm: Slurm | None = None, storage_url: str | None = None
+    run_dir: RunDirectory,
+    slurm: Slurm | None = None,
+    storage_url: str | None = None,
+    workers_per_device: int = 1,
 ) -> SweepStatus:
-    """Progress of every study and retrain of the run, and the states of its Slurm jobs."""
+    """Progress of every study and retrain of the run, the states of its Slurm jobs, and its
+    cost so far and left (:func:`~benchmark.study.run_cost.run_cost`)."""
     slurm = slurm or Slurm()
     config, storage_url = run_dir.attach(storage_url)
     ledger = Ledger(run_dir)
@@ -111,6 +119,7 @@ def sweep_status(
         retrains=read_retrain_progress(run_dir, config, [*losses, UNTRAINED]),
         jobs=jobs,
         notes=notes,
+        cost=run_cost(run_dir, storage_url, losses, workers_per_device),
     )
 
 
@@ -154,6 +163,8 @@ def format_status(status: SweepStatus) -> str:
         reasons = f" ({', '.join(job.reasons)})" if job.reasons else ""
         lines.append(f"{job.key:<24} {job.job_id:>9}  {states}{reasons}")
     lines += [f"note: {note}" for note in status.notes]
+    if status.cost is not None:
+        lines += ["", *format_run_cost(status.cost).splitlines()[3:]]  # without its header
     return "\n".join(lines)
 
 

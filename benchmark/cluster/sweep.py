@@ -11,10 +11,14 @@ they ended, and checks the study itself (``mlrc retrain`` refuses a study short 
 A crashed task thus never strands the stages after it: they run, say what is missing, and the
 next submit completes the sweep. There is never more than one tables job waiting: a new one
 replaces one still pending.
+With ``data.cache_images`` on a dataset of photographs, one CPU job builds the image caches first
+(``mlrc data cache``); the training jobs wait for it ``afterany`` too (one that finds no cache
+builds it itself).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -126,6 +130,7 @@ def plan_sweep(
     elif not still_queued(f"retrain-{UNTRAINED}", "untrained baseline"):
         add(retrain_job(context, untrained, after_study=None))
 
+    _build_image_caches_first(context, plan, active)
     new_retrains = [job.key for job in plan.jobs if job.stage == "retrain"]
     if new_retrains:
         retrain_keys = [key for key in queued if key.startswith("retrain-")]
@@ -152,6 +157,46 @@ def add_tables_job(
             "for the new jobs"
         )
     plan.jobs.append(tables_job(context, after, what))
+
+
+CACHE_KEY = "cache"
+
+
+def _build_image_caches_first(
+    context: SweepContext, plan: SweepPlan, active: Mapping[str, str]
+) -> None:
+    """Put the image-cache job before the training jobs of ``plan`` and make them wait for it.
+
+    Only for photographs (``data.transform`` not ``small``): the synthetic data's decoded images
+    are cached in a second by the first job that needs them. A valid cache makes the job end at
+    once; the training jobs would build a missing one themselves, all at the same time.
+    """
+    data = context.config.data
+    training = [job for job in plan.jobs if job.stage in ("study", "retrain")]
+    if not data.cache_images or data.transform == "small" or not training:
+        return
+    if CACHE_KEY not in active:
+        plan.jobs.insert(0, cache_job(context))
+    wait = Dependency("afterany", CACHE_KEY)
+    plan.jobs[:] = [
+        dataclasses.replace(job, dependencies=(wait, *job.dependencies)) if job in training else job
+        for job in plan.jobs
+    ]
+
+
+def cache_job(context: SweepContext) -> Job:
+    """``mlrc data cache`` of the run's protocol: the image caches every training reads."""
+    return Job(
+        key=CACHE_KEY,
+        stage="cache",
+        loss=None,
+        name=context.job_name(CACHE_KEY),
+        description="build the image caches of the run (data.cache_images) before any training",
+        command=context.mlrc(
+            "data", "cache", "--run-dir", str(context.run_dir.path), "--no-progress"
+        ),
+        resources=context.profile.resources("cache"),
+    )
 
 
 def study_job(context: SweepContext, study: StudyProgress) -> Job:

@@ -29,7 +29,13 @@ class DataConfig:
     crop_scale: tuple[float, float] = (0.16, 1.0)
     num_workers: int = 4
     cache_images: bool = False
-    """Decode every image once into memory (for small datasets such as the synthetic one)."""
+    """Store each image after the deterministic first steps of the transforms (MLRC: Resize,
+    and Resize + CenterCrop for evaluation) once, as uint8 pixels that every process maps into
+    memory; batches are bitwise those read from the image files. Not for a training pipeline
+    that starts with a random crop of the original (the traditional protocol): its images are
+    read from the files."""
+    cache_dir: str | None = None
+    """Where the image caches go; None: ``$MLRC_CACHE_DIR``, else ``~/.cache/mlrc``."""
     synthetic_classes: int = 100
     synthetic_images_per_class: int = 30
     synthetic_image_size: int = 32
@@ -127,8 +133,21 @@ class StudyConfig:
     published optima) or the path of a CSV in that schema (``mlrc run --params-from``)."""
     n_trials: int = 50
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
-    pruner: Literal["none", "median"] = "none"
+    pruner: Literal["none", "median", "percentile", "wilcoxon"] = "none"
+    """Stop a trial early when its first folds are clearly worse, compared on the same folds
+    (benchmark.study.pruners): ``median`` (the mean of its finished folds below the median of
+    the completed trials' means over the same folds), ``percentile`` (the same below
+    ``pruner_percentile``), ``wilcoxon`` (Optuna's WilcoxonPruner: its fold scores against the
+    best trial's, p < ``pruner_p_threshold``), or ``none``. MLRC did not prune."""
     pruner_warmup_folds: int = 1
+    """No pruning decision before the trial finished fold index ``pruner_warmup_folds``
+    (1: the first decision comes after two folds)."""
+    pruner_percentile: float = 50.0
+    """``percentile``: prune below this percentile (lower prunes less)."""
+    pruner_p_threshold: float = 0.1
+    """``wilcoxon``: prune when the one-sided p-value is below this. With 4 folds, n paired folds
+    all worse give p = 1/2**n (0.25, 0.125, 0.0625), so 0.1 is reached only after the last fold,
+    when nothing is left to save: 0.3 prunes after two folds."""
     heartbeat_interval: int = 60
     """Seconds between a running trial's heartbeats."""
     grace_period: int = 300

@@ -22,15 +22,25 @@ from benchmark.data.dataset_splits import (
 )
 from benchmark.data.folder import read_folder
 from benchmark.data.folds import FOLD_SCHEMES, Fold, build_folds
+from benchmark.data.image_cache import ImageCache, ensure_image_cache
 from benchmark.data.image_set import (
     ImageSet,
-    clear_image_cache,
     image_set_for_classes,
     image_set_for_images,
     load_image,
 )
 from benchmark.data.index import DatasetIndex
 from benchmark.data.inshop import read_inshop
+from benchmark.data.protocol_caches import (
+    TEST,
+    TRAINING,
+    VALIDATION,
+    ProtocolImageCaches,
+    build_protocol_caches,
+    cache_refusal,
+    cached_image_ids,
+    protocol_image_caches,
+)
 from benchmark.data.registry import (
     DatasetSpec,
     dataset_names,
@@ -49,26 +59,35 @@ from benchmark.data.synthetic import (
     load_synthetic,
     read_synthetic,
 )
-from benchmark.data.transforms import build_transforms
+from benchmark.data.transforms import StagedTransform, build_transforms
 
 __all__ = [
     "FOLD_SCHEMES",
+    "TEST",
+    "TRAINING",
+    "VALIDATION",
     "ClassBalancedSampler",
     "ClassSplit",
     "DatasetIndex",
     "DatasetSpec",
     "Fold",
+    "ImageCache",
     "ImageSet",
+    "ProtocolImageCaches",
+    "StagedTransform",
     "TraditionalSplit",
     "build_class_sampler",
     "build_folds",
+    "build_protocol_caches",
     "build_transforms",
+    "cache_refusal",
+    "cached_image_ids",
     "check_image",
     "class_attributes",
     "class_halves_split",
-    "clear_image_cache",
     "dataset_names",
     "default_cache_dir",
+    "ensure_image_cache",
     "ensure_synthetic_dataset",
     "find_image_problems",
     "get_dataset_spec",
@@ -79,6 +98,7 @@ __all__ = [
     "load_image",
     "load_synthetic",
     "mlrc_split",
+    "protocol_image_caches",
     "read_cars196",
     "read_cub",
     "read_folder",

@@ -22,6 +22,7 @@ MANIFEST = "manifest.json"
 STALE_TEMPORARY_S = 3600.0
 
 Writer = Callable[[Path], Mapping[str, Any] | None]
+Check = Callable[[Path], bool]
 
 
 def default_cache_dir() -> Path:
@@ -31,7 +32,11 @@ def default_cache_dir() -> Path:
 
 
 def ensure_cached_folder(
-    cache_dir: str | Path | None, name: str, params: Mapping[str, Any], write: Writer
+    cache_dir: str | Path | None,
+    name: str,
+    params: Mapping[str, Any],
+    write: Writer,
+    check: Check | None = None,
 ) -> Path:
     """The folder ``cache_dir/name``, filled by ``write`` on first use and reused afterwards.
 
@@ -41,10 +46,16 @@ def ensure_cached_folder(
         params: what the content is made from; a folder whose manifest holds them is reused.
         write: fills the (existing, empty) folder it is given and may return extra manifest
             entries, written after ``params``.
+        check: whether a folder's content is whole (e.g. no truncated file); a folder that
+            fails it is rebuilt like one whose manifest differs.
     """
     cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     target = cache_dir / name
-    if manifest_matches(target, params):
+
+    def trusted(directory: Path) -> bool:
+        return manifest_matches(directory, params) and (check is None or check(directory))
+
+    if trusted(target):
         return target
     _make_cache_dir(cache_dir)
     _remove_stale_temporaries(cache_dir, name)
@@ -54,8 +65,8 @@ def ensure_cached_folder(
         extra = write(temporary) or {}
         manifest = json.dumps({**params, **extra}, indent=1) + "\n"
         (temporary / MANIFEST).write_text(manifest)
-        _set_aside_if_untrusted(target, params)
-        _move_into_place(temporary, target, params)
+        _set_aside_if_untrusted(target, trusted)
+        _move_into_place(temporary, target, trusted)
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
     return target
@@ -82,20 +93,21 @@ def _make_cache_dir(cache_dir: Path) -> None:
         ) from None
 
 
-def _set_aside_if_untrusted(target: Path, params: Mapping[str, Any]) -> None:
-    """Remove a folder without a matching manifest (checked now: another process may just have
-    placed a valid one), renaming it first so that no reader sees it half deleted."""
-    if target.exists() and not manifest_matches(target, params):
+def _set_aside_if_untrusted(target: Path, trusted: Check) -> None:
+    """Remove a folder without a matching manifest or whole content (checked now: another
+    process may just have placed a valid one), renaming it first so that no reader sees it half
+    deleted."""
+    if target.exists() and not trusted(target):
         stale = target.with_name(f".{target.name}.stale-{uuid.uuid4().hex[:8]}")
         target.rename(stale)
         shutil.rmtree(stale, ignore_errors=True)
 
 
-def _move_into_place(temporary: Path, target: Path, params: Mapping[str, Any]) -> None:
+def _move_into_place(temporary: Path, target: Path, trusted: Check) -> None:
     try:
         temporary.rename(target)
     except OSError:
-        if not manifest_matches(target, params):  # lost a race to a bad state: give up
+        if not trusted(target):  # lost a race to a bad state: give up
             raise
         # Another process finished the same folder first; its content is identical.
 

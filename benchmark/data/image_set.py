@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch.utils.data
 from PIL import Image, UnidentifiedImageError
 
 from benchmark.data.index import DatasetIndex
+from benchmark.data.transforms import first_step_names, pixels_transform
 from benchmark.errors import DatasetLayoutError
 
-# Decoded images shared by every ImageSet of this process, keyed by path. Filled in the main
-# process before DataLoader workers fork, so workers inherit it instead of re-decoding.
-_IMAGE_CACHE: dict[str, np.ndarray] = {}
+if TYPE_CHECKING:
+    from benchmark.data.image_cache import ImageCache
 
 
 def load_image(path: str | Path) -> Image.Image:
@@ -33,26 +34,16 @@ def load_image(path: str | Path) -> Image.Image:
         ) from None
 
 
-def cached_image(path: str | Path) -> Image.Image:
-    """:func:`load_image`, decoding each path only once per process."""
-    key = str(path)
-    pixels = _IMAGE_CACHE.get(key)
-    if pixels is None:
-        pixels = np.asarray(load_image(path))
-        _IMAGE_CACHE[key] = pixels
-    return Image.fromarray(pixels)
-
-
-def clear_image_cache() -> None:
-    _IMAGE_CACHE.clear()
-
-
 class ImageSet(torch.utils.data.Dataset):
     """Images with labels ``0..num_classes-1``; item ``i`` is ``(transform(image), label)``.
 
     ``class_names[c]`` names label ``c``; ``classes[c]`` is its global class index in the
     dataset and ``global_labels`` the per-image global indices, which stay comparable between
     sets that were remapped separately. ``image_ids`` are positions in the dataset's index.
+
+    With an ``image_cache`` (built for ``transform``'s deterministic first steps, see
+    :mod:`benchmark.data.image_cache`) an item is the cached pixels through the rest of the
+    transform, bitwise what the whole transform makes of the image file.
     """
 
     def __init__(
@@ -63,7 +54,7 @@ class ImageSet(torch.utils.data.Dataset):
         transform: Callable | None = None,
         classes: np.ndarray | None = None,
         image_ids: np.ndarray | None = None,
-        cache_images: bool = False,
+        image_cache: ImageCache | None = None,
     ):
         self.paths = tuple(paths)
         self.labels = np.asarray(labels, dtype=np.int64)
@@ -76,12 +67,18 @@ class ImageSet(torch.utils.data.Dataset):
             else np.asarray(classes, dtype=np.int64)
         )
         self.image_ids = None if image_ids is None else np.asarray(image_ids, dtype=np.int64)
-        self.cache_images = cache_images
         if len(self.labels) != len(self.paths):
             raise ValueError(f"{len(self.paths)} paths but {len(self.labels)} labels")
-        if cache_images:
-            for path in self.paths:  # decode now, in this process, once for every later use
-                cached_image(path)
+        self.image_cache = image_cache
+        self._cache_rows: np.ndarray | None = None
+        if image_cache is not None:
+            if image_cache.first_steps != first_step_names(transform):
+                raise ValueError(
+                    f"the image cache holds images after {image_cache.first_steps}, but the "
+                    f"transform starts with {first_step_names(transform)}"
+                )
+            self._cache_rows = image_cache.rows_of(self.paths)
+            self._from_pixels = pixels_transform(transform)
 
     @property
     def global_labels(self) -> np.ndarray:
@@ -91,8 +88,10 @@ class ImageSet(torch.utils.data.Dataset):
         return len(self.paths)
 
     def __getitem__(self, i: int):
-        path = self.paths[i]
-        image = cached_image(path) if self.cache_images else load_image(path)
+        if self._cache_rows is not None:
+            pixels = self.image_cache.pixels(int(self._cache_rows[i]))
+            return self._from_pixels(pixels), int(self.labels[i])
+        image = load_image(self.paths[i])
         if self.transform is not None:
             image = self.transform(image)
         return image, int(self.labels[i])
@@ -106,7 +105,7 @@ def image_set_for_classes(
     classes: Iterable[int] | np.ndarray,
     transform: Callable | None,
     partition: str | None = None,
-    cache_images: bool = False,
+    image_cache: ImageCache | None = None,
 ) -> ImageSet:
     """All images of ``classes`` (global indices), optionally only those of one partition.
 
@@ -117,14 +116,14 @@ def image_set_for_classes(
     classes = np.unique(np.asarray(list(classes), dtype=np.int64))
     _check_classes(index, classes)
     image_ids = index.image_ids_of_classes(classes, partition)
-    return _image_set(index, image_ids, classes, transform, cache_images)
+    return _image_set(index, image_ids, classes, transform, image_cache)
 
 
 def image_set_for_images(
     index: DatasetIndex,
     image_ids: Iterable[int] | np.ndarray,
     transform: Callable | None,
-    cache_images: bool = False,
+    image_cache: ImageCache | None = None,
     classes: Iterable[int] | np.ndarray | None = None,
 ) -> ImageSet:
     """The images ``image_ids`` (positions in the index), in the given order.
@@ -144,7 +143,7 @@ def image_set_for_images(
         outside = np.setdiff1d(present, classes)
         if len(outside):
             raise ValueError(f"images of classes {outside[:5].tolist()} not in `classes`")
-    return _image_set(index, image_ids, classes, transform, cache_images)
+    return _image_set(index, image_ids, classes, transform, image_cache)
 
 
 def _image_set(
@@ -152,7 +151,7 @@ def _image_set(
     image_ids: np.ndarray,
     classes: np.ndarray,
     transform: Callable | None,
-    cache_images: bool,
+    image_cache: ImageCache | None,
 ) -> ImageSet:
     labels = np.searchsorted(classes, index.labels[image_ids])
     return ImageSet(
@@ -162,7 +161,7 @@ def _image_set(
         transform=transform,
         classes=classes,
         image_ids=image_ids,
-        cache_images=cache_images,
+        image_cache=image_cache,
     )
 
 

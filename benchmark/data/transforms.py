@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from torchvision import transforms as T
+from torchvision.transforms import functional as TF
 
 from benchmark.config import DataConfig
 from benchmark.errors import ConfigError
@@ -75,17 +78,113 @@ class SmallImageTransform:
         return f"{type(self).__name__}(size={self.size[0]}, {mode})"
 
 
-class ToBGR255:
-    """A 0-1 RGB tensor -> a 0-255 BGR tensor minus ``mean`` (BN-Inception's input convention)."""
+class ToBGR255Tensor:
+    """A PIL image -> a 0-255 BGR float tensor minus ``mean``, in one pass.
+
+    Bitwise what ``ToTensor()`` followed by ``tensor.flip(0) * 255 - mean`` gives (the same
+    float32 operations in the same order: divide by 255, multiply by 255, subtract the mean;
+    the channel flip is done on the uint8 pixels, where it is exact), with fewer copies.
+    """
 
     def __init__(self, mean: tuple[float, float, float] = BNINCEPTION_MEAN):
         self.mean = torch.tensor(mean, dtype=torch.float32).view(3, 1, 1)
 
-    def __call__(self, tensor: torch.Tensor) -> torch.Tensor:
-        return tensor.flip(0) * 255.0 - self.mean
+    def __call__(self, image: Image.Image | np.ndarray) -> torch.Tensor:
+        """``image``: an RGB PIL image, or its ``height x width x 3`` uint8 pixels."""
+        pixels = np.asarray(image, dtype=np.uint8)[:, :, ::-1]
+        tensor = torch.from_numpy(np.ascontiguousarray(pixels.transpose(2, 0, 1)))
+        return tensor.float().div_(255).mul_(255.0).sub_(self.mean)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(mean={tuple(self.mean.flatten().tolist())})"
+
+
+class StagedTransform(T.Compose):
+    """A pipeline whose first ``deterministic_steps`` transforms draw no random number.
+
+    Their output (a PIL image) depends on the image alone, so it can be computed once and
+    stored as uint8 pixels (:mod:`benchmark.data.image_cache`); applying :attr:`rest` to the
+    stored pixels then gives exactly what the whole pipeline gives on the original image.
+    """
+
+    def __init__(self, transforms: list[Callable], deterministic_steps: int):
+        super().__init__(transforms)
+        if not 0 <= deterministic_steps <= len(transforms):
+            raise ValueError(f"deterministic_steps must lie in 0..{len(transforms)}")
+        self.deterministic_steps = deterministic_steps
+
+    @property
+    def first(self) -> T.Compose:
+        """The deterministic first steps (PIL image -> PIL image)."""
+        return T.Compose(self.transforms[: self.deterministic_steps])
+
+    @property
+    def rest(self) -> T.Compose:
+        """Everything after the deterministic first steps."""
+        return T.Compose(self.transforms[self.deterministic_steps :])
+
+
+class PixelsRandomResizedCrop:
+    """``crop`` (a RandomResizedCrop) applied to uint8 pixels instead of a PIL image.
+
+    Bitwise what ``crop(Image.fromarray(pixels))`` gives, drawing the same random numbers: the
+    box comes from ``crop.get_params`` (which reads only the image's size), the crop is a copy
+    of pixels either way, and the resize is torchvision's on the cropped PIL image. Only the
+    cropped region is converted to a PIL image, which saves a copy of the whole image.
+    """
+
+    def __init__(self, crop: T.RandomResizedCrop):
+        self.crop = crop
+
+    def __call__(self, pixels: np.ndarray) -> Image.Image:
+        height, width = pixels.shape[:2]
+        shape_only = torch.empty(1).expand(pixels.shape[2], height, width)
+        top, left, h, w = self.crop.get_params(shape_only, self.crop.scale, self.crop.ratio)
+        region = Image.fromarray(np.ascontiguousarray(pixels[top : top + h, left : left + w]))
+        return TF.resize(
+            region, self.crop.size, self.crop.interpolation, antialias=self.crop.antialias
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.crop!r})"
+
+
+# Steps that take a uint8 pixel array as well as a PIL image, with the same result.
+_TAKES_PIXELS = (SmallImageTransform, ToBGR255Tensor)
+
+
+def pixels_transform(transform: Callable | None) -> Callable[[np.ndarray], Any]:
+    """What to apply to an image cache's stored pixels: bitwise what ``transform`` applies,
+    after its deterministic first steps, to the PIL image those steps made (with the fewest
+    conversions: the pixels go straight to a step that takes them)."""
+    rest = after_first_step(transform)
+    steps = list(rest.transforms) if isinstance(rest, T.Compose) else [rest]
+    if rest is None:
+        return Image.fromarray
+    if isinstance(steps[0], T.RandomResizedCrop):
+        return T.Compose([PixelsRandomResizedCrop(steps[0]), *steps[1:]])
+    if isinstance(steps[0], _TAKES_PIXELS):
+        return rest
+    return T.Compose([Image.fromarray, *steps])
+
+
+def first_step_names(transform: Callable | None) -> list[str]:
+    """The deterministic first steps of ``transform`` with every parameter (their ``repr``);
+    empty for a transform that starts from the decoded original (e.g. ``"small"``)."""
+    if isinstance(transform, StagedTransform):
+        return [repr(step) for step in transform.first.transforms]
+    return []
+
+
+def after_first_step(transform: Callable | None) -> Callable | None:
+    """What ``transform`` applies after its deterministic first steps."""
+    return transform.rest if isinstance(transform, StagedTransform) else transform
+
+
+def apply_first_step(transform: Callable | None, image: Image.Image) -> Image.Image:
+    """``transform``'s deterministic first steps applied to ``image`` (the image itself when
+    there are none)."""
+    return transform.first(image) if isinstance(transform, StagedTransform) else image
 
 
 def build_transforms(
@@ -104,6 +203,9 @@ def build_transforms(
     ``resize_before_crop=False`` drops the train Resize, as the traditional protocol's
     RandomResizedCrop(224) on the original image does; by default it is read from
     ``config.resize_before_crop`` when that setting exists, else True (MLRC).
+
+    The geometric pipelines are each a :class:`StagedTransform`, whose deterministic first steps
+    (train: the Resize; eval: Resize + CenterCrop) the image cache can store.
     """
     if resize_before_crop is None:
         resize_before_crop = bool(getattr(config, "resize_before_crop", True))
@@ -114,9 +216,9 @@ def build_transforms(
             SmallImageTransform(config.image_size, train=False),
         )
     if config.transform == "bninception":
-        normalize = ToBGR255()
+        to_tensor = [ToBGR255Tensor()]
     elif config.transform == "imagenet":
-        normalize = T.Normalize(IMAGENET_MEAN, IMAGENET_STD)
+        to_tensor = [T.ToTensor(), T.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
     else:
         raise ConfigError(
             f"data.transform {config.transform!r} is not one of ['bninception', 'imagenet', "
@@ -124,8 +226,11 @@ def build_transforms(
         )
     crop = T.RandomResizedCrop(config.image_size, scale=tuple(config.crop_scale))
     train_steps = [T.Resize(config.resize)] if resize_before_crop else []
-    train = T.Compose([*train_steps, crop, flip, T.ToTensor(), normalize])
-    evaluation = T.Compose(
-        [T.Resize(config.resize), T.CenterCrop(config.image_size), T.ToTensor(), normalize]
+    train = StagedTransform(
+        [*train_steps, crop, flip, *to_tensor], deterministic_steps=len(train_steps)
+    )
+    evaluation = StagedTransform(
+        [T.Resize(config.resize), T.CenterCrop(config.image_size), *to_tensor],
+        deterministic_steps=2,
     )
     return train, evaluation

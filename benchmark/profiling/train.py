@@ -5,11 +5,16 @@ Three measurements, each against a reference measured in the same run:
 - images/s of full training steps of the protocol's network at its image size and batch size
   (:mod:`~benchmark.profiling.train_step`), in fp32 and in each faster setting (TF32, bf16
   autocast, channels_last, bf16 + channels_last); ratios to fp32;
-- images/s of the data loader alone on a folder of real JPEG files in CUB's layout
-  (:mod:`~benchmark.profiling.loader`, :mod:`~benchmark.profiling.cub_jpeg`) with each number
-  of loader worker processes; ratio to the step at the protocol's own settings;
+- images/s of the evaluation forward pass (the validation and test embeddings);
+- images/s of the data loader alone on a folder of real JPEG files in CUB's layout and size
+  (:mod:`~benchmark.profiling.loader`, :mod:`~benchmark.profiling.cub_jpeg`), decoding every
+  file and reading the image cache, interleaved, with each number of loader worker processes;
+  per core, ratio of the cache to the files, and the cores one training step needs;
 - aggregate trainings/hour of 1, 2, 4 ``mlrc worker`` processes sharing the device on a fresh
-  tiny run each (:mod:`~benchmark.profiling.workers`); ratios to one worker.
+  tiny run each (:mod:`~benchmark.profiling.workers`), with or without the image cache; ratios
+  to one worker;
+- on CUB, the device-hours of Table 1's column from these rates
+  (:mod:`~benchmark.profiling.projection`).
 
 Pretrained weights are never loaded (``model.weights`` is set to ``none``): the speed of a
 network does not depend on its weights.
@@ -28,14 +33,32 @@ import numpy as np
 import torch
 
 from benchmark.config import ProtocolConfig
-from benchmark.data import build_folds, read_cub
+from benchmark.data import (
+    DatasetIndex,
+    ImageCache,
+    build_folds,
+    build_transforms,
+    cache_refusal,
+    ensure_image_cache,
+    read_cub,
+)
+from benchmark.data.protocol_caches import usable_cores
 from benchmark.engine import RunDevice
 from benchmark.errors import ConfigError
 from benchmark.losses import get_loss_spec
-from benchmark.profiling.cub_jpeg import DEFAULT_IMAGE_SIZE, ensure_cub_jpeg_tree
-from benchmark.profiling.loader import measure_loader
+from benchmark.profiling.cub_jpeg import CUB_LIKE_SIZE, ensure_cub_jpeg_tree
+from benchmark.profiling.loader import LoaderMeasurement, measure_loader
+from benchmark.profiling.projection import (
+    DEFAULT_CORES_PER_DEVICE,
+    DEFAULT_EPOCHS_PER_TRAINING,
+)
 from benchmark.profiling.train_report import TrainProfile
-from benchmark.profiling.train_step import STEP_SETTINGS, StepSetting, measure_training_step
+from benchmark.profiling.train_step import (
+    STEP_SETTINGS,
+    StepSetting,
+    measure_eval_forward,
+    measure_training_step,
+)
 from benchmark.profiling.workers import WorkerMeasurement, measure_workers
 from benchmark.progress import Progress
 
@@ -50,6 +73,7 @@ TREE_IMAGES_PER_CLASS = 5
 WORKER_RUN_EPOCHS = 2
 
 Network = Literal["protocol", "small"]
+WorkerCache = Literal["protocol", "both"]
 
 
 @dataclass(frozen=True)
@@ -66,10 +90,20 @@ class TrainProfileOptions:
             per epoch of the worker runs' tiny trainings.
         loader_workers: loader worker counts to time (the protocol's ``data.num_workers`` is
             always added).
-        loader_batches: timed batches per loader measurement.
+        loader_batches: timed batches per loader measurement and round.
+        loader_rounds: rounds of the loader measurements; each round times every count from
+            the JPEG files and from the image cache in turn (interleaved: a busy neighbour on a
+            shared machine slows both alike), and the rounds are pooled.
+        jpeg_size: width and height of the tree's JPEG files (CUB's are about 500 x 375).
         worker_counts: numbers of ``mlrc worker`` processes to time (empty: none).
+        worker_cache: ``protocol``: the worker runs read images as the protocol does
+            (``data.cache_images``); ``both``: once from the files and once from the cache.
         trials_per_worker: trials of the tiny run per worker process.
-        cache_dir: where the JPEG tree is cached (default ``$MLRC_CACHE_DIR`` or ~/.cache/mlrc).
+        cache_dir: where the JPEG tree and its image caches are kept (default
+            ``$MLRC_CACHE_DIR`` or ~/.cache/mlrc).
+        cores_per_device: loader cores a device gets on the cluster (for the projection).
+        epochs_per_training: the mean epochs of a training assumed by the projection.
+        pruning_saves: the fraction of study fold trainings a pruner saves (projection).
         plugins: ``--plugin`` files, recorded in the worker runs so their workers load them.
         progress: show a progress bar on a terminal (else log lines).
     """
@@ -79,11 +113,17 @@ class TrainProfileOptions:
     loss: str | None = None
     steps: int = 10
     warmup_steps: int = 2
-    loader_workers: tuple[int, ...] = (0, 2, 4)
+    loader_workers: tuple[int, ...] = (1, 2, 4)
     loader_batches: int = 20
+    loader_rounds: int = 2
+    jpeg_size: tuple[int, int] = CUB_LIKE_SIZE
     worker_counts: tuple[int, ...] = (1, 2, 4)
+    worker_cache: WorkerCache = "protocol"
     trials_per_worker: int = 1
     cache_dir: Path | None = None
+    cores_per_device: int = DEFAULT_CORES_PER_DEVICE
+    epochs_per_training: float = DEFAULT_EPOCHS_PER_TRAINING
+    pruning_saves: float = 0.0
     plugins: tuple[str, ...] = ()
     progress: bool = True
 
@@ -103,21 +143,26 @@ def profile_training(config: ProtocolConfig, options: TrainProfileOptions) -> Tr
     protocol_setting = StepSetting.of(profiled.training)
     settings = [*STEP_SETTINGS, *([] if protocol_setting in STEP_SETTINGS else [protocol_setting])]
     loader_counts = sorted({*options.loader_workers, profiled.data.num_workers})
-    total = 1 + len(settings) + len(loader_counts) + len(options.worker_counts)
+    worker_caching = _worker_caching(profiled, options.worker_cache)
+    total = 3 + len(settings) + options.loader_rounds * len(loader_counts)
+    total += len(options.worker_counts) * len(worker_caching)
     with Progress(
         "profile train", total, logger=_logger, unit="measurement", bars=options.progress
     ) as bar:
         bar.set_postfix("JPEG tree")
-        tree = ensure_cub_jpeg_tree(
-            tree_classes(
-                batch_size // images_per_class,
-                profiled.data.n_folds,
-                profiled.data.fold_scheme,
-            ),
-            TREE_IMAGES_PER_CLASS,
-            DEFAULT_IMAGE_SIZE,
-            cache_dir=options.cache_dir,
+        width, height = options.jpeg_size
+        classes = tree_classes(
+            batch_size // images_per_class, profiled.data.n_folds, profiled.data.fold_scheme
         )
+        tree = ensure_cub_jpeg_tree(
+            classes,
+            TREE_IMAGES_PER_CLASS,
+            width,
+            cache_dir=options.cache_dir,
+            image_height=height,
+        )
+        index = read_cub(tree)
+        image_cache, cache_note = _loader_cache(index, profiled, options)
         bar.update()
         steps = [
             measure_training_step(
@@ -132,11 +177,21 @@ def profile_training(config: ProtocolConfig, options: TrainProfileOptions) -> Tr
             )
             for setting in _advancing(bar, settings, "step")
         ]
+        bar.set_postfix("evaluation forward")
+        evaluation = measure_eval_forward(
+            profiled.model,
+            profiled.training,
+            profiled.data.image_size,
+            protocol_setting,
+            options.device,
+        )
+        bar.update()
         if options.device.type == "cuda":
             torch.cuda.empty_cache()  # leave the device's memory to the worker processes
-        index, pin_memory = read_cub(tree), RunDevice(options.device).pin_memory
-        loaders = [
-            measure_loader(
+        pin_memory = RunDevice(options.device).pin_memory
+
+        def loader(count: int, cache: ImageCache | None) -> LoaderMeasurement:
+            return measure_loader(
                 index,
                 profiled.data,
                 profiled.training,
@@ -144,11 +199,15 @@ def profile_training(config: ProtocolConfig, options: TrainProfileOptions) -> Tr
                 count,
                 options.loader_batches,
                 pin_memory,
+                image_cache=cache,
             )
-            for count in _advancing(bar, loader_counts, "loader workers")
-        ]
-        run_config = worker_run_config(profiled, tree, options.device, options.steps)
-        workers = _measure_workers(run_config, loss_name, options, bar)
+
+        loaders = _interleaved_loaders(loader, loader_counts, image_cache, options, bar)
+        workers = []
+        for cached in worker_caching:
+            run_config = worker_run_config(profiled, tree, options.device, options.steps, cached)
+            workers += _measure_workers(run_config, loss_name, options, bar)
+        bar.update()
     return TrainProfile(
         protocol=config.name,
         dataset=config.dataset,
@@ -164,7 +223,63 @@ def profile_training(config: ProtocolConfig, options: TrainProfileOptions) -> Tr
         workers=workers,
         worker_run=describe_worker_run(run_config, options.trials_per_worker),
         worker_run_device=RunDevice.from_config(run_config.training).describe(),
+        evaluation=evaluation,
+        protocol_caches=profiled.data.cache_images,
+        cores=usable_cores(),
+        jpeg_size=options.jpeg_size,
+        cache_note=cache_note,
+        device_name=device_name(options.device),
+        config=profiled,
+        cores_per_device=options.cores_per_device,
+        epochs_per_training=options.epochs_per_training,
+        pruning_saves=options.pruning_saves,
     )
+
+
+def _loader_cache(
+    index: DatasetIndex, profiled: ProtocolConfig, options: TrainProfileOptions
+) -> tuple[ImageCache | None, str]:
+    """The image cache of the tree for the protocol's train transform (built untimed), or None
+    with the reason when the transform has nothing to cache exactly."""
+    train_transform, _ = build_transforms(profiled.data)
+    refusal = cache_refusal(profiled.data, train_transform)
+    if refusal is not None:
+        return None, f"the image cache is not measured: {refusal}"
+    cache = ensure_image_cache(
+        "cub", index.paths, train_transform, options.cache_dir, workers=0, progress=False
+    )
+    return cache, ""
+
+
+def _interleaved_loaders(
+    loader, counts: list[int], cache: ImageCache | None, options: TrainProfileOptions, bar: Progress
+) -> list[LoaderMeasurement]:
+    """Each round times every count from the files, then from the cache; rounds are pooled."""
+    pooled: dict[tuple[int, bool], LoaderMeasurement] = {}
+    for round_number in range(options.loader_rounds):
+        for count in counts:
+            bar.set_postfix(f"loader round {round_number + 1}, {count} workers")
+            for source in (None, cache) if cache is not None else (None,):
+                measured = loader(count, source)
+                key = (count, source is not None)
+                pooled[key] = pooled[key].pooled(measured) if key in pooled else measured
+            bar.update()
+    return [pooled[key] for key in sorted(pooled)]
+
+
+def _worker_caching(profiled: ProtocolConfig, choice: WorkerCache) -> list[bool]:
+    if choice not in ("protocol", "both"):
+        raise ConfigError(f"--workers-cache must be 'protocol' or 'both', got {choice!r}")
+    if choice == "both" and profiled.data.transform != "small":
+        return [False, True]
+    return [profiled.data.cache_images]
+
+
+def device_name(device: torch.device) -> str:
+    """The device in words: the GPU's name, or the CPU."""
+    if device.type == "cuda":
+        return f"{torch.cuda.get_device_name(device)} ({device})"
+    return f"CPU ({usable_cores()} cores usable by this process)"
 
 
 def _measure_workers(
@@ -206,10 +321,15 @@ def tree_classes(classes_per_batch: int, n_folds: int, fold_scheme: str = "mlrc"
 
 
 def worker_run_config(
-    profiled: ProtocolConfig, tree: Path, device: torch.device, steps: int
+    profiled: ProtocolConfig,
+    tree: Path,
+    device: torch.device,
+    steps: int,
+    cache_images: bool | None = None,
 ) -> ProtocolConfig:
     """The tiny run the worker processes share: the profiled protocol on the JPEG tree, each
-    fold trained ``WORKER_RUN_EPOCHS`` epochs of ``steps`` iterations, validated every epoch."""
+    fold trained ``WORKER_RUN_EPOCHS`` epochs of ``steps`` iterations, validated every epoch
+    (reading images through the image cache when ``cache_images``, default the protocol's)."""
     training = replace(
         profiled.training,
         device=str(device),
@@ -219,7 +339,8 @@ def worker_run_config(
         patience_epochs=WORKER_RUN_EPOCHS,
         warmup_epochs=0,
     )
-    data = replace(profiled.data, root=str(tree))
+    cache_images = profiled.data.cache_images if cache_images is None else cache_images
+    data = replace(profiled.data, root=str(tree), cache_images=cache_images)
     return replace(profiled, dataset="cub", data=data, training=training)
 
 
@@ -236,6 +357,12 @@ def describe_worker_run(run_config: ProtocolConfig, trials_per_worker: int) -> s
 def _check_options(options: TrainProfileOptions) -> None:
     if options.steps < 1 or options.warmup_steps < 0 or options.loader_batches < 1:
         raise ConfigError("--steps and the loader's batches must be >= 1 (warm-up steps >= 0)")
+    if options.loader_rounds < 1 or min(options.jpeg_size) < 8:
+        raise ConfigError("--loader-rounds must be >= 1 and --jpeg-size at least 8x8 pixels")
+    if options.cores_per_device < 1 or options.epochs_per_training <= 0:
+        raise ConfigError("--cores-per-device must be >= 1 and --epochs-per-training > 0")
+    if not 0.0 <= options.pruning_saves < 1.0:
+        raise ConfigError(f"--pruning-saves must lie in [0, 1), got {options.pruning_saves}")
     if any(count < 0 for count in options.loader_workers):
         raise ConfigError(f"--loader-workers must be >= 0, got {list(options.loader_workers)}")
     if any(count < 1 for count in options.worker_counts):

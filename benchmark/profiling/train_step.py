@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 import torch
 
 from benchmark.config import ModelConfig, TrainingConfig
-from benchmark.engine import LossBundle, RunDevice, Trainer
+from benchmark.engine import LossBundle, RunDevice, Trainer, embed
 from benchmark.losses import get_loss_spec
 from benchmark.models import build_model
 from benchmark.profiling.measure import batch_labels, synchronize
@@ -142,3 +142,50 @@ def random_batch(
     if run_device.pin_memory:
         images, labels = images.pin_memory(), labels.pin_memory()
     return images, labels
+
+
+@dataclass(frozen=True)
+class EvalMeasurement:
+    """Images/s of the evaluation forward pass (``embed``: eval mode, no gradients)."""
+
+    setting: StepSetting
+    batch_size: int
+    batches: int
+    window_s: float
+
+    @property
+    def images_per_s(self) -> float:
+        return self.batches * self.batch_size / self.window_s
+
+
+def measure_eval_forward(
+    model_config: ModelConfig,
+    training_config: TrainingConfig,
+    image_size: int,
+    setting: StepSetting,
+    device: torch.device,
+    batches: int = 3,
+    seed: int = 0,
+) -> EvalMeasurement:
+    """Time :func:`~benchmark.engine.embed` over ``batches`` batches of
+    ``training_config.eval_batch_size`` random images, after one untimed pass."""
+
+    config = replace(
+        training_config,
+        device=str(device),
+        amp=setting.amp,
+        channels_last=setting.channels_last,
+        tf32=setting.tf32,
+    )
+    torch.manual_seed(seed)
+    model = build_model(model_config)
+    run_device = RunDevice.from_config(config)
+    size = config.eval_batch_size
+    images = torch.randn(batches * size, 3, image_size, image_size)
+    dataset = torch.utils.data.TensorDataset(images, torch.zeros(len(images), dtype=torch.int64))
+    embed(model, torch.utils.data.Subset(dataset, range(size)), run_device, batch_size=size)
+    synchronize(run_device.device)
+    start = time.perf_counter()
+    embed(model, dataset, run_device, batch_size=size)
+    synchronize(run_device.device)
+    return EvalMeasurement(setting, size, batches, time.perf_counter() - start)

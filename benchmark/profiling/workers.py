@@ -36,6 +36,8 @@ class WorkerMeasurement:
     wall_s: float
     """From starting the processes to the last one's exit (start-up included)."""
     status: str = "ok"
+    cached: bool = False
+    """The tiny run read its images through the image cache (``data.cache_images``)."""
 
     @property
     def trainings_per_hour(self) -> float | None:
@@ -67,23 +69,27 @@ def measure_workers(
         run_config, study=replace(run_config.study, n_trials=processes * trials_per_worker)
     )
     context = StudyContext.create(config, RunDirectory(run_path), plugins=plugins, progress=False)
+    cached = config.data.cache_images
+    if cached:  # built here, untimed: the workers would otherwise all build it at once
+        context.cross_validation.split.caches  # noqa: B018
     threads = threads_per_worker(processes)
     start = time.perf_counter()
     workers, logs = start_workers(run_path, loss_name, processes, threads)
     failure = wait_for_workers(workers, logs, deadline=start + timeout_s)
     wall_s = time.perf_counter() - start
     if failure:
-        return WorkerMeasurement(processes, threads, 0, 0.0, wall_s, f"failed: {failure}")
+        return WorkerMeasurement(processes, threads, 0, 0.0, wall_s, f"failed: {failure}", cached)
     trials = load_study(context, loss_name).get_trials(
         deepcopy=False, states=(TrialState.COMPLETE,)
     )
     if not trials:
-        return WorkerMeasurement(processes, threads, 0, 0.0, wall_s, "failed: no trial completed")
+        failure = "failed: no trial completed"
+        return WorkerMeasurement(processes, threads, 0, 0.0, wall_s, failure, cached)
     first_start = min(t.datetime_start for t in trials)
     last_end = max(t.datetime_complete for t in trials)
     window_s = (last_end - first_start).total_seconds()
     trainings = len(trials) * config.data.n_folds
-    return WorkerMeasurement(processes, threads, trainings, window_s, wall_s)
+    return WorkerMeasurement(processes, threads, trainings, window_s, wall_s, cached=cached)
 
 
 def start_workers(

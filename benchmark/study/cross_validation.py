@@ -58,7 +58,9 @@ class CrossValidation:
         self.run_device = RunDevice.from_config(config.training)
         self.index = load_dataset(config.dataset, config.data.root, config.data)
         self.train_transform, self.eval_transform = build_transforms(config.data)
-        self.split = build_split(self.index, config.data, self.train_transform, self.eval_transform)
+        self.split = build_split(
+            self.index, config.data, self.train_transform, self.eval_transform, progress
+        )
         self.folds: list[Fold] = self.split.folds
 
     def fold_sets(self, fold: Fold) -> tuple[ImageSet, EvalSet]:

@@ -11,6 +11,7 @@ from benchmark.config import ProtocolConfig, SamplerConfig
 from benchmark.errors import StudyFailed
 from benchmark.losses.search_space import SearchSpace
 from benchmark.study import trial_attrs
+from benchmark.study.pruners import build_fold_pruner
 from benchmark.study.sobol_startup import SobolStartupSampler
 
 if TYPE_CHECKING:
@@ -55,12 +56,8 @@ def build_sampler(
 
 
 def build_pruner(config: ProtocolConfig) -> optuna.pruners.BasePruner:
-    if config.study.pruner == "median":
-        return optuna.pruners.MedianPruner(
-            n_startup_trials=config.study.sampler.n_startup_trials,
-            n_warmup_steps=config.study.pruner_warmup_folds,
-        )
-    return optuna.pruners.NopPruner()
+    """The protocol's pruner (:mod:`benchmark.study.pruners`; ``none``: never prune)."""
+    return build_fold_pruner(config.study)
 
 
 def create_study(context: StudyContext, loss: str, space: SearchSpace) -> optuna.Study:

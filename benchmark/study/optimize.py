@@ -64,8 +64,9 @@ def evaluate_params(
 ) -> float:
     """Train the folds with ``params``; finished folds (of an earlier, lost trial) are reused.
 
-    After each fold the running mean of the finished folds is reported to the trial as an
-    intermediate value (step = fold index): it feeds the pruner and optuna-dashboard's plots.
+    After each fold its score is reported to the trial as an intermediate value at step = fold
+    index, so that pruners compare trials on the same folds (:mod:`benchmark.study.pruners`);
+    the pruner is asked while folds are left to train.
     """
     cv = context.cross_validation
     key = params_key(params)
@@ -90,8 +91,9 @@ def evaluate_params(
                 trial_attrs.FOLD_WALL_TIME_S: result.wall_time_s,
             },
         )
-        trial.report(statistics.fmean(scores), step=fold.index)
-        if trial.should_prune():
+        trial.report(result.best_val_map_at_r, step=fold.index)
+        # After the last fold nothing is left to save: the trial completes with its value.
+        if fold is not cv.folds[-1] and trial.should_prune():
             raise optuna.TrialPruned()
     return statistics.fmean(scores)
 

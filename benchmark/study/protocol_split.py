@@ -7,7 +7,9 @@
   "fold" that trains on the train split and early-stops on the test split, as Proxy-Anchor
   style papers do (In-Shop: query -> gallery).
 
-Both give ``folds``, ``fold_sets(fold) -> (train set, validation EvalSet)`` and ``test_set``.
+Both give ``folds``, ``fold_sets(fold) -> (train set, validation EvalSet)`` and ``test_set``,
+reading the images through the protocol's image caches (``data.cache_images``), which are built
+on first use, not when the split is made.
 """
 
 from __future__ import annotations
@@ -19,19 +21,63 @@ import numpy as np
 
 from benchmark.config import DataConfig
 from benchmark.data import (
+    TEST,
+    TRAINING,
+    VALIDATION,
     DatasetIndex,
     Fold,
+    ImageCache,
     ImageSet,
+    ProtocolImageCaches,
     build_folds,
     image_set_for_classes,
     image_set_for_images,
     mlrc_split,
+    protocol_image_caches,
     traditional_split,
 )
 from benchmark.engine import EvalSet
 
 
-class ClassFolds:
+class _CachedImages:
+    """The image caches of a split's pipelines, built on first use."""
+
+    def __init__(
+        self,
+        index: DatasetIndex,
+        data: DataConfig,
+        train_transform: Callable,
+        eval_transform: Callable,
+        progress: bool = True,
+    ):
+        self.index = index
+        self.data = data
+        self.train_transform = train_transform
+        self.eval_transform = eval_transform
+        self.progress = progress
+
+    @cached_property
+    def caches(self) -> ProtocolImageCaches:
+        """The caches of the training and validation images (what a trial reads)."""
+        return self._caches((TRAINING, VALIDATION))
+
+    @cached_property
+    def test_cache(self) -> ImageCache | None:
+        """The cache of the test images, built when the test set is first asked for."""
+        return self._caches((TEST,)).test
+
+    def _caches(self, roles: tuple[str, ...]) -> ProtocolImageCaches:
+        return protocol_image_caches(
+            self.index,
+            self.data,
+            self.train_transform,
+            self.eval_transform,
+            self.progress,
+            roles=roles,
+        )
+
+
+class ClassFolds(_CachedImages):
     """MLRC's class halves and class-disjoint folds of the train+val half."""
 
     def __init__(
@@ -40,11 +86,9 @@ class ClassFolds:
         data: DataConfig,
         train_transform: Callable,
         eval_transform: Callable,
+        progress: bool = True,
     ):
-        self.index = index
-        self.data = data
-        self.train_transform = train_transform
-        self.eval_transform = eval_transform
+        super().__init__(index, data, train_transform, eval_transform, progress)
         split = mlrc_split(index)
         self.test_classes = split.test_classes
         self.folds: list[Fold] = build_folds(split.trainval_classes, data.n_folds, data.fold_scheme)
@@ -53,12 +97,12 @@ class ClassFolds:
     def fold_sets(self, fold: Fold) -> tuple[ImageSet, EvalSet]:
         """(train, validation) image sets of ``fold``; labels remapped to 0..C-1 in each."""
         if fold.index not in self._fold_sets:
-            cache = self.data.cache_images
+            caches = self.caches
             train = image_set_for_classes(
-                self.index, fold.train_classes, self.train_transform, cache_images=cache
+                self.index, fold.train_classes, self.train_transform, image_cache=caches.train
             )
             val = image_set_for_classes(
-                self.index, fold.val_classes, self.eval_transform, cache_images=cache
+                self.index, fold.val_classes, self.eval_transform, image_cache=caches.validation
             )
             self._fold_sets[fold.index] = (train, val)
         return self._fold_sets[fold.index]
@@ -67,11 +111,11 @@ class ClassFolds:
     def test_set(self) -> EvalSet:
         """The test classes (used by the retrain stage only, never by a trial)."""
         return image_set_for_classes(
-            self.index, self.test_classes, self.eval_transform, cache_images=self.data.cache_images
+            self.index, self.test_classes, self.eval_transform, image_cache=self.test_cache
         )
 
 
-class PredefinedSplit:
+class PredefinedSplit(_CachedImages):
     """The dataset's own train/test split: one model per repeat, early-stopped on the test set."""
 
     def __init__(
@@ -80,36 +124,54 @@ class PredefinedSplit:
         data: DataConfig,
         train_transform: Callable,
         eval_transform: Callable,
+        progress: bool = True,
     ):
-        split = traditional_split(index)
-        cache = data.cache_images
-        self.train_set = image_set_for_images(
-            index, split.train, train_transform, cache_images=cache
-        )
+        super().__init__(index, data, train_transform, eval_transform, progress)
+        self.split = traditional_split(index)
+        split = self.split
         test_images = (
             split.query if split.gallery is None else np.concatenate([split.query, split.gallery])
         )
-        test_classes = np.unique(index.labels[test_images])
-        if split.gallery is not None and data.inshop_query_gallery:
-            self.test_set: EvalSet = tuple(
+        self.test_classes = np.unique(index.labels[test_images])
+        train_classes = np.unique(index.labels[split.train])
+        self.folds = [Fold(index=0, train_classes=train_classes, val_classes=self.test_classes)]
+
+    @cached_property
+    def train_set(self) -> ImageSet:
+        return image_set_for_images(
+            self.index, self.split.train, self.train_transform, image_cache=self.caches.train
+        )
+
+    @cached_property
+    def test_set(self) -> EvalSet:
+        split, cache = self.split, self.test_cache
+        if split.gallery is not None and self.data.inshop_query_gallery:
+            return tuple(
                 image_set_for_images(
-                    index, ids, eval_transform, cache_images=cache, classes=test_classes
+                    self.index,
+                    ids,
+                    self.eval_transform,
+                    image_cache=cache,
+                    classes=self.test_classes,
                 )
                 for ids in (split.query, split.gallery)
             )
-        else:
-            self.test_set = image_set_for_images(
-                index, test_images, eval_transform, cache_images=cache
-            )
-        self.folds = [Fold(index=0, train_classes=self.train_set.classes, val_classes=test_classes)]
+        test_images = (
+            split.query if split.gallery is None else np.concatenate([split.query, split.gallery])
+        )
+        return image_set_for_images(self.index, test_images, self.eval_transform, image_cache=cache)
 
     def fold_sets(self, fold: Fold) -> tuple[ImageSet, EvalSet]:
         return self.train_set, self.test_set
 
 
 def build_split(
-    index: DatasetIndex, data: DataConfig, train_transform: Callable, eval_transform: Callable
+    index: DatasetIndex,
+    data: DataConfig,
+    train_transform: Callable,
+    eval_transform: Callable,
+    progress: bool = True,
 ) -> ClassFolds | PredefinedSplit:
-    """The split ``data.split`` names."""
+    """The split ``data.split`` names (its image caches are built when first needed)."""
     kind = {"mlrc": ClassFolds, "traditional": PredefinedSplit}[data.split]
-    return kind(index, data, train_transform, eval_transform)
+    return kind(index, data, train_transform, eval_transform, progress)

@@ -48,6 +48,8 @@ _MUTABLE_SETTINGS = {
     ("training", "device"),
     ("data", "num_workers"),
     ("data", "root"),
+    ("data", "cache_images"),  # the cache gives bitwise the same batches as the image files
+    ("data", "cache_dir"),
     ("study", "heartbeat_interval"),
     ("study", "grace_period"),
 }
@@ -207,7 +209,7 @@ class RunDirectory:
         """Refuse ``config`` if the run was made with other result-changing settings (what
         :meth:`initialise` checks, without writing anything)."""
         if self.exists():
-            _check_same_protocol(self.manifest_path, self._recorded_protocol(), config.to_dict())
+            _check_same_protocol(self.manifest_path, self.protocol().to_dict(), config.to_dict())
 
     def initialise(
         self, config: ProtocolConfig, plugins: list[str], storage: str | None
@@ -219,7 +221,8 @@ class RunDirectory:
         plugins = [str(Path(p).resolve()) if p.endswith(".py") else p for p in plugins]
         if self.exists():
             manifest = self.read_manifest()
-            _check_same_protocol(self.manifest_path, self._recorded_protocol(), resolved)
+            # Settings added since the run was created read as their defaults.
+            _check_same_protocol(self.manifest_path, self.protocol().to_dict(), resolved)
             manifest["protocol"] = resolved  # budgets may have been raised
             manifest["plugins"] = sorted(set(manifest.get("plugins", [])) | set(plugins))
             if storage:

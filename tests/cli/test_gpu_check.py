@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -94,14 +95,25 @@ def test_profile_rows_are_summarised_in_one_line():
     rows = [
         {"measurement": "step", "setting": "fp32", "count": "10", "value": "250.0",
          "ratio": "1.0", "ratio_to": "fp32", "status": "ok"},
-        {"measurement": "loader", "setting": "train_augmentation", "count": "4", "value": "500",
-         "ratio": "2.0", "ratio_to": "step (fp32)", "status": "ok"},
+        {"measurement": "eval", "setting": "fp32", "count": "3", "value": "900.0",
+         "ratio": "3.6", "ratio_to": "step (fp32)", "status": "ok"},
+        {"measurement": "loader", "setting": "image_cache", "count": "4", "value": "500",
+         "ratio": "2.0", "ratio_to": "step (fp32)", "per_core": "125", "status": "ok"},
         {"measurement": "workers", "setting": "mlrc_worker", "count": "2", "value": "",
          "ratio": "", "ratio_to": "", "status": "failed: timed out"},
+        {"measurement": "workers", "setting": "mlrc_worker+image_cache", "count": "1",
+         "value": "40", "ratio": "1.0", "ratio_to": "1 worker", "status": "ok"},
+        {"measurement": "projection", "setting": "image_cache, pruning no", "count": "1",
+         "value": "812.4", "ratio": "", "ratio_to": "", "status": "ok"},
+        {"measurement": "projection", "setting": "image_cache, pruning no", "count": "2",
+         "value": "530.2", "ratio": "", "ratio_to": "", "status": "ok"},
     ]  # fmt: skip
     assert gpu_check.summarize_train_rows(rows) == (
-        "step fp32 250 images/s (1.00x fp32); loader 4 workers 500 images/s (2.00x step (fp32)); "
-        "2 workers: failed: timed out"
+        "step fp32 250 images/s (1.00x fp32); evaluation fp32 900 images/s; "
+        "loader 4 workers image_cache 500 images/s, 125/core; 2 workers: failed: timed out; "
+        "1 mlrc workers with the image cache 40 trainings/h (1.00x 1 worker); "
+        "CUB column of Table 1, device-hours at 1/2/4 workers per GPU: "
+        "image_cache, pruning no 812/530"
     )
 
 
@@ -124,3 +136,23 @@ def test_end_to_end_check_runs_the_tiny_protocol_and_its_tables(tmp_path, monkey
     assert re.fullmatch(r"128D MAP@R \(mean of repeats\): " + values, detail)
     ok, detail = gpu_check.check_metrics_agree(torch.device("cpu"), run_dir)
     assert ok and "run test embeddings contrastive/repeat_0/fold_0 (192x128" in detail
+
+
+def _make_dry_run(*args: str) -> str:
+    finished = subprocess.run(
+        ["make", "-n", "-B", *args], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert finished.returncode == 0, finished.stderr
+    return finished.stdout
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_gpu_check_installs_offline_from_a_wheelhouse_into_a_venv_seeing_system_torch():
+    commands = _make_dry_run("gpu-check", "WHEELHOUSE=/wheels")
+    assert "-m venv --system-site-packages .venv" in commands
+    assert "pip install --quiet --no-index --find-links '/wheels' -e '.[cpu]'" in commands
+    assert "--upgrade pip" not in commands  # nothing may reach for the network
+    assert commands.rstrip().endswith(".venv/bin/mlrc gpu-check")
+    wheelhouse = _make_dry_run("wheelhouse", "WHEELHOUSE_DIR=/out")
+    assert "pip download --quiet --dest '/out'" in wheelhouse
+    assert "'.[cpu]' 'setuptools>=77' wheel" in wheelhouse

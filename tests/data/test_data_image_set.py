@@ -5,12 +5,10 @@ from PIL import Image
 
 from benchmark.data import (
     ImageSet,
-    clear_image_cache,
     image_set_for_classes,
     image_set_for_images,
     load_dataset,
 )
-from benchmark.data import image_set as image_set_module
 from benchmark.errors import ConfigError, DatasetLayoutError
 
 
@@ -54,24 +52,6 @@ def test_partition_filter_requires_a_dataset_with_partitions(cub_root, sop_root)
         image_set_for_classes(cub, [0], None, partition="train")
     sop = load_dataset("sop", sop_root)
     assert len(image_set_for_classes(sop, range(12), None, partition="test")) == 12
-
-
-def test_cached_images_are_decoded_once_per_process(cub_root, monkeypatch):
-    index = load_dataset("cub", cub_root)
-    clear_image_cache()
-    decoded = []
-    original = image_set_module.load_image
-    monkeypatch.setattr(
-        image_set_module, "load_image", lambda path: decoded.append(path) or original(path)
-    )
-    first = image_set_for_classes(index, [0, 1], to_tensor, cache_images=True)
-    assert len(decoded) == 4  # decoded up front, before any DataLoader worker forks
-    second = image_set_for_classes(index, [1, 2], to_tensor, cache_images=True)
-    for images in (first, second, first):
-        for i in range(len(images)):
-            images[i]
-    assert len(decoded) == 6
-    clear_image_cache()
 
 
 def test_corrupt_image_raises_a_layout_error_naming_the_path(small_cub):

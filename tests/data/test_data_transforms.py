@@ -80,3 +80,35 @@ def test_small_train_transform_is_reproducible_under_the_torch_seed():
     first = [train(image) for _ in range(5)]
     torch.manual_seed(3)
     assert all(torch.equal(a, train(image)) for a in first)
+
+
+def test_bninception_tensor_conversion_is_bitwise_totensor_then_bgr_times_255_minus_mean():
+    from benchmark.data.transforms import BNINCEPTION_MEAN, ToBGR255Tensor
+
+    generator = torch.Generator().manual_seed(0)
+    for size in [(227, 227), (31, 17)]:
+        pixels = torch.randint(0, 256, (*size, 3), dtype=torch.uint8, generator=generator)
+        image = Image.fromarray(pixels.numpy())
+        mean = torch.tensor(BNINCEPTION_MEAN).view(3, 1, 1)
+        expected = T.ToTensor()(image).flip(0) * 255.0 - mean
+        converted = ToBGR255Tensor()(image)
+        assert converted.dtype == torch.float32 and torch.equal(converted, expected)
+
+
+def test_random_resized_crop_of_pixels_is_bitwise_that_of_the_pil_image():
+    from benchmark.data.transforms import PixelsRandomResizedCrop
+
+    crop = T.RandomResizedCrop(57, scale=(0.16, 1.0))
+    generator = torch.Generator().manual_seed(1)
+    for height, width in [(64, 85), (85, 64), (57, 57), (120, 31)]:
+        pixels = torch.randint(0, 256, (height, width, 3), dtype=torch.uint8, generator=generator)
+        pixels = pixels.numpy()
+        for seed in range(20):
+            torch.manual_seed(seed)
+            expected = crop(Image.fromarray(pixels))
+            after_expected = torch.rand(1)  # the same random numbers were drawn
+            torch.manual_seed(seed)
+            cropped = PixelsRandomResizedCrop(crop)(pixels)
+            assert torch.rand(1) == after_expected
+            assert cropped.size == expected.size == (57, 57)
+            assert cropped.tobytes() == expected.tobytes()

@@ -11,10 +11,10 @@ from benchmark.config import DataConfig, ModelConfig, TrainingConfig
 from benchmark.data import (
     build_folds,
     build_transforms,
-    clear_image_cache,
     image_set_for_classes,
     load_dataset,
     mlrc_split,
+    protocol_image_caches,
 )
 from benchmark.engine import LossBundle, RunDevice, Trainer, evaluate, load_best_model
 from benchmark.models import build_model
@@ -29,13 +29,19 @@ def synthetic_sets(tmp_path_factory):
         split = mlrc_split(index)
         fold = build_folds(split.trainval_classes, 4, "mlrc")[0]
         train_tf, eval_tf = build_transforms(data_config)
+        caches = protocol_image_caches(index, data_config, train_tf, eval_tf, progress=False)
         sets = {
-            "train": image_set_for_classes(index, fold.train_classes, train_tf, cache_images=True),
-            "val": image_set_for_classes(index, fold.val_classes, eval_tf, cache_images=True),
-            "test": image_set_for_classes(index, split.test_classes, eval_tf, cache_images=True),
+            "train": image_set_for_classes(
+                index, fold.train_classes, train_tf, image_cache=caches.train
+            ),
+            "val": image_set_for_classes(
+                index, fold.val_classes, eval_tf, image_cache=caches.validation
+            ),
+            "test": image_set_for_classes(
+                index, split.test_classes, eval_tf, image_cache=caches.test
+            ),
         }
         yield sets
-    clear_image_cache()
 
 
 def test_a_short_cpu_fit_raises_test_map_at_r_well_above_the_untrained_network(

@@ -54,6 +54,7 @@ def profile_run(tmp_path_factory):
     args = ["profile", "train", "--protocol", "mlrc", "--device", "cpu", "--network", "small"]
     args += ["--loss", "contrastive", "--steps", "2", "--loader-workers", "0,1"]
     args += ["--loader-batches", "3", "--workers", "1,2", "--csv", str(csv_path), "--no-progress"]
+    args += ["--jpeg-size", "96x72", "--loader-rounds", "2"]
     args += [arg for item in SMALL_SETTINGS for arg in ("--set", item)]
     stdout = io.StringIO()
     with contextlib.redirect_stdout(stdout):
@@ -69,9 +70,13 @@ def _printed_ratio(output: str, name: str) -> float:
     return float(match.group(1))
 
 
-def _row(rows, measurement: str, key: str) -> dict:
+def _row(rows, measurement: str, key: str, setting: str | None = None) -> dict:
     field = "setting" if measurement == "step" else "count"
-    return next(r for r in rows if r["measurement"] == measurement and r[field] == key)
+    return next(
+        r
+        for r in rows
+        if r["measurement"] == measurement and r[field] == key and setting in (None, r["setting"])
+    )
 
 
 def test_profile_train_measures_every_setting_loader_count_and_worker_count(profile_run):
@@ -79,12 +84,26 @@ def test_profile_train_measures_every_setting_loader_count_and_worker_count(prof
     assert code == 0
     assert tuple(rows[0]) == TRAIN_PROFILE_COLUMNS
     assert [r["setting"] for r in rows if r["measurement"] == "step"] == STEP_NAMES
-    assert [r["count"] for r in rows if r["measurement"] == "loader"] == ["0", "1"]
+    loaders = [(r["count"], r["setting"]) for r in rows if r["measurement"] == "loader"]
+    assert loaders == [
+        ("0", "jpeg_files"), ("0", "image_cache"), ("1", "jpeg_files"), ("1", "image_cache"),
+    ]  # fmt: skip
     assert [r["count"] for r in rows if r["measurement"] == "workers"] == ["1", "2"]
+    assert [r["setting"] for r in rows if r["measurement"] == "eval"] == ["fp32"]
+    projected = [(r["setting"], r["count"]) for r in rows if r["measurement"] == "projection"]
+    assert projected == [
+        (f"{source}, pruning {pruned}", workers)
+        for source in ("jpeg_files", "image_cache")
+        for pruned in ("no", "yes")
+        for workers in ("1", "2")
+    ]
     for row in rows:
         assert row["status"] == "ok", row
         assert float(row["value"]) > 0 and float(row["seconds"]) > 0
         assert (row["device"], row["network"], row["image_size"]) == ("cpu", "small_cnn", "64")
+    for row in rows:
+        if row["measurement"] == "loader":  # one process on one of the 2+ cores
+            assert float(row["per_core"]) == pytest.approx(float(row["value"]), rel=1e-9)
     # on the CPU the run device computes every setting in fp32
     assert {r["run_device"] for r in rows if r["measurement"] == "step"} == {"cpu (fp32)"}
 
@@ -94,8 +113,11 @@ def test_profile_train_csv_ratios_are_values_over_their_reference_row(profile_ru
     fp32 = float(_row(rows, "step", "fp32")["value"])
     one_worker = float(_row(rows, "workers", "1")["value"])
     for row in rows:
-        reference = {"step": fp32, "loader": fp32, "workers": one_worker}[row["measurement"]]
-        assert float(row["ratio"]) == pytest.approx(float(row["value"]) / reference, rel=1e-9)
+        if row["measurement"] == "projection":
+            continue
+        reference = {"step": fp32, "eval": fp32, "loader": fp32, "workers": one_worker}
+        expected = float(row["value"]) / reference[row["measurement"]]
+        assert float(row["ratio"]) == pytest.approx(expected, rel=1e-9)
     assert _row(rows, "loader", "0")["ratio_to"] == "step (fp32)"  # MLRC trains in fp32
 
 
@@ -105,13 +127,26 @@ def test_profile_train_prints_the_ratios_of_its_csv_and_the_bottleneck(profile_r
     for name in STEP_NAMES[1:]:
         expected = float(_row(rows, "step", name)["value"]) / fp32
         assert _printed_ratio(output, f"{name} / fp32") == pytest.approx(expected, abs=0.006)
-    loader = float(_row(rows, "loader", "0")["value"]) / fp32
+    # MLRC reads through the image cache (data.cache_images: true): its loader is the cache's.
+    loader = float(_row(rows, "loader", "0", "image_cache")["value"]) / fp32
     printed = _printed_ratio(output, "loader / step at data.num_workers=0")
     assert printed == pytest.approx(loader, abs=0.006)
+    for count in ("0", "1"):
+        cache = float(_row(rows, "loader", count, "image_cache")["value"])
+        files = float(_row(rows, "loader", count, "jpeg_files")["value"])
+        name = f"image cache / JPEG files, {count} loader workers"
+        assert _printed_ratio(output, name) == pytest.approx(cache / files, abs=0.006)
+    step = float(_row(rows, "step", "fp32")["value"])
+    per_core = float(_row(rows, "loader", "1", "image_cache")["per_core"])
+    needs = re.search(r"needs ([0-9.]+) loader cores reading the image cache", output)
+    assert needs and float(needs.group(1)) == pytest.approx(step / per_core, abs=0.06)
+    assert "loader per core (96x72 JPEG files of quality 90" in output
+    assert "projection: the CUB column of Table 1 (10 losses x 50 trials x 2 folds" in output
     workers = float(_row(rows, "workers", "2")["value"]) / float(
         _row(rows, "workers", "1")["value"]
     )
-    assert _printed_ratio(output, "2 workers / 1 worker") == pytest.approx(workers, abs=0.006)
+    name = "2 workers / 1 worker (image cache)"  # the worker runs read as MLRC does
+    assert _printed_ratio(output, name) == pytest.approx(workers, abs=0.006)
     assert "on the CPU the run device ignores bf16 autocast, TF32 and channels_last" in output
     bottleneck = next(line for line in output.splitlines() if line.startswith("bottleneck: "))
     assert ("the data loader" in bottleneck) == (loader < 1)

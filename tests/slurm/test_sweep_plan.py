@@ -95,6 +95,42 @@ def test_a_fresh_sweep_has_a_study_and_retrain_per_loss_then_baseline_and_tables
     assert not context.run_dir.path.exists(), "planning must not create the run directory"
 
 
+def test_a_photograph_dataset_builds_its_image_caches_in_one_job_before_any_training(tmp_path):
+    config = load_protocol("mlrc", "cub", ["study.n_trials=4", "retrain.repeats=2"])
+    context = _context(tmp_path, config, "gpus: 1\ncpus_per_task: 8\n")
+    jobs = plan_sweep(context, ["mfcwms"], active={}).jobs
+    assert [job.key for job in jobs][:2] == ["cache", "study-mfcwms"]
+    cache = jobs[0]
+    assert cache.command == (
+        "mlrc",
+        "data",
+        "cache",
+        "--run-dir",
+        str(context.run_dir.path),
+        "--no-progress",
+    )
+    assert cache.resources.gpus == 0 and cache.resources.cpus_per_task == 8 and not cache.array
+    for job in jobs[1:]:
+        waits = ("afterany", "cache") in [(d.kind, d.key) for d in job.dependencies]
+        assert waits == (job.stage in ("study", "retrain")), job.key
+
+    still_queued = plan_sweep(context, ["mfcwms"], active={"cache": "4242"}).jobs
+    assert "cache" not in [job.key for job in still_queued]  # not queued twice, still waited for
+    study = next(job for job in still_queued if job.stage == "study")
+    assert dependency_spec(study, {"cache": "4242"}) == "afterany:4242"
+
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "off").mkdir()
+    synthetic = plan_sweep(
+        _context(tmp_path / "demo", load_protocol("demo", "synthetic")), ["mfcwms"], {}
+    )
+    assert "cache" not in [job.key for job in synthetic.jobs]  # tiny images: cached on first use
+    uncached = load_protocol("mlrc", "cub", ["data.cache_images=false"])
+    assert "cache" not in [
+        job.key for job in plan_sweep(_context(tmp_path / "off", uncached), ["mfcwms"], {}).jobs
+    ]
+
+
 def test_the_storage_url_reaches_every_job_attached_to_a_study(tmp_path, config):
     path = tmp_path / "profile.yaml"
     path.write_text("gpus: 0\nstorage: postgresql://mlrc@db.cluster/sweeps\n")
@@ -116,7 +152,9 @@ def test_the_storage_url_reaches_every_job_attached_to_a_study(tmp_path, config)
 def test_the_study_array_is_capped_by_max_workers(tmp_path):
     config = load_protocol("mlrc", "cub", [])
     context = _context(tmp_path, config, "workers_per_gpu: 2\nmax_workers: 12\n")
-    (study, *_) = plan_sweep(context, ["mfcwms"], active={}).jobs
+    study = next(
+        job for job in plan_sweep(context, ["mfcwms"], active={}).jobs if job.stage == "study"
+    )
     assert len(study.array) == 12 and study.processes == 2  # 50 trials would take 25 tasks
 
 
@@ -194,14 +232,14 @@ def test_dry_run_needs_no_slurm_dataset_or_run_directory(tmp_path, capsys, monke
     printed = capsys.readouterr().out
     scripts = run_dir / "slurm" / "dry-run"
     assert (
-        "retrain_mfcwms=$(sbatch --parsable --dependency=afterany:${study_mfcwms} retrain-mfcwms.sbatch)"
-        in printed
+        "retrain_mfcwms=$(sbatch --parsable --dependency=afterany:${cache}:${study_mfcwms} "
+        "retrain-mfcwms.sbatch)" in printed
     )
     assert printed.endswith((scripts / "submit.sh").read_text())
     assert not (run_dir / "run.json").exists(), "a dry run must not create the run"
     names = sorted(p.name for p in scripts.iterdir())
     assert names == sorted([f"{stage}-{loss}.sbatch" for stage in ("study", "retrain") for loss in LOSSES] + [
-        "retrain-untrained.sbatch", "tables.sbatch", "submit.sh"])  # fmt: skip
+        "cache.sbatch", "retrain-untrained.sbatch", "tables.sbatch", "submit.sh"])  # fmt: skip
     for script in scripts.iterdir():
         assert subprocess.run(["/bin/bash", "-n", str(script)]).returncode == 0, script
 
@@ -229,7 +267,7 @@ def test_the_committed_example_is_what_the_dry_run_writes(tmp_path, monkeypatch)
     committed = {
         p.name: p.read_text() for p in EXAMPLES.iterdir() if p.suffix in (".sbatch", ".sh")
     }
-    assert len(written) == 10 * 2 + 2 + 1
+    assert len(written) == 10 * 2 + 3 + 1  # study + retrain per loss; untrained, tables, cache
     assert written == committed, "slurm/examples/ is stale: run slurm/make_example.sh"
 
 

@@ -88,6 +88,12 @@ def test_status_counts_trials_repeats_and_job_states(tmp_path):
     assert "mfcwms" in text and "2/4" in text and "0.5000" in text
     assert "RUNNING, PENDING (JobArrayTaskLimit)" in text
     assert "sacct is not available here" in text
+    # The cost of `mlrc status`: no fold time recorded yet, so what is left is unknown.
+    cost = status.to_json()["cost"]
+    assert [loss["loss"] for loss in cost["losses"]] == ["mfcwms"]
+    assert cost["total"]["trainings_left"] == 2 * 4 + 2 * 4  # 2 trials and 2 repeats x 4 folds
+    assert cost["total"]["device_hours_left"] is None and cost["total"]["device_hours_spent"] == 0
+    assert "device-h spent" in text
 
 
 def test_sacct_fills_in_jobs_the_controller_forgot(tmp_path):

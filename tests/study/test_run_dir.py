@@ -39,6 +39,20 @@ def test_budgets_may_be_raised_on_resume(tmp_path, tiny_overrides):
     assert (config.study.n_trials, config.retrain.repeats) == (9, 4)
 
 
+def test_the_image_cache_may_be_switched_on_resume_and_new_settings_read_as_defaults(
+    tmp_path, tiny_overrides
+):
+    run_dir = RunDirectory(tmp_path / "run")
+    run_dir.initialise(tiny_config([*tiny_overrides, "data.cache_images=false"]), [], None)
+    manifest = json.loads(run_dir.manifest_path.read_text())
+    del manifest["protocol"]["data"]["cache_dir"]  # as written before these settings existed
+    del manifest["protocol"]["study"]["pruner_percentile"]
+    run_dir.manifest_path.write_text(json.dumps(manifest))
+    cached = [*tiny_overrides, "data.cache_images=true", "data.cache_dir=/tmp/x"]
+    run_dir.initialise(tiny_config(cached), [], None)  # same batches either way
+    assert run_dir.protocol().data.cache_images is True
+
+
 def test_attach_gives_the_recorded_protocol_and_an_overriding_storage(tmp_path, tiny_overrides):
     run_dir = RunDirectory(tmp_path / "run")
     run_dir.initialise(tiny_config(tiny_overrides), [], "sqlite:///recorded.db")

@@ -14,6 +14,7 @@ from benchmark.errors import StudyFailed
 from benchmark.losses import register_loss
 from benchmark.study import RunDirectory, StudyContext, run_retrain, run_worker
 from benchmark.study.optimize import evaluate_params
+from benchmark.study.pruners import FoldMatchedPercentilePruner
 
 
 class AlwaysNaNLoss(torch.nn.Module):
@@ -92,12 +93,26 @@ def test_objective_is_the_mean_of_the_folds_best_validation_map_at_r(tmp_path):
     assert trial.user_attrs["fold_2"]["val_map_at_r"] == 0.3
     assert trial.user_attrs["fold_0"]["best_iteration"] == 10
     study.tell(trial, value)
-    # The running mean after each fold is an intermediate value (optuna-dashboard plots it).
-    assert study.trials[0].intermediate_values == pytest.approx({0: 0.1, 1: 0.15, 2: 0.2, 3: 0.3})
+    # Each fold's score is an intermediate value at step = fold index (paired pruners use it).
+    assert study.trials[0].intermediate_values == pytest.approx({0: 0.1, 1: 0.2, 2: 0.3, 3: 0.6})
 
 
-def test_median_pruner_stops_a_trial_on_the_running_mean_of_finished_folds(tmp_path):
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=1, n_warmup_steps=0)
+def test_a_trial_is_never_pruned_after_its_last_fold(tmp_path):
+    pruner = FoldMatchedPercentilePruner(n_startup_trials=1, n_warmup_folds=3)
+    study = optuna.create_study(direction="maximize", pruner=pruner)
+    run_dir = RunDirectory(tmp_path)
+    good_trial = study.ask()
+    study.tell(good_trial, evaluate_params(_fake_context([0.5] * 4, run_dir), "x", {}, good_trial))
+    worse_trial = study.ask()
+    worse = _fake_context([0.1] * 4, run_dir)
+    # Below the median on every fold, but the pruner may only decide after fold 3: all four
+    # folds are trained by then, so the trial completes with its value.
+    assert evaluate_params(worse, "x", {"a": 2}, worse_trial) == pytest.approx(0.1)
+    assert worse.trained == [0, 1, 2, 3]
+
+
+def test_a_pruned_trial_trains_no_further_fold(tmp_path):
+    pruner = FoldMatchedPercentilePruner(n_startup_trials=1, n_warmup_folds=0)
     study = optuna.create_study(direction="maximize", pruner=pruner)
     run_dir = RunDirectory(tmp_path)
     good_trial = study.ask()
