@@ -9,7 +9,7 @@ import pandas as pd
 
 from benchmark.report.labels import BEST_EPOCH
 from benchmark.report.stats import confidence_interval, sample_std
-from benchmark.study.results import best_epoch_of
+from benchmark.study.results import best_epoch_of, finite_rows
 
 # What identifies a cell; the repeats of a cell are summarised.
 SUMMARY_KEY = [
@@ -31,8 +31,11 @@ def summarize_results(rows: pd.DataFrame, confidence: float = 0.95) -> pd.DataFr
     """Mean, sample std (ddof 1), Student-t CI bounds and n per cell over the repeats.
 
     ``rows`` must be normalised already (``normalize_rows``, as ``read_results_csv`` and
-    ``merge_rows`` return them). With a single repeat the std and the CI bounds are NaN.
+    ``merge_rows`` return them). Rows with a non-finite value are left out, with one warning
+    naming them (``finite_rows``): their cells count fewer repeats. With a single repeat the std
+    and the CI bounds are NaN.
     """
+    rows = finite_rows(rows)
     records = []
     for key, group in rows.groupby(SUMMARY_KEY, sort=False) if len(rows) else []:
         values = group["value"].to_list()
