@@ -15,7 +15,13 @@ import pandas as pd
 
 from benchmark.errors import ConfigError
 from benchmark.report.figure_outcome import FigureOutcome
-from benchmark.report.labels import BEST_EPOCH, STANDARD_METRICS, file_slug, is_known_metric
+from benchmark.report.labels import (
+    BEST_EPOCH,
+    STANDARD_METRICS,
+    dataset_label,
+    file_slug,
+    is_known_metric,
+)
 from benchmark.report.latex import TABLES_DOCUMENT, document_to_latex, tables_document
 from benchmark.report.markdown import document_to_markdown, table_to_markdown
 from benchmark.report.paper_tables import (
@@ -198,6 +204,7 @@ def _run_figures(
             out_dir / f"optuna_history_{stem}.png",
             out_dir / f"optuna_importance_{stem}.png",
             _study_prefix(source.rows),
+            _panel_titles(source.rows),
         )
     return outcomes
 
@@ -206,6 +213,16 @@ def _study_prefix(rows: pd.DataFrame) -> str:
     """``<protocol>.<dataset>.``: the start of the names of a run's studies."""
     identity = run_identity(rows)
     return f"{identity[0]}.{identity[1]}." if identity else ""
+
+
+def _panel_titles(rows: pd.DataFrame) -> dict[str, str]:
+    """loss -> ``CUB · ProxyAnch.``: how a figure panel names a run's study of that loss."""
+    return {
+        loss: f"{dataset_label(dataset)} · {display}"
+        for loss, dataset, display in zip(
+            rows["loss"], rows["dataset"], rows["display"], strict=True
+        )
+    }
 
 
 def _run_stem(source: ResultsSource, used: set[str]) -> str:
