@@ -47,6 +47,10 @@ class ModelConfig:
     embedding_size: int = 128
     embedder_activation: Literal["none", "relu"] = "none"
     freeze_batchnorm: bool = True
+    bn_momentum: float = 0.1
+    """``momentum`` of the trunk's BatchNorm layers, in PyTorch's convention: the weight of each
+    training batch's statistics in the running ones, ``running = (1 - m) running + m batch``
+    (0.1, PyTorch's default). Used only where BatchNorm is not frozen."""
     small_cnn_width: int = 32
 
 

@@ -92,6 +92,28 @@ def test_unfrozen_batchnorm_updates_running_statistics():
     assert norm.training and not torch.equal(norm.running_mean, before)
 
 
+@pytest.mark.parametrize("momentum", [0.1, 0.9])
+def test_bn_momentum_weights_the_new_batch_statistics_as_pytorch_does(momentum):
+    # running_mean <- (1 - m) running_mean + m batch_mean, computed here from the layer's input.
+    torch.manual_seed(0)
+    model = build_model(config(trunk="small_cnn", freeze_batchnorm=False, bn_momentum=momentum))
+    norm = next(m for m in model.trunk.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    assert norm.momentum == momentum
+    norm.running_mean.fill_(0.5)
+    inputs = []
+    norm.register_forward_pre_hook(lambda module, args: inputs.append(args[0].detach()))
+    model.train()(torch.randn(8, 3, 32, 32))
+    batch_mean = inputs[0].double().mean(dim=(0, 2, 3))
+    expected = (1 - momentum) * 0.5 + momentum * batch_mean
+    assert torch.allclose(norm.running_mean.double(), expected, atol=1e-6)
+
+
+def test_bn_momentum_defaults_to_pytorchs():
+    model = build_model(config(trunk="small_cnn"))
+    norms = [m for m in model.trunk.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert norms and all(m.momentum == 0.1 for m in norms)
+
+
 def test_unknown_trunk_is_a_config_error():
     bad = config(trunk="small_cnn")
     bad.trunk = "vgg"
