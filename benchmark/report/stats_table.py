@@ -156,8 +156,8 @@ def stats_notes(
         notes.append(Note(f"(n=k): a mean {text}", f"$^{{n=k}}$: a mean {escape_latex(text)}"))
     if (frame["metric"] == BEST_EPOCH).any():
         text = (
-            "Epoch: the epoch of the early-stopped model, counted from 1 (1: after the first "
-            "epoch of training)."
+            "Epoch: the epoch of the early-stopped model, counted from 0 as in the paper "
+            "(0: after the first epoch of training)."
         )
         notes.append(Note(text, escape_latex(text)))
     if has_missing:

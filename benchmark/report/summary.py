@@ -55,18 +55,27 @@ def summarize_results(rows: pd.DataFrame, confidence: float = 0.95) -> pd.DataFr
     return pd.DataFrame.from_records(records, columns=SUMMARY_KEY + STAT_COLUMNS)
 
 
+PAPER_EPOCH_OFFSET = 1
+"""``best_epochs`` counts the epochs of training before the selected model (1: after the first
+epoch); the paper's Epoch column counts from 0, as the authors' loop ``for epoch in
+range(nb_epochs)`` names the epoch it has just trained. Tables show best_epochs - 1."""
+
+
 def with_best_epoch_rows(rows: pd.DataFrame) -> pd.DataFrame:
     """Add one ``best_epoch`` row per single-model repeat that records its early-stop epoch.
 
-    The traditional tables report the epoch of the selected model beside MAP@R; a row's
-    ``best_epochs`` lists it per fold model (one for the traditional protocol).
+    The traditional tables report the epoch of the selected model beside MAP@R, counted from 0
+    as the paper (:data:`PAPER_EPOCH_OFFSET`); a row's ``best_epochs`` lists it per fold model
+    (one for the traditional protocol).
     """
     single = rows[(rows["mode"] == "single") & (rows["best_epochs"] != "")]
     if single.empty:
         return rows
     per_repeat = single.drop_duplicates([c for c in SUMMARY_KEY if c != "metric"] + ["repeat"])
+    recorded = [best_epoch_of(text) for text in per_repeat["best_epochs"]]
     epochs = per_repeat.assign(
-        metric=BEST_EPOCH, value=[best_epoch_of(text) for text in per_repeat["best_epochs"]]
+        metric=BEST_EPOCH,
+        value=[None if epoch is None else epoch - PAPER_EPOCH_OFFSET for epoch in recorded],
     )
     epochs = epochs[epochs["value"].notna()]
     return pd.concat([rows, epochs], ignore_index=True)

@@ -44,7 +44,9 @@ def raw_values():
         values.setdefault(key, []).append(row.value)
         if row.mode == "single" and row.best_epochs and row.metric == "map_at_r":
             epoch_key = key[:-1] + ("best_epoch",)
-            values.setdefault(epoch_key, []).append(float(np.mean(json.loads(row.best_epochs))))
+            # The paper counts the early-stopped epoch from 0; best_epochs counts from 1.
+            epoch = float(np.mean(json.loads(row.best_epochs))) - 1
+            values.setdefault(epoch_key, []).append(epoch)
     return values
 
 
