@@ -28,7 +28,7 @@ HEADS: dict[str, Callable[[int, ModelConfig], nn.Module]] = {
         in_features, config.embedding_size, activation=config.embedder_activation
     ),
     "pool_linear": lambda in_features, config: PoolLinearEmbedder(
-        in_features, config.embedding_size
+        in_features, config.embedding_size, activation=config.embedder_activation
     ),
 }
 
