@@ -32,6 +32,26 @@ def test_mlrc_evaluation_interval_and_patience_per_dataset(dataset, interval, pa
     assert (training.eval_every_epochs, training.patience_epochs) == (interval, patience)
 
 
+def test_traditional_protocol_runs_batchnorm_with_the_authors_momentum():
+    # Their BN-Inception builds BatchNorm2d(momentum=0.9): in PyTorch's convention, 0.9 is the
+    # weight of the new batch. MLRC's is PyTorch's default.
+    assert load_protocol("traditional", "sop").model.bn_momentum == 0.9
+    assert load_protocol("mlrc", "cub").model.bn_momentum == 0.1
+
+
+@pytest.mark.parametrize(
+    ("dataset", "ks"),
+    [
+        ("cub", [1, 2, 4, 8, 16, 32]),
+        ("cars196", [1, 2, 4, 8, 16, 32]),
+        ("sop", [1, 10, 100, 1000]),
+        ("inshop", [1, 10, 20, 30, 40, 50]),
+    ],
+)
+def test_traditional_protocol_measures_the_authors_recall_at_k(dataset, ks):
+    assert load_protocol("traditional", dataset).training.recall_at == ks
+
+
 def test_every_sampler_setting_is_explicit_in_the_protocol_files():
     import yaml
 

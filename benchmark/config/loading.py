@@ -255,6 +255,7 @@ def _check_values(config: ProtocolConfig, path: Path) -> None:
         (config.retrain.repeats >= 1, "retrain.repeats must be >= 1"),
         (0 < config.retrain.confidence < 1, "retrain.confidence must lie in (0, 1)"),
         (config.model.embedding_size >= 1, "model.embedding_size must be >= 1"),
+        (0 < config.model.bn_momentum <= 1, "model.bn_momentum must lie in (0, 1]"),
     ]
     for ok, message in checks:
         if not ok:

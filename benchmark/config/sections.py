@@ -52,7 +52,13 @@ class ModelConfig:
     head: Literal["linear", "pool_linear"] = "linear"
     embedding_size: int = 128
     embedder_activation: Literal["none", "relu"] = "none"
+    """``relu``: a ReLU after the head's linear layer (the paper's "fully-connected layer with
+    ReLU"; non-negative embeddings). ``none``: MLRC's code and the authors' traditional head."""
     freeze_batchnorm: bool = True
+    bn_momentum: float = 0.1
+    """``momentum`` of the trunk's BatchNorm layers, in PyTorch's convention: the weight of each
+    training batch's statistics in the running ones, ``running = (1 - m) running + m batch``
+    (0.1, PyTorch's default). Used only where BatchNorm is not frozen."""
     small_cnn_width: int = 32
 
 

@@ -28,7 +28,7 @@ HEADS: dict[str, Callable[[int, ModelConfig], nn.Module]] = {
         in_features, config.embedding_size, activation=config.embedder_activation
     ),
     "pool_linear": lambda in_features, config: PoolLinearEmbedder(
-        in_features, config.embedding_size
+        in_features, config.embedding_size, activation=config.embedder_activation
     ),
 }
 
@@ -59,7 +59,16 @@ def build_model(config: ModelConfig) -> EmbeddingModel:
     trunk = make_trunk(config)
     if weights_path is not None:
         load_weights(trunk, weights_path, ignore_prefixes=classifier_prefixes)
+    set_batchnorm_momentum(trunk, config.bn_momentum)
     embedder = HEADS[config.head](trunk.out_features, config)
     return EmbeddingModel(
         trunk, embedder, config.embedding_size, freeze_batchnorm=config.freeze_batchnorm
     )
+
+
+def set_batchnorm_momentum(module: nn.Module, momentum: float) -> None:
+    """Give every BatchNorm layer of ``module`` this ``momentum`` (PyTorch's convention: the
+    weight of the new batch's statistics in the running ones)."""
+    for layer in module.modules():
+        if isinstance(layer, nn.modules.batchnorm._BatchNorm):
+            layer.momentum = momentum

@@ -1,4 +1,4 @@
-"""The MLRC embedder head: global average pooling, then one linear layer."""
+"""The MLRC embedder head: global average pooling, then one linear layer (and a ReLU, if set)."""
 
 from __future__ import annotations
 
@@ -9,16 +9,17 @@ from torch import nn
 
 
 class LinearEmbedder(nn.Module):
-    """Feature map (or pooled features) -> [ReLU ->] ``Linear(in_features, embedding_size)``.
+    """Feature map (or pooled features) -> ``Linear(in_features, embedding_size)`` [-> ReLU].
 
-    With ``activation="relu"`` the ReLU comes before the linear layer, as in MLRC's MLP with
-    ``final_relu`` (after it, it would make every embedding non-negative).
+    With ``activation="relu"`` the ReLU follows the linear layer: "a fully-connected layer with
+    ReLU", as the paper's text says, whose embeddings are non-negative. (MLRC's MLP puts its ReLU
+    before the linear layer instead, where BN-Inception's pooled features are already
+    non-negative, the output of a ReLU: a no-op, the same network as ``"none"``.)
 
     Args:
         in_features: channels of the trunk's output.
         embedding_size: dimension of the embedding (128 in MLRC).
-        activation: ``"none"`` as in the MLRC code, or ``"relu"`` (the paper's text: "a
-            fully-connected layer with ReLU").
+        activation: ``"none"`` as in the MLRC code, or ``"relu"`` (the paper's text).
     """
 
     def __init__(
@@ -28,12 +29,17 @@ class LinearEmbedder(nn.Module):
         activation: Literal["none", "relu"] = "none",
     ):
         super().__init__()
-        if activation not in {"none", "relu"}:
-            raise ValueError(f"activation must be 'none' or 'relu', got {activation!r}")
         self.linear = nn.Linear(in_features, embedding_size)
-        self.activation = nn.ReLU() if activation == "relu" else nn.Identity()
+        self.activation = embedding_activation(activation)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         if features.dim() == 4:
             features = features.mean(dim=(2, 3))
-        return self.linear(self.activation(features))
+        return self.activation(self.linear(features))
+
+
+def embedding_activation(activation: str) -> nn.Module:
+    """The module applied to a head's linear output: ReLU for ``"relu"``, else the identity."""
+    if activation not in {"none", "relu"}:
+        raise ValueError(f"activation must be 'none' or 'relu', got {activation!r}")
+    return nn.ReLU() if activation == "relu" else nn.Identity()

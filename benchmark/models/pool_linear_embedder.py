@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 from torch import nn
+
+from benchmark.models.linear_embedder import embedding_activation
 
 
 class PoolLinearEmbedder(nn.Module):
@@ -14,14 +18,18 @@ class PoolLinearEmbedder(nn.Module):
     Args:
         in_features: channels of the trunk's feature map.
         embedding_size: dimension of the embedding (512 in the traditional protocol).
+        activation: ``"none"`` (the authors' code) or ``"relu"`` after the linear layer.
     """
 
-    def __init__(self, in_features: int, embedding_size: int):
+    def __init__(
+        self, in_features: int, embedding_size: int, activation: Literal["none", "relu"] = "none"
+    ):
         super().__init__()
         self.linear = nn.Linear(in_features, embedding_size)
         nn.init.kaiming_normal_(self.linear.weight, mode="fan_out")
         nn.init.zeros_(self.linear.bias)
+        self.activation = embedding_activation(activation)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         pooled = features.mean(dim=(2, 3)) + features.amax(dim=(2, 3))
-        return self.linear(pooled)
+        return self.activation(self.linear(pooled))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import matplotlib
@@ -20,10 +21,36 @@ def new_figure(width: float = 6.4, height: float = 4.2, ncols: int = 1, nrows: i
     return figure, axes
 
 
-def save_png(figure: Figure, path: Path) -> Path:
-    """Write ``figure`` as PNG without a software-version stamp, and close it."""
+def save_png(figure: Figure, path: Path, legend_rows: int = 0) -> Path:
+    """Write ``figure`` as PNG without a software-version stamp, and close it. ``legend_rows``:
+    the rows of a legend below the panels (``shared_legend``), kept free, 0.3 in each."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, min(0.4, 0.3 * legend_rows / figure.get_figheight()), 1, 1))
     figure.savefig(path, dpi=DPI, metadata={"Software": None})
     plt.close(figure)
     return path
+
+
+def shared_legend(figure: Figure, axes, columns: int = 4) -> int:
+    """One legend for the whole figure: the labelled artists of all its panels, each once; in
+    the panel when there is one, else below the panels. Returns the rows it takes below them
+    (for ``save_png``)."""
+    handles = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+    if not handles:
+        return 0
+    if len(axes) == 1:
+        axes[0].legend(handles.values(), handles.keys(), fontsize="small")
+        return 0
+    columns = min(len(handles), columns)
+    figure.legend(
+        handles.values(),
+        handles.keys(),
+        loc="lower center",
+        ncols=columns,
+        fontsize="small",
+        frameon=False,
+    )
+    return math.ceil(len(handles) / columns)

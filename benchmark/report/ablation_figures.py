@@ -7,10 +7,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import FixedLocator, NullLocator
 
-from benchmark.report._plotting import new_figure, save_png
+from benchmark.report._plotting import new_figure, save_png, shared_legend
 from benchmark.report.figure_outcome import FigureOutcome
-from benchmark.report.labels import dataset_label, ordered_datasets, ordered_losses, ordered_modes
+from benchmark.report.labels import (
+    MODE_LABELS,
+    dataset_label,
+    ordered_datasets,
+    ordered_losses,
+    ordered_modes,
+)
 from benchmark.report.paper_tables import SETTING, ablation_cells
 
 EMBEDDING_DIM = "embedding-dim"
@@ -27,29 +34,35 @@ def embedding_dim_figure(summary: pd.DataFrame, out_dir: Path) -> FigureOutcome:
     datasets = ordered_datasets(cells["dataset"])
     figure, axes = new_figure(5.0 * len(datasets), 4.0, ncols=len(datasets))
     axes = np.atleast_1d(axes).ravel()
+    several_modes = cells["mode"].nunique() > 1
+    colours = {loss: f"C{k}" for k, loss in enumerate(ordered_losses(cells["loss"]))}
     for dataset, ax in zip(datasets, axes, strict=True):
         block = cells[cells["dataset"] == dataset]
-        several_modes = block["mode"].nunique() > 1
-        for colour, loss in enumerate(ordered_losses(block["loss"])):
+        for loss in ordered_losses(block["loss"]):
             for mode in ordered_modes(block["mode"]):
                 line = block[(block["loss"] == loss) & (block["mode"] == mode)].sort_values(size)
                 if line.empty:
                     continue
-                label = line["display"].iloc[0] + (f" ({mode})" if several_modes else "")
+                mode_text = MODE_LABELS.get(mode, mode).lower()
+                label = line["display"].iloc[0] + (f" ({mode_text})" if several_modes else "")
                 x = line[size].astype(float).to_numpy()
                 mean = 100 * line["mean"].to_numpy()
                 style = "--" if mode == "concatenated" else "-"  # one colour per loss
-                ax.plot(x, mean, style, marker="o", color=f"C{colour}", label=label)
+                ax.plot(x, mean, style, marker="o", color=colours[loss], label=label)
                 low = np.where(line["n"] > 1, 100 * line["ci_low"], mean)
                 high = np.where(line["n"] > 1, 100 * line["ci_high"], mean)
-                ax.fill_between(x, low, high, color=f"C{colour}", alpha=0.15, linewidth=0)
+                ax.fill_between(x, low, high, color=colours[loss], alpha=0.15, linewidth=0)
         ax.set_xscale("log", base=2)
-        ax.set_xlabel("embedding dimension d (embedding_size)")
+        ticks = sorted(block[size].astype(float).unique())
+        ax.xaxis.set_major_locator(FixedLocator(ticks))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_xticklabels([f"{t:g}" for t in ticks])
+        ax.set_xlabel("embedding dimension $d$")
         ax.set_ylabel("MAP@R (%)")
-        ax.set_title(f"{dataset_label(dataset)}: MAP@R vs embedding dimension")
+        ax.set_title(f"{dataset_label(dataset)} · MAP@R per embedding dimension")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize="small")
-    return FigureOutcome(save_png(figure, out_dir / "figure3a_embedding_dim.png"))
+    rows = shared_legend(figure, axes)
+    return FigureOutcome(save_png(figure, out_dir / "figure3a_embedding_dim.png", rows))
 
 
 def alpha_base_figure(summary: pd.DataFrame, out_dir: Path) -> FigureOutcome:
@@ -72,15 +85,18 @@ def alpha_base_figure(summary: pd.DataFrame, out_dir: Path) -> FigureOutcome:
         values = grid.to_numpy(dtype=float)
         image = ax.imshow(values, cmap="viridis", aspect="auto", origin="lower")
         middle = (np.nanmin(values) + np.nanmax(values)) / 2
+        repeats = block.pivot_table(index=alpha, columns=base, values="n", aggfunc="first")
         for (i, j), value in np.ndenumerate(values):
             if not np.isnan(value):  # dark text on the light (high) end of viridis
                 colour = "black" if value > middle else "white"
-                ax.text(j, i, f"{value:.1f}", ha="center", va="center", color=colour)
+                n = repeats.to_numpy()[i, j]
+                text = f"{value:.1f}" + (f"\n(n={n:g})" if n < 2 else "")  # as the table
+                ax.text(j, i, text, ha="center", va="center", color=colour)
         ax.set_xticks(range(grid.shape[1]), [f"{v:g}" for v in grid.columns])
         ax.set_yticks(range(grid.shape[0]), [f"{v:g}" for v in grid.index])
         ax.set_xlabel("base")
-        ax.set_ylabel("alpha")
-        shown_mode = "" if mode == "single" else f" ({mode})"
-        ax.set_title(f"{display}, {dataset_label(dataset)}{shown_mode}: MAP@R (%)")
+        ax.set_ylabel(r"$\alpha$")
+        shown_mode = "" if mode == "single" else f" ({MODE_LABELS.get(mode, mode).lower()})"
+        ax.set_title(f"{dataset_label(dataset)} · {display}{shown_mode}: MAP@R (%)")
         figure.colorbar(image, ax=ax)
     return FigureOutcome(save_png(figure, out_dir / "figure3b_alpha_base.png"))

@@ -30,9 +30,27 @@ _OTHER_LABELS = {"mfcwms_direct_cxc": "MFCWMS (direct C×C)"}
 DATASET_ORDER = ("cub", "cars196", "sop", "inshop")
 
 MODE_ORDER = ("single", "separated", "concatenated")
+MODE_LABELS = {"single": "Single model", "separated": "Separated", "concatenated": "Concatenated"}
 
-STANDARD_METRICS = ("map_at_r", "precision_at_1", "r_precision")
-FULL_TABLE_METRICS = ("precision_at_1", "r_precision", "map_at_r")  # the order of Tables 7-9
+# How the paper names the protocols; others (users' own, the demos) are named as they are.
+PROTOCOL_LABELS = {"mlrc": "MLRC", "traditional": "traditional"}
+
+# Ablated settings in the paper's notation (column and row labels), and in words (captions).
+SETTING_SYMBOLS = {
+    "embedding_size": "𝑑",
+    "alpha": "α",
+    "beta": "β",
+    "base": "base",
+    "mf_reg": "γ",
+    "batch_size": "batch size",
+}
+SETTING_WORDS = {
+    "embedding_size": "embedding dimension 𝑑",
+    "mf_reg": "mean-field regularisation coefficient γ",
+    "batch_size": "batch size",
+}
+
+STANDARD_METRICS = ("map_at_r", "precision_at_1", "r_precision")  # also the order of Tables 7-9
 BEST_EPOCH = "best_epoch"  # derived from ``best_epochs``: the epoch of the early-stopped model
 METRIC_LABELS = {
     "map_at_r": "MAP@R",
@@ -52,6 +70,38 @@ def metric_label(metric: str) -> str:
     if recall:
         return f"R@{recall[1]}"
     return METRIC_LABELS.get(metric, metric)
+
+
+def is_recall_metric(metric: str) -> bool:
+    return _RECALL.fullmatch(metric) is not None
+
+
+def metric_sort_key(metric: str) -> tuple[int, str, int]:
+    """MAP@R, P@1, RP (the paper's order), then Recall@K by K, then others by name."""
+    if metric in STANDARD_METRICS:
+        return (0, "", STANDARD_METRICS.index(metric))
+    recall = _RECALL.fullmatch(metric)
+    return (1, "", int(recall[1])) if recall else (2, metric, 0)
+
+
+def protocol_label(protocol: str) -> str:
+    """The paper's name of a protocol ("MLRC"), else the name itself."""
+    return PROTOCOL_LABELS.get(protocol, protocol)
+
+
+def mode_label(mode: str, dim: int) -> str:
+    """``Separated (128D)``: an evaluation mode and its embedding dimension, as Tables 7-9."""
+    return f"{MODE_LABELS.get(mode, mode)} ({dim}D)"
+
+
+def setting_symbol(name: str) -> str:
+    """An ablated setting in the paper's notation (``𝑑``, ``α``), else in words."""
+    return SETTING_SYMBOLS.get(name, name.replace("_", " "))
+
+
+def setting_words(name: str) -> str:
+    """An ablated setting as a caption says it ("embedding dimension 𝑑")."""
+    return SETTING_WORDS.get(name, setting_symbol(name))
 
 
 def is_known_metric(metric: str) -> bool:

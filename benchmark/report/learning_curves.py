@@ -2,27 +2,35 @@
 
 Curves are read from ``<run_dir>/retrain/<loss>/repeat_<r>/fold_<k>/curve.json``. At each epoch
 the line is the mean over the models (repeats x folds) that had not yet early-stopped, and the
-band its Student-t interval. In the traditional protocol the "validation" set is the test
-split (that protocol early-stops on it): the figure is the paper's Figure 4.
+band its Student-t interval. The band is drawn only while at least :data:`MIN_BAND_MODELS`
+models remain: past that, the interval of two models is wide and jumpy (t = 12.7 at 95%) and
+the mean is a single model's curve, so the line goes on lighter, without a band, and says how
+many models it still holds. In the traditional protocol the "validation" set is the test split
+(that protocol early-stops on it): the figure is the paper's Figure 4.
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from benchmark.engine import FitDirectory
 from benchmark.report._plotting import new_figure, save_png
 from benchmark.report.figure_outcome import FigureOutcome
-from benchmark.report.labels import dataset_label, loss_label, ordered_losses
+from benchmark.report.labels import dataset_label, loss_label, ordered_losses, protocol_label
 from benchmark.report.sources import run_identity
 from benchmark.report.stats import confidence_interval
 from benchmark.study.run_dir import RunDirectory
 
 CURVE_METRIC = "val_map_at_r"
+MIN_BAND_MODELS = 3
+"""Fewer models than this at an epoch: the mean alone, lighter, with the count shown."""
+TAIL_ALPHA = 0.4
 
 
 def read_curves(run_dir: Path) -> dict[str, list[list[dict]]]:
@@ -52,29 +60,88 @@ def learning_curve_figure(
     traditional = (rows["mode"] == "single").any() and not rows["mode"].isin(["separated"]).any()
     display = dict(zip(rows["loss"], rows["display"], strict=True))
     figure, axes = new_figure()
+    thinned = False
     for loss in ordered_losses(curves):
-        epochs, means, lows, highs = _mean_curve(curves[loss], confidence)
+        curve = mean_curve(curves[loss], confidence)
         label = f"{display.get(loss, loss_label(loss))} ({len(curves[loss])} models)"
-        (line,) = axes.plot(epochs, means, label=label, linewidth=1.5)
-        axes.fill_between(epochs, lows, highs, color=line.get_color(), alpha=0.2, linewidth=0)
+        band = [i for i, n in enumerate(curve.counts) if n >= MIN_BAND_MODELS]
+        last = band[-1] if band else 0
+        (line,) = axes.plot(curve.epochs[: last + 1], curve.means[: last + 1], label=label)
+        axes.fill_between(
+            curve.epochs[: last + 1],
+            curve.lows[: last + 1],
+            curve.highs[: last + 1],
+            color=line.get_color(),
+            alpha=0.2,
+            linewidth=0,
+        )
+        if last + 1 < len(curve.epochs):
+            thinned = True
+            _draw_tail(axes, curve, last, line.get_color())
+    if thinned:
+        axes.plot([], [], color="0.5", alpha=TAIL_ALPHA, label=_TAIL_LABEL)
     where = "test split (early-stopping set)" if traditional else "validation classes"
-    axes.set_xlabel("epoch")
+    axes.set_xlabel("epochs of training (0: the untrained network)")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_ylabel(f"MAP@R (%) on the {where}")
-    axes.set_title(f"{protocol} protocol, {dataset_label(dataset)}: learning curves")
+    axes.set_title(
+        f"{dataset_label(dataset)} · {protocol_label(protocol)} protocol: learning curves"
+    )
     axes.grid(alpha=0.3)
     axes.legend(fontsize="small")
     return FigureOutcome(save_png(figure, png_path))
 
 
-def _mean_curve(curves: list[list[dict]], confidence: float):
+_TAIL_LABEL = f"fewer than {MIN_BAND_MODELS} models left (n shown): mean only"
+
+
+@dataclass(frozen=True)
+class MeanCurve:
+    """Per epoch: the mean over the models still training, its interval, and their number."""
+
+    epochs: list[int]
+    means: list[float]
+    lows: list[float]
+    highs: list[float]
+    counts: list[int]
+
+
+def mean_curve(curves: list[list[dict]], confidence: float = 0.95) -> MeanCurve:
+    """The mean curve (in percent) of ``curves`` over the models present at each epoch."""
     by_epoch: dict[int, list[float]] = defaultdict(list)
     for curve in curves:
         for row in curve:
             by_epoch[int(row["epoch"])].append(100 * float(row[CURVE_METRIC]))
     epochs = sorted(by_epoch)
     intervals = [confidence_interval(by_epoch[epoch], confidence) for epoch in epochs]
-    means = [interval.mean for interval in intervals]
-    # With one model left there is no interval: the band closes onto the line.
-    lows = [i.mean if i.n < 2 else i.low for i in intervals]
-    highs = [i.mean if i.n < 2 else i.high for i in intervals]
-    return epochs, means, lows, highs
+    # With one model there is no interval: the bounds are the mean.
+    return MeanCurve(
+        epochs=epochs,
+        means=[i.mean for i in intervals],
+        lows=[i.mean if i.n < 2 else i.low for i in intervals],
+        highs=[i.mean if i.n < 2 else i.high for i in intervals],
+        counts=[i.n for i in intervals],
+    )
+
+
+def _draw_tail(axes, curve: MeanCurve, start: int, colour) -> None:
+    """The curve past its last banded epoch: lighter, no band, its model count where it
+    changes."""
+    axes.plot(
+        curve.epochs[start:], curve.means[start:], color=colour, alpha=TAIL_ALPHA, linewidth=1.2
+    )
+    shown = None
+    for epoch, mean, count in zip(
+        curve.epochs[start + 1 :], curve.means[start + 1 :], curve.counts[start + 1 :], strict=True
+    ):
+        if count != shown:
+            axes.annotate(
+                f"n={count}",
+                (epoch, mean),
+                textcoords="offset points",
+                xytext=(2, 4),
+                fontsize="x-small",
+                color=colour,
+                alpha=0.8,
+            )
+            shown = count

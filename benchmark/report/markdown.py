@@ -1,4 +1,5 @@
-"""Markdown rendering of tables: GitHub-flavoured pipes, bold best, italic not-worse, "—"."""
+"""Markdown rendering of tables: GitHub-flavoured pipes, bold best, italic not-worse, "—",
+a cell's mark in parentheses ("25.00 (n=1)")."""
 
 from __future__ import annotations
 
@@ -35,10 +36,10 @@ def _cell(cell: Cell) -> str:
         return MISSING_TEXT
     text = _escape(cell.text)
     if cell.emphasis is Emphasis.BEST:
-        return f"**{text}**"
-    if cell.emphasis is Emphasis.NOT_WORSE:
-        return f"*{text}*"
-    return text
+        text = f"**{text}**"
+    elif cell.emphasis is Emphasis.NOT_WORSE:
+        text = f"*{text}*"
+    return f"{text} ({_escape(cell.mark)})" if cell.mark else text
 
 
 def _row(cells: list[str]) -> str:

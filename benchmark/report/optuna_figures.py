@@ -17,8 +17,9 @@ from matplotlib.ticker import MaxNLocator
 from optuna.trial import TrialState
 
 from benchmark.errors import StorageError
-from benchmark.report._plotting import new_figure, save_png
+from benchmark.report._plotting import new_figure, save_png, shared_legend
 from benchmark.report.figure_outcome import FigureOutcome
+from benchmark.report.labels import ordered_losses, setting_symbol
 from benchmark.study import RunDirectory, open_storage, trial_attrs
 
 IMPORTANCE_SEED = 0  # fANOVA fits a random forest: seeded, the figure is reproducible
@@ -49,18 +50,27 @@ def optuna_figures(
     history_png: Path,
     importance_png: Path,
     name_prefix: str = "",
+    titles: dict[str, str] | None = None,
 ) -> list[FigureOutcome]:
     """The optimisation history and the importances of the run's studies (``<protocol>.
-    <dataset>.<loss>``; ``name_prefix`` = ``<protocol>.<dataset>.`` selects them)."""
+    <dataset>.<loss>``; ``name_prefix`` = ``<protocol>.<dataset>.`` selects them). ``titles``
+    names a study's panel by its loss (``{"proxy_anchor": "CUB · ProxyAnch."}``); panels come
+    in the paper's loss order."""
     studies = load_studies(run_dir, storage_url, name_prefix)
     if isinstance(studies, str):
         return [FigureOutcome.skip(f"Optuna figures of {run_dir}: {studies}")]
-    return [_history_figure(studies, history_png), _importance_figure(studies, importance_png)]
+    by_loss = {study.study_name.removeprefix(name_prefix): study for study in studies}
+    titles = titles or {}
+    panels = [
+        (titles.get(loss, by_loss[loss].study_name), by_loss[loss])
+        for loss in ordered_losses(by_loss)
+    ]
+    return [_history_figure(panels, history_png), _importance_figure(panels, importance_png)]
 
 
-def _history_figure(studies: list[optuna.Study], path: Path) -> FigureOutcome:
-    figure, axes = _panels(len(studies))
-    for study, ax in zip(studies, axes, strict=False):
+def _history_figure(panels: list[tuple[str, optuna.Study]], path: Path) -> FigureOutcome:
+    figure, axes = _panels(len(panels))
+    for (title, study), ax in zip(panels, axes, strict=False):
         trials = study.get_trials(deepcopy=False)
         complete = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
         folds = [(t.number, 100 * score) for t in trials for score in _fold_scores(t)]
@@ -69,37 +79,38 @@ def _history_figure(studies: list[optuna.Study], path: Path) -> FigureOutcome:
         if complete:
             numbers = [t.number for t in complete]
             values = [100 * t.value for t in complete]
-            ax.scatter(numbers, values, s=20, label="trial (mean over folds)")
+            ax.scatter(numbers, values, s=20, color="C0", label="trial (mean over its folds)")
             ax.step(numbers, _running_max(values), where="post", color="C3", label="best so far")
         states = Counter(t.state.name.lower() for t in trials)
         counts = ", ".join(f"{count} {state}" for state, count in sorted(states.items()))
-        ax.set_title(f"{study.study_name}\n{counts or 'no trial'}", fontsize="small")
+        ax.set_title(f"{title} ({counts or 'no trial'})", fontsize="medium")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("trial")
         ax.set_ylabel("validation MAP@R (%)")
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize="x-small")
-    _hide_unused(axes, len(studies))
-    return FigureOutcome(save_png(figure, path))
+    rows = shared_legend(figure, axes[: len(panels)])
+    _hide_unused(axes, len(panels))
+    return FigureOutcome(save_png(figure, path, rows))
 
 
-def _importance_figure(studies: list[optuna.Study], path: Path) -> FigureOutcome:
-    importances, reasons = {}, []
-    for study in studies:
+def _importance_figure(panels: list[tuple[str, optuna.Study]], path: Path) -> FigureOutcome:
+    importances, reasons = [], []
+    for title, study in panels:
         value = _importances(study)
         if isinstance(value, str):
             reasons.append(f"{study.study_name}: {value}")
         else:
-            importances[study.study_name] = value
+            complete = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+            importances.append((f"{title} ({complete} trials)", value))
     if not importances:
         return FigureOutcome.skip(f"hyperparameter importances ({'; '.join(reasons)})")
     figure, axes = _panels(len(importances))
-    for (name, values), ax in zip(importances.items(), axes, strict=False):
+    for (title, values), ax in zip(importances, axes, strict=False):
         params = list(values)[::-1]  # most important on top
-        ax.barh(params, [values[p] for p in params], color="C0")
+        ax.barh([setting_symbol(p) for p in params], [values[p] for p in params], color="C0")
         ax.set_xlim(0, 1)
         ax.set_xlabel("importance (fANOVA)")
-        ax.set_title(name, fontsize="small")
+        ax.set_title(title, fontsize="medium")
         ax.grid(alpha=0.3, axis="x")
     _hide_unused(axes, len(importances))
     return FigureOutcome(save_png(figure, path))

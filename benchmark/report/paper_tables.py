@@ -2,8 +2,10 @@
 
 Each builder returns :class:`TableDocument` s (nothing when its rows are absent); file stems:
 
-- ``table1``: MAP@R (or ``metrics``), separated and concatenated, column groups = datasets;
-- ``table_full_<dataset>`` (Tables 7-9): P@1, RP, MAP@R (and R@k) of every evaluation mode;
+- ``table1``: MAP@R, separated (128D) and concatenated (512D), column groups = datasets; with
+  several ``metrics``, one such table per metric;
+- ``table_full_<dataset>`` (Tables 7-9): MAP@R, P@1 and RP of every evaluation mode, grouped
+  as the paper (``Separated (128D)``, ``Concatenated (512D)``); Recall@K in a second table;
 - ``table2_3_traditional``: the traditional protocol's MAP@R and early-stopped epoch;
 - ``table4_5_10_batch_size``, ``table6_mf_reg``, ``table11_inshop_batch_size_no_split``,
   ``table_embedding_dim``, ``table_alpha_base``, ``table_ablation_<name>``: MAP@R per
@@ -18,14 +20,20 @@ import pandas as pd
 
 from benchmark.report.labels import (
     BEST_EPOCH,
-    FULL_TABLE_METRICS,
+    MODE_LABELS,
     OWN_PARAMS_SOURCES,
     dataset_label,
     file_slug,
+    is_recall_metric,
     metric_label,
+    metric_sort_key,
+    mode_label,
     ordered_datasets,
     ordered_losses,
     ordered_modes,
+    protocol_label,
+    setting_symbol,
+    setting_words,
 )
 from benchmark.report.stats_table import Axis, build_stats_table, loss_row_label
 from benchmark.report.table_model import TableDocument
@@ -51,34 +59,42 @@ SETTING = "setting:"  # prefix of the columns holding one ablated setting each
 
 
 def table1(summary: pd.DataFrame, metrics: tuple[str, ...] = ("map_at_r",)) -> TableDocument | None:
-    """Table 1: rows = losses (paper order), columns = datasets x (128D, 512D) x metrics."""
+    """Table 1: rows = losses (paper order), columns = datasets x (128D, 512D); one table per
+    metric of ``metrics`` (the paper's Table 1 is MAP@R; Tables 7-9 hold the others)."""
     cells = summary[
         (summary["ablation"] == "")
         & summary["mode"].isin(MAIN_MODES)
         & summary["metric"].isin(metrics)
     ]
-    if cells.empty:
+    tables, frames = [], []
+    for metric in metrics:
+        metric_cells = cells[cells["metric"] == metric]
+        if metric_cells.empty:
+            continue
+        keys, labels, group_labels = [], [], []
+        for (protocol, dataset), group_label in _protocol_dataset_groups(metric_cells).items():
+            group = metric_cells[
+                (metric_cells["protocol"] == protocol) & (metric_cells["dataset"] == dataset)
+            ]
+            for mode, dim, label in _evaluations(group):
+                keys.append((protocol, dataset, mode, dim, metric))
+                labels.append(label)
+                group_labels.append(group_label)
+        table, frame = build_stats_table(
+            metric_cells,
+            _loss_axis(metric_cells),
+            Axis(_COLUMN_KEY, keys, labels, group_labels),
+            title=f"{metric_label(metric)} {_on_under(metric_cells)}",
+            row_header="Loss",
+            compare_within=_COLUMN_KEY,
+            family="column",
+            label="tab:table1" if not tables else f"tab:table1-{file_slug(metric)}",
+        )
+        tables.append(table)
+        frames.append(frame)
+    if not tables:
         return None
-    keys, labels, group_labels = [], [], []
-    for (protocol, dataset), group_label in _protocol_dataset_groups(cells).items():
-        group = cells[(cells["protocol"] == protocol) & (cells["dataset"] == dataset)]
-        for mode in ordered_modes(group["mode"]):
-            for dim in sorted(group.loc[group["mode"] == mode, "dim"].unique()):
-                for metric in metrics:
-                    keys.append((protocol, dataset, mode, int(dim), metric))
-                    labels.append(f"{int(dim)}D {metric_label(metric)}")
-                    group_labels.append(group_label)
-    table, frame = build_stats_table(
-        cells,
-        _loss_axis(cells),
-        Axis(_COLUMN_KEY, keys, labels, group_labels),
-        title=f"{_context(cells)}: {_and([metric_label(m) for m in metrics])}",
-        row_header="Loss",
-        compare_within=_COLUMN_KEY,
-        family="column",
-        label="tab:table1",
-    )
-    return TableDocument(TABLE1_STEM, [table], frame)
+    return TableDocument(TABLE1_STEM, tables, pd.concat(frames, ignore_index=True))
 
 
 def main_document(documents: Sequence[TableDocument]) -> TableDocument | None:
@@ -88,34 +104,50 @@ def main_document(documents: Sequence[TableDocument]) -> TableDocument | None:
 
 
 def full_tables(summary: pd.DataFrame) -> list[TableDocument]:
-    """Tables 7-9: per dataset, every metric of every evaluation mode."""
+    """Tables 7-9: per dataset, MAP@R, P@1 and RP of every evaluation mode (grouped by mode as
+    the paper); Recall@K, where measured, in a second table of the same file."""
     cells = summary[(summary["ablation"] == "") & (summary["metric"] != BEST_EPOCH)]
     documents = []
     groups = _protocol_dataset_groups(cells)
     for (protocol, dataset), group_label in groups.items():
         group = cells[(cells["protocol"] == protocol) & (cells["dataset"] == dataset)]
-        extra = [m for m in dict.fromkeys(group["metric"]) if m not in FULL_TABLE_METRICS]
-        metrics = [*FULL_TABLE_METRICS, *sorted(extra, key=_metric_sort_key)]
-        keys, labels, group_labels = [], [], []
-        for mode in ordered_modes(group["mode"]):
-            for dim in sorted(group.loc[group["mode"] == mode, "dim"].unique()):
-                shared_dim = (group.loc[group["mode"] != mode, "dim"] == dim).any()
-                for metric in metrics:
-                    keys.append((protocol, dataset, mode, int(dim), metric))
+        metrics = sorted(dict.fromkeys(group["metric"]), key=metric_sort_key)
+        parts = [
+            ([m for m in metrics if not is_recall_metric(m)], ""),
+            ([m for m in metrics if is_recall_metric(m)], "-recall"),
+        ]
+        tables, frames = [], []
+        for part, label_suffix in parts:
+            if not part:
+                continue
+            keys, labels, group_labels = [], [], []
+            for mode, dim, _ in _evaluations(group):
+                for metric in part:
+                    keys.append((protocol, dataset, mode, dim, metric))
                     labels.append(metric_label(metric))
-                    group_labels.append(f"{int(dim)}D {mode}" if shared_dim else f"{int(dim)}D")
-        table, frame = build_stats_table(
-            group,
-            _loss_axis(group),
-            Axis(_COLUMN_KEY, keys, labels, group_labels),
-            title=f"{protocol} protocol, {dataset_label(dataset)}: all metrics",
-            row_header="Loss",
-            compare_within=_COLUMN_KEY,
-            family="column",
-            label=f"tab:full-{file_slug(dataset)}",
-        )
+                    group_labels.append(mode_label(mode, dim))
+            shown = group[group["metric"].isin(part)]
+            what = "Recall@K" if label_suffix else _and([metric_label(m) for m in part])
+            table, frame = build_stats_table(
+                shown,
+                _loss_axis(shown),
+                Axis(_COLUMN_KEY, keys, labels, group_labels),
+                title=f"{what} {_on_under(shown)}",
+                row_header="Loss",
+                compare_within=_COLUMN_KEY,
+                family="column",
+                label=f"tab:full-{file_slug(dataset)}{label_suffix}",
+            )
+            tables.append(table)
+            frames.append(frame)
         suffix = "" if group_label == dataset_label(dataset) else f"_{file_slug(protocol)}"
-        documents.append(TableDocument(f"table_full_{file_slug(dataset)}{suffix}", [table], frame))
+        documents.append(
+            TableDocument(
+                f"table_full_{file_slug(dataset)}{suffix}",
+                tables,
+                pd.concat(frames, ignore_index=True),
+            )
+        )
     return documents
 
 
@@ -142,7 +174,7 @@ def traditional_table(summary: pd.DataFrame) -> list[TableDocument]:
         cells,
         _loss_axis(cells),
         Axis(key_fields, keys, labels, group_labels),
-        title=f"{_context(cells)}: MAP@R and the epoch of the early-stopped model",
+        title=f"MAP@R and epoch of the early-stopped model {_on_under(cells)}",
         row_header="Loss",
         compare_within=key_fields,
         family="column",
@@ -176,7 +208,7 @@ def ablation_tables(summary: pd.DataFrame) -> list[TableDocument]:
             column_fields,
             column_keys,
             [_settings_label(column_settings, key[1:]) for key in column_keys],
-            [key[0] if len(modes) > 1 else "" for key in column_keys],
+            [MODE_LABELS.get(key[0], key[0]) if len(modes) > 1 else "" for key in column_keys],
         )
         # The best setting per loss (and dataset, mode): a row, or the whole alpha x base grid.
         compare_within = ("protocol", "dataset", "loss", "params_source", "mode", "metric")
@@ -184,7 +216,7 @@ def ablation_tables(summary: pd.DataFrame) -> list[TableDocument]:
             cells,
             rows,
             columns,
-            title=f"Ablation {ablation}, {_context(cells, _row_parts(cells, row_settings))}: MAP@R",
+            title=_ablation_title(ablation, cells, row_settings, column_settings),
             row_header=_row_header(cells, row_settings),
             compare_within=compare_within,
             family=("grid" if row_settings else "row") + (" per mode" if len(modes) > 1 else ""),
@@ -206,9 +238,19 @@ def ablation_cells(summary: pd.DataFrame, ablation: str) -> pd.DataFrame:
     return cells
 
 
-def _metric_sort_key(metric: str) -> tuple[str, int]:
-    name, _, k = metric.rpartition("_at_")
-    return (name, int(k)) if k.isdigit() else (metric, 0)
+def _evaluations(group: pd.DataFrame) -> list[tuple[str, int, str]]:
+    """(mode, dim, column label) of a dataset's evaluations: ``128D``, ``512D``, or the mode too
+    where two modes share a dimension."""
+    pairs = [
+        (mode, int(dim))
+        for mode in ordered_modes(group["mode"])
+        for dim in sorted(group.loc[group["mode"] == mode, "dim"].unique())
+    ]
+    dims = [dim for _, dim in pairs]
+    return [
+        (mode, dim, f"{dim}D" if dims.count(dim) == 1 else mode_label(mode, dim))
+        for mode, dim in pairs
+    ]
 
 
 def _loss_axis(cells: pd.DataFrame) -> Axis:
@@ -229,22 +271,39 @@ def _protocol_dataset_groups(cells: pd.DataFrame) -> dict[tuple[str, str], str]:
         protocols = list(dict.fromkeys(cells.loc[cells["dataset"] == dataset, "protocol"]))
         for protocol in protocols:
             label = dataset_label(dataset)
-            groups[(protocol, dataset)] = f"{label} ({protocol})" if len(protocols) > 1 else label
+            if len(protocols) > 1:
+                label = f"{label} ({protocol_label(protocol)})"
+            groups[(protocol, dataset)] = label
     return groups
 
 
-def _context(cells: pd.DataFrame, row_parts: list[str] | None = None) -> str:
-    """'demo protocol, Synthetic', plus the loss when ``row_parts`` (of an ablation) omit it."""
-    protocols = list(dict.fromkeys(cells["protocol"]))
+def _on_under(cells: pd.DataFrame) -> str:
+    """'on CUB, Cars196 and SOP under the MLRC protocol': what a caption says of its cells."""
+    protocols = [protocol_label(p) for p in dict.fromkeys(cells["protocol"])]
     datasets = [dataset_label(d) for d in ordered_datasets(cells["dataset"])]
-    parts = [
-        f"{_and(protocols)} protocol" + ("s" if len(protocols) > 1 else ""),
-        ", ".join(datasets),
-    ]
-    if row_parts is not None and "loss" not in row_parts:
-        first = cells.iloc[0]
-        parts.append(loss_row_label(first["display"], first["params_source"]))
-    return ", ".join(parts)
+    plural = "s" if len(protocols) > 1 else ""
+    return f"on {_and(datasets)} under the {_and(protocols)} protocol{plural}"
+
+
+ABLATION_SUBJECTS = {"inshop-batch-size-no-split": "query and gallery as one test set"}
+
+
+def _ablation_title(
+    ablation: str, cells: pd.DataFrame, row_settings: tuple[str, ...], column_settings: list
+) -> str:
+    """'MAP@R of MFCWMS on CUB per batch size under the traditional protocol'."""
+    settings = [*row_settings, *(c.removeprefix(SETTING) for c in column_settings)]
+    per = _and([setting_words(name) for name in settings]) if settings else f"ablation {ablation}"
+    losses = list(dict.fromkeys(zip(cells["display"], cells["params_source"], strict=True)))
+    of = f" of {loss_row_label(*losses[0])}" if len(losses) == 1 else ""
+    subject = ABLATION_SUBJECTS.get(ablation)
+    protocols = [protocol_label(p) for p in dict.fromkeys(cells["protocol"])]
+    datasets = [dataset_label(d) for d in ordered_datasets(cells["dataset"])]
+    plural = "s" if len(protocols) > 1 else ""
+    return (
+        f"MAP@R{of} on {_and(datasets)}" + (f" ({subject})" if subject else "")
+        + f" per {per} under the {_and(protocols)} protocol{plural}"
+    )  # fmt: skip
 
 
 def _varying(cells: pd.DataFrame, fields: tuple[str, ...]) -> set[str]:
@@ -274,7 +333,7 @@ def _ablation_row_axis(
     for protocol, dataset, loss, source, *values in keys:
         label = {
             "dataset": dataset_label(dataset),
-            "protocol": protocol,
+            "protocol": protocol_label(protocol),
             "loss": loss_row_label(display[loss], source),
             "settings": _settings_label(row_settings, tuple(values)),
         }
@@ -293,7 +352,7 @@ def _row_parts(cells: pd.DataFrame, row_settings: tuple[str, ...]) -> list[str]:
 
 def _row_header(cells: pd.DataFrame, row_settings: tuple[str, ...]) -> str:
     names = {"dataset": "Dataset", "protocol": "Protocol", "loss": "Loss"}
-    names["settings"] = ", ".join(row_settings)
+    names["settings"] = ", ".join(setting_symbol(name) for name in row_settings)
     return " · ".join(names[part] for part in _row_parts(cells, row_settings))
 
 
@@ -311,9 +370,11 @@ def _sort_key(value: object) -> tuple[int, float, str]:
 
 
 def _settings_label(names: list[str] | tuple[str, ...], values: tuple) -> str:
+    """``𝑑 = 64``, ``α = 0.01, base = 0.5``: settings in the paper's notation."""
     names = [name.removeprefix(SETTING) for name in names]
     return ", ".join(
-        f"{name} = {_format_setting(value)}" for name, value in zip(names, values, strict=True)
+        f"{setting_symbol(name)} = {_format_setting(value)}"
+        for name, value in zip(names, values, strict=True)
     )
 
 

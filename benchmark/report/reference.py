@@ -15,8 +15,15 @@ import pandas as pd
 
 from benchmark.errors import ResultsError
 from benchmark.io import first_bad_row, read_csv_checked
-from benchmark.report.labels import dataset_label, loss_label, metric_label
-from benchmark.report.stats_table import format_mean_interval
+from benchmark.report.labels import (
+    OWN_PARAMS_SOURCES,
+    dataset_label,
+    loss_label,
+    metric_label,
+    protocol_label,
+)
+from benchmark.report.latex import escape_latex
+from benchmark.report.stats_table import PUBLISHED_MARK, format_mean_interval, loss_row_label
 from benchmark.report.table_model import MISSING, Cell, Note, Table, TableDocument
 
 REFERENCE_COLUMNS = (
@@ -98,10 +105,9 @@ def reference_document(summary: pd.DataFrame, reference: pd.DataFrame) -> TableD
     inside = (merged["ours_mean"] >= merged["ci_low"]) & (merged["ours_mean"] <= merged["ci_high"])
     merged["ours_inside"] = inside.where(has_interval, None).astype(object)
     cells, labels = [], []
+    several_protocols = merged["protocol"].nunique() > 1
     for row in merged.itertuples(index=False):
-        display = row.display if isinstance(row.display, str) else loss_label(row.loss)
-        evaluation = f"{row.dim}D {row.mode} {metric_label(row.metric)}"
-        labels.append(f"{dataset_label(row.dataset)} · {display} · {evaluation}")
+        labels.append(_row_label(row, several_protocols))
         cells.append(_comparison_cells(row))
     notes = [
         Note(
@@ -113,6 +119,17 @@ def reference_document(summary: pd.DataFrame, reference: pd.DataFrame) -> TableD
             "reference interval.",
         )
     ]
+    published = merged[merged["params_source"].notna()]
+    published = published[~published["params_source"].isin(OWN_PARAMS_SOURCES)]
+    if len(published):
+        which = "; ".join(
+            dict.fromkeys(
+                f"{d}: {s}"
+                for d, s in zip(published["display"], published["params_source"], strict=True)
+            )
+        )
+        text = f"{PUBLISHED_MARK} our run with hyperparameters from a published configuration ({which})."
+        notes.append(Note(text, escape_latex(text)))
     table = Table(
         title="Our results beside published values",
         row_header="Result",
@@ -139,6 +156,19 @@ def reference_document(summary: pd.DataFrame, reference: pd.DataFrame) -> TableD
         "ours_inside",
     ]
     return TableDocument("table_reference", [table], merged[columns])
+
+
+def _row_label(row, several_protocols: bool) -> str:
+    """'CUB · ArcFace† · 512D concatenated MAP@R': which of our results a row compares, with
+    the † of a published configuration and, where several ran, the protocol."""
+    if isinstance(row.display, str):
+        loss = loss_row_label(row.display, row.params_source)
+    else:  # none of our results matches
+        loss = loss_label(row.loss)
+    parts = [dataset_label(row.dataset), loss, f"{row.dim}D {row.mode} {metric_label(row.metric)}"]
+    if several_protocols and isinstance(row.protocol, str):
+        parts.insert(1, protocol_label(row.protocol))
+    return " · ".join(parts)
 
 
 def _comparison_cells(row) -> list[Cell]:

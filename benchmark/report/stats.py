@@ -80,12 +80,16 @@ def holm_adjust(p_values: Sequence[float]) -> list[float]:
     return adjusted
 
 
+MIN_REPEATS_TO_COMPARE = 2
+"""A mean over fewer repeats has no variance estimate: it is shown, never best, never tested."""
+
+
 @dataclass(frozen=True)
 class BestComparison:
     """One entry of a family (a table column) compared with the family's best mean.
 
-    ``p_value``/``p_holm`` are NaN for the reference best itself and for untestable entries
-    (n = 1 on either side); ``not_worse`` is None when untested.
+    ``p_value``/``p_holm`` are NaN for the reference best itself and for untested entries
+    (fewer than :data:`MIN_REPEATS_TO_COMPARE` repeats); ``not_worse`` is None when untested.
     """
 
     is_best: bool
@@ -102,14 +106,19 @@ def compare_with_best(
 ) -> list[BestComparison]:
     """Welch's t-test of every entry against the highest mean, Holm-corrected across the family.
 
+    Only entries with at least :data:`MIN_REPEATS_TO_COMPARE` repeats take part: the best is the
+    highest mean among them, and a thinner entry is neither best nor tested (one repeat says
+    nothing about the spread, so it can neither win a column nor be told apart from its best).
     Entries tied with the highest mean are all best; the first of them is the reference the
     others are tested against. An entry is ``not_worse`` when ``p_holm >= significance_level``.
     """
-    if not means:
-        return []
-    best_mean = max(means)
-    reference = list(means).index(best_mean)
-    tested = [i for i in range(len(means)) if i != reference and ns[i] >= 2 and ns[reference] >= 2]
+    untested = BestComparison(False, math.nan, math.nan, None)
+    eligible = [i for i in range(len(means)) if ns[i] >= MIN_REPEATS_TO_COMPARE]
+    if not eligible:
+        return [untested] * len(means)
+    best_mean = max(means[i] for i in eligible)
+    reference = next(i for i in eligible if means[i] == best_mean)
+    tested = [i for i in eligible if i != reference]
     raw = {
         i: welch_p_value(means[i], stds[i], ns[i], means[reference], stds[reference], ns[reference])
         for i in tested
@@ -124,5 +133,5 @@ def compare_with_best(
                 BestComparison(mean == best_mean, raw[i], holm[i], holm[i] >= significance_level)
             )
         else:
-            comparisons.append(BestComparison(mean == best_mean, math.nan, math.nan, None))
+            comparisons.append(untested)
     return comparisons

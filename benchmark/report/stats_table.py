@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from benchmark.report.labels import OWN_PARAMS_SOURCES, is_percent_metric
+from benchmark.report.labels import BEST_EPOCH, OWN_PARAMS_SOURCES, is_percent_metric
 from benchmark.report.latex import escape_latex
-from benchmark.report.stats import compare_with_best
+from benchmark.report.stats import MIN_REPEATS_TO_COMPARE, compare_with_best
 from benchmark.report.summary import SUMMARY_KEY
 from benchmark.report.table_model import MISSING, Cell, Emphasis, Note, Table
 from benchmark.study.results import UNTRAINED
@@ -64,18 +64,24 @@ def build_stats_table(
 
     The best mean among the cells sharing the ``compare_within`` fields is bold; the others
     are tested against it (Welch, Holm across that family; ``family`` names it in the notes:
-    "column", "row"). The untrained baseline and the best-epoch cells are not compared.
+    "column", "row"). The untrained baseline and the best-epoch cells are not compared, nor is
+    a cell over a single repeat (shown with ``n=1``); a cell over fewer repeats than its family's
+    usual number says its n. Rows and columns without any result are left out. ``title`` says
+    what the table shows; the caption adds the unit and what ± means.
     """
     frame = _place(summary, rows, columns)
+    rows, columns, frame = _drop_empty(rows, columns, frame)
     frame = _add_significance(frame, compare_within)
+    marks = _repeat_marks(frame)
     cells = [[MISSING] * len(columns.keys) for _ in rows.keys]
-    for record in frame.itertuples(index=False):
+    for index, record in zip(frame.index, frame.itertuples(index=False), strict=True):
         cells[record.row_index][record.column_index] = Cell(
             format_mean_interval(record.mean, record.half_width, record.n, record.metric),
             _emphasis(record.bold, record.not_significantly_worse),
+            marks[index],
         )
     table = Table(
-        title=title,
+        title=title + _caption_tail(frame),
         row_header=row_header,
         row_labels=list(rows.labels),
         column_labels=list(columns.labels),
@@ -83,7 +89,12 @@ def build_stats_table(
         column_groups=list(columns.groups),
         label=label,
     )
-    table.notes = stats_notes(frame, family, any(c is MISSING for row in cells for c in row))
+    table.notes = stats_notes(
+        frame,
+        family,
+        any(c is MISSING for row in cells for c in row),
+        has_marks=any(marks.values()),
+    )
     frame = frame.sort_values(["row_index", "column_index"], kind="stable")
     frame = frame.assign(
         row=[rows.labels[i] for i in frame["row_index"]],
@@ -110,11 +121,14 @@ def loss_row_label(display: str, params_source: str) -> str:
     return f"{display}{PUBLISHED_MARK}" if published else display
 
 
-def stats_notes(frame: pd.DataFrame, family: str, has_missing: bool) -> list[Note]:
-    """The footnotes of a statistics table: interval and repeats, emphasis, marks."""
+def stats_notes(
+    frame: pd.DataFrame, family: str, has_missing: bool, has_marks: bool = False
+) -> list[Note]:
+    """The footnotes of a statistics table: emphasis, repeat marks, the epoch, missing cells,
+    † and the untrained baseline (the unit and the interval are in the caption)."""
     if frame.empty:
         return [Note("No results.", "No results.")] if has_missing else []
-    notes = [_interval_note(frame)]
+    notes = []
     if frame["is_best"].any():
         tested = frame["p_holm"].notna().any()
         significance_md = (
@@ -133,6 +147,19 @@ def stats_notes(frame: pd.DataFrame, family: str, has_missing: bool) -> list[Not
                 + ".",
             )
         )
+    if has_marks:
+        text = (
+            f"over k repeats, fewer than the rest of its {family} (a result missing, or left "
+            f"out as non-finite); below {MIN_REPEATS_TO_COMPARE} repeats a mean has no interval "
+            "and is neither best nor tested."
+        )
+        notes.append(Note(f"(n=k): a mean {text}", f"$^{{n=k}}$: a mean {escape_latex(text)}"))
+    if (frame["metric"] == BEST_EPOCH).any():
+        text = (
+            "Epoch: the epoch of the early-stopped model, counted from 0 as in the paper "
+            "(0: after the first epoch of training)."
+        )
+        notes.append(Note(text, escape_latex(text)))
     if has_missing:
         notes.append(Note("—: no result.", "---: no result."))
     published = frame[~frame["params_source"].isin(OWN_PARAMS_SOURCES)]
@@ -148,26 +175,59 @@ def stats_notes(frame: pd.DataFrame, family: str, has_missing: bool) -> list[Not
     return notes
 
 
-def _interval_note(frame: pd.DataFrame) -> Note:
-    counts = sorted(set(frame["n"]))
-    confidence = f"{frame['confidence'].iloc[0]:.0%}"
-    if counts == [1]:
-        text = "Means over a single repeat (no interval, no test)"
-    else:
-        repeats = (
-            f"{counts[0]} repeats" if len(counts) == 1 else f"{counts[0]}–{counts[-1]} repeats"
-        )
-        text = f"Mean ± half-width of the {confidence} Student-t interval over {repeats}"
-        if len(counts) > 1:
-            text += " (n of each cell in the CSV; a cell without ± has one repeat)"
+def _caption_tail(frame: pd.DataFrame) -> str:
+    """What the caption adds to a table's title: the unit and what ± means, e.g. ", in
+    percent: mean ± half-width of the 95% Student-t confidence interval over 10 repeats."."""
+    if frame.empty:
+        return "."
     percent = frame["metric"].map(is_percent_metric)
-    if percent.all():
-        text += ", in percent."
-    elif percent.any():
-        text += ", in percent; Epoch: the epoch of the early-stopped model."
+    unit = "in percent" if percent.all() else "MAP@R in percent" if percent.any() else ""
+    usual = sorted(set(frame["usual_n"]))
+    if usual[-1] < MIN_REPEATS_TO_COMPARE:
+        spread = "means over a single repeat (no interval, no test)"
     else:
-        text += "."
-    return Note(text, escape_latex(text))
+        repeats = f"{usual[-1]}" if len(usual) == 1 else f"{usual[0]}–{usual[-1]}"
+        confidence = f"{frame['confidence'].iloc[0]:.0%}"
+        spread = (
+            f"mean ± half-width of the {confidence} Student-t confidence interval over "
+            f"{repeats} repeats"
+        )
+    return f", {unit}: {spread}." if unit else f": {spread}."
+
+
+def _repeat_marks(frame: pd.DataFrame) -> dict[int, str]:
+    """``n=k`` for each cell over fewer repeats than its family's usual number, and for every
+    cell too thin to compare; else ''."""
+    return {
+        index: f"n={n}" if n < MIN_REPEATS_TO_COMPARE or n < usual else ""
+        for index, n, usual in zip(frame.index, frame["n"], frame["usual_n"], strict=True)
+    }
+
+
+def _usual_n(ns: pd.Series) -> int:
+    """A family's usual number of repeats: its most frequent n, the larger one on a tie."""
+    counts = ns.value_counts()
+    return int(max(n for n, count in counts.items() if count == counts.max()))
+
+
+def _drop_empty(rows: Axis, columns: Axis, frame: pd.DataFrame) -> tuple[Axis, Axis, pd.DataFrame]:
+    """Rows and columns that hold no result are left out (a column of "—" says nothing)."""
+    kept_rows = sorted(set(frame["row_index"]))
+    kept_columns = sorted(set(frame["column_index"]))
+    frame = frame.assign(
+        row_index=frame["row_index"].map({old: new for new, old in enumerate(kept_rows)}),
+        column_index=frame["column_index"].map({old: new for new, old in enumerate(kept_columns)}),
+    )
+    return _subset(rows, kept_rows), _subset(columns, kept_columns), frame
+
+
+def _subset(axis: Axis, kept: list[int]) -> Axis:
+    return Axis(
+        axis.fields,
+        [axis.keys[i] for i in kept],
+        [axis.labels[i] for i in kept],
+        [axis.groups[i] for i in kept] if axis.groups else (),
+    )
 
 
 def _place(summary: pd.DataFrame, rows: Axis, columns: Axis) -> pd.DataFrame:
@@ -188,29 +248,41 @@ def _place(summary: pd.DataFrame, rows: Axis, columns: Axis) -> pd.DataFrame:
 
 
 def _add_significance(frame: pd.DataFrame, compare_within: tuple[str, ...]) -> pd.DataFrame:
-    """The comparison columns of the CSV, and ``bold``: the best, and any mean that equals it
-    as printed (a reader sees a tie; the CSV's ``is_best`` keeps the exact comparison)."""
+    """The comparison columns of the CSV; ``usual_n``, the usual number of repeats of each
+    family; and ``bold``: the best, and any mean over enough repeats that equals it as printed
+    (a reader sees a tie; the CSV's ``is_best`` keeps the exact comparison)."""
     frame = frame.assign(
-        p_value=math.nan, p_holm=math.nan, is_best=False, not_significantly_worse=None, bold=False
+        p_value=math.nan,
+        p_holm=math.nan,
+        is_best=False,
+        not_significantly_worse=None,
+        bold=False,
+        usual_n=frame["n"],
     )
     frame["not_significantly_worse"] = frame["not_significantly_worse"].astype(object)
+    if frame.empty:
+        return frame
+    families = frame.groupby(list(compare_within), sort=False, dropna=False)["n"]
+    frame["usual_n"] = families.transform(_usual_n).astype(int)
     compared = (frame["loss"] != UNTRAINED) & frame["metric"].map(is_percent_metric)
     if not compared.any():
         return frame
-    for _, family in frame[compared].groupby(list(compare_within), sort=False):
+    for _, family in frame[compared].groupby(list(compare_within), sort=False, dropna=False):
         results = compare_with_best(
             family["mean"].to_list(),
             family["std"].fillna(0.0).to_list(),
             family["n"].to_list(),
             SIGNIFICANCE_LEVEL,
         )
-        best_shown = _shown(family["mean"].max(), family["metric"].iloc[0])
+        best = [index for index, r in zip(family.index, results, strict=True) if r.is_best]
+        best_shown = _shown(frame.at[best[0], "mean"], family["metric"].iloc[0]) if best else None
         for index, result in zip(family.index, results, strict=True):
             frame.loc[index, ["p_value", "p_holm"]] = [result.p_value, result.p_holm]
             frame.loc[index, "is_best"] = result.is_best
             frame.at[index, "not_significantly_worse"] = result.not_worse
-            frame.loc[index, "bold"] = (
-                _shown(frame.at[index, "mean"], frame.at[index, "metric"]) == best_shown
+            frame.loc[index, "bold"] = bool(
+                frame.at[index, "n"] >= MIN_REPEATS_TO_COMPARE
+                and _shown(frame.at[index, "mean"], frame.at[index, "metric"]) == best_shown
             )
     return frame
 

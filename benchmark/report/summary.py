@@ -9,7 +9,7 @@ import pandas as pd
 
 from benchmark.report.labels import BEST_EPOCH
 from benchmark.report.stats import confidence_interval, sample_std
-from benchmark.study.results import best_epoch_of
+from benchmark.study.results import best_epoch_of, finite_rows
 
 # What identifies a cell; the repeats of a cell are summarised.
 SUMMARY_KEY = [
@@ -31,8 +31,11 @@ def summarize_results(rows: pd.DataFrame, confidence: float = 0.95) -> pd.DataFr
     """Mean, sample std (ddof 1), Student-t CI bounds and n per cell over the repeats.
 
     ``rows`` must be normalised already (``normalize_rows``, as ``read_results_csv`` and
-    ``merge_rows`` return them). With a single repeat the std and the CI bounds are NaN.
+    ``merge_rows`` return them). Rows with a non-finite value are left out, with one warning
+    naming them (``finite_rows``): their cells count fewer repeats. With a single repeat the std
+    and the CI bounds are NaN.
     """
+    rows = finite_rows(rows)
     records = []
     for key, group in rows.groupby(SUMMARY_KEY, sort=False) if len(rows) else []:
         values = group["value"].to_list()
@@ -52,18 +55,27 @@ def summarize_results(rows: pd.DataFrame, confidence: float = 0.95) -> pd.DataFr
     return pd.DataFrame.from_records(records, columns=SUMMARY_KEY + STAT_COLUMNS)
 
 
+PAPER_EPOCH_OFFSET = 1
+"""``best_epochs`` counts the epochs of training before the selected model (1: after the first
+epoch); the paper's Epoch column counts from 0, as the authors' loop ``for epoch in
+range(nb_epochs)`` names the epoch it has just trained. Tables show best_epochs - 1."""
+
+
 def with_best_epoch_rows(rows: pd.DataFrame) -> pd.DataFrame:
     """Add one ``best_epoch`` row per single-model repeat that records its early-stop epoch.
 
-    The traditional tables report the epoch of the selected model beside MAP@R; a row's
-    ``best_epochs`` lists it per fold model (one for the traditional protocol).
+    The traditional tables report the epoch of the selected model beside MAP@R, counted from 0
+    as the paper (:data:`PAPER_EPOCH_OFFSET`); a row's ``best_epochs`` lists it per fold model
+    (one for the traditional protocol).
     """
     single = rows[(rows["mode"] == "single") & (rows["best_epochs"] != "")]
     if single.empty:
         return rows
     per_repeat = single.drop_duplicates([c for c in SUMMARY_KEY if c != "metric"] + ["repeat"])
+    recorded = [best_epoch_of(text) for text in per_repeat["best_epochs"]]
     epochs = per_repeat.assign(
-        metric=BEST_EPOCH, value=[best_epoch_of(text) for text in per_repeat["best_epochs"]]
+        metric=BEST_EPOCH,
+        value=[None if epoch is None else epoch - PAPER_EPOCH_OFFSET for epoch in recorded],
     )
     epochs = epochs[epochs["value"].notna()]
     return pd.concat([rows, epochs], ignore_index=True)

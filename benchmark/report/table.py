@@ -18,11 +18,11 @@ from benchmark.study.results import ResultsFile, normalize_rows
 from benchmark.study.run_dir import RunDirectory
 
 
-def format_results_table(rows: pd.DataFrame, confidence: float = 0.95) -> str:
-    """The main table of ``rows`` in Markdown without its title: Table 1 (separated and
-    concatenated evaluations), else Tables 2-3 (single models: MAP@R and their epoch). One row
-    per loss (paper order), cells "mean ± CI half-width" in percent, the best in bold,
-    not-worse in italics."""
+def format_results_table(rows: pd.DataFrame, confidence: float = 0.95, title: bool = True) -> str:
+    """The main table of ``rows`` in Markdown: Table 1 (separated and concatenated
+    evaluations), else Tables 2-3 (single models: MAP@R and their epoch). One row per loss
+    (paper order), cells "mean ± CI half-width" in percent, the best in bold, not-worse in
+    italics; its title (``title``) says what it shows and what ± means."""
     if not len(rows):
         return "(no results yet)"
     rows = normalize_rows(rows)
@@ -31,7 +31,7 @@ def format_results_table(rows: pd.DataFrame, confidence: float = 0.95) -> str:
     document = main_document([d for d in candidates if d is not None])
     if document is None:
         return "(no results yet)"
-    return table_to_markdown(document.tables[0], title=False)
+    return table_to_markdown(document.tables[0], title=title)
 
 
 def format_ablation_table(rows: pd.DataFrame, ablation: str, confidence: float = 0.95) -> str:
@@ -54,8 +54,7 @@ def write_run_table(
         rows = rows[rows["loss"].isin(losses)]
         order = {name: i for i, name in enumerate(losses)}
         rows = rows.sort_values("loss", key=lambda s: s.map(order), kind="stable")
-    title = f"**{config.name} protocol, {config.dataset}**\n\n"
-    table = title + format_results_table(rows, confidence=config.retrain.confidence)
+    table = format_results_table(rows, confidence=config.retrain.confidence)
     run_dir.table_path.write_text(table + "\n")
     return table
 

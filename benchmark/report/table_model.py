@@ -22,11 +22,14 @@ class Emphasis(Enum):
 class Cell:
     """One formatted cell; ``text`` None is a missing result ("—" / ``---``).
 
-    Text is plain Unicode ("12.34 ± 0.56"); the LaTeX renderer translates ± and ×.
+    Text is plain Unicode ("12.34 ± 0.56"); the LaTeX renderer translates ± and ×. ``mark``
+    qualifies the value without being part of it (``n=9``: a cell over fewer repeats than its
+    column's): Markdown shows it in parentheses after the value, LaTeX as a superscript.
     """
 
     text: str | None
     emphasis: Emphasis = Emphasis.NONE
+    mark: str = ""
 
 
 MISSING = Cell(None)

@@ -15,8 +15,14 @@ import pandas as pd
 
 from benchmark.errors import ConfigError
 from benchmark.report.figure_outcome import FigureOutcome
-from benchmark.report.labels import BEST_EPOCH, STANDARD_METRICS, file_slug, is_known_metric
-from benchmark.report.latex import document_to_latex
+from benchmark.report.labels import (
+    BEST_EPOCH,
+    STANDARD_METRICS,
+    dataset_label,
+    file_slug,
+    is_known_metric,
+)
+from benchmark.report.latex import TABLES_DOCUMENT, document_to_latex, tables_document
 from benchmark.report.markdown import document_to_markdown, table_to_markdown
 from benchmark.report.paper_tables import (
     ablation_tables,
@@ -104,6 +110,13 @@ def write_document(document: TableDocument, out_dir: Path) -> list[Path]:
     return paths
 
 
+def write_tables_document(documents: list[TableDocument], out_dir: Path) -> Path:
+    """``tables.tex``: one LaTeX document that inputs every table written (it compiles as is)."""
+    path = out_dir / TABLES_DOCUMENT
+    path.write_text(tables_document([f"{document.stem}.tex" for document in documents]))
+    return path
+
+
 def write_report(
     sources: Sequence[Path],
     out_dir: Path,
@@ -126,6 +139,8 @@ def write_report(
     listing = ReportListing(_main_table(documents))
     for document in documents:
         listing.written += write_document(document, out_dir)
+    if documents:
+        listing.written.append(write_tables_document(documents, out_dir))
     if figures and len(rows):
         from benchmark.report.ablation_figures import alpha_base_figure, embedding_dim_figure
 
@@ -158,9 +173,12 @@ def recorded_confidence(results: Sequence[ResultsSource]) -> float:
 
 
 def _main_table(documents: list[TableDocument]) -> str:
-    """The main table in Markdown, else the first table written."""
-    main = main_document(documents) or next(iter(documents), None)
-    return table_to_markdown(main.tables[0]) if main else "(no results yet)"
+    """The main table in Markdown (one per metric of --metrics), else the first one written."""
+    main = main_document(documents)
+    if main is not None:
+        return document_to_markdown(main.tables).rstrip("\n")
+    first = next(iter(documents), None)
+    return table_to_markdown(first.tables[0]) if first else "(no results yet)"
 
 
 def _run_figures(
@@ -186,6 +204,7 @@ def _run_figures(
             out_dir / f"optuna_history_{stem}.png",
             out_dir / f"optuna_importance_{stem}.png",
             _study_prefix(source.rows),
+            _panel_titles(source.rows),
         )
     return outcomes
 
@@ -194,6 +213,16 @@ def _study_prefix(rows: pd.DataFrame) -> str:
     """``<protocol>.<dataset>.``: the start of the names of a run's studies."""
     identity = run_identity(rows)
     return f"{identity[0]}.{identity[1]}." if identity else ""
+
+
+def _panel_titles(rows: pd.DataFrame) -> dict[str, str]:
+    """loss -> ``CUB · ProxyAnch.``: how a figure panel names a run's study of that loss."""
+    return {
+        loss: f"{dataset_label(dataset)} · {display}"
+        for loss, dataset, display in zip(
+            rows["loss"], rows["dataset"], rows["display"], strict=True
+        )
+    }
 
 
 def _run_stem(source: ResultsSource, used: set[str]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import optuna
@@ -61,8 +62,9 @@ def build_pruner(config: ProtocolConfig) -> optuna.pruners.BasePruner:
 
 
 def create_study(context: StudyContext, loss: str, space: SearchSpace) -> optuna.Study:
-    """The study of ``loss`` with the protocol's sampler and pruner (created if missing)."""
-    return optuna.create_study(
+    """The study of ``loss`` with the protocol's sampler and pruner (created if missing); its
+    objective is named (:data:`trial_attrs.OBJECTIVE_NAME`) for optuna-dashboard."""
+    study = optuna.create_study(
         study_name=study_name(context.config, loss),
         storage=context.storage,
         sampler=build_sampler(context.config.study.sampler, space),
@@ -70,6 +72,11 @@ def create_study(context: StudyContext, loss: str, space: SearchSpace) -> optuna
         direction="maximize",
         load_if_exists=True,
     )
+    if study.metric_names != [trial_attrs.OBJECTIVE_NAME]:
+        with warnings.catch_warnings():  # experimental since Optuna 3.2, still in 5
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names([trial_attrs.OBJECTIVE_NAME])
+    return study
 
 
 def load_study(context: StudyContext, loss: str) -> optuna.Study:

@@ -21,6 +21,8 @@ The columns:
 from __future__ import annotations
 
 import json
+import logging
+import math
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,8 @@ from benchmark.errors import ResultsError, UnknownLossError
 from benchmark.io import atomic_write_text, file_lock, first_bad_row, read_csv_checked
 from benchmark.losses import get_loss_spec
 from benchmark.study.run_dir import RunDirectory
+
+_logger = logging.getLogger(__name__)
 
 UNTRAINED = "untrained"
 """The ``loss`` of the baseline rows: the untrained networks every loss starts from."""
@@ -180,16 +184,17 @@ def normalize_rows(rows: pd.DataFrame, origin: str = "results rows") -> pd.DataF
     for column in REQUIRED_COLUMNS:
         if column not in ("repeat", "dim", "value"):
             rows[column] = rows[column].astype(str)
-    for column, kind in (("repeat", "integer"), ("dim", "integer"), ("value", "number")):
+    for column in ("repeat", "dim"):
         numbers = pd.to_numeric(rows[column], errors="coerce")
-        bad = ~np.isfinite(numbers) | ((numbers % 1 != 0) if kind == "integer" else False)
-        index = first_bad_row(bad)
-        if index is not None:
-            raise ResultsError(
-                f"{origin}, line {index + 2}: column '{column}' must be a finite {kind}, not "
-                f"{rows[column].iloc[index]!r}; fix or delete that row"
-            )
-        rows[column] = numbers.astype("int64" if kind == "integer" else "float64")
+        _fail_at_first(
+            ~np.isfinite(numbers) | (numbers % 1 != 0), origin, rows[column], column, "integer"
+        )
+        rows[column] = numbers.astype("int64")
+    # A value may be non-finite (NaN, inf, empty: a diverged evaluation, say): such rows are
+    # kept here and left out of the statistics by ``finite_rows``. Text is an error.
+    values = [_number_or_none(text) for text in rows["value"]]
+    _fail_at_first(pd.Series([v is None for v in values]), origin, rows["value"], "value", "number")
+    rows["value"] = np.asarray(values, dtype=np.float64)
     untrained = rows["loss"] == UNTRAINED
     no_display = rows["display"] == ""
     rows.loc[no_display, "display"] = rows.loc[no_display, "loss"].map(display_of)
@@ -204,6 +209,23 @@ def normalize_rows(rows: pd.DataFrame, origin: str = "results rows") -> pd.DataF
         rows[ORIGIN] = origin
     check_unique(rows)
     return rows
+
+
+def finite_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows whose ``value`` is finite. The others (NaN, inf: a result that does not exist)
+    are dropped with one warning that names each of them, so that a table counts the cell's
+    repeats without them (and says its reduced n) instead of failing or averaging a NaN."""
+    finite = np.isfinite(rows["value"].to_numpy(dtype=np.float64))
+    if finite.all():
+        return rows
+    dropped = rows[~finite]
+    named = "; ".join(_describe_row(row) for _, row in dropped.iterrows())
+    _logger.warning(
+        "%d result row(s) with a non-finite value left out of the statistics: %s",
+        len(dropped),
+        named,
+    )
+    return rows[finite]
 
 
 def display_of(loss: str) -> str:
@@ -243,6 +265,36 @@ def best_epoch_of(best_epochs: str) -> float | None:
         return None
     epochs = json.loads(best_epochs)
     return sum(epochs) / len(epochs) if epochs else None
+
+
+def _describe_row(row: pd.Series) -> str:
+    """One row as a reader finds it again: its key, its value and the file it came from."""
+    what = ", ".join(f"{key}={row[key]}" for key in ROW_KEY if key in row and str(row[key]) != "")
+    where = f" in {row[ORIGIN]}" if ORIGIN in row else ""
+    return f"({what}, value={row['value']}){where}"
+
+
+def _number_or_none(text: object) -> float | None:
+    """A number as read from the file (NaN for an empty field), None for text."""
+    if isinstance(text, int | float):
+        return float(text)
+    text = str(text).strip()
+    if text == "":
+        return math.nan
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _fail_at_first(bad: pd.Series, origin: str, shown: pd.Series, column: str, kind: str) -> None:
+    index = first_bad_row(bad)
+    if index is not None:
+        finite = "a finite integer" if kind == "integer" else "a number"
+        raise ResultsError(
+            f"{origin}, line {index + 2}: column '{column}' must be {finite}, not "
+            f"{shown.iloc[index]!r}; fix or delete that row"
+        )
 
 
 def _keys(rows: pd.DataFrame) -> list[tuple[str, int, str]]:

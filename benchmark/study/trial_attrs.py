@@ -42,6 +42,11 @@ WORKER_LOST_GAVE_UP = "worker_lost_gave_up"
 HEARTBEAT = "heartbeat"
 """The last time (epoch seconds) the worker running the trial said it was alive."""
 
+# -- study metric name -----------------------------------------------------------------------
+OBJECTIVE_NAME = "mean validation MAP@R"
+"""The name of every study's objective (``study.metric_names``), as optuna-dashboard shows it:
+the mean over the folds of each fold's best validation MAP@R."""
+
 # -- study user attributes ------------------------------------------------------------------
 SEARCH_SPACE = "search_space"
 SEARCH_SPACE_FILE = "search_space_file"

@@ -98,6 +98,47 @@ def test_metrics_match_brute_force_for_query_and_gallery_sets():
     assert_metrics_close(actual, expected)
 
 
+def brute_force_recall(query, query_labels, ks, reference=None, reference_labels=None):
+    """Recall@K by its definition: the fraction of queries with an item of their class among
+    their K nearest references (themselves excluded; queries without such an item left out)."""
+    query = query / np.linalg.norm(query, axis=1, keepdims=True)
+    same_set = reference is None
+    if same_set:
+        reference, reference_labels = query, query_labels
+    else:
+        reference = reference / np.linalg.norm(reference, axis=1, keepdims=True)
+    found = {k: [] for k in ks}
+    for i in range(len(query)):
+        others = [j for j in range(len(reference)) if not (same_set and j == i)]
+        if not any(reference_labels[j] == query_labels[i] for j in others):
+            continue
+        distances = [
+            float(np.sum((query[i].astype(np.float64) - reference[j]) ** 2)) for j in others
+        ]
+        ranked = [others[j] for j in np.argsort(distances, kind="stable")]
+        for k in ks:
+            found[k].append(any(reference_labels[j] == query_labels[i] for j in ranked[:k]))
+    return {k: float(np.mean(found[k])) for k in ks}
+
+
+@pytest.mark.parametrize("gallery", [False, True])
+def test_recall_at_k_up_to_32_matches_brute_force(gallery):
+    # The traditional protocol's K for CUB and Cars196: 1, 2, 4, 8, 16, 32.
+    ks = (1, 2, 4, 8, 16, 32)
+    rng = np.random.default_rng(3)
+    embeddings, labels = clustered_embeddings(rng, [6, 9, 4, 12, 7, 5, 8, 3, 10, 6], spread=1.6)
+    if gallery:
+        is_query = rng.random(len(labels)) < 0.4
+        args = (embeddings[is_query], labels[is_query], embeddings[~is_query], labels[~is_query])
+    else:
+        args = (embeddings, labels, None, None)
+    expected = brute_force_recall(args[0], args[1], ks, args[2], args[3])
+    assert 0.3 < expected[1] < expected[32] <= 1.0  # the K matter
+    actual = retrieval_metrics(*args, recall_at=ks)
+    for k in ks:
+        assert actual[f"recall_at_{k}"] == pytest.approx(expected[k], abs=1e-9), k
+
+
 def test_unnormalised_embeddings_give_the_normalised_result():
     rng = np.random.default_rng(3)
     embeddings, labels = clustered_embeddings(rng, [5, 5, 6, 4, 7, 3])

@@ -82,6 +82,13 @@ def test_shared_hyperparameters_have_one_distribution_across_losses(dataset):
         assert len({json.dumps(d, sort_keys=True) for d in distributions.values()}) == 1, (
             distributions
         )
+    # The logit scale: ArcFace's and CosFace's scale, ProxyAnchor's alpha.
+    logit_scales = [
+        spaces["arcface"].params["scale"].to_dict(),
+        spaces["cosface"].params["scale"].to_dict(),
+        spaces["proxy_anchor"].params["alpha"].to_dict(),
+    ]
+    assert len({json.dumps(d, sort_keys=True) for d in logit_scales}) == 1, logit_scales
     learning_rates = {
         name: space.params["loss_lr"].to_dict()
         for name, space in spaces.items()

@@ -7,7 +7,7 @@ import torch
 
 from benchmark.config import ModelConfig
 from benchmark.errors import ConfigError
-from benchmark.models import EmbeddingModel, LinearEmbedder, PoolLinearEmbedder, build_model
+from benchmark.models import EmbeddingModel, PoolLinearEmbedder, build_model
 
 
 def config(**overrides) -> ModelConfig:
@@ -49,17 +49,26 @@ def test_embeddings_are_not_normalised():
     assert not torch.allclose(norms, torch.ones_like(norms))
 
 
-def test_linear_head_relu_comes_before_the_linear_layer_as_in_mlrcs_mlp():
+@pytest.mark.parametrize("head", ["linear", "pool_linear"])
+def test_relu_activation_follows_the_linear_layer_and_makes_embeddings_non_negative(head):
     torch.manual_seed(0)
-    features = torch.randn(6, 10)
-    head = LinearEmbedder(10, 5, activation="relu")
-    embeddings = head(features)
-    assert torch.allclose(embeddings, head.linear(features.clamp(min=0)))
-    assert (embeddings < 0).any(), (
-        "a ReLU after the linear layer would make embeddings non-negative"
-    )
-    plain = LinearEmbedder(10, 5, activation="none")
-    assert torch.allclose(plain(features), plain.linear(features))
+    model = build_model(config(trunk="small_cnn", head=head, embedder_activation="relu"))
+    plain = build_model(config(trunk="small_cnn", head=head, embedder_activation="none"))
+    plain.load_state_dict(model.state_dict())
+    images = torch.randn(6, 3, 32, 32)
+    with torch.no_grad():
+        embeddings, linear = model.eval()(images), plain.eval()(images)
+    assert (linear < 0).any(), "the linear output has negative entries for the ReLU to cut"
+    assert torch.equal(embeddings, linear.clamp(min=0))
+
+
+def test_a_relu_before_the_linear_layer_would_do_nothing_on_bninception_features():
+    # Why "relu" acts after the linear layer: MLRC's MLP puts it before, on pooled features that
+    # are already non-negative (the trunk ends with a ReLU), so there it changes nothing.
+    trunk = build_model(config(trunk="bninception")).trunk.eval()
+    with torch.no_grad():
+        features = trunk(torch.randn(2, 3, 64, 64))
+    assert features.min() >= 0 and features.max() > 0
 
 
 def test_pool_linear_head_sums_average_and_max_pooling_with_kaiming_init():
@@ -90,6 +99,28 @@ def test_unfrozen_batchnorm_updates_running_statistics():
     before = norm.running_mean.clone()
     model(torch.randn(8, 3, 32, 32))
     assert norm.training and not torch.equal(norm.running_mean, before)
+
+
+@pytest.mark.parametrize("momentum", [0.1, 0.9])
+def test_bn_momentum_weights_the_new_batch_statistics_as_pytorch_does(momentum):
+    # running_mean <- (1 - m) running_mean + m batch_mean, computed here from the layer's input.
+    torch.manual_seed(0)
+    model = build_model(config(trunk="small_cnn", freeze_batchnorm=False, bn_momentum=momentum))
+    norm = next(m for m in model.trunk.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    assert norm.momentum == momentum
+    norm.running_mean.fill_(0.5)
+    inputs = []
+    norm.register_forward_pre_hook(lambda module, args: inputs.append(args[0].detach()))
+    model.train()(torch.randn(8, 3, 32, 32))
+    batch_mean = inputs[0].double().mean(dim=(0, 2, 3))
+    expected = (1 - momentum) * 0.5 + momentum * batch_mean
+    assert torch.allclose(norm.running_mean.double(), expected, atol=1e-6)
+
+
+def test_bn_momentum_defaults_to_pytorchs():
+    model = build_model(config(trunk="small_cnn"))
+    norms = [m for m in model.trunk.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert norms and all(m.momentum == 0.1 for m in norms)
 
 
 def test_unknown_trunk_is_a_config_error():

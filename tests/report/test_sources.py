@@ -3,13 +3,16 @@ one clear error."""
 
 from __future__ import annotations
 
+import logging
+
+import numpy as np
 import pandas as pd
 import pytest
 from fixed_results import fixed_results, write_fixed_results
 
 from benchmark.errors import ResultsError, RunDirectoryError
 from benchmark.report.sources import merge_rows, read_source, run_identity
-from benchmark.study.results import read_results_csv
+from benchmark.study.results import finite_rows, read_results_csv
 
 # The columns of results files written before params_source, best_epochs and the ablations.
 OLD_COLUMNS = [
@@ -20,7 +23,8 @@ OLD_COLUMNS = [
 
 def _old_file(path):
     rows = fixed_results()
-    rows = rows[rows["ablation"] == ""][OLD_COLUMNS]
+    # Before params_source, a run held one configuration per loss.
+    rows = rows[(rows["ablation"] == "") & (rows["params_source"] != "mlrc2020")][OLD_COLUMNS]
     rows.to_csv(path, index=False)
     return path
 
@@ -53,8 +57,27 @@ def test_a_non_numeric_value_names_its_line(tmp_path):
     rows = fixed_results().head(5).astype({"value": object})
     rows.loc[3, "value"] = "oops"
     rows.to_csv(path, index=False)
-    with pytest.raises(ResultsError, match=r"line 5: column 'value' must be a finite number"):
+    with pytest.raises(ResultsError, match=r"line 5: column 'value' must be a number, not 'oops'"):
         read_results_csv(path)
+
+
+@pytest.mark.parametrize("written", ["nan", "", "inf"])
+def test_a_non_finite_value_is_read_and_left_out_with_one_warning_naming_its_row(
+    tmp_path, caplog, written
+):
+    path = tmp_path / "results.csv"
+    rows = fixed_results().head(5).astype({"value": object})
+    rows.loc[3, "value"] = written
+    rows.to_csv(path, index=False)
+    read = read_results_csv(path)
+    assert len(read) == 5 and not np.isfinite(read["value"].iloc[3])
+    with caplog.at_level(logging.WARNING, logger="benchmark.study.results"):
+        kept = finite_rows(read)
+    assert len(kept) == 4 and np.isfinite(kept["value"]).all()
+    (record,) = caplog.records
+    row = rows.iloc[3]
+    assert f"loss={row['loss']}" in record.message and f"repeat={row['repeat']}" in record.message
+    assert f"metric={row['metric']}" in record.message and str(path) in record.message
 
 
 def test_a_malformed_ablation_value_is_rejected(tmp_path):

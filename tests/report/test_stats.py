@@ -101,9 +101,18 @@ def test_a_single_repeat_is_never_tested():
     assert best.is_best and single.not_worse is None and math.isnan(single.p_holm)
 
 
-def test_a_best_with_a_single_repeat_leaves_the_column_untested():
-    best, other = compare_with_best([0.35, 0.30], [0.0, 0.01], [1, 3])
-    assert best.is_best and other.not_worse is None and math.isnan(other.p_value)
+def test_a_single_repeat_above_the_others_is_neither_best_nor_the_reference():
+    # The one-repeat entry has the highest mean; the best is chosen among the tested entries,
+    # and the others are still tested against it.
+    single, best, other = compare_with_best([0.35, 0.30, 0.20], [0.0, 0.01, 0.01], [1, 3, 3])
+    assert not single.is_best and single.not_worse is None and math.isnan(single.p_value)
+    assert best.is_best and math.isnan(best.p_value)
+    assert other.p_value == pytest.approx(welch_p_value(0.20, 0.01, 3, 0.30, 0.01, 3))
+    assert other.not_worse is False
+
+
+def test_a_family_of_single_repeats_has_no_best():
+    assert not any(c.is_best for c in compare_with_best([0.3, 0.2], [math.nan] * 2, [1, 1]))
 
 
 def test_ties_for_the_best_are_all_best():

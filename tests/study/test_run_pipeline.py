@@ -54,7 +54,8 @@ def test_interrupted_run_resumes_without_recomputing_finished_work(
     assert set(rows["dim"]) == {128, 512}
     for loss in LOSSES:
         assert len(trials_by_state(load_study(run_dir, loss))[TrialState.COMPLETE]) == 3
-    assert "no training" in printed and "MFCWMS" in printed and "128D MAP@R" in printed
+    assert "no training" in printed and "MFCWMS" in printed and "| Loss | 128D | 512D |" in printed
+    assert "**MAP@R on Synthetic under the demo protocol, in percent: mean ± " in printed
 
     results_bytes = (run_dir / "results.csv").read_bytes()
     assert main([*args, "--no-progress"]) == 0
@@ -65,7 +66,9 @@ def test_interrupted_run_resumes_without_recomputing_finished_work(
     tables = ["tables", "--run-dir", str(run_dir), "--out", str(tmp_path / "tables")]
     assert main([*tables, "--metrics", "map_at_r,precision_at_1"]) == 0
     table = capsys.readouterr().out
-    assert "| no training |" in table and "512D P@1" in table and "over 2 repeats" in table
+    assert (
+        "| no training |" in table and "**P@1 on Synthetic" in table and "over 2 repeats" in table
+    )
 
 
 def test_all_losses_run_end_to_end(tmp_path, tiny_overrides, capsys):

@@ -69,6 +69,8 @@ def test_a_gp_study_runs_end_to_end(tmp_path, tiny_overrides):
     study = load_study(context, "contrastive")
     assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE] * 3
     assert study.user_attrs["sampler"]["kind"] == "gp"
+    # optuna-dashboard names the objective, rather than "Objective 0".
+    assert study.metric_names == ["mean validation MAP@R"]
 
 
 @pytest.mark.parametrize("kind", ["tpe", "gp"])
