@@ -18,6 +18,7 @@ from benchmark.report.figure_outcome import FigureOutcome
 from benchmark.report.labels import BEST_EPOCH, STANDARD_METRICS, file_slug, is_known_metric
 from benchmark.report.latex import document_to_latex
 from benchmark.report.markdown import document_to_markdown, table_to_markdown
+from benchmark.report.mlrc_table import mlrc_tables
 from benchmark.report.paper_tables import (
     ablation_tables,
     full_tables,
@@ -83,6 +84,7 @@ def build_documents(
     if main is not None:
         documents.append(main)
     documents += full_tables(summary)
+    documents += mlrc_tables(summary)
     documents += traditional_table(summary)
     documents += ablation_tables(summary)
     if reference is not None:
