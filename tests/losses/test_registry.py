@@ -190,3 +190,17 @@ def test_registry_restored_forgets_the_losses_registered_inside_the_block():
         )
         assert "throwaway" in [spec.name for spec in list_losses()]
     assert [spec.name for spec in list_losses()] == before
+
+
+def test_nca_is_pml_nca_and_zero_on_a_batch_without_a_positive_pair():
+    from pytorch_metric_learning.losses import NCALoss
+
+    embeddings = torch.randn(16, 8, generator=torch.Generator().manual_seed(0))
+    paired = torch.arange(4).repeat_interleave(4)
+    nca = build_loss("nca", num_classes=16, embedding_size=8, softmax_scale=3.0)
+    torch.testing.assert_close(nca(embeddings, paired), NCALoss(3.0)(embeddings, paired))
+    assert torch.isnan(NCALoss(3.0)(embeddings, torch.arange(16)))  # PML alone
+    single = embeddings.clone().requires_grad_(True)
+    value = nca(single, torch.arange(16))
+    value.backward()
+    assert value.item() == 0.0 and torch.equal(single.grad, torch.zeros_like(single))
