@@ -14,12 +14,12 @@ import math
 import optuna
 import pytest
 import torch
-from conftest import TINY_OVERRIDES
 
 from benchmark.config import load_protocol
 from benchmark.data import DATASET_NAMES
 from benchmark.losses import LossSpec, build_loss, list_losses
 from benchmark.losses.search_space import load_search_space
+from benchmark.profiling.gpu_check import TINY_OVERRIDES  # the test suite's tiny protocol
 
 BATCH_SIZE = 32
 EMBEDDING_SIZE = 128
@@ -90,7 +90,8 @@ def test_defaults_give_a_gradient_on_the_batches_the_protocol_draws_for_the_loss
 def tiny_cross_validation():
     from benchmark.study.cross_validation import CrossValidation
 
-    return CrossValidation(load_protocol("demo", "synthetic", TINY_OVERRIDES), progress=False)
+    config = load_protocol("demo", "synthetic", list(TINY_OVERRIDES))
+    return CrossValidation(config, progress=False)
 
 
 def midpoint(spec: LossSpec, dataset: str) -> dict:
