@@ -1,11 +1,12 @@
 """MLRC's other eight methods, taken from pytorch-metric-learning by name (not re-implemented).
 
 "A Metric Learning Reality Check" (Musgrave et al., ECCV 2020) compared 14 methods; six of them
-are the paper's baselines (``baselines.py``). MLRC ran its methods with PML's defaults for what it
-did not search, no miner except for MS+Miner, and pair-based losses on batches of m images per
-class; the classification losses (class weights or centers, no pairs needed) see one image per
-class. Margin and Margin/class learn their boundary beta, trained without weight decay as MLRC's
-``*_no_weight_decay`` runs did.
+are the paper's baselines (``baselines.py``). What MLRC did not search takes PML's defaults here
+(MLRC's per-loss configs are not public); no miner except for MS+Miner, as MLRC. Pair-based
+losses see batches of m images per class, the classification losses (class weights or centers,
+no pairs needed) one image per class. Margin and Margin/class learn their boundary beta, trained
+without weight decay as MLRC's ``*_no_weight_decay`` runs were. Search spaces and evidence:
+``results/reference/mlrc-search-spaces.md``, section 3.
 """
 
 from __future__ import annotations
