@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerate slurm/examples/: what `mlrc slurm submit --dry-run` writes for the MLRC protocol on
-# CUB with all ten losses and slurm/profiles/example.yaml (the scripts and submit.sh). Nothing is
-# submitted, and neither the dataset nor the run directory has to exist.
+# CUB with every registered loss and slurm/profiles/example.yaml (the scripts and submit.sh).
+# Nothing is submitted, and neither the dataset nor the run directory has to exist.
 #
 #   slurm/make_example.sh            # uses .venv/bin/python; PYTHON=... to use another
 set -euo pipefail

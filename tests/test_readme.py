@@ -72,7 +72,7 @@ def test_plugin_example_registers_lists_and_runs(tmp_path, monkeypatch, capsys, 
     assert main(list_command) == 0
     listing = capsys.readouterr().out
     assert re.search(
-        r"norm_softmax\s+NormSoftmax\s+classification\s+yes\s+temperature log", listing
+        r"norm_softmax\s+NormSoftmax\s+classification\s+yes\s+unstated\s+temperature log", listing
     )
 
     fast = [arg for item in tiny_overrides for arg in ("--set", item)]

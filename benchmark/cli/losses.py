@@ -1,4 +1,5 @@
-"""``mlrc losses``: the registered losses with their kind, parameters and search space."""
+"""``mlrc losses``: the registered losses with their kind, parameters and search space, and
+where each search space comes from (``mlrc2020``, ``paper``, ``this project``)."""
 
 from __future__ import annotations
 
@@ -31,30 +32,37 @@ def register(commands: argparse._SubParsersAction) -> None:
     output.add_argument(
         "--markdown",
         action="store_true",
-        help="print one Markdown table of every search space on every dataset (the README's table)",
+        help="print the README's tables: one row per loss, then every search space on every dataset",
     )
 
 
 def _losses(args: argparse.Namespace) -> int:
     from benchmark.errors import ConfigError
     from benchmark.losses import list_losses
-    from benchmark.losses.search_space import search_space_table
+    from benchmark.losses.listing import loss_table, search_space_table
 
     if args.markdown:
         if args.dataset is not None:
             raise ConfigError("mlrc losses --markdown shows every dataset; drop --dataset")
-        print(search_space_table(list_losses()), end="")
+        print(loss_table(list_losses()) + "\n" + search_space_table(list_losses()), end="")
         return 0
     described = [_describe(spec, args.dataset) for spec in list_losses()]
     if args.json:
         print(json.dumps([entry for entry, _ in described], indent=2))
         return 0
     width = max(len(entry["name"]) for entry, _ in described)
+    label_width = max(len(entry["display"]) for entry, _ in described)
     title = f"search space ({args.dataset})" if args.dataset else "search space"
-    print(f"{'name':<{width}}  {'table':<11} {'kind':<14} {'params':<6}  {title}")
+    print(
+        f"{'name':<{width}}  {'table':<{label_width}}  {'kind':<14} {'params':<6}  "
+        f"{'from':<12}  {title}"
+    )
     for e, summary in described:
         params = "yes" if e["has_parameters"] else "no"
-        print(f"{e['name']:<{width}}  {e['display']:<11} {e['kind']:<14} {params:<6}  {summary}")
+        print(
+            f"{e['name']:<{width}}  {e['display']:<{label_width}}  {e['kind']:<14} {params:<6}  "
+            f"{e['origin'] or '':<12}  {summary}"
+        )
     return 0
 
 
@@ -64,13 +72,16 @@ def _describe(spec: LossSpec, dataset: str | None) -> tuple[dict[str, Any], str]
     A broken search-space file is reported in ``error``; the other losses are still listed.
     """
     from benchmark.errors import ConfigError, UnknownDatasetError
+    from benchmark.losses.listing import origin_label
     from benchmark.losses.search_space import load_search_space
 
     entry: dict[str, Any] = {
         "name": spec.name,
         "display": spec.display,
+        "description": spec.description,
         "kind": spec.kind,
         "has_parameters": spec.has_parameters,
+        "parameter_weight_decay": spec.parameter_weight_decay,
         "file": str(spec.search_space_path),
     }
     try:
@@ -78,8 +89,8 @@ def _describe(spec: LossSpec, dataset: str | None) -> tuple[dict[str, Any], str]
     except UnknownDatasetError:
         raise
     except ConfigError as exc:
-        entry |= {"search_space": None, "fixed": None, "error": str(exc)}
+        entry |= {"origin": None, "search_space": None, "fixed": None, "error": str(exc)}
         return entry, f"INVALID: {exc}"
     data = space.to_dict()
-    entry |= {"search_space": data["params"], "fixed": data["fixed"]}
+    entry |= {"origin": origin_label(space), "search_space": data["params"], "fixed": data["fixed"]}
     return entry, space.describe()

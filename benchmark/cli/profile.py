@@ -37,7 +37,19 @@ def register(commands: argparse._SubParsersAction) -> None:
         default=None,
         help="on CPU, skip (B, C) combinations whose B x C exceeds this (default 16,000,000)",
     )
-    losses.add_argument("--losses", default=None, help="comma-separated subset of our losses")
+    losses.add_argument(
+        "--max-cpu-memory-mb",
+        type=float,
+        default=None,
+        help="on CPU, skip a pair-based loss where its peak memory, extrapolated from B = 64 "
+        "and 128, exceeds this (default 8192)",
+    )
+    losses.add_argument(
+        "--losses",
+        default=None,
+        help="comma-separated registered losses (and mfcwms_direct_cxc), or 'all': every "
+        "registered loss and the references (default: ours and the references)",
+    )
     losses.add_argument(
         "--csv",
         type=Path,
@@ -60,12 +72,14 @@ def _profile_losses(args: argparse.Namespace) -> int:
     }
     if args.max_cpu_entries:
         kwargs["max_cpu_entries"] = args.max_cpu_entries
+    if args.max_cpu_memory_mb:
+        kwargs["max_cpu_memory_mb"] = args.max_cpu_memory_mb
     if args.batch_sizes:
         kwargs["batch_sizes"] = _counts(args.batch_sizes, "--batch-sizes", minimum=2)
     if args.num_classes:
         kwargs["num_classes"] = _counts(args.num_classes, "--num-classes", minimum=1)
     if args.losses:
-        kwargs["losses"] = args.losses.split(",")
+        kwargs["losses"] = [name.strip() for name in args.losses.split(",") if name.strip()]
     rows = profile_losses(**kwargs)
     print(format_profile_table(rows))
     write_profile_csv(rows, args.csv)

@@ -138,7 +138,7 @@ def _add_splits(index: DatasetIndex, config: DataConfig, report: dict, problems:
         }
         for fold in folds
     ]
-    # Positions inside train+val, the way protocols.md states MLRC's fold ranges.
+    # Positions inside train+val, as results/reference/protocols.md states MLRC's fold ranges.
     report["fold_ranges"] = [
         {
             "train": _ranges(np.searchsorted(split.trainval_classes, fold.train_classes)),

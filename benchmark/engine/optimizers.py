@@ -36,8 +36,8 @@ def build_optimizers(
     """``{"trunk": ..., "embedder": ..., ["loss": ...]}``, one optimizer per group.
 
     The ``loss`` group exists only when the loss owns trainable parameters; its learning rate
-    is ``loss.lr`` (the hyperparameter ``loss_lr``, required then) and its weight decay
-    ``config.loss_weight_decay``.
+    is ``loss.lr`` (the hyperparameter ``loss_lr``, required then) and its weight decay the
+    registration's ``parameter_weight_decay``, else ``config.loss_weight_decay``.
     """
     optimizers = {
         "trunk": build_optimizer(
@@ -54,9 +54,10 @@ def build_optimizers(
                 f"loss '{loss.name}' has trainable parameters: give their learning rate "
                 "(the hyperparameter loss_lr)"
             )
-        optimizers["loss"] = build_optimizer(
-            loss_parameters, loss.lr, config.loss_weight_decay, config
-        )
+        weight_decay = loss.spec.parameter_weight_decay
+        if weight_decay is None:
+            weight_decay = config.loss_weight_decay
+        optimizers["loss"] = build_optimizer(loss_parameters, loss.lr, weight_decay, config)
     return optimizers
 
 

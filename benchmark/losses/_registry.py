@@ -2,7 +2,9 @@
 
 A registration states the loss's table label, its kind (which decides the mini-batch
 composition), whether it owns trainable parameters (which then get their own optimizer with
-learning rate ``loss_lr``) and its search-space file.
+learning rate ``loss_lr``, and a weight decay of their own where the loss needs one) and its
+search-space file. The one-line meaning ``mlrc losses`` shows is the first line of the builder's
+docstring.
 """
 
 from __future__ import annotations
@@ -44,7 +46,13 @@ class LossSpec:
     has_parameters: bool
     builder: LossBuilder
     search_space_path: Path
-    description: str = ""
+    parameter_weight_decay: float | None = None
+    """Weight decay of the loss's own parameters; None: the protocol's ``loss_weight_decay``."""
+
+    @property
+    def description(self) -> str:
+        """The first line of the builder's docstring: what the loss is, in one line."""
+        return (inspect.getdoc(self.builder) or "").split("\n")[0]
 
     @property
     def images_per_class(self) -> int:
@@ -71,7 +79,7 @@ def register_loss(
     kind: LossKind,
     has_parameters: bool = False,
     search_space: str | Path | None = None,
-    description: str = "",
+    parameter_weight_decay: float | None = None,
     replace: bool = False,
 ) -> Callable[[LossBuilder], LossBuilder]:
     """Register ``builder(num_classes, embedding_size, **hyperparameters) -> nn.Module``.
@@ -89,7 +97,9 @@ def register_loss(
         search_space: the YAML file of the search space; a relative path is looked up next to
             the module that registers the loss, then in ``search_spaces/``. Default:
             ``<name>.yaml``.
-        description: one line shown by ``mlrc losses``.
+        parameter_weight_decay: the weight decay of the loss's own parameters when it must not
+            be the protocol's ``training.loss_weight_decay`` (e.g. 0 for Margin's learned
+            boundary beta, which MLRC trained without weight decay).
         replace: allow re-registering an existing name (for notebooks that reload a plugin).
     """
     if kind not in IMAGES_PER_CLASS:
@@ -101,6 +111,8 @@ def register_loss(
             f"loss name {name!r} is not an identifier: use letters, digits and _ "
             f"(e.g. {suggestion!r})"
         )
+    if parameter_weight_decay is not None and not has_parameters:
+        raise ValueError("parameter_weight_decay needs has_parameters=True")
 
     def decorator(builder: LossBuilder) -> LossBuilder:
         if name in _REGISTRY and not replace and _REGISTRY[name].builder is not builder:
@@ -112,7 +124,7 @@ def register_loss(
             has_parameters=has_parameters,
             builder=builder,
             search_space_path=_resolve_search_space(search_space or f"{name}.yaml", builder),
-            description=description or (inspect.getdoc(builder) or "").split("\n")[0],
+            parameter_weight_decay=parameter_weight_decay,
         )
         return builder
 

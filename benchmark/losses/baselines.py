@@ -7,19 +7,7 @@ from pytorch_metric_learning import losses as pml_losses
 from pytorch_metric_learning import miners as pml_miners
 
 from benchmark.losses._registry import register_loss
-
-
-class MinedLoss(torch.nn.Module):
-    """A PML loss applied to the pairs a PML miner selects: ``loss(embeddings, labels)``."""
-
-    def __init__(self, loss: torch.nn.Module, miner: torch.nn.Module):
-        super().__init__()
-        self.loss = loss
-        self.miner = miner
-
-    def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        pairs = self.miner(embeddings, labels)
-        return self.loss(embeddings, labels, pairs)
+from benchmark.losses.pml_wrappers import MinedLoss
 
 
 @register_loss("contrastive", display="Cont.", kind="pair")

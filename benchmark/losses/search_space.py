@@ -1,5 +1,6 @@
 """Search spaces: data, not code. One YAML file per loss in ``search_spaces/``::
 
+    origin: this project
     params:
       alpha:   {low: 0.01, high: 100, log: false, doc: "weight of positive pairs"}
       loss_lr: {low: 1.0e-6, high: 1.0, log: true, doc: "learning rate of the mean fields"}
@@ -7,18 +8,20 @@
       mf_reg: 0.0
     datasets:
       cub: {params: {alpha: {low: 0.001}}}
+      sop: {fixed: {alpha: 2.0}}
 
-Each parameter is a float (or an int with ``int: true``) range whose scale is always stated
+Each parameter is a float (or an integer with ``int: true``) range whose scale is always stated
 (``log: true`` or ``log: false``); ``fixed`` values are passed to the loss unchanged. A
 ``datasets.<name>`` entry changes single keys of ranges (or fixed values) declared above for that
-dataset only: ``{low: 0.001}`` keeps the range's ``high`` and ``log``. Files are validated on load
-against the loss's registration, every dataset entry included.
+dataset only: ``{low: 0.001}`` keeps the range's ``high`` and ``log``; a searched parameter named
+under the entry's ``fixed`` is not searched on that dataset. ``origin`` says where the ranges come
+from (:data:`ORIGINS`). Files are validated on load against the loss's registration, every
+dataset entry included.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,9 +34,16 @@ from benchmark.losses._registry import TRAINING_HYPERPARAMETERS, LossSpec
 if TYPE_CHECKING:
     import optuna
 
-_TOP_LEVEL_KEYS = {"params", "fixed", "datasets", "description"}
+_TOP_LEVEL_KEYS = {"params", "fixed", "datasets", "description", "origin"}
 _DATASET_KEYS = {"params", "fixed"}
 _RANGE_KEYS = {"low", "high", "log", "step", "int", "doc"}
+
+ORIGINS = {
+    "mlrc2020": "MLRC's own search space for this loss (Musgrave et al., ECCV 2020)",
+    "paper": "the ranges published with the loss",
+    "this project": "chosen here by the rules of results/reference/mlrc-search-spaces.md",
+}
+"""What ``origin:`` may say: where the ranges of a search space come from."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +102,8 @@ class SearchSpace:
     fixed: dict[str, Any] = field(default_factory=dict)
     dataset: str | None = None
     """The dataset whose ``datasets:`` entry was applied; None for the default ranges."""
+    origin: str | None = None
+    """Where the ranges come from (a key of :data:`ORIGINS`); None when the file does not say."""
 
     def suggest(self, trial: optuna.Trial) -> dict[str, Any]:
         """Draw every searched parameter from ``trial``; fixed values are merged in."""
@@ -148,6 +160,11 @@ def load_search_space(
     params_raw = _mapping(raw, "params", f"{path}")
     fixed = _mapping(raw, "fixed", f"{path}")
     per_dataset = _mapping(raw, "datasets", f"{path}")
+    origin = raw.get("origin")
+    if origin is not None and origin not in ORIGINS:
+        raise ConfigError(
+            f"{path}: origin {origin!r} is not one of {', '.join(repr(o) for o in ORIGINS)}"
+        )
 
     params = {
         name: _parse_range(f"{path}: params.{name}", name, value)
@@ -170,7 +187,14 @@ def load_search_space(
     }
     if dataset in resolved:
         params, fixed = resolved[dataset]
-    return SearchSpace(loss=spec.name, path=path, params=params, fixed=dict(fixed), dataset=dataset)
+    return SearchSpace(
+        loss=spec.name,
+        path=path,
+        params=params,
+        fixed=dict(fixed),
+        dataset=dataset,
+        origin=origin,
+    )
 
 
 def _apply_dataset_entry(
@@ -188,15 +212,9 @@ def _apply_dataset_entry(
     params_changes = _mapping(entry, "params", where)
     fixed_changes = _mapping(entry, "fixed", where)
 
-    params = {}
-    for name, value in params_raw.items():
-        changes = params_changes.get(name, {})
-        if not isinstance(changes, dict):
-            raise ConfigError(f"{where}.params.{name}: expected a mapping like {{high: 300}}")
-        params[name] = _parse_range(f"{where}.params.{name}", name, {**value, **changes})
     for names, declared, section in (
         (params_changes, params_raw, "params"),
-        (fixed_changes, fixed, "fixed"),
+        (fixed_changes, {**params_raw, **fixed}, "fixed"),
     ):
         undeclared = set(names) - set(declared)
         if undeclared:
@@ -204,6 +222,16 @@ def _apply_dataset_entry(
                 f"{where}.{section}: {sorted(undeclared)} not declared in the top-level "
                 f"'{section}'; a dataset entry only changes what is declared there"
             )
+    both = set(params_changes) & set(fixed_changes)
+    if both:
+        raise ConfigError(f"{where}: {sorted(both)} appear in both 'params' and 'fixed'")
+    params = {}
+    for name, value in params_raw.items():
+        changes = params_changes.get(name, {})
+        if not isinstance(changes, dict):
+            raise ConfigError(f"{where}.params.{name}: expected a mapping like {{high: 300}}")
+        if name not in fixed_changes:  # else fixed on this dataset, not searched
+            params[name] = _parse_range(f"{where}.params.{name}", name, {**value, **changes})
     return params, {**fixed, **fixed_changes}
 
 
@@ -245,13 +273,18 @@ def _parse_range(where: str, name: str, value: Any) -> ParamRange:
     step = value.get("step")
     if step is not None and (log or step <= 0):
         raise ConfigError(f"{where}.step: must be positive and cannot be combined with log")
+    integer = value.get("int", False)
+    if not isinstance(integer, bool):
+        raise ConfigError(f"{where}.int: expected true or false, got {integer!r}")
+    if integer and not all(float(number).is_integer() for number in (low, high, step or 1)):
+        raise ConfigError(f"{where}: an integer range needs integer low, high and step")
     return ParamRange(
         name=name,
         low=float(low),
         high=float(high),
         log=log,
         step=None if step is None else float(step),
-        integer=bool(value.get("int", False)),
+        integer=integer,
         doc=str(value.get("doc", "")),
     )
 
@@ -274,44 +307,3 @@ def check_hyperparameter_names(spec: LossSpec, where: str | Path, names: set[str
             f"{where}: loss '{spec.name}' does not accept {sorted(unknown)}; "
             f"it accepts {sorted(accepted)}"
         )
-
-
-def search_space_table(specs: Iterable[LossSpec], datasets: Iterable[str] | None = None) -> str:
-    """One Markdown table of the search spaces of ``specs``: a row per loss and parameter.
-
-    Columns: the scale, the default range, the ranges that differ on some of ``datasets``
-    (default: every registered dataset), and the parameter's meaning. Fixed values appear as rows
-    of scale ``fixed``.
-    """
-    lines = [
-        "| Loss | Parameter | Scale | Range | Per-dataset range | Meaning |",
-        "| --- | --- | --- | --- | --- | --- |",
-    ]
-    datasets = dataset_names() if datasets is None else list(datasets)
-    for spec in specs:
-        default = load_search_space(spec)
-        per_dataset = {name: load_search_space(spec, name) for name in datasets}
-        label = f"{spec.display} (`{spec.name}`)"
-        for name, p in default.params.items():
-            differences = "; ".join(
-                f"{dataset}: {_scaled_bounds(space.params[name], p)}"
-                for dataset, space in per_dataset.items()
-                if space.params[name].to_dict() != p.to_dict()
-            )
-            lines.append(
-                f"| {label} | {name} | {p.scale} | {p.bounds()} | {differences} | {p.doc} |"
-            )
-            label = ""
-        for name, value in default.fixed.items():
-            differences = "; ".join(
-                f"{dataset}: {space.fixed[name]}"
-                for dataset, space in per_dataset.items()
-                if space.fixed[name] != value
-            )
-            lines.append(f"| {label} | {name} | fixed | {value} | {differences} | |")
-            label = ""
-    return "\n".join(lines) + "\n"
-
-
-def _scaled_bounds(p: ParamRange, default: ParamRange) -> str:
-    return p.bounds() if p.scale == default.scale else f"{p.scale} {p.bounds()}"

@@ -9,6 +9,9 @@ next to references measured in the same run on the same machine:
 - ``mfcwms_direct_cxc``: MFCWMS written directly with the full C x C matrix Q, built from the
   same mean fields (its value is checked against ours).
 
+``losses="all"`` (``--losses all``) measures every registered loss and the references, so the
+runtime table lists them all.
+
 >>> rows = profile_losses([32], [100], embedding_size=64, repeats=1, progress=False)
 >>> print(format_profile_table(rows))  # doctest: +SKIP
 """
@@ -26,7 +29,7 @@ from typing import Any
 import torch
 
 from benchmark.io import atomic_write_csv
-from benchmark.losses import build_loss, get_loss_spec
+from benchmark.losses import build_loss, get_loss_spec, list_losses
 from benchmark.profiling.direct_mfcwms import DirectMeanFieldCWMS
 from benchmark.profiling.measure import (
     batch_labels,
@@ -40,6 +43,7 @@ _logger = logging.getLogger(__name__)
 
 DIRECT_CXC = "mfcwms_direct_cxc"
 PROXY_ANCHOR = "proxy_anchor"
+ALL = "all"
 
 DEFAULT_BATCH_SIZES = (32, 180, 1024, 4096)
 DEFAULT_NUM_CLASSES = (100, 1000, 11318)
@@ -49,6 +53,8 @@ DEFAULT_LOSSES = ("mfcwms", "mfcont", "cwms", PROXY_ANCHOR, "multi_similarity", 
 # published traditional-protocol values, at which the direct C x C formula is finite in fp32).
 PROFILE_HYPERPARAMETERS: dict[str, dict[str, float]] = {
     "mfcwms": {"alpha": 0.01, "beta": 80.0, "base": 0.8},
+    # Without the regulariser, as MLRC ran it on SOP: its (C x centers)^2 masks do not fit there.
+    "soft_triple": {"reg_weight": 0.0},
 }
 
 # On CPU, (batch, classes) combinations with more batch x class entries than this are skipped
@@ -56,6 +62,13 @@ PROFILE_HYPERPARAMETERS: dict[str, dict[str, float]] = {
 # MAX_DIRECT_CXC_ENTRIES entries of its C x C matrix (several copies of it are live at once).
 MAX_CPU_BATCH_CLASS_ENTRIES = 16_000_000
 MAX_DIRECT_CXC_ENTRIES = 1 << 28
+# Several PML pair losses (NT-Xent, Lifted Structure, Tuplet Margin) hold (positive pairs x
+# negative pairs) = O(B^3) entries: ~1 GB at B = 256, ~64 GB at B = 1024. On CPU, a pair-based
+# loss is measured at PROBE_BATCH_SIZES first and skipped at a batch size where the peak memory
+# extrapolated from the two (a power law) exceeds MAX_CPU_MEMORY_MB; on a GPU an out-of-memory
+# step is recorded as skipped instead.
+MAX_CPU_MEMORY_MB = 8192.0
+PROBE_BATCH_SIZES = (64, 128)
 
 PROFILE_COLUMNS = (
     "loss",
@@ -86,6 +99,7 @@ def profile_losses(
     max_cpu_entries: int = MAX_CPU_BATCH_CLASS_ENTRIES,
     num_threads: int | None = None,
     progress: bool = True,
+    max_cpu_memory_mb: float = MAX_CPU_MEMORY_MB,
 ) -> list[dict[str, Any]]:
     """Time and peak memory of one forward + backward step of each loss, one row per measurement.
 
@@ -95,11 +109,14 @@ def profile_losses(
         embedding_size: D.
         device: ``"cpu"`` or a CUDA device (``"cuda"``, ``"cuda:1"``).
         repeats: timed steps per measurement (after one warm-up step); the median is reported.
-        losses: registered loss names and/or ``"mfcwms_direct_cxc"``; default: ours (mfcwms,
-            mfcont, cwms) and the references (proxy_anchor, multi_similarity, the direct C x C
-            MFCWMS). Ratios are filled in where the reference was measured.
+        losses: registered loss names and/or ``"mfcwms_direct_cxc"``, or ``"all"`` (every
+            registered loss and the direct C x C MFCWMS); default: ours (mfcwms, mfcont, cwms)
+            and the references (proxy_anchor, multi_similarity, the direct C x C MFCWMS).
+            Ratios are filled in where the reference was measured.
         seed: seeds the embeddings, labels and loss parameters of each (B, C).
         max_cpu_entries: on CPU, skip (B, C) with ``B * C`` above this (a row says so).
+        max_cpu_memory_mb: on CPU, skip a pair-based loss at a batch size where its peak memory,
+            extrapolated from two small batches (``PROBE_BATCH_SIZES``), exceeds this.
         num_threads: torch's CPU threads during the measurements (restored afterwards);
             ``None`` keeps the current setting. 1 gives steadier CPU timings on a shared machine.
         progress: show a progress bar on a terminal (else log lines).
@@ -124,7 +141,7 @@ def profile_losses(
         measurement was skipped (then the measured values are None).
     """
     device_obj = torch.device(device)
-    losses = tuple(losses) if losses is not None else DEFAULT_LOSSES
+    losses = resolve_profiled_losses(losses)
     for name in losses:
         if name != DIRECT_CXC:
             get_loss_spec(name)  # an unknown name fails now, with the list of known ones
@@ -137,17 +154,29 @@ def profile_losses(
         unit="measurement",
         bars=progress,
     )
+    budget = _CpuBudget(max_cpu_entries, max_cpu_memory_mb, embedding_size, seed)
     with bar, torch_threads(num_threads):
         for batch_size, classes in combos:
             group = []
             for name in losses:
                 bar.set_postfix(f"B={batch_size} C={classes} {name}")
                 shape = (batch_size, classes, embedding_size)
-                group.append(_profile_row(name, shape, device_obj, repeats, seed, max_cpu_entries))
+                group.append(_profile_row(name, shape, device_obj, repeats, seed, budget))
                 bar.update()
             _add_ratios(group)
             rows.extend(group)
     return rows
+
+
+def resolve_profiled_losses(selection: str | Sequence[str] | None) -> tuple[str, ...]:
+    """The losses a profile measures: the defaults (None), ``"all"`` -- every registered loss,
+    in registration order, then the direct C x C reference -- or the names given."""
+    if selection is None:
+        return DEFAULT_LOSSES
+    names = [selection] if isinstance(selection, str) else list(selection)
+    if names == [ALL]:
+        return (*(spec.name for spec in list_losses()), DIRECT_CXC)
+    return tuple(names)
 
 
 def _profile_row(
@@ -156,7 +185,7 @@ def _profile_row(
     device: torch.device,
     repeats: int,
     seed: int,
-    max_cpu_entries: int,
+    budget: _CpuBudget,
 ) -> dict[str, Any]:
     """One row: the measurement of ``name`` at (B, C, D) = ``shape``, or why it was skipped."""
     batch_size, classes, embedding_size = shape
@@ -168,26 +197,72 @@ def _profile_row(
         embedding_size=embedding_size,
         device=str(device),
     )
-    skip = _skip_reason(name, batch_size, classes, device, max_cpu_entries)
+    skip = _skip_reason(name, batch_size, classes)
+    if skip is None and device.type == "cpu":
+        skip = budget.skip_reason(name, batch_size, classes)
     if skip:
         row["status"] = f"skipped: {skip}"
-    else:
+        return row
+    try:
         row.update(_profile_one(name, batch_size, classes, embedding_size, device, repeats, seed))
-        row["status"] = "ok"
+    except torch.OutOfMemoryError:
+        torch.cuda.empty_cache()
+        row["status"] = f"skipped: out of memory on {device}"
+        return row
+    row["status"] = "ok"
     return row
 
 
-def _skip_reason(
-    name: str, batch_size: int, classes: int, device: torch.device, max_cpu_entries: int
-) -> str | None:
-    if device.type == "cpu" and batch_size * classes > max_cpu_entries:
-        return (
-            f"B x C = {batch_size * classes:,} above the CPU budget of {max_cpu_entries:,} "
-            "(run on a GPU or raise the budget)"
-        )
+def _skip_reason(name: str, batch_size: int, classes: int) -> str | None:
     if name == DIRECT_CXC and classes * classes > MAX_DIRECT_CXC_ENTRIES:
         return f"C x C = {classes * classes:,} entries would not fit in memory"
     return None
+
+
+class _CpuBudget:
+    """What a CPU profile skips: (B, C) beyond ``max_entries``, and a pair-based loss at a batch
+    size where its extrapolated peak memory exceeds ``max_memory_mb``."""
+
+    def __init__(self, max_entries: int, max_memory_mb: float, embedding_size: int, seed: int):
+        self.max_entries = max_entries
+        self.max_memory_mb = max_memory_mb
+        self.embedding_size = embedding_size
+        self.seed = seed
+        self._growth: dict[str, tuple[float, float]] = {}
+
+    def skip_reason(self, name: str, batch_size: int, classes: int) -> str | None:
+        if batch_size * classes > self.max_entries:
+            return (
+                f"B x C = {batch_size * classes:,} above the CPU budget of {self.max_entries:,} "
+                "(run on a GPU or raise the budget)"
+            )
+        if name == DIRECT_CXC or get_loss_spec(name).kind != "pair":
+            return None
+        if batch_size <= PROBE_BATCH_SIZES[-1]:
+            return None
+        estimate = self.estimated_peak_mb(name, batch_size)
+        if estimate > self.max_memory_mb:
+            return (
+                f"an estimated {estimate:,.0f} MB peak (extrapolated from B = "
+                f"{PROBE_BATCH_SIZES[0]}, {PROBE_BATCH_SIZES[1]}) above the CPU budget of "
+                f"{self.max_memory_mb:,.0f} MB (run on a GPU)"
+            )
+        return None
+
+    def estimated_peak_mb(self, name: str, batch_size: int) -> float:
+        """Peak memory at ``batch_size`` on the power law through the two probe batches."""
+        if name not in self._growth:
+            small, large = (
+                _profile_one(
+                    name, b, 2 * b, self.embedding_size, torch.device("cpu"), 1, self.seed
+                )["peak_memory_mb"]
+                for b in PROBE_BATCH_SIZES
+            )
+            ratio = PROBE_BATCH_SIZES[1] / PROBE_BATCH_SIZES[0]
+            exponent = max(1.0, math.log(large / small) / math.log(ratio)) if small > 0 else 3.0
+            self._growth[name] = (large, exponent)
+        large, exponent = self._growth[name]
+        return large * (batch_size / PROBE_BATCH_SIZES[-1]) ** exponent
 
 
 def _profile_one(

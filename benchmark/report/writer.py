@@ -24,6 +24,7 @@ from benchmark.report.labels import (
 )
 from benchmark.report.latex import TABLES_DOCUMENT, document_to_latex, tables_document
 from benchmark.report.markdown import document_to_markdown, table_to_markdown
+from benchmark.report.mlrc_table import mlrc_tables
 from benchmark.report.paper_tables import (
     ablation_tables,
     full_tables,
@@ -89,6 +90,7 @@ def build_documents(
     if main is not None:
         documents.append(main)
     documents += full_tables(summary)
+    documents += mlrc_tables(summary)
     documents += traditional_table(summary)
     documents += ablation_tables(summary)
     if reference is not None:

@@ -14,7 +14,7 @@ from benchmark.config import ProtocolConfig
 from benchmark.errors import ConfigError
 from benchmark.losses import get_loss_spec
 from benchmark.losses.search_space import check_hyperparameter_names, load_search_space
-from benchmark.study.published_params import load_published_params
+from benchmark.study.published_params import check_published_values, load_published_params
 
 LOSS_LR_RATIO = "loss_lr_ratio"
 """A protocol default meaning ``loss_lr = training.trunk_lr x ratio`` (Proxy-Anchor style)."""
@@ -58,9 +58,13 @@ def protocol_params(config: ProtocolConfig, loss: str) -> dict[str, Any]:
 
 def published_params(config: ProtocolConfig, loss: str, source: str | Path) -> dict[str, Any]:
     """The hyperparameters a published configuration gives ``loss`` on the run's dataset, at
-    the protocol's batch size."""
+    the protocol's batch size. A parameter the source lacks takes the search space's fixed
+    value (SoftTriple's SOP regulariser); a value outside the search space is warned about."""
     params = load_published_params(source, config.dataset, loss, config.training.batch_size)
-    return _with_fixed_values(config, loss, params, f"published configuration {source}")
+    where = f"published configuration {source}"
+    merged = _with_fixed_values(config, loss, params, where)
+    space = load_search_space(get_loss_spec(loss), config.dataset)
+    return check_published_values(merged, space, f"{where} ({config.dataset})")
 
 
 def _with_fixed_values(

@@ -9,7 +9,9 @@ schema, one row per hyperparameter::
     sop,arcface,loss_lr,2.01e-3,batch_size=32,weights lr
 
 ``extra`` holds ``key=value`` items separated by ``;`` and must state the ``batch_size`` the
-values were found with; ``source_label`` (optional) is the name the source printed.
+values were found with; ``source_label`` (optional) is the name the source printed. ``parameter``
+is the loss's own argument name (``loss_lr`` for the learning rate of its parameters). A value
+outside the loss's search space is used as published, with a warning naming it.
 
 >>> load_published_params("mlrc2020", "sop", "arcface")
 {'loss_lr': 0.00201, 'margin': 18.63, 'scale': 220.3}
@@ -18,12 +20,17 @@ values were found with; ``source_label`` (optional) is the name the source print
 from __future__ import annotations
 
 import csv
+import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from benchmark.config import shipped_data_dir
 from benchmark.errors import ConfigError
+from benchmark.losses.search_space import SearchSpace
+
+_logger = logging.getLogger(__name__)
 
 REFERENCE_DIR = shipped_data_dir("reference", "results/reference")
 PUBLISHED_SOURCES: dict[str, str] = {"mlrc2020": "mlrc_eccv2020_best_hyperparameters.csv"}
@@ -121,6 +128,38 @@ def load_published_params(
         f"{path}: no published parameters for loss '{loss}' on dataset '{dataset}' with batch "
         f"size {batch_size}; it has batch size(s) {batch_sizes}"
     )
+
+
+def check_published_values(
+    params: dict[str, Any], space: SearchSpace, where: str
+) -> dict[str, Any]:
+    """``params`` with the values of integer ranges as ``int``; a warning for each value outside
+    ``space`` (the loss's search space on the run's dataset), which is still used as given.
+
+    Raises :class:`ConfigError` for a fractional value of an integer parameter.
+    """
+    checked = dict(params)
+    for name, bounds in space.params.items():
+        if name not in checked:
+            continue
+        value = checked[name]
+        if bounds.integer:
+            if not float(value).is_integer():
+                raise ConfigError(f"{where}: {name} = {value} must be an integer")
+            checked[name] = value = int(value)
+        if not bounds.low <= value <= bounds.high:
+            dataset = space.dataset or "the default ranges"
+            _logger.warning(
+                "%s: %s = %g of loss '%s' lies outside its search space on %s %s; "
+                "it is used as published",
+                where,
+                name,
+                value,
+                space.loss,
+                dataset,
+                bounds.bounds(),
+            )
+    return checked
 
 
 def _batch_size(extra: str, where: str) -> int:

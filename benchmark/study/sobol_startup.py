@@ -94,15 +94,22 @@ def _sobol_points(dimensions: int, count: int, seed: int) -> np.ndarray:
 
 
 def _from_unit(u: float, distribution: BaseDistribution) -> float | int:
-    """The value at quantile ``u`` of a uniform (or log-uniform) range."""
+    """The value at quantile ``u`` of a uniform (or log-uniform) range.
+
+    An integer range is widened by half a step at each end before rounding, so that every
+    integer (its two ends included) takes an equal share of the unit interval.
+    """
     if not isinstance(distribution, FloatDistribution | IntDistribution):
         raise TypeError(f"Sobol start-up supports float and int ranges, not {distribution!r}")
-    low, high = distribution.low, distribution.high
+    low, high, step = distribution.low, distribution.high, distribution.step
+    is_int = isinstance(distribution, IntDistribution)
+    half = 0.5 * step if is_int else 0.0
+    start, stop = low - half, high + half
     if distribution.log:
-        value = math.exp(math.log(low) + u * (math.log(high) - math.log(low)))
+        value = math.exp(math.log(start) + u * (math.log(stop) - math.log(start)))
     else:
-        value = low + u * (high - low)
-    if distribution.step is not None:
-        value = low + round((value - low) / distribution.step) * distribution.step
+        value = start + u * (stop - start)
+    if step is not None:
+        value = low + round((value - low) / step) * step
     value = min(max(value, low), high)
-    return int(round(value)) if isinstance(distribution, IntDistribution) else float(value)
+    return int(round(value)) if is_int else float(value)

@@ -15,11 +15,25 @@ def _losses_json(capsys, *args: str) -> dict[str, dict]:
     return {entry["name"]: entry for entry in json.loads(capsys.readouterr().out)}
 
 
+MLRC_OTHER_METHODS = (
+    "triplet",
+    "ntxent",
+    "margin",
+    "margin_per_class",
+    "normalized_softmax",
+    "fastap",
+    "snr_contrastive",
+    "soft_triple",
+)
+
+
 def test_losses_lists_every_loss_with_kind_parameters_and_search_space(capsys):
     entries = _losses_json(capsys)
-    assert len(entries) >= 10
+    assert len(entries) >= 24
+    assert set(MLRC_OTHER_METHODS) <= set(entries)
     mfcwms = entries["mfcwms"]
-    assert {"name", "display", "kind", "has_parameters", "search_space", "fixed"} <= set(mfcwms)
+    keys = {"name", "display", "description", "kind", "has_parameters", "origin", "search_space"}
+    assert keys | {"fixed", "parameter_weight_decay"} <= set(mfcwms)
     assert mfcwms["display"] == "MFCWMS"
     assert mfcwms["kind"] == "classification" and mfcwms["has_parameters"] is True
     assert mfcwms["search_space"]["loss_lr"] == {"low": 1e-6, "high": 1.0, "log": True}
@@ -27,6 +41,42 @@ def test_losses_lists_every_loss_with_kind_parameters_and_search_space(capsys):
     assert mfcwms["fixed"] == {"mf_reg": 0.0, "mf_power": 2.0}
     assert entries["cwms"]["kind"] == "pair" and entries["cwms"]["has_parameters"] is False
     assert not any("error" in entry for entry in entries.values())
+    assert {entries[name]["origin"] for name in MLRC_OTHER_METHODS} == {"mlrc2020"}
+    assert entries["circle"]["origin"] == "this project"
+    assert entries["margin"]["parameter_weight_decay"] == 0.0
+    assert entries["triplet"]["description"].startswith("Triplet margin loss")
+
+
+@pytest.mark.parametrize(
+    ("dataset", "expected"),
+    [
+        ("cub", {"ntxent": (1e-4, 100.0), "soft_triple": (1e-4, 100.0), "la": (0.01, 100.0)}),
+        ("cars196", {"ntxent": (1e-5, 100.0), "soft_triple": (0.01, 100.0), "la": (0.01, 100.0)}),
+        ("sop", {"ntxent": (1e-5, 100.0), "soft_triple": (0.01, 100.0), "la": (0.01, 200.0)}),
+    ],
+)
+def test_losses_json_gives_mlrc_bounds_of_its_methods_per_dataset(capsys, dataset, expected):
+    entries = _losses_json(capsys, "--dataset", dataset)
+    temperature = entries["ntxent"]["search_space"]["temperature"]
+    assert (temperature["low"], temperature["high"], temperature["log"]) == (
+        *expected["ntxent"],
+        True,
+    )
+    soft_triple = entries["soft_triple"]["search_space"]
+    assert (soft_triple["gamma"]["low"], soft_triple["gamma"]["high"]) == expected["soft_triple"]
+    assert (soft_triple["la"]["low"], soft_triple["la"]["high"]) == expected["la"]
+    assert ("reg_weight" in soft_triple) is (dataset != "sop")
+    assert entries["fastap"]["search_space"]["num_bins"] == {
+        "low": 2.0,
+        "high": 250.0,
+        "log": False,
+        "int": True,
+    }
+    assert entries["margin"]["search_space"]["init_beta"] == {
+        "low": -0.2,
+        "high": 2.0,
+        "log": False,
+    }
 
 
 def test_losses_resolve_the_search_spaces_for_a_dataset(capsys):
@@ -43,7 +93,9 @@ def test_losses_table_shows_the_dataset_it_resolved(capsys):
     table = capsys.readouterr().out
     assert "search space (sop)" in table.splitlines()[0]
     assert re.search(
-        r"arcface\s+ArcFace\s+classification\s+yes\s+margin \[0, 90\], scale \[0.01, 300\]", table
+        r"arcface\s+ArcFace\s+classification\s+yes\s+mlrc2020\s+margin \[0, 90\], "
+        r"scale \[0.01, 300\]",
+        table,
     )
 
 
@@ -73,12 +125,13 @@ def test_losses_report_a_broken_plugin_search_space_and_list_the_others(capsys, 
     assert entries["mfcwms"]["search_space"]["alpha"]["high"] == 100.0
 
 
-def test_losses_markdown_prints_the_search_space_table(capsys):
+def test_losses_markdown_prints_the_loss_and_search_space_tables(capsys):
     from benchmark.losses import list_losses
-    from benchmark.losses.search_space import search_space_table
+    from benchmark.losses.listing import loss_table, search_space_table
 
     assert main(["losses", "--markdown"]) == 0
-    assert capsys.readouterr().out == search_space_table(list_losses())
+    expected = loss_table(list_losses()) + "\n" + search_space_table(list_losses())
+    assert capsys.readouterr().out == expected
 
 
 def test_data_check_json_reports_the_synthetic_split_and_folds(capsys, tiny_overrides):

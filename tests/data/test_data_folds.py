@@ -4,7 +4,8 @@ import pytest
 from benchmark.data import build_folds, load_dataset, mlrc_split
 from benchmark.errors import ConfigError
 
-# MLRC's validation ranges (positions inside train+val, folds 0..3), from protocols.md.
+# MLRC's validation ranges (positions inside train+val, folds 0..3), from
+# results/reference/protocols.md.
 MLRC_VAL_RANGES = {
     100: [(75, 99), (0, 24), (25, 49), (50, 74)],
     98: [(74, 97), (0, 23), (25, 48), (49, 72)],

@@ -1,4 +1,8 @@
-"""The paper's losses written straight from shared/reference/losses.md, one term at a time.
+"""The paper's losses written straight from their definitions, one term at a time.
+
+The definitions (the authors' implementation, quirks included) are stated in the docstrings of
+ClassWiseMultiSimilarityLoss, MeanFieldContrastiveLoss and MeanFieldClassWiseMultiSimilarityLoss
+in benchmark/losses/.
 
 Plain Python loops over items, classes and pairs of classes, with the exponentials taken
 directly: slow, overflow-prone in float32, and independent of the vectorised log-space code in

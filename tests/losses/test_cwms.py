@@ -1,4 +1,4 @@
-"""ClassWiseMultiSimilarity: equal to its definition in losses.md, and its gradients."""
+"""ClassWiseMultiSimilarity: equal to its definition (its docstring), and its gradients."""
 
 from __future__ import annotations
 

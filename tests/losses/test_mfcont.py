@@ -1,4 +1,4 @@
-"""MeanFieldContrastive: equal to its definition in losses.md, and its gradients."""
+"""MeanFieldContrastive: equal to its definition (its docstring), and its gradients."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""MeanFieldClassWiseMultiSimilarity: equal to its definition in losses.md, gradients, memory."""
+"""MeanFieldClassWiseMultiSimilarity: equal to its definition (its docstring), gradients, memory."""
 
 from __future__ import annotations
 

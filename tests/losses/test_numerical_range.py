@@ -2,7 +2,7 @@
 
 The exponents of CWMS and MFCWMS reach alpha (1 + base) and beta (1 - base): e^400 at the edge
 of the search ranges, far beyond float32 (e^88). Each collapsed batch below is checked to make
-the direct formula of losses.md overflow, so that passing here means something.
+the direct formula (paper_losses_by_definition.py) overflow, so that passing here means something.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ import torch
 
 from benchmark.errors import UnknownLossError
 from benchmark.losses import (
+    MLRC2020_METHODS,
     build_loss,
     get_loss_spec,
     list_losses,
@@ -16,7 +17,7 @@ from benchmark.losses import (
 )
 from benchmark.losses.search_space import load_search_space
 
-ALL_LOSSES = [
+PAPER_LOSSES = [
     "contrastive",
     "multi_similarity",
     "multi_similarity_miner",
@@ -28,8 +29,41 @@ ALL_LOSSES = [
     "mfcont",
     "mfcwms",
 ]
-PAIR_BASED = {"contrastive", "multi_similarity", "multi_similarity_miner", "cwms"}
-WITH_PARAMETERS = {"arcface", "cosface", "proxy_nca", "proxy_anchor", "mfcont", "mfcwms"}
+MLRC_OTHER_METHODS = [
+    "triplet",
+    "ntxent",
+    "margin",
+    "margin_per_class",
+    "normalized_softmax",
+    "fastap",
+    "snr_contrastive",
+    "soft_triple",
+]
+NEVER_RAN_BY_MLRC = [
+    "circle",
+    "supcon",
+    "subcenter_arcface",
+    "tuplet_margin",
+    "lifted_structure",
+    "histogram",
+    "nca",
+]
+ALL_LOSSES = PAPER_LOSSES + MLRC_OTHER_METHODS + NEVER_RAN_BY_MLRC
+# Classification losses (class weights, proxies, centers, mean fields) need no pair in a batch:
+# one image per class. Margin/class learns a beta per class but scores pairs: m per class.
+CLASSIFICATION = {
+    "arcface",
+    "cosface",
+    "proxy_nca",
+    "proxy_anchor",
+    "mfcont",
+    "mfcwms",
+    "normalized_softmax",
+    "soft_triple",
+    "subcenter_arcface",
+}
+PAIR_BASED = set(ALL_LOSSES) - CLASSIFICATION
+WITH_PARAMETERS = CLASSIFICATION | {"margin", "margin_per_class"}
 
 
 def midpoint_params(name: str) -> dict:
@@ -40,8 +74,10 @@ def midpoint_params(name: str) -> dict:
     return space.suggest(optuna.trial.FixedTrial(fixed))
 
 
-def test_all_ten_losses_are_registered():
-    assert {spec.name for spec in list_losses()} >= set(ALL_LOSSES)
+def test_the_paper_mlrc_and_newer_losses_are_registered_in_that_order():
+    names = [spec.name for spec in list_losses()]
+    assert names[: len(ALL_LOSSES)] == ALL_LOSSES
+    assert set(MLRC2020_METHODS) <= set(names) and len(MLRC2020_METHODS) == 14
 
 
 @pytest.mark.parametrize("name", ALL_LOSSES)
@@ -116,6 +152,36 @@ def test_registry_decides_the_optimizer_groups(name):
         assert optimizers["loss"].param_groups[0]["lr"] == params["loss_lr"]
 
 
+@pytest.mark.parametrize(
+    ("name", "weight_decay"), [("margin", 0.0), ("margin_per_class", 0.0), ("arcface", 3e-4)]
+)
+def test_a_registration_can_set_the_weight_decay_of_the_loss_parameters(name, weight_decay):
+    """MLRC trained Margin's beta without weight decay; other losses take the protocol's."""
+    from benchmark.config import ModelConfig, TrainingConfig
+    from benchmark.engine import LossBundle, build_optimizers
+    from benchmark.models import build_model
+
+    model = build_model(
+        ModelConfig(trunk="small_cnn", weights="none", embedding_size=16, small_cnn_width=4)
+    )
+    loss = LossBundle.build(name, midpoint_params(name), num_classes=8, embedding_size=16)
+    config = TrainingConfig(loss_weight_decay=3e-4, weight_decay=2e-4)
+    optimizers = build_optimizers(model, loss, config)
+    assert optimizers["loss"].param_groups[0]["weight_decay"] == weight_decay
+    assert optimizers["trunk"].param_groups[0]["weight_decay"] == 2e-4
+
+
+def test_a_weight_decay_without_parameters_is_refused():
+    with pytest.raises(ValueError, match="parameter_weight_decay needs has_parameters=True"):
+        register_loss("bad", display="B", kind="pair", parameter_weight_decay=0.0)
+
+
+def test_the_description_is_the_first_line_of_the_builder_docstring():
+    assert get_loss_spec("ntxent").description == (
+        "NT-Xent (InfoNCE) loss over the positive pairs of the batch (PML NTXentLoss)."
+    )
+
+
 def test_registry_restored_forgets_the_losses_registered_inside_the_block():
     before = [spec.name for spec in list_losses()]
     with registry_restored():
@@ -124,3 +190,17 @@ def test_registry_restored_forgets_the_losses_registered_inside_the_block():
         )
         assert "throwaway" in [spec.name for spec in list_losses()]
     assert [spec.name for spec in list_losses()] == before
+
+
+def test_nca_is_pml_nca_and_zero_on_a_batch_without_a_positive_pair():
+    from pytorch_metric_learning.losses import NCALoss
+
+    embeddings = torch.randn(16, 8, generator=torch.Generator().manual_seed(0))
+    paired = torch.arange(4).repeat_interleave(4)
+    nca = build_loss("nca", num_classes=16, embedding_size=8, softmax_scale=3.0)
+    torch.testing.assert_close(nca(embeddings, paired), NCALoss(3.0)(embeddings, paired))
+    assert torch.isnan(NCALoss(3.0)(embeddings, torch.arange(16)))  # PML alone
+    single = embeddings.clone().requires_grad_(True)
+    value = nca(single, torch.arange(16))
+    value.backward()
+    assert value.item() == 0.0 and torch.equal(single.grad, torch.zeros_like(single))

@@ -13,14 +13,15 @@ import pytest
 from benchmark.data import dataset_names
 from benchmark.errors import ConfigError, UnknownDatasetError
 from benchmark.losses import get_loss_spec, list_losses
-from benchmark.losses.search_space import load_search_space, search_space_table
+from benchmark.losses.listing import loss_table, search_space_table
+from benchmark.losses.search_space import ORIGINS, load_search_space
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 MLRC_DATASETS = ("cub", "cars196", "sop")
 
-# MLRC's final bounds (linear scale) per dataset, from shared/reference/mlrc-search-spaces.md,
-# section 1. Where MLRC's losses differ, ours take the union (the "fair scales" rule): CUB alpha
-# from MS, SOP beta from MS+Miner, SOP scale from ArcFace.
+# MLRC's final bounds (linear scale) per dataset, from results/reference/mlrc-search-spaces.md,
+# sections 1 and 3. Where MLRC's losses differ, the paper's baselines take the union (the "fair
+# scales" rule): CUB alpha from MS, SOP beta from MS+Miner, SOP scale from ArcFace.
 MS_RANGES = {
     "alpha": {"cub": (0.001, 100), "cars196": (0.01, 100), "sop": (0.01, 100)},
     "beta": {"cub": (0.01, 100), "cars196": (0.01, 100), "sop": (0.01, 200)},
@@ -34,6 +35,21 @@ MLRC_LINEAR_RANGES = {
     "arcface": {"margin": (0, 90), "scale": LOGIT_SCALE},
     "cosface": {"margin": (0, 1), "scale": LOGIT_SCALE},
     "proxy_nca": {"softmax_scale": (0.01, 100)},
+    "triplet": {"margin": (-0.2, 2)},
+    "margin": {"margin": (-0.2, 2), "init_beta": (-0.2, 2)},
+    "margin_per_class": {"margin": (-0.2, 2), "init_beta": (-0.2, 2)},
+    "snr_contrastive": {"pos_margin": (0, 2), "neg_margin": (0, 2), "regularizer_weight": (0, 1)},
+    "fastap": {"num_bins": (2, 250)},
+    "soft_triple": {
+        "la": {"cub": (0.01, 100), "cars196": (0.01, 100), "sop": (0.01, 200)},
+        "gamma": {"cub": (1e-4, 100), "cars196": (0.01, 100), "sop": (0.01, 100)},
+        "margin": (0, 1),
+    },
+}
+# MLRC's log-scale bounds of its other methods (section 3), besides every loss_lr.
+MLRC_LOG_RANGES = {
+    "ntxent": {"temperature": {"cub": (1e-4, 100), "cars196": (1e-5, 100), "sop": (1e-5, 100)}},
+    "normalized_softmax": {"temperature": (0.01, 100)},
 }
 MULTI_SIMILARITY_FAMILY = ("multi_similarity", "multi_similarity_miner", "cwms", "mfcwms")
 
@@ -55,13 +71,70 @@ def test_shipped_search_space_is_valid_on_every_dataset(spec, dataset):
 
 
 @pytest.mark.parametrize("dataset", MLRC_DATASETS)
-@pytest.mark.parametrize("name", MLRC_LINEAR_RANGES)
-def test_baselines_use_mlrc_bounds_and_linear_scale_on_each_dataset(name, dataset):
+@pytest.mark.parametrize("name", [*MLRC_LINEAR_RANGES, *MLRC_LOG_RANGES])
+def test_mlrc_methods_use_mlrc_bounds_and_scale_on_each_dataset(name, dataset):
     space = load_search_space(get_loss_spec(name), dataset)
-    for param, bounds in MLRC_LINEAR_RANGES[name].items():
+    log = name in MLRC_LOG_RANGES
+    for param, bounds in {**MLRC_LINEAR_RANGES, **MLRC_LOG_RANGES}[name].items():
         expected = bounds[dataset] if isinstance(bounds, dict) else bounds
         assert _bounds(space, param) == expected, param
-        assert space.params[param].log is False, param
+        assert space.params[param].log is log, param
+    assert space.origin == "mlrc2020"
+
+
+def test_soft_triple_searches_no_regulariser_on_sop_as_mlrc():
+    spec = get_loss_spec("soft_triple")
+    sop = load_search_space(spec, "sop")
+    assert "reg_weight" not in sop.params and sop.fixed["reg_weight"] == 0.0
+    assert _bounds(load_search_space(spec, "cub"), "reg_weight") == (0, 1)
+    assert sop.fixed["centers_per_class"] == 10
+
+
+def test_fastap_searches_integer_bins():
+    p = load_search_space(get_loss_spec("fastap"), "cub").params["num_bins"]
+    assert p.integer and (p.low, p.high, p.log) == (2, 250, False)
+    assert type(p.distribution()).__name__ == "IntDistribution"
+
+
+def test_every_shipped_search_space_says_where_it_comes_from():
+    origins = {spec.name: load_search_space(spec).origin for spec in list_losses()}
+    assert set(origins.values()) <= set(ORIGINS)
+    assert {name for name, origin in origins.items() if origin == "mlrc2020"} == {
+        *MLRC_LINEAR_RANGES,
+        *MLRC_LOG_RANGES,
+    }
+
+
+# Losses MLRC never ran: a quantity MLRC searched for another loss gets that loss's scale and
+# bounds (the loss it resembles) on every dataset.
+SHARED_WITH_MLRC = {
+    ("circle", "m"): ("cosface", "margin"),
+    ("circle", "gamma"): ("cosface", "scale"),
+    ("supcon", "temperature"): ("ntxent", "temperature"),
+    ("subcenter_arcface", "margin"): ("arcface", "margin"),
+    ("subcenter_arcface", "scale"): ("arcface", "scale"),
+    ("tuplet_margin", "margin"): ("arcface", "margin"),
+    ("tuplet_margin", "scale"): ("arcface", "scale"),
+    ("lifted_structure", "pos_margin"): ("contrastive", "pos_margin"),
+    ("lifted_structure", "neg_margin"): ("contrastive", "neg_margin"),
+    ("histogram", "n_bins"): ("fastap", "num_bins"),
+    ("nca", "softmax_scale"): ("proxy_nca", "softmax_scale"),
+}
+
+
+@pytest.mark.parametrize("dataset", [None, *dataset_names()])
+@pytest.mark.parametrize(("ours", "mlrc"), SHARED_WITH_MLRC.items(), ids=str)
+def test_losses_mlrc_never_ran_search_shared_quantities_as_mlrc(ours, mlrc, dataset):
+    (loss, param), (mlrc_loss, mlrc_param) = ours, mlrc
+    space = load_search_space(get_loss_spec(loss), dataset)
+    reference = load_search_space(get_loss_spec(mlrc_loss), dataset)
+    assert space.params[param].to_dict() == reference.params[mlrc_param].to_dict()
+    assert space.origin == "this project"
+
+
+def test_sub_centers_bracket_the_authors_three_over_two_decades():
+    p = load_search_space(get_loss_spec("subcenter_arcface")).params["sub_centers"]
+    assert p.integer and p.log and p.low == 1 and p.high / p.low >= 100 and p.low < 3 < p.high
 
 
 def test_mlrc_published_optima_on_sop_lie_inside_the_sop_ranges():
@@ -139,6 +212,15 @@ def test_a_dataset_entry_changes_only_the_keys_it_names(tmp_path):
     assert sop.params["alpha"] == cub.params["alpha"]
 
 
+def test_a_dataset_entry_can_fix_a_searched_parameter_on_that_dataset_only(tmp_path):
+    path = tmp_path / "ms.yaml"
+    path.write_text(MS_FILE + "datasets:\n  sop: {fixed: {beta: 50.0}}\n")
+    spec = get_loss_spec("multi_similarity")
+    sop = load_search_space(spec, "sop", path=path)
+    assert set(sop.params) == {"alpha", "base"} and sop.fixed == {"beta": 50.0}
+    assert set(load_search_space(spec, "cub", path=path).params) == {"alpha", "beta", "base"}
+
+
 def test_a_dataset_entry_can_change_a_fixed_value(tmp_path):
     path = tmp_path / "mfcwms.yaml"
     path.write_text(
@@ -195,6 +277,23 @@ def test_a_dataset_entry_can_change_a_fixed_value(tmp_path):
             MS_FILE + "datasets:\n  sop: {params: {beta: 200}}\n",
             r"datasets.sop.params.beta: expected a mapping like \{high: 300\}",
         ),
+        (
+            MS_FILE + "datasets:\n  sop: {params: {beta: {high: 9}}, fixed: {beta: 1}}\n",
+            r"datasets.sop: \['beta'\] appear in both 'params' and 'fixed'",
+        ),
+        (
+            MS_FILE + "datasets:\n  sop: {fixed: {gamma: 1}}\n",
+            r"datasets.sop.fixed: \['gamma'\] not declared",
+        ),
+        (
+            "params:\n  alpha: {low: 1, high: 2.5, int: true, log: false}\n",
+            r"params.alpha: an integer range needs integer low, high and step",
+        ),
+        (
+            "params:\n  alpha: {low: 1, high: 2, int: 1, log: false}\n",
+            r"params.alpha.int: expected true or false",
+        ),
+        ("origin: mlrc\n" + MS_FILE, r"origin 'mlrc' is not one of 'mlrc2020', 'paper'"),
     ],
 )
 def test_bad_search_space_names_file_and_key(tmp_path, body, message):
@@ -230,12 +329,28 @@ def test_table_has_a_row_per_loss_and_parameter_with_its_per_dataset_ranges():
     assert "|  | mf_reg | fixed | 0.0 |  |" in table
 
 
-def test_readme_table_matches_the_search_space_files():
+def test_readme_tables_match_the_registry_and_the_search_space_files():
     match = re.search(
         r"<!-- search-spaces:begin -->\n(.*?)<!-- search-spaces:end -->", README.read_text(), re.S
     )
     assert match, "README.md lacks the <!-- search-spaces:begin/end --> block"
-    assert match[1] == search_space_table(list_losses()), (
-        "README.md's search-space table is out of date: replace the block with the output of "
+    expected = loss_table(list_losses()) + "\n" + search_space_table(list_losses())
+    assert match[1] == expected, (
+        "README.md's loss tables are out of date: replace the block with the output of "
         "`mlrc losses --markdown`"
     )
+
+
+def test_loss_table_has_a_row_per_loss_with_its_origin_and_meaning():
+    table = loss_table([get_loss_spec("margin"), get_loss_spec("circle")])
+    lines = table.splitlines()
+    assert len(lines) == 2 + 2
+    assert lines[2].startswith("| Margin | `margin` | pair | yes (weight decay 0) | mlrc2020 |")
+    assert lines[3].startswith("| Circle | `circle` | pair | no | this project | Circle loss")
+
+
+def test_table_shows_a_parameter_fixed_on_one_dataset_and_integer_ranges():
+    table = search_space_table([get_loss_spec("soft_triple"), get_loss_spec("fastap")])
+    assert "|  | reg_weight | linear | [0, 1] | sop: fixed 0.0 |" in table
+    assert "| SoftTriple (`soft_triple`) | la | linear | [0.01, 100] | sop: [0.01, 200] |" in table
+    assert "| FastAP (`fastap`) | num_bins | linear, integer | [2, 250] |  |" in table

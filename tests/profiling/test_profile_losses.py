@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 
 import pytest
 import torch
@@ -16,6 +17,7 @@ from benchmark.profiling.losses import (
     PROFILE_COLUMNS,
     format_profile_table,
     profile_losses,
+    resolve_profiled_losses,
     write_profile_csv,
 )
 from benchmark.profiling.measure import batch_labels, cpu_peak_memory_bytes
@@ -105,6 +107,44 @@ def test_cpu_peak_memory_counts_the_bytes_held_at_once():
 
     peak = cpu_peak_memory_bytes(step)
     assert 8_000_000 <= peak < 8_100_000
+
+
+def test_all_profiles_every_registered_loss_and_the_references():
+    from benchmark.losses import list_losses
+
+    rows = profile_losses([16], [20], embedding_size=8, repeats=1, losses="all", progress=False)
+    expected = [spec.name for spec in list_losses()] + [DIRECT_CXC]
+    assert [row["loss"] for row in rows] == expected == list(resolve_profiled_losses("all"))
+    assert all(row["status"] == "ok" and math.isfinite(row["value"]) for row in rows), [
+        (row["loss"], row["status"]) for row in rows if row["status"] != "ok"
+    ]
+    assert all(row["time_vs_proxy_anchor"] > 0 for row in rows if row["loss"] != "proxy_anchor")
+
+
+def test_a_pair_loss_whose_extrapolated_memory_exceeds_the_cpu_budget_is_skipped():
+    """NT-Xent's peak grows as B^3: measured at B = 64 and 128, skipped at 512 under 64 MB."""
+    rows = profile_losses(
+        [64, 512], [200], embedding_size=8, repeats=1, losses=["ntxent", "cwms"],
+        max_cpu_memory_mb=64, progress=False,
+    )  # fmt: skip
+    status = {(row["loss"], row["batch_size"]): row["status"] for row in rows}
+    assert status[("ntxent", 64)] == "ok" and status[("cwms", 512)] == "ok"
+    assert re.fullmatch(
+        r"skipped: an estimated [\d,]+ MB peak \(extrapolated from B = 64, 128\) above the CPU "
+        r"budget of 64 MB \(run on a GPU\)",
+        status[("ntxent", 512)],
+    )
+
+
+def test_an_out_of_memory_step_is_recorded_as_skipped(monkeypatch):
+    import benchmark.profiling.losses as profiling
+
+    def out_of_memory(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory")
+
+    monkeypatch.setattr(profiling, "_profile_one", out_of_memory)
+    (row,) = profile_losses([8], [12], embedding_size=8, losses=["cwms"], progress=False)
+    assert row["status"] == "skipped: out of memory on cpu" and row["time_ms"] is None
 
 
 def test_unknown_loss_names_fail_before_measuring():

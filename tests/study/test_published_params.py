@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import csv
+import logging
 from pathlib import Path
 
 import pytest
+import torch
 
+from benchmark.config import load_protocol
 from benchmark.errors import ConfigError
-from benchmark.losses import get_loss_spec
+from benchmark.losses import MLRC2020_METHODS, build_loss, get_loss_spec
 from benchmark.losses.search_space import load_search_space
+from benchmark.study.fixed_params import published_params
 from benchmark.study.published_params import (
     PublishedConfiguration,
     load_published_params,
@@ -89,17 +93,12 @@ def test_mlrc2020_matches_the_csv_row_by_row():
         )
 
 
-@pytest.mark.parametrize(
-    "loss",
-    [
-        "contrastive",
-        "multi_similarity",
-        "multi_similarity_miner",
-        "arcface",
-        "cosface",
-        "proxy_nca",
-    ],
-)
+def test_mlrc2020_covers_mlrc_fourteen_methods_by_their_registered_names():
+    covered = {c.loss for c in read_published("mlrc2020")}
+    assert covered == set(MLRC2020_METHODS)
+
+
+@pytest.mark.parametrize("loss", MLRC2020_METHODS)
 @pytest.mark.parametrize("dataset", ["cub", "cars196", "sop"])
 def test_mlrc2020_configurations_lie_in_our_search_spaces(loss, dataset):
     params = load_published_params("mlrc2020", dataset, loss)
@@ -107,6 +106,70 @@ def test_mlrc2020_configurations_lie_in_our_search_spaces(loss, dataset):
     assert set(params) == set(space.params)
     for name, value in params.items():
         assert space.params[name].low <= value <= space.params[name].high, (name, value)
+
+
+MLRC_CONFIGURATIONS = [
+    pytest.param(c.loss, c.dataset, c.batch_size, id=f"{c.loss}-{c.dataset}-{c.batch_size}")
+    for c in read_published("mlrc2020")
+]
+
+
+@pytest.mark.parametrize(("loss", "dataset", "batch_size"), MLRC_CONFIGURATIONS)
+def test_every_mlrc2020_configuration_resolves_and_builds(loss, dataset, batch_size, caplog):
+    """What `--params-from mlrc2020` trains: every (method, dataset, batch) of the file, at the
+    protocol's batch size, with the loss's argument names, inside its search space."""
+    config = load_protocol("mlrc", dataset, [f"training.batch_size={batch_size}"])
+    with caplog.at_level(logging.WARNING):
+        params = published_params(config, loss, "mlrc2020")
+    assert not caplog.records, [record.getMessage() for record in caplog.records]
+    published = load_published_params("mlrc2020", dataset, loss, batch_size)
+    assert {name: params[name] for name in published} == published
+    spec = get_loss_spec(loss)
+    torch.manual_seed(0)
+    module = build_loss(loss, num_classes=64, embedding_size=16, **params)
+    labels = torch.arange(32 // spec.images_per_class).repeat_interleave(spec.images_per_class)
+    embeddings = torch.randn(32, 16, requires_grad=True)
+    value = module(embeddings, labels)
+    assert torch.isfinite(value)
+    value.backward()
+    assert torch.isfinite(embeddings.grad).all()
+
+
+def test_soft_triple_on_sop_trains_without_the_regulariser_mlrc_did_not_search():
+    config = load_protocol("mlrc", "sop")
+    params = published_params(config, "soft_triple", "mlrc2020")
+    assert "reg_weight" not in load_published_params("mlrc2020", "sop", "soft_triple")
+    assert params["reg_weight"] == 0.0 and params["centers_per_class"] == 10
+    module = build_loss("soft_triple", num_classes=8, embedding_size=4, **params)
+    assert module.weight_regularizer is None
+
+
+def test_an_integer_hyperparameter_is_an_int_and_must_be_whole(tmp_path):
+    config = load_protocol("mlrc", "cub")
+    params = published_params(config, "fastap", "mlrc2020")
+    assert params == {"num_bins": 17} and isinstance(params["num_bins"], int)
+    path = tmp_path / "mine.csv"
+    path.write_text(HEADER + "cub,fastap,num_bins,16.5,batch_size=32,num_bins\n")
+    with pytest.raises(ConfigError, match=r"\(cub\): num_bins = 16.5 must be an integer"):
+        published_params(config, "fastap", path)
+
+
+def test_a_value_outside_the_search_space_is_used_with_a_warning_naming_it(tmp_path, caplog):
+    path = tmp_path / "mine.csv"
+    path.write_text(
+        HEADER
+        + "cub,arcface,margin,120,batch_size=32,margin\n"
+        + "cub,arcface,scale,64,batch_size=32,scale\n"
+        + "cub,arcface,loss_lr,0.01,batch_size=32,weights lr\n"
+    )
+    with caplog.at_level(logging.WARNING):
+        params = published_params(load_protocol("mlrc", "cub"), "arcface", path)
+    assert params["margin"] == 120.0
+    (record,) = caplog.records
+    message = record.getMessage()
+    assert record.levelno == logging.WARNING
+    assert "margin = 120 of loss 'arcface' lies outside its search space on cub [0, 90]" in message
+    assert str(path) in message
 
 
 @pytest.mark.parametrize(

@@ -82,3 +82,31 @@ def test_every_sampler_setting_is_explicit_in_the_shipped_protocols(kind):
         assert {"kind", "seed", "n_startup_trials"} <= set(sampler), (
             f"{name}: sampler settings implicit"
         )
+
+
+def test_sobol_start_up_gives_every_integer_of_a_range_an_equal_share():
+    """Integer ends are not halved: [1, 4] is cut into four equal quarters of the unit range."""
+    from optuna.distributions import IntDistribution
+
+    from benchmark.study.sobol_startup import SobolStartupSampler
+
+    distributions = {"bins": IntDistribution(1, 4)}
+    sampler = SobolStartupSampler(distributions, 64, seed=0, then=optuna.samplers.RandomSampler())
+    study = optuna.create_study(sampler=sampler)
+    values = [study.ask(distributions).params["bins"] for _ in range(64)]
+    assert all(isinstance(value, int) for value in values)
+    assert {value: values.count(value) for value in (1, 2, 3, 4)} == {1: 16, 2: 16, 3: 16, 4: 16}
+
+
+@pytest.mark.parametrize("kind", ["tpe", "gp"])
+def test_samplers_suggest_integers_for_an_integer_range(kind):
+    """FastAP's num_bins through the protocol samplers: start-up and model-based trials."""
+    space = load_search_space(get_loss_spec("fastap"), "cub")
+    settings = SamplerConfig(kind=kind, seed=1, n_startup_trials=3)
+    study = optuna.create_study(direction="maximize")
+    for n in range(6):
+        study.sampler = build_sampler(settings, space, n)
+        trial = study.ask()
+        bins = space.suggest(trial)["num_bins"]
+        assert isinstance(bins, int) and 2 <= bins <= 250
+        study.tell(trial, -abs(bins - 40))
