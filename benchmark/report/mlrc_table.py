@@ -22,6 +22,7 @@ from benchmark.report.labels import (
     metric_label,
     ordered_datasets,
     ordered_losses,
+    protocol_label,
 )
 from benchmark.report.latex import escape_latex
 from benchmark.report.stats_table import Axis, build_stats_table, loss_row_label
@@ -72,7 +73,10 @@ def _dataset_table(group: pd.DataFrame, protocol: str, dataset: str, name: str) 
         group,
         _method_axis(group),
         Axis(_COLUMN_KEY, keys, labels, group_labels),
-        title=f"{protocol} protocol, {dataset_label(dataset)}: MLRC's table (P@1, RP, MAP@R)",
+        title=(
+            f"P@1, RP and MAP@R in MLRC's layout on {dataset_label(dataset)} under the "
+            f"{protocol_label(protocol)} protocol"
+        ),
         row_header="Method",
         compare_within=_COLUMN_KEY,
         family="column",

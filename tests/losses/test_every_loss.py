@@ -14,8 +14,8 @@ import math
 import optuna
 import pytest
 import torch
-from benchmark.profiling.gpu_check import TINY_OVERRIDES  # the test suite's tiny protocol
 
+from benchmark.cli.gpu_checks import TINY_OVERRIDES  # the test suite's tiny protocol
 from benchmark.config import load_protocol
 from benchmark.data import dataset_names
 from benchmark.losses import LossSpec, build_loss, list_losses

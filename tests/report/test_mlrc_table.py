@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from benchmark.report.report import write_report
-from benchmark.report.results_rows import normalize_rows
 from test_latex import compile_tex
 
 from benchmark.losses import MLRC2020_METHODS, get_loss_spec
 from benchmark.report.mlrc_table import mlrc_tables
 from benchmark.report.summary import summarize_results
+from benchmark.report.writer import write_report
+from benchmark.study.results import normalize_rows
 
 GOLDEN = Path(__file__).parent / "golden" / "mlrc"
 UPDATE = os.environ.get("MLRC_UPDATE_GOLDEN") == "1"
