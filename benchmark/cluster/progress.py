@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from optuna.trial import TrialState
 
 from benchmark.config import ProtocolConfig
-from benchmark.study import ResultsFile, RunDirectory, budget_state, open_storage, study_name
+from benchmark.study import ResultsFile, RunDirectory, budget_state, study_name
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class RetrainProgress:
 def read_study_progress(
     config: ProtocolConfig, losses: list[str], trials: dict[str, list]
 ) -> list[StudyProgress]:
-    """The progress of each loss's study, from :func:`trials_by_study`; a study nobody started
+    """The progress of each loss's study, from :func:`~benchmark.study.storage.trials_by_study`; a study nobody started
     has finished nothing."""
     return [
         _study_progress(config, loss, trials.get(study_name(config, loss), [])) for loss in losses
@@ -92,18 +92,6 @@ def read_retrain_progress(
 
 
 def started_studies(config: ProtocolConfig, trials: dict[str, list]) -> list[str]:
-    """The losses whose study for this protocol and dataset is among :func:`trials_by_study`."""
+    """The losses whose study for this protocol and dataset is among :func:`~benchmark.study.storage.trials_by_study`."""
     prefix = study_name(config, "")
     return [name.removeprefix(prefix) for name in trials if name.startswith(prefix)]
-
-
-def trials_by_study(run_dir: RunDirectory, storage_url: str | None) -> dict[str, list]:
-    """The trials of every study in the run's storage, by study name (read once, shared)."""
-    if not run_dir.exists() or (storage_url is None and not run_dir.journal_path.is_file()):
-        return {}  # nothing ran yet (a dry run of a new sweep must not touch the storage)
-    storage = open_storage(storage_url, run_dir.journal_path)
-    names = [study.study_name for study in storage.get_all_studies()]
-    return {
-        name: storage.get_all_trials(storage.get_study_id_from_name(name), deepcopy=False)
-        for name in names
-    }

@@ -20,12 +20,12 @@ from benchmark.cluster.progress import (
     read_retrain_progress,
     read_study_progress,
     started_studies,
-    trials_by_study,
 )
 from benchmark.cluster.slurm import NEVER_SATISFIED, Slurm, TaskState
 from benchmark.errors import SlurmError
 from benchmark.study import UNTRAINED, RunDirectory
 from benchmark.study.run_cost import RunCost, format_run_cost, run_cost
+from benchmark.study.storage import trials_by_study
 
 NO_ACCOUNTING = (
     "some jobs are no longer known to the Slurm controller and sacct is not available here "
@@ -119,7 +119,7 @@ def sweep_status(
         retrains=read_retrain_progress(run_dir, config, [*losses, UNTRAINED]),
         jobs=jobs,
         notes=notes,
-        cost=run_cost(run_dir, storage_url, losses, workers_per_device),
+        cost=run_cost(run_dir, storage_url, losses, workers_per_device, trials=trials),
     )
 
 

@@ -30,11 +30,11 @@ from benchmark.cluster.progress import (
     StudyProgress,
     read_retrain_progress,
     read_study_progress,
-    trials_by_study,
 )
 from benchmark.config import ProtocolConfig
 from benchmark.study import UNTRAINED, RunDirectory
 from benchmark.study.fixed_params import fixed_params
+from benchmark.study.storage import trials_by_study
 
 
 @dataclass

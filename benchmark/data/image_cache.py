@@ -43,11 +43,11 @@ import numpy as np
 import PIL
 import torchvision
 from PIL import Image
-from tqdm.auto import tqdm
 
 from benchmark.data.cache_folder import MANIFEST, default_cache_dir, ensure_cached_folder
 from benchmark.data.image_set import load_image
 from benchmark.data.transforms import apply_first_step, first_step_names
+from benchmark.progress import Progress
 
 _logger = logging.getLogger(__name__)
 
@@ -183,7 +183,14 @@ def write_image_cache(
     absolute = [os.path.abspath(path) for path in paths]
     index = np.zeros((len(absolute), 3), dtype=np.int64)
     offset = 0
-    bar = tqdm(total=len(absolute), desc=f"image cache {label}".strip(), disable=not progress)
+    bar = Progress(
+        f"image cache {label}".strip(),
+        len(absolute),
+        logger=_logger,
+        unit="image",
+        bars=progress,
+        log_every=max(1, len(absolute) // 10),
+    )
     with open(directory / PIXELS, "wb") as pixels_file, _pixel_source(transform, workers) as source:
         for row, pixels in enumerate(source(absolute)):
             height, width, _ = pixels.shape

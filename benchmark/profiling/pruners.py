@@ -17,6 +17,7 @@ A pruner is written ``NAME[:SETTING=VALUE...]``, with ``NAME`` a ``study.pruner`
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import tempfile
 import time
@@ -26,11 +27,11 @@ from typing import Any
 
 import numpy as np
 from optuna.trial import TrialState
-from tqdm.auto import tqdm
 
 from benchmark.config import load_protocol
 from benchmark.errors import ConfigError
 from benchmark.io import atomic_write_csv
+from benchmark.progress import Progress
 from benchmark.report.stats import confidence_interval
 from benchmark.study import (
     ResultsFile,
@@ -63,6 +64,8 @@ PRUNER_COLUMNS = (
     "within_unpruned_ci",
     "wall_time_s",
 )
+
+_logger = logging.getLogger(__name__)
 
 
 def pruner_overrides(spec: str) -> list[str]:
@@ -102,13 +105,13 @@ def compare_pruners(
     total = len(losses) * len(seeds) * (1 + len(pruners))
     with (
         _scratch(work_dir) as scratch,
-        tqdm(total=total, desc="profile pruners", disable=not progress) as bar,
+        Progress("profile pruners", total, logger=_logger, unit="study", bars=progress) as bar,
     ):
         for loss in losses:
             for seed in seeds:
                 reference = None
                 for spec in [UNPRUNED, *pruners]:
-                    bar.set_postfix_str(f"{loss} seed {seed} {spec}")
+                    bar.set_postfix(f"{loss} seed {seed} {spec}")
                     settings = [*overrides, f"study.sampler.seed={seed}", *pruner_overrides(spec)]
                     config = load_protocol(protocol, dataset, settings)
                     run_dir = RunDirectory(scratch / f"{loss}-seed{seed}-{_slug(spec)}")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import statistics
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from benchmark.study.factory import study_name
 from benchmark.study.fixed_params import searches
 from benchmark.study.results import UNTRAINED, ResultsFile
 from benchmark.study.run_dir import RunDirectory, params_key
-from benchmark.study.storage import open_storage
+from benchmark.study.storage import trials_by_study
 
 STUDY = "study"
 RETRAIN = "retrain"
@@ -132,12 +133,22 @@ def run_cost(
     losses: list[str] | None = None,
     workers_per_device: int = 1,
     now: float | None = None,
+    trials: Mapping[str, list[FrozenTrial]] | None = None,
 ) -> RunCost:
     """The cost of every loss of the run (default: those with a study, a retrained fold or a
-    result row), from its storage and files; ``now`` (epoch seconds) decides what is running."""
+    result row), from its storage and files; ``now`` (epoch seconds) decides what is running.
+    ``trials`` (by study name, as :func:`~benchmark.study.storage.trials_by_study` reads them)
+    saves reading the storage again when the caller has read it."""
     config, storage_url = run_dir.attach(storage_url)
     now = time.time() if now is None else now
-    trials = _trials_by_loss(run_dir, config, storage_url)
+    if trials is None:
+        trials = trials_by_study(run_dir, storage_url)
+    prefix = study_name(config, "")
+    trials = {
+        name.removeprefix(prefix): study_trials
+        for name, study_trials in trials.items()
+        if name.startswith(prefix)
+    }
     retrains = {
         loss: dirs for loss, dirs in run_dir.retrain_fit_dirs().items() if loss != UNTRAINED
     }
@@ -154,22 +165,6 @@ def run_cost(
         costs.append(LossCost(loss, stages))
     _price_stages_without_folds(costs)
     return RunCost(run_dir.path, config.name, config.dataset, costs, workers_per_device)
-
-
-def _trials_by_loss(
-    run_dir: RunDirectory, config: ProtocolConfig, storage_url: str | None
-) -> dict[str, list[FrozenTrial]]:
-    if storage_url is None and not run_dir.journal_path.is_file():
-        return {}
-    storage = open_storage(storage_url, run_dir.journal_path)
-    prefix = study_name(config, "")
-    return {
-        name.removeprefix(prefix): storage.get_all_trials(
-            storage.get_study_id_from_name(name), deepcopy=False
-        )
-        for name in (study.study_name for study in storage.get_all_studies())
-        if name.startswith(prefix)
-    }
 
 
 def _study_cost(config: ProtocolConfig, trials: list[FrozenTrial], now: float) -> StageCost:

@@ -10,12 +10,17 @@ from __future__ import annotations
 import importlib.util
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
+from optuna.trial import FrozenTrial
 
 from benchmark.errors import StorageError
 from benchmark.study.journal import JournalFile, JournalWriteError
+
+if TYPE_CHECKING:
+    from benchmark.study.run_dir import RunDirectory
 
 _RDB_SCHEMES = ("sqlite:", "postgresql", "mysql")
 
@@ -163,3 +168,15 @@ def _journal(path: Path) -> JournalStorage:
             f"cannot open journal storage {path}: {exc.strerror or exc}; "
             "choose a writable directory for --run-dir or --storage"
         ) from None
+
+
+def trials_by_study(run_dir: RunDirectory, storage_url: str | None) -> dict[str, list[FrozenTrial]]:
+    """The trials of every study in the run's storage, by study name (read once, shared)."""
+    if not run_dir.exists() or (storage_url is None and not run_dir.journal_path.is_file()):
+        return {}  # nothing ran yet (a dry run of a new sweep must not touch the storage)
+    storage = open_storage(storage_url, run_dir.journal_path)
+    names = [study.study_name for study in storage.get_all_studies()]
+    return {
+        name: storage.get_all_trials(storage.get_study_id_from_name(name), deepcopy=False)
+        for name in names
+    }

@@ -140,7 +140,11 @@ def test_end_to_end_check_runs_the_tiny_protocol_and_its_tables(tmp_path, monkey
 
 def _make_dry_run(*args: str) -> str:
     finished = subprocess.run(
-        ["make", "-n", "-B", *args], cwd=REPO, capture_output=True, text=True, timeout=60
+        ["make", "--no-print-directory", "-n", "-B", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert finished.returncode == 0, finished.stderr
     return finished.stdout
