@@ -11,21 +11,21 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
 TESTS = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(TESTS / "slurm"), str(TESTS / "study"), str(TESTS)]
 
-from service_checks import need_service  # noqa: E402
+from service_checks import (  # noqa: E402
+    fresh_postgres_database,
+    need_service,
+    postgres_reachable,
+)
 from slurm_helpers import cluster_is_up, how_to_start  # noqa: E402
 
 from benchmark.cluster import Ledger, Slurm  # noqa: E402
 
-SERVER_URL = os.environ.get(
-    "MLRC_TEST_POSTGRES_URL", "postgresql://mlrc:mlrc@127.0.0.1:5432/mlrc_test"
-)
 _FIGURES: list[str] = []
 
 
@@ -60,37 +60,11 @@ def slurm_cluster(tmp_path):
     Slurm().cancel(job_ids)
 
 
-def _connect(url: str, timeout: float = 3):
-    import psycopg
-
-    return psycopg.connect(url, connect_timeout=timeout)
-
-
-def _reachable(url: str) -> bool:
-    try:
-        _connect(url).close()
-    except Exception:
-        return False
-    return True
-
-
 @pytest.fixture
 def postgres_database():
-    """A fresh database on the test server (tests/services/start_postgres.sh)."""
-    need_service(
-        "postgresql",
-        _reachable(SERVER_URL),
-        "start it with tests/services/start_postgres.sh, or point MLRC_TEST_POSTGRES_URL at it",
-    )
-    database = f"mlrc_faults_{uuid.uuid4().hex[:12]}"
-    server = _connect(SERVER_URL)
-    server.autocommit = True
-    with server.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{database}"')
-    yield urlunsplit(urlsplit(SERVER_URL)._replace(path=f"/{database}"))
-    with server.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
-    server.close()
+    """A fresh database on the test server for one test."""
+    with fresh_postgres_database("mlrc_faults") as url:
+        yield url
 
 
 class PrivateServer:
@@ -133,9 +107,9 @@ class PrivateServer:
         )  # fmt: skip
         url = self.url_with_password
         deadline = time.monotonic() + 30
-        while not _reachable(url) and time.monotonic() < deadline:
+        while not postgres_reachable(url) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert _reachable(url), "the (re)started server does not accept connections"
+        assert postgres_reachable(url), "the (re)started server does not accept connections"
 
     @property
     def url_with_password(self) -> str:

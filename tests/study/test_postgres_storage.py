@@ -3,16 +3,14 @@ worker's trial is recovered. Start the server with tests/services/start_postgres
 
 from __future__ import annotations
 
-import os
 import signal
 import time
-import uuid
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import optuna
 import pytest
 from optuna.trial import TrialState
-from service_checks import need_service
+from service_checks import fresh_postgres_database
 from study_helpers import mlrc_process, tiny_config, trials_by_state
 
 from benchmark.study import RunDirectory, StudyContext, open_storage, run_worker, study_name
@@ -20,46 +18,12 @@ from benchmark.study.run_dir import params_key
 
 pytestmark = pytest.mark.postgres
 
-# What tests/services/start_postgres.sh creates (override with MLRC_TEST_POSTGRES_URL).
-SERVER_URL = os.environ.get(
-    "MLRC_TEST_POSTGRES_URL", "postgresql://mlrc:mlrc@127.0.0.1:5432/mlrc_test"
-)
-
-
-def _connect(url: str):
-    import psycopg  # the driver of the postgres extra (psycopg 3)
-
-    return psycopg.connect(url, connect_timeout=3)
-
-
-def _reachable(url: str) -> bool:
-    try:
-        _connect(url).close()
-    except ImportError:
-        raise  # a missing driver is a broken install, not a missing server
-    except Exception:
-        return False
-    return True
-
 
 @pytest.fixture
 def postgres_url():
     """A fresh database on the test server for one test (study names repeat across tests)."""
-    need_service(
-        "postgresql",
-        _reachable(SERVER_URL),
-        "start it with tests/services/start_postgres.sh, or point MLRC_TEST_POSTGRES_URL at a "
-        "server where the user may create databases",
-    )
-    database = f"mlrc_test_{uuid.uuid4().hex[:12]}"
-    server = _connect(SERVER_URL)
-    server.autocommit = True
-    with server.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{database}"')
-    yield urlunsplit(urlsplit(SERVER_URL)._replace(path=f"/{database}"))
-    with server.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
-    server.close()
+    with fresh_postgres_database("mlrc_test") as url:
+        yield url
 
 
 def _run_dir(tmp_path, overrides, url: str, monkeypatch) -> RunDirectory:
