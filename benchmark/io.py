@@ -19,6 +19,7 @@ import fcntl
 import io
 import json
 import os
+import tempfile
 import threading
 import time
 import uuid
@@ -206,3 +207,14 @@ def first_bad_row(bad: pd.Series) -> int | None:
     position + 2 (the header, and lines count from 1)."""
     positions = bad.to_numpy().nonzero()[0]
     return int(positions[0]) if len(positions) else None
+
+
+@contextlib.contextmanager
+def kept_or_temporary_dir(keep: Path | None, prefix: str) -> Iterator[Path]:
+    """``keep`` (created, left in place), or a temporary folder removed on exit."""
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        yield keep
+        return
+    with tempfile.TemporaryDirectory(prefix=prefix) as temporary:
+        yield Path(temporary)

@@ -23,18 +23,18 @@ when a check failed.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import math
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from benchmark.io import kept_or_temporary_dir
 
 # The demo protocol shrunk to seconds (the test suite's TINY_OVERRIDES are these).
 TINY_OVERRIDES = (
@@ -84,7 +84,7 @@ def run_gpu_check(keep: Path | None) -> int:
         )
         return 0
     device = torch.device("cuda")
-    with _work_dir(keep) as work_dir:
+    with kept_or_temporary_dir(keep, "mlrc-gpu-check-") as work_dir:
         results = run_checks(device, work_dir)
     print()
     print(format_summary(environment(device), results))
@@ -273,13 +273,3 @@ def format_summary(environment_lines: list[str], results: list[CheckResult]) -> 
         lines.append(f"  [{status}] {result.name} ({result.seconds:.0f} s): {result.detail}")
     lines.append(f"  {passed}/{len(results)} checks passed")
     return "\n".join(lines)
-
-
-@contextlib.contextmanager
-def _work_dir(keep: Path | None) -> Iterator[Path]:
-    if keep is not None:
-        keep.mkdir(parents=True, exist_ok=True)
-        yield keep
-        return
-    with tempfile.TemporaryDirectory(prefix="mlrc-gpu-check-") as directory:
-        yield Path(directory)

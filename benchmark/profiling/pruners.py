@@ -16,12 +16,10 @@ A pruner is written ``NAME[:SETTING=VALUE...]``, with ``NAME`` a ``study.pruner`
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
-import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +28,7 @@ from optuna.trial import TrialState
 
 from benchmark.config import load_protocol
 from benchmark.errors import ConfigError
-from benchmark.io import atomic_write_csv
+from benchmark.io import atomic_write_csv, kept_or_temporary_dir
 from benchmark.progress import Progress
 from benchmark.report.stats import confidence_interval
 from benchmark.study import (
@@ -104,7 +102,7 @@ def compare_pruners(
     rows: list[dict[str, Any]] = []
     total = len(losses) * len(seeds) * (1 + len(pruners))
     with (
-        _scratch(work_dir) as scratch,
+        kept_or_temporary_dir(work_dir, "mlrc-pruners-") as scratch,
         Progress("profile pruners", total, logger=_logger, unit="study", bars=progress) as bar,
     ):
         for loss in losses:
@@ -255,14 +253,3 @@ def write_pruner_csv(rows: Sequence[dict[str, Any]], path: Path) -> Path:
 
 def _slug(spec: str) -> str:
     return spec.replace(":", "-").replace("=", "")
-
-
-@contextlib.contextmanager
-def _scratch(work_dir: Path | None) -> Iterator[Path]:
-    """``work_dir`` (created), or a temporary folder removed on exit."""
-    if work_dir is not None:
-        work_dir.mkdir(parents=True, exist_ok=True)
-        yield work_dir
-        return
-    with tempfile.TemporaryDirectory(prefix="mlrc-pruners-") as temporary:
-        yield Path(temporary)

@@ -91,15 +91,7 @@ def measure_training_step(
     ``training_config.batch_size`` and ``image_size``. Each step is timed from before the batch
     is placed on the device to after the optimizers stepped, CUDA synchronised.
     """
-    config = replace(
-        training_config,
-        device=str(device),
-        amp=setting.amp,
-        channels_last=setting.channels_last,
-        tf32=setting.tf32,
-    )
-    torch.manual_seed(seed)
-    model = build_model(model_config)
+    config, model = _profiled(model_config, training_config, setting, device, seed)
     spec = get_loss_spec(loss_name)
     params = {"loss_lr": PROFILE_LOSS_LR} if spec.has_parameters else {}
     num_classes = max(STEP_NUM_CLASSES, config.batch_size // spec.images_per_class)
@@ -125,6 +117,26 @@ def measure_training_step(
     return StepMeasurement(
         setting, run_device.describe(), config.batch_size, steps, statistics.median(times)
     )
+
+
+def _profiled(
+    model_config: ModelConfig,
+    training_config: TrainingConfig,
+    setting: StepSetting,
+    device: torch.device,
+    seed: int,
+) -> tuple[TrainingConfig, torch.nn.Module]:
+    """The training settings of ``setting`` on ``device``, and the protocol's network built
+    from ``seed``."""
+    config = replace(
+        training_config,
+        device=str(device),
+        amp=setting.amp,
+        channels_last=setting.channels_last,
+        tf32=setting.tf32,
+    )
+    torch.manual_seed(seed)
+    return config, build_model(model_config)
 
 
 def random_batch(
@@ -170,15 +182,7 @@ def measure_eval_forward(
     """Time :func:`~benchmark.engine.embed` over ``batches`` batches of
     ``training_config.eval_batch_size`` random images, after one untimed pass."""
 
-    config = replace(
-        training_config,
-        device=str(device),
-        amp=setting.amp,
-        channels_last=setting.channels_last,
-        tf32=setting.tf32,
-    )
-    torch.manual_seed(seed)
-    model = build_model(model_config)
+    config, model = _profiled(model_config, training_config, setting, device, seed)
     run_device = RunDevice.from_config(config)
     size = config.eval_batch_size
     images = torch.randn(batches * size, 3, image_size, image_size)
