@@ -18,7 +18,8 @@ from benchmark.engine.loss_bundle import LossBundle
 from benchmark.engine.optimizers import build_optimizers, build_schedulers
 from benchmark.engine.retrieval_metrics import METRICS, retrieval_metrics
 from benchmark.engine.seeding import derive_seed, seed_everything
-from benchmark.engine.trainer import Trainer, TrainingState
+from benchmark.engine.trainer import Trainer
+from benchmark.engine.training_state import TrainingState
 
 __all__ = [
     "METRICS",

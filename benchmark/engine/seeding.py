@@ -21,3 +21,12 @@ def seed_everything(seed: int) -> None:
 def derive_seed(*parts: int) -> int:
     """A 32-bit seed that is a pure function of ``parts`` (e.g. ``(run_seed, epoch)``)."""
     return int(np.random.SeedSequence([int(p) % 2**63 for p in parts]).generate_state(1)[0])
+
+
+def seed_epoch(seed: int, epoch: int) -> None:
+    """Make everything drawn during ``epoch`` of the run ``seed`` a pure function of
+    ``(seed, epoch)``: Python's ``random``, NumPy's global RNG and torch."""
+    epoch_seed = derive_seed(seed, epoch)
+    random.seed(epoch_seed)
+    np.random.seed(epoch_seed)
+    torch.manual_seed(epoch_seed)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import math
-import random
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -23,27 +22,14 @@ from benchmark.engine.evaluation import EvalSet, evaluate
 from benchmark.engine.fit_result import FitResult
 from benchmark.engine.loss_bundle import LossBundle
 from benchmark.engine.optimizers import build_optimizers, build_schedulers
-from benchmark.engine.seeding import derive_seed, seed_everything
+from benchmark.engine.seeding import seed_epoch, seed_everything
 from benchmark.engine.train_loader import build_train_loader
+from benchmark.engine.training_state import TrainingState
 from benchmark.errors import ConfigError, TrainingDiverged
 from benchmark.io import atomic_torch_save, atomic_write_json
 from benchmark.progress import Progress
 
 _logger = logging.getLogger(__name__)
-
-
-@dataclass
-class TrainingState:
-    """The bookkeeping of a run, saved in ``last.pt`` with the weights."""
-
-    epoch: int = 0
-    iteration: int = 0
-    best_val_map_at_r: float = -math.inf
-    best_epoch: int = 0
-    best_iteration: int = 0
-    last_eval_epoch: int = 0
-    wall_time_s: float = 0.0
-    curve: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Trainer:
@@ -155,7 +141,7 @@ class Trainer:
     def train_epoch(self, loader: DataLoader, bar: Progress) -> None:
         """One epoch over ``loader``, reseeded from ``(seed, epoch)``."""
         epoch = self.state.epoch + 1
-        _seed_epoch(self.seed, epoch)
+        seed_epoch(self.seed, epoch)
         loader.sampler.set_epoch(epoch)
         trunk_trains = self._set_warmup(epoch)
         self.model.train()
@@ -227,15 +213,8 @@ class Trainer:
         return row
 
     def should_stop(self) -> bool:
-        """At ``max_epochs``; else, checked at validations, MLRC's rule ``epoch - best_epoch >
-        patience_epochs``, or with ``patience_evaluations`` that many evaluations in a row
-        without a new best."""
-        if self.state.epoch >= self.config.max_epochs:
-            return True
-        if self.config.patience_evaluations > 0:
-            since_best = sum(row["epoch"] > self.state.best_epoch for row in self.state.curve[1:])
-            return since_best >= self.config.patience_evaluations
-        return self.state.last_eval_epoch - self.state.best_epoch > self.config.patience_epochs
+        """The run's stop rule (:meth:`TrainingState.stop_reached`)."""
+        return self.state.stop_reached(self.config)
 
     def check_finite_weights(self) -> None:
         """A finite loss can still step weights to infinity: that is divergence too."""
@@ -399,11 +378,3 @@ class Trainer:
     def _delete_weights(self) -> None:
         self.files.best.unlink(missing_ok=True)
         self.files.last.unlink(missing_ok=True)
-
-
-def _seed_epoch(seed: int, epoch: int) -> None:
-    """Make everything drawn during ``epoch`` a pure function of ``(seed, epoch)``."""
-    epoch_seed = derive_seed(seed, epoch)
-    random.seed(epoch_seed)
-    np.random.seed(epoch_seed)
-    torch.manual_seed(epoch_seed)
