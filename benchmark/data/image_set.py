@@ -10,8 +10,13 @@ import numpy as np
 import torch.utils.data
 from PIL import Image, UnidentifiedImageError
 
+from benchmark.data.device_transform import DeviceTransform
 from benchmark.data.index import DatasetIndex
-from benchmark.data.transforms import first_step_names, pixels_transform
+from benchmark.data.transforms import (
+    device_transform_of_pipeline,
+    first_step_names,
+    pixels_transform,
+)
 from benchmark.errors import DatasetLayoutError
 
 if TYPE_CHECKING:
@@ -43,7 +48,9 @@ class ImageSet(torch.utils.data.Dataset):
 
     With an ``image_cache`` (built for ``transform``'s deterministic first steps, see
     :mod:`benchmark.data.image_cache`) an item is the cached pixels through the rest of the
-    transform, bitwise what the whole transform makes of the image file.
+    transform, bitwise what the whole transform makes of the image file. The pipelines of
+    :func:`~benchmark.data.build_transforms` give uint8 items, which :attr:`device_transform`
+    finishes on the device.
     """
 
     def __init__(
@@ -79,6 +86,12 @@ class ImageSet(torch.utils.data.Dataset):
                 )
             self._cache_rows = image_cache.rows_of(self.paths)
             self._from_pixels = pixels_transform(transform)
+
+    @property
+    def device_transform(self) -> DeviceTransform | None:
+        """What turns a batch of this set's (uint8) items into the network's input, on the
+        device (see :mod:`benchmark.data.device_transform`)."""
+        return device_transform_of_pipeline(self.transform)
 
     @property
     def global_labels(self) -> np.ndarray:

@@ -1,4 +1,10 @@
-"""Train and eval image transforms for each trunk's input convention."""
+"""Train and eval image pipelines: geometry on uint8 pixels on the host, for each trunk's input.
+
+Every pipeline ends in uint8 pixels (the loader's workers batch and hand over a quarter of the
+bytes of float32); its :class:`~benchmark.data.device_transform.DeviceTransform` (the
+``device_transform`` of its last step) turns a batch of them into the network's float input on
+the run's device, bitwise what the whole pipeline computed on the host before.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +14,20 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 from torchvision import transforms as T
 from torchvision.transforms import functional as TF
 
 from benchmark.config import DataConfig
+from benchmark.data.device_transform import (
+    NORMALIZATIONS,
+    DeviceTransform,
+    MinusOneToOne,
+    Normalize,
+    NormalizeThenResize,
+    PixelNormalization,
+)
 from benchmark.errors import ConfigError
-
-BNINCEPTION_MEAN = (104.0, 117.0, 128.0)
-"""BN-Inception (Caffe) channel means, in BGR order, on the 0-255 scale."""
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 class SmallImageTransform:
@@ -28,6 +36,10 @@ class SmallImageTransform:
     Train: RandomResizedCrop(size, scale) -> RandomHorizontalFlip; eval: resize to ``size``
     (a no-op for images already at that size); both map pixels to [-1, 1] (mean 0.5, std 0.5).
     Randomness comes from torch's RNG, so seeded runs are reproducible.
+
+    Here, on the host, the crop and the flip cut the uint8 pixels (a ``height x width x 3`` uint8
+    tensor of any size comes out); the normalisation and the resize, which acts on the
+    normalised float pixels, follow on the device (:attr:`device_transform`).
     """
 
     def __init__(
@@ -42,20 +54,20 @@ class SmallImageTransform:
         self.scale = tuple(scale)
         self.ratio = ratio
 
-    def __call__(self, image) -> torch.Tensor:
-        pixels = torch.from_numpy(np.asarray(image, dtype=np.uint8).copy())
-        tensor = pixels.permute(2, 0, 1).float().div_(127.5).sub_(1.0)
+    @property
+    def device_transform(self) -> DeviceTransform:
+        return NormalizeThenResize(MinusOneToOne(), self.size[0])
+
+    def __call__(self, image: Image.Image | np.ndarray) -> torch.Tensor:
+        """``image``: an RGB PIL image, or its ``height x width x 3`` uint8 pixels."""
+        pixels = np.asarray(image, dtype=np.uint8)
         if self.train:
             draws = torch.rand(11, 4).tolist()  # one RNG call: 10 crop attempts + flip
-            top, left, height, width = self._crop_box(*tensor.shape[-2:], draws[:10])
-            tensor = tensor[:, top : top + height, left : left + width]
+            top, left, height, width = self._crop_box(*pixels.shape[:2], draws[:10])
+            pixels = pixels[top : top + height, left : left + width]
             if draws[10][0] < 0.5:
-                tensor = tensor.flip(-1)
-        if tuple(tensor.shape[-2:]) != self.size:
-            tensor = F.interpolate(
-                tensor[None], size=self.size, mode="bilinear", align_corners=False, antialias=True
-            )[0]
-        return tensor
+                pixels = pixels[:, ::-1]
+        return torch.from_numpy(np.array(pixels, dtype=np.uint8))  # a copy, never a view
 
     def _crop_box(
         self, height: int, width: int, draws: list[list[float]]
@@ -78,25 +90,23 @@ class SmallImageTransform:
         return f"{type(self).__name__}(size={self.size[0]}, {mode})"
 
 
-class ToBGR255Tensor:
-    """A PIL image -> a 0-255 BGR float tensor minus ``mean``, in one pass.
+class ToPixelTensor:
+    """A PIL image (or its ``height x width x 3`` uint8 pixels) -> a ``3 x height x width``
+    uint8 RGB tensor, whose :attr:`device_transform` gives the network's input on the device."""
 
-    Bitwise what ``ToTensor()`` followed by ``tensor.flip(0) * 255 - mean`` gives (the same
-    float32 operations in the same order: divide by 255, multiply by 255, subtract the mean;
-    the channel flip is done on the uint8 pixels, where it is exact), with fewer copies.
-    """
+    def __init__(self, normalization: PixelNormalization):
+        self.normalization = normalization
 
-    def __init__(self, mean: tuple[float, float, float] = BNINCEPTION_MEAN):
-        self.mean = torch.tensor(mean, dtype=torch.float32).view(3, 1, 1)
+    @property
+    def device_transform(self) -> DeviceTransform:
+        return Normalize(self.normalization)
 
     def __call__(self, image: Image.Image | np.ndarray) -> torch.Tensor:
-        """``image``: an RGB PIL image, or its ``height x width x 3`` uint8 pixels."""
-        pixels = np.asarray(image, dtype=np.uint8)[:, :, ::-1]
-        tensor = torch.from_numpy(np.ascontiguousarray(pixels.transpose(2, 0, 1)))
-        return tensor.float().div_(255).mul_(255.0).sub_(self.mean)
+        pixels = np.asarray(image, dtype=np.uint8)
+        return torch.from_numpy(np.ascontiguousarray(pixels.transpose(2, 0, 1)))
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(mean={tuple(self.mean.flatten().tolist())})"
+        return f"{type(self).__name__}({self.normalization.name})"
 
 
 class StagedTransform(T.Compose):
@@ -150,7 +160,7 @@ class PixelsRandomResizedCrop:
 
 
 # Steps that take a uint8 pixel array as well as a PIL image, with the same result.
-_TAKES_PIXELS = (SmallImageTransform, ToBGR255Tensor)
+_TAKES_PIXELS = (SmallImageTransform, ToPixelTensor)
 
 
 def pixels_transform(transform: Callable | None) -> Callable[[np.ndarray], Any]:
@@ -166,6 +176,14 @@ def pixels_transform(transform: Callable | None) -> Callable[[np.ndarray], Any]:
     if isinstance(steps[0], _TAKES_PIXELS):
         return rest
     return T.Compose([Image.fromarray, *steps])
+
+
+def device_transform_of_pipeline(transform: Callable | None) -> DeviceTransform | None:
+    """What finishes ``transform``'s uint8 output on the device: its last step's
+    ``device_transform`` (None for a pipeline whose output is already the network's input)."""
+    last = transform.transforms[-1] if isinstance(transform, T.Compose) else transform
+    found = getattr(last, "device_transform", None)
+    return found if isinstance(found, DeviceTransform) else None
 
 
 def first_step_names(transform: Callable | None) -> list[str]:
@@ -200,6 +218,10 @@ def build_transforms(
       scale=crop_scale) -> flip; eval resize to image_size x image_size; mean 0.5, std 0.5
       (:class:`SmallImageTransform`).
 
+    Each pipeline returns uint8 pixels; the conversion to float and the normalisation (for
+    ``"small"`` also the resize) are its :func:`device_transform_of_pipeline`, run on batches on
+    the run's device (:mod:`benchmark.data.device_transform`).
+
     ``resize_before_crop=False`` drops the train Resize, as the traditional protocol's
     RandomResizedCrop(224) on the original image does; by default it is read from
     ``config.resize_before_crop`` when that setting exists, else True (MLRC).
@@ -215,15 +237,11 @@ def build_transforms(
             SmallImageTransform(config.image_size, train=True, scale=tuple(config.crop_scale)),
             SmallImageTransform(config.image_size, train=False),
         )
-    if config.transform == "bninception":
-        to_tensor = [ToBGR255Tensor()]
-    elif config.transform == "imagenet":
-        to_tensor = [T.ToTensor(), T.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
-    else:
+    if config.transform not in NORMALIZATIONS:
         raise ConfigError(
-            f"data.transform {config.transform!r} is not one of ['bninception', 'imagenet', "
-            "'small']"
+            f"data.transform {config.transform!r} is not one of {sorted(NORMALIZATIONS)}"
         )
+    to_tensor = [ToPixelTensor(NORMALIZATIONS[config.transform]())]
     crop = T.RandomResizedCrop(config.image_size, scale=tuple(config.crop_scale))
     train_steps = [T.Resize(config.resize)] if resize_before_crop else []
     train = StagedTransform(

@@ -1,7 +1,8 @@
 """The one device rule of a run: where networks and batches go, and in which precision.
 
 Every network that is trained or embedded goes through :meth:`RunDevice.place_model`, every
-mini-batch through :meth:`RunDevice.place_images` / :meth:`RunDevice.place_labels`, and every
+mini-batch through :meth:`RunDevice.place_images` (the loader's uint8 batch copied to the device,
+then turned into the network's float input there) / :meth:`RunDevice.place_labels`, and every
 forward pass runs under :meth:`RunDevice.autocast`. Validation and test embeddings are computed
 with the same ``RunDevice``, so they share precision and memory format by construction.
 """
@@ -10,11 +11,13 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 
 from benchmark.config import TrainingConfig
+from benchmark.data.device_transform import DeviceTransform
 from benchmark.errors import ConfigError
 
 
@@ -95,8 +98,15 @@ class RunDevice:
         """Move a non-convolutional module (a loss with parameters) to the run's device."""
         return module.to(self.device)
 
-    def place_images(self, images: torch.Tensor) -> torch.Tensor:
-        return images.to(self.device, non_blocking=True, memory_format=self.memory_format)
+    def place_images(self, images: Any, finish: DeviceTransform | None = None) -> torch.Tensor:
+        """A loader's batch as the network's input on the run's device: copied there
+        (``non_blocking``: a pinned batch is copied while the host goes on), then, with
+        ``finish`` (the batch's :class:`DeviceTransform`), turned from uint8 pixels into floats
+        there; in the run's memory format."""
+        if finish is None:
+            return images.to(self.device, non_blocking=True, memory_format=self.memory_format)
+        inputs = finish(finish.place(images, self.device))
+        return inputs.to(memory_format=self.memory_format)
 
     def place_labels(self, labels: torch.Tensor | np.ndarray) -> torch.Tensor:
         return torch.as_tensor(labels).to(self.device, torch.int64, non_blocking=True)

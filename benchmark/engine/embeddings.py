@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
+from benchmark.data.device_transform import collate_fn_of, device_transform_of
 from benchmark.engine.device import RunDevice
 
 
@@ -21,7 +22,8 @@ def embed(
     """The raw embeddings of every item of ``dataset`` (in order) and their labels.
 
     The model is placed on ``run_device`` and runs in eval mode without gradients, under the
-    run's precision settings; it is put back in its previous mode afterwards.
+    run's precision settings; it is put back in its previous mode afterwards. Batches of uint8
+    items are finished on the device by the dataset's device transform.
 
     Returns:
         ``(embeddings, labels)``: a float32 ``(N, D)`` tensor on the run's device and an int64
@@ -34,14 +36,16 @@ def embed(
         shuffle=False,
         num_workers=num_workers,
         pin_memory=run_device.pin_memory,
+        collate_fn=collate_fn_of(dataset),
     )
+    finish = device_transform_of(dataset)
     was_training = model.training
     model.eval()
     embeddings, labels = [], []
     try:
         for images, batch_labels in loader:
             with run_device.autocast():
-                batch = model(run_device.place_images(images))
+                batch = model(run_device.place_images(images, finish))
             embeddings.append(batch.float())
             labels.append(torch.as_tensor(batch_labels).to(torch.int64))
     finally:

@@ -6,6 +6,7 @@ import numpy as np
 from torch.utils.data import DataLoader, Dataset
 
 from benchmark.config import TrainingConfig
+from benchmark.data.device_transform import collate_fn_of
 from benchmark.engine.epoch_sampler import EpochSampler, ShuffledEpochSampler
 from benchmark.errors import ConfigError
 
@@ -23,7 +24,8 @@ def build_train_loader(
     """``config.batch_sampler`` batches of ``config.batch_size`` (``drop_last``): m-per-class
     (``images_per_class`` per class) or shuffled; ``length`` items per epoch (default:
     ``iterations_per_epoch`` batches, or one pass over the training set when that is 0).
-    Call ``loader.sampler.set_epoch(e)`` before each epoch."""
+    Call ``loader.sampler.set_epoch(e)`` before each epoch. Items that a device transform
+    finishes are batched by it (uint8 batches, see :mod:`benchmark.data.device_transform`)."""
     if length is None:
         length = epoch_length(config, len(train_set))
     if config.batch_sampler == "random":
@@ -41,6 +43,7 @@ def build_train_loader(
         num_workers=num_workers,
         pin_memory=pin_memory,
         persistent_workers=num_workers > 0,
+        collate_fn=collate_fn_of(train_set),
     )
 
 

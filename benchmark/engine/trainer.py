@@ -16,6 +16,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from benchmark.config import TrainingConfig
+from benchmark.data.device_transform import DeviceTransform, device_transform_of
 from benchmark.engine.checkpoint import FitDirectory, load_best_model, load_checkpoint, write_curve
 from benchmark.engine.device import RunDevice
 from benchmark.engine.evaluation import EvalSet, evaluate
@@ -146,9 +147,10 @@ class Trainer:
         trunk_trains = self._set_warmup(epoch)
         self.model.train()
         self.loss.module.train()
+        finish = device_transform_of(loader.dataset)
         for images, labels in loader:
             self.state.iteration += 1
-            value = self.forward_and_backward(images, labels)
+            value = self.forward_and_backward(images, labels, finish)
             self.step_optimizers(trunk_trains)
             bar.set_postfix(loss=f"{value:.4f}", val_map_at_r=f"{self._last_val:.4f}")
             bar.update(1)
@@ -158,10 +160,14 @@ class Trainer:
                 scheduler.step()
         self.state.epoch = epoch
 
-    def forward_and_backward(self, images: torch.Tensor, labels: torch.Tensor) -> float:
-        """The loss of one mini-batch and its gradients; a non-finite loss raises at once."""
+    def forward_and_backward(
+        self, images: Any, labels: torch.Tensor, finish: DeviceTransform | None = None
+    ) -> float:
+        """The loss of one mini-batch and its gradients; a non-finite loss raises at once.
+        ``finish``: the device transform that turns the loader's uint8 batch into the
+        network's input on the device (None: ``images`` are that input already)."""
         device = self.run_device
-        images, labels = device.place_images(images), device.place_labels(labels)
+        images, labels = device.place_images(images, finish), device.place_labels(labels)
         with device.autocast():
             embeddings = self.model(images)
         loss_value = self.loss.module(embeddings.float(), labels)

@@ -4,6 +4,12 @@ from torchvision import transforms as T
 
 from benchmark.config import DataConfig
 from benchmark.data import build_transforms
+from benchmark.data.transforms import device_transform_of_pipeline
+
+
+def _finished(pipeline, image) -> torch.Tensor:
+    """The network's input of ``image``: the pipeline's uint8 output finished (on the CPU)."""
+    return device_transform_of_pipeline(pipeline).one(pipeline(image))
 
 
 def _red(size=(300, 260)):
@@ -12,7 +18,8 @@ def _red(size=(300, 260)):
 
 def test_bninception_eval_is_resize_center_crop_then_bgr_0_255_minus_caffe_mean():
     _, evaluation = build_transforms(DataConfig(transform="bninception"))
-    out = evaluation(_red())
+    assert evaluation(_red()).dtype == torch.uint8
+    out = _finished(evaluation, _red())
     assert out.shape == (3, 227, 227)
     # BGR order: blue (0) - 104, green (0) - 117, red (255) - 128
     assert torch.allclose(out[:, 100, 100], torch.tensor([-104.0, -117.0, 127.0]))
@@ -35,7 +42,7 @@ def test_traditional_geometry_can_crop_without_resizing_first():
 
 def test_imagenet_transform_uses_imagenet_mean_and_std():
     _, evaluation = build_transforms(DataConfig(transform="imagenet", image_size=224))
-    out = evaluation(_red())
+    out = _finished(evaluation, _red())
     expected = torch.tensor([(1 - 0.485) / 0.229, (0 - 0.456) / 0.224, (0 - 0.406) / 0.225])
     assert out.shape == (3, 224, 224)
     assert torch.allclose(out[:, 5, 5], expected, atol=1e-5)
@@ -45,11 +52,12 @@ def test_small_transform_keeps_small_images_small_and_normalises_to_minus_one_on
     config = DataConfig(transform="small", image_size=32, crop_scale=(0.6, 1.0))
     train, evaluation = build_transforms(config)
     image = Image.new("RGB", (32, 32), (255, 0, 255))
-    assert train(image).shape == evaluation(image).shape == (3, 32, 32)
-    assert torch.allclose(evaluation(image)[:, 0, 0], torch.tensor([1.0, -1.0, 1.0]))
+    assert _finished(train, image).shape == _finished(evaluation, image).shape == (3, 32, 32)
+    assert torch.allclose(_finished(evaluation, image)[:, 0, 0], torch.tensor([1.0, -1.0, 1.0]))
     assert train.scale == (0.6, 1.0)
     larger = Image.new("RGB", (48, 40), (0, 0, 0))
-    assert evaluation(larger).shape == (3, 32, 32)
+    assert evaluation(larger).shape == (40, 48, 3)  # uint8 pixels: resized on the device
+    assert _finished(evaluation, larger).shape == (3, 32, 32)
 
 
 def test_small_train_crop_follows_torchvision_random_resized_crop_distribution():
@@ -82,8 +90,9 @@ def test_small_train_transform_is_reproducible_under_the_torch_seed():
     assert all(torch.equal(a, train(image)) for a in first)
 
 
-def test_bninception_tensor_conversion_is_bitwise_totensor_then_bgr_times_255_minus_mean():
-    from benchmark.data.transforms import BNINCEPTION_MEAN, ToBGR255Tensor
+def test_bninception_input_is_bitwise_totensor_then_bgr_times_255_minus_mean():
+    from benchmark.data.device_transform import BNINCEPTION_MEAN
+    from benchmark.data.transforms import ToPixelTensor
 
     generator = torch.Generator().manual_seed(0)
     for size in [(227, 227), (31, 17)]:
@@ -91,7 +100,9 @@ def test_bninception_tensor_conversion_is_bitwise_totensor_then_bgr_times_255_mi
         image = Image.fromarray(pixels.numpy())
         mean = torch.tensor(BNINCEPTION_MEAN).view(3, 1, 1)
         expected = T.ToTensor()(image).flip(0) * 255.0 - mean
-        converted = ToBGR255Tensor()(image)
+        to_pixels = build_transforms(DataConfig(transform="bninception"))[1].transforms[-1]
+        assert isinstance(to_pixels, ToPixelTensor)
+        converted = to_pixels.device_transform.one(to_pixels(image))
         assert converted.dtype == torch.float32 and torch.equal(converted, expected)
 
 

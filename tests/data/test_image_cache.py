@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from torch.utils.data import DataLoader
 
 from benchmark.config import DataConfig, TrainingConfig
 from benchmark.data import (
@@ -28,6 +29,7 @@ from benchmark.data import (
 )
 from benchmark.data import image_cache as image_cache_module
 from benchmark.data import image_set as image_set_module
+from benchmark.data.device_transform import collate_fn_of, device_transform_of
 from benchmark.data.image_cache import PIXELS, cache_is_complete
 from benchmark.engine.train_loader import build_train_loader
 from benchmark.profiling.cub_jpeg import ensure_cub_jpeg_tree
@@ -46,7 +48,8 @@ def cub_jpegs(tmp_path_factory) -> Path:
 
 
 def _batches(index, data: DataConfig, num_workers: int = 0, seed: int = 3):
-    """Every training batch of one epoch and every evaluation batch, with a fixed seed."""
+    """Every training batch of one epoch and every evaluation batch, with a fixed seed, as the
+    network's input (finished on the CPU)."""
     train_tf, eval_tf = build_transforms(data)
     caches = protocol_image_caches(index, data, train_tf, eval_tf, progress=False)
     ids = cached_image_ids(index, data)
@@ -56,11 +59,14 @@ def _batches(index, data: DataConfig, num_workers: int = 0, seed: int = 3):
     )
     loader.sampler.set_epoch(1)
     torch.manual_seed(seed)
-    train = [images for images, _ in loader]
+    finish = device_transform_of(train_set)
+    train = [finish(images) for images, _ in loader]
     evaluation = []
     for role in ("validation", "test"):
         eval_set = image_set_for_images(index, ids[role], eval_tf, image_cache=caches.of(role))
-        evaluation += [images for images, _ in torch.utils.data.DataLoader(eval_set, batch_size=8)]
+        finish = device_transform_of(eval_set)
+        eval_loader = DataLoader(eval_set, batch_size=8, collate_fn=collate_fn_of(eval_set))
+        evaluation += [finish(images) for images, _ in eval_loader]
     return train, evaluation, caches
 
 

@@ -1,7 +1,12 @@
 """A recording double of CUDA for a CPU-only machine: tensors and modules sent to ``cuda`` stay
 on the CPU but remember the device they were sent to, and the embedding network refuses a batch
 whose remembered device differs from its parameters'. A pipeline that forgets to move a network
-(or its batches) to the run's device fails here exactly as it would on a GPU."""
+(or its batches) to the run's device fails here exactly as it would on a GPU.
+
+A device transform (uint8 pixels -> the network's input) computes on the device of its batch:
+its output remembers the batch's device, so a batch finished on the host and never moved fails
+the network's check; pixels on ``cuda`` are normalised as on a GPU, by table lookup. Every tensor copied to ``cuda`` is recorded (:data:`COPIES`): its dtype,
+shape and whether the copy was ``non_blocking``."""
 
 from __future__ import annotations
 
@@ -9,9 +14,13 @@ import pytest
 import torch
 
 import benchmark.engine.device as device_module
+from benchmark.data.device_transform import DeviceTransform, PixelCrops, PixelNormalization
 from benchmark.models import EmbeddingModel
 
 ATTRIBUTE = "_logical_device"
+COPIES: list[tuple[torch.dtype, tuple[int, ...], bool]] = []
+"""``(dtype, shape, non_blocking)`` of every tensor copied to ``cuda`` since the double was
+installed."""
 
 
 def logical_device(tensor: torch.Tensor) -> str:
@@ -40,6 +49,8 @@ def install_logical_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
 
     def tensor_to(self, *args, **kwargs):
         device, cpu_kwargs = parse(*args, **kwargs)
+        if device is not None and device.type == "cuda" and logical_device(self) != "cuda":
+            COPIES.append((self.dtype, tuple(self.shape), bool(cpu_kwargs["non_blocking"])))
         moved = original_tensor_to(self, **cpu_kwargs)
         setattr(moved, ATTRIBUTE, device.type if device is not None else logical_device(self))
         return moved
@@ -66,6 +77,22 @@ def install_logical_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
             )
         return original_forward(self, images)
 
+    original_finish = DeviceTransform.__call__
+
+    def finish_where_the_batch_is(self, batch):
+        pixels = batch.pixels if isinstance(batch, PixelCrops) else batch
+        inputs = original_finish(self, batch)
+        setattr(inputs, ATTRIBUTE, logical_device(pixels))
+        return inputs
+
+    original_normalize = PixelNormalization.__call__
+
+    def normalize_as_the_device_does(self, pixels, channel_dim):
+        if logical_device(pixels) == "cuda":
+            return self.lookup(pixels, channel_dim)
+        return original_normalize(self, pixels, channel_dim)
+
+    COPIES.clear()
     # Our device rule accepts "cuda" (torch itself must keep seeing no GPU).
     monkeypatch.setattr(device_module, "cuda_is_available", lambda: True, raising=False)
     monkeypatch.setattr(torch.Tensor, "pin_memory", lambda self, *args, **kwargs: self)
@@ -73,3 +100,5 @@ def install_logical_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(torch.nn.Module, "to", module_to)
     monkeypatch.setattr(torch, "load", load)
     monkeypatch.setattr(EmbeddingModel, "forward", checked_forward)
+    monkeypatch.setattr(DeviceTransform, "__call__", finish_where_the_batch_is)
+    monkeypatch.setattr(PixelNormalization, "__call__", normalize_as_the_device_does)

@@ -83,9 +83,9 @@ def test_frozen_batchnorm_stays_in_eval_mode_and_keeps_its_statistics(tmp_path, 
     modes = []
     original = Trainer.forward_and_backward
 
-    def recording(self, images, labels):
+    def recording(self, images, labels, *finish):
         modes.append({m.training for m in norms})
-        return original(self, images, labels)
+        return original(self, images, labels, *finish)
 
     monkeypatch.setattr(Trainer, "forward_and_backward", recording)
     train, val = sets
