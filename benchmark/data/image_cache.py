@@ -32,7 +32,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -47,6 +46,7 @@ from PIL import Image
 from benchmark.data.cache_folder import MANIFEST, default_cache_dir, ensure_cached_folder
 from benchmark.data.image_set import load_image
 from benchmark.data.transforms import apply_first_step, first_step_names
+from benchmark.data.worker_processes import ordered_map
 from benchmark.progress import Progress
 
 _logger = logging.getLogger(__name__)
@@ -191,8 +191,9 @@ def write_image_cache(
         bars=progress,
         log_every=max(1, len(absolute) // 10),
     )
-    with open(directory / PIXELS, "wb") as pixels_file, _pixel_source(transform, workers) as source:
-        for row, pixels in enumerate(source(absolute)):
+    pixel_source = contextlib.closing(_first_step_pixels_of(absolute, transform, workers))
+    with open(directory / PIXELS, "wb") as pixels_file, pixel_source as source:
+        for row, pixels in enumerate(source):
             height, width, _ = pixels.shape
             index[row] = (offset, height, width)
             pixels_file.write(pixels.tobytes())
@@ -208,15 +209,15 @@ def write_image_cache(
     return {"pixel_bytes": offset}
 
 
-@contextlib.contextmanager
-def _pixel_source(transform: Callable | None, workers: int) -> Iterator[Callable]:
-    """``source(paths)`` yields each path's first-step pixels in order, here or in a pool."""
+def _first_step_pixels_of(
+    paths: Sequence[str], transform: Callable | None, workers: int
+) -> Iterator[np.ndarray]:
+    """Each path's first-step pixels in order, computed here or by ``workers`` processes
+    (which a stop signal ends cleanly, see :mod:`benchmark.data.worker_processes`)."""
     if workers <= 0:
-        yield lambda paths: (first_step_pixels(transform, path) for path in paths)
+        yield from (first_step_pixels(transform, path) for path in paths)
         return
-    context = multiprocessing.get_context()
-    with context.Pool(workers, initializer=_set_worker_transform, initargs=(transform,)) as pool:
-        yield lambda paths: pool.imap(_worker_pixels, paths, chunksize=16)
+    yield from ordered_map(_worker_pixels, paths, workers, _set_worker_transform, (transform,))
 
 
 def first_step_pixels(transform: Callable | None, path: str | Path) -> np.ndarray:

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from benchmark.data.device_transform import collate_fn_of, device_transform_of
+from benchmark.data.worker_processes import exit_quietly_on_stop_signals, stop_signals_held
 from benchmark.engine.device import RunDevice
 
 
@@ -37,13 +38,16 @@ def embed(
         num_workers=num_workers,
         pin_memory=run_device.pin_memory,
         collate_fn=collate_fn_of(dataset),
+        worker_init_fn=exit_quietly_on_stop_signals,
     )
     finish = device_transform_of(dataset)
     was_training = model.training
     model.eval()
     embeddings, labels = [], []
     try:
-        for images, batch_labels in loader:
+        with stop_signals_held():  # its workers are forked here
+            batches = iter(loader)
+        for images, batch_labels in batches:
             with run_device.autocast():
                 batch = model(run_device.place_images(images, finish))
             embeddings.append(batch.float())

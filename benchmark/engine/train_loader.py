@@ -7,6 +7,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from benchmark.config import TrainingConfig
 from benchmark.data.device_transform import collate_fn_of
+from benchmark.data.worker_processes import exit_quietly_on_stop_signals
 from benchmark.engine.epoch_sampler import EpochSampler, ShuffledEpochSampler
 from benchmark.errors import ConfigError
 
@@ -44,6 +45,7 @@ def build_train_loader(
         pin_memory=pin_memory,
         persistent_workers=num_workers > 0,
         collate_fn=collate_fn_of(train_set),
+        worker_init_fn=exit_quietly_on_stop_signals,
     )
 
 

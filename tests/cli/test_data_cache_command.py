@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
 from benchmark.cli import main
 from benchmark.config import load_protocol
 from benchmark.profiling.cub_jpeg import ensure_cub_jpeg_tree
@@ -47,3 +55,47 @@ def test_data_cache_of_the_traditional_protocol_caches_only_evaluation(tmp_path,
     assert "validation: 8 images, Resize(size=256" in captured.out
     assert "test: 8 images, Resize(size=256" in captured.out
     assert "has data.cache_images: false" in captured.out
+
+
+@pytest.fixture(scope="module")
+def tree_of_64(tmp_path_factory):
+    """8 classes x 8 JPEG files of 320 x 240: three caches of 32 images under MLRC."""
+    tree_dir = tmp_path_factory.mktemp("tree")
+    return ensure_cub_jpeg_tree(8, 8, image_size=320, image_height=240, cache_dir=tree_dir)
+
+
+@pytest.mark.parametrize("moment", ["while decoding", "after a cache's last image"])
+def test_a_sigterm_stops_a_cache_build_at_once_without_a_traceback(tmp_path, moment, tree_of_64):
+    """SIGTERM to the whole process group (as Slurm and a terminal send it), during the
+    decoding, or as a cache's pool shuts down after its last image (where the build used to
+    hang with its pool workers ignoring the pool's own SIGTERM)."""
+    tree = tree_of_64
+    args = ["data", "cache", "--dataset", "cub", "--root", str(tree), "--protocol", "mlrc"]
+    args += ["--set", f"data.cache_dir={tmp_path / 'images'}", "--workers", "2", "--no-progress"]
+    build = subprocess.Popen(
+        [sys.executable, "-m", "benchmark.cli", *args],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    waited_for = "image cache cub: 0/32" if moment == "while decoding" else "cub: 32/32 images"
+    lines = []
+    for line in build.stderr:
+        lines.append(line)
+        if waited_for in line:
+            os.killpg(build.pid, signal.SIGTERM)
+            break
+    try:
+        lines += build.stderr.readlines()
+        code = build.wait(timeout=120)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(build.pid, signal.SIGKILL)
+    printed = "".join(lines)
+    assert code == 130, printed
+    assert "Traceback" not in printed and "Error" not in printed, printed
+    assert printed.rstrip().endswith(
+        "interrupted: finished work is saved; run the same command again to resume"
+    )
+    assert not list((tmp_path / "images").glob("images-cub-*/pixels.u8"))[1:], "no cache after it"
