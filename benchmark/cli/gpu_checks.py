@@ -235,7 +235,8 @@ def summarize_train_rows(rows: list[dict[str, str]]) -> str:
             parts.append(f"evaluation {setting} {value:.0f} images/s")
         elif kind == "loader":
             per_core = f", {float(row['per_core']):.0f}/core" if row.get("per_core") else ""
-            parts.append(f"loader {count} workers {setting} {value:.0f} images/s{per_core}")
+            batch = f" ({row['batch']})" if row.get("batch") else ""
+            parts.append(f"loader {count} workers {setting}{batch} {value:.0f} images/s{per_core}")
         elif kind == "projection":
             projections.setdefault(setting, []).append(f"{value:.0f}")
         else:

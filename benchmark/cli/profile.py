@@ -166,7 +166,11 @@ def _register_train(profile_commands: argparse._SubParsersAction) -> None:
 def _profile_train(args: argparse.Namespace) -> int:
     from benchmark.profiling.projection import MEASURED_PRUNING_SAVES
     from benchmark.profiling.train import TrainProfileOptions, profile_training
-    from benchmark.profiling.train_report import format_train_profile, write_train_profile_csv
+    from benchmark.profiling.train_report import (
+        format_train_profile,
+        train_profile_rows,
+        write_train_profile_csv,
+    )
 
     config = load_registered_protocol(args.protocol, args.dataset, args.overrides)
     options = TrainProfileOptions(
@@ -178,7 +182,7 @@ def _profile_train(args: argparse.Namespace) -> int:
         loader_batches=args.loader_batches,
         loader_rounds=args.loader_rounds,
         jpeg_size=_size(args.jpeg_size),
-        worker_counts=_counts(args.workers, "--workers"),
+        worker_counts=_counts(args.workers, "--workers", none_allowed=True),
         worker_cache=args.workers_cache,
         cores_per_device=args.cores_per_device,
         epochs_per_training=args.epochs_per_training,
@@ -188,7 +192,7 @@ def _profile_train(args: argparse.Namespace) -> int:
     )
     profile = profile_training(config, options)
     print(format_train_profile(profile))
-    write_train_profile_csv(profile.rows(), args.csv)
+    write_train_profile_csv(train_profile_rows(profile), args.csv)
     _logger.info("written: %s", args.csv)
     return 0
 
@@ -218,7 +222,10 @@ def _size(text: str) -> tuple[int, int]:
     return int(width), int(height)
 
 
-def _counts(text: str, option: str, minimum: int = 0) -> tuple[int, ...]:
+def _counts(
+    text: str, option: str, minimum: int = 0, none_allowed: bool = False
+) -> tuple[int, ...]:
+    """Comma-separated counts; ``''`` (no count) only where ``none_allowed``."""
     from benchmark.errors import ConfigError
 
     try:
@@ -227,7 +234,7 @@ def _counts(text: str, option: str, minimum: int = 0) -> tuple[int, ...]:
         raise ConfigError(
             f"{option} {text!r}: expected comma-separated integers, e.g. 0,2,4"
         ) from None
-    if not counts or min(counts) < minimum:
+    if (not counts and not none_allowed) or (counts and min(counts) < minimum):
         raise ConfigError(f"{option} {text!r}: give integers of at least {minimum}")
     return counts
 

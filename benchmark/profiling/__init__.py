@@ -2,9 +2,10 @@
 
 from benchmark.profiling.losses import format_profile_table, profile_losses, write_profile_csv
 from benchmark.profiling.train import TrainProfileOptions, profile_training
+from benchmark.profiling.train_profile import TrainProfile
 from benchmark.profiling.train_report import (
-    TrainProfile,
     format_train_profile,
+    train_profile_rows,
     write_train_profile_csv,
 )
 
@@ -15,6 +16,7 @@ __all__ = [
     "format_train_profile",
     "profile_losses",
     "profile_training",
+    "train_profile_rows",
     "write_profile_csv",
     "write_train_profile_csv",
 ]

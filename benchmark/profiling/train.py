@@ -33,33 +33,39 @@ import numpy as np
 import torch
 
 from benchmark.config import ProtocolConfig
-from benchmark.data import (
-    DatasetIndex,
-    ImageCache,
-    build_folds,
-    build_transforms,
-    cache_refusal,
-    ensure_image_cache,
-    read_cub,
-)
+from benchmark.data import DatasetIndex, ImageCache, build_folds, build_transforms, read_cub
 from benchmark.data.protocol_caches import usable_cores
+from benchmark.data.transforms import device_transform_of_pipeline
 from benchmark.engine import RunDevice
 from benchmark.errors import ConfigError
 from benchmark.losses import get_loss_spec
 from benchmark.profiling.cub_jpeg import CUB_LIKE_SIZE, ensure_cub_jpeg_tree
-from benchmark.profiling.loader import LoaderMeasurement, measure_loader
+from benchmark.profiling.loader import (
+    Loader,
+    LoaderMeasurement,
+    interleaved_loaders,
+    measure_loader,
+    tree_image_cache,
+)
 from benchmark.profiling.projection import (
     DEFAULT_CORES_PER_DEVICE,
     DEFAULT_EPOCHS_PER_TRAINING,
 )
-from benchmark.profiling.train_report import TrainProfile
+from benchmark.profiling.train_profile import TrainProfile
 from benchmark.profiling.train_step import (
     STEP_SETTINGS,
+    EvalMeasurement,
+    StepMeasurement,
     StepSetting,
     measure_eval_forward,
     measure_training_step,
 )
-from benchmark.profiling.workers import WorkerMeasurement, measure_workers
+from benchmark.profiling.workers import (
+    WorkerMeasurement,
+    describe_worker_run,
+    measure_workers,
+    worker_run_config,
+)
 from benchmark.progress import Progress
 
 _logger = logging.getLogger(__name__)
@@ -68,9 +74,6 @@ _logger = logging.getLogger(__name__)
 DEFAULT_LOSS = "mfcwms"
 # JPEG files per class of the loader's tree (the classes follow from the batch composition).
 TREE_IMAGES_PER_CLASS = 5
-# Each tiny training of the worker measurement: this many epochs of --steps iterations, with a
-# validation before training and after every epoch.
-WORKER_RUN_EPOCHS = 2
 
 Network = Literal["protocol", "small"]
 WorkerCache = Literal["protocol", "both"]
@@ -134,10 +137,9 @@ def profile_training(config: ProtocolConfig, options: TrainProfileOptions) -> Tr
     loss_name = options.loss or (config.demo_losses[0] if config.demo_losses else DEFAULT_LOSS)
     images_per_class = get_loss_spec(loss_name).images_per_class
     profiled = profiled_protocol(config, options.network)
-    batch_size = profiled.training.batch_size
-    if batch_size % images_per_class:
+    if profiled.training.batch_size % images_per_class:
         raise ConfigError(
-            f"training.batch_size {batch_size} must be a multiple of the "
+            f"training.batch_size {profiled.training.batch_size} must be a multiple of the "
             f"{images_per_class} images per class the sampler of '{loss_name}' draws"
         )
     protocol_setting = StepSetting.of(profiled.training)
@@ -150,59 +152,17 @@ def profile_training(config: ProtocolConfig, options: TrainProfileOptions) -> Tr
         "profile train", total, logger=_logger, unit="measurement", bars=options.progress
     ) as bar:
         bar.set_postfix("JPEG tree")
-        width, height = options.jpeg_size
-        classes = tree_classes(
-            batch_size // images_per_class, profiled.data.n_folds, profiled.data.fold_scheme
-        )
-        tree = ensure_cub_jpeg_tree(
-            classes,
-            TREE_IMAGES_PER_CLASS,
-            width,
-            cache_dir=options.cache_dir,
-            image_height=height,
-        )
+        tree = _jpeg_tree(profiled, images_per_class, options)
         index = read_cub(tree)
-        image_cache, cache_note = _loader_cache(index, profiled, options)
+        image_cache, cache_note = tree_image_cache(index, profiled, options.cache_dir)
         bar.update()
-        steps = [
-            measure_training_step(
-                profiled.model,
-                profiled.training,
-                profiled.data.image_size,
-                setting,
-                options.device,
-                loss_name,
-                options.steps,
-                options.warmup_steps,
-            )
-            for setting in _advancing(bar, settings, "step")
-        ]
-        bar.set_postfix("evaluation forward")
-        evaluation = measure_eval_forward(
-            profiled.model,
-            profiled.training,
-            profiled.data.image_size,
-            protocol_setting,
-            options.device,
+        steps, evaluation = _measure_steps(
+            profiled, settings, protocol_setting, loss_name, options, bar
         )
-        bar.update()
-        if options.device.type == "cuda":
-            torch.cuda.empty_cache()  # leave the device's memory to the worker processes
-        pin_memory = RunDevice(options.device).pin_memory
-
-        def loader(count: int, cache: ImageCache | None) -> LoaderMeasurement:
-            return measure_loader(
-                index,
-                profiled.data,
-                profiled.training,
-                images_per_class,
-                count,
-                options.loader_batches,
-                pin_memory,
-                image_cache=cache,
-            )
-
-        loaders = _interleaved_loaders(loader, loader_counts, image_cache, options, bar)
+        loader = _loader_of(index, profiled, images_per_class, options)
+        loaders = interleaved_loaders(
+            loader, loader_counts, image_cache, options.loader_rounds, bar
+        )
         workers = []
         for cached in worker_caching:
             run_config = worker_run_config(profiled, tree, options.device, options.steps, cached)
@@ -214,7 +174,7 @@ def profile_training(config: ProtocolConfig, options: TrainProfileOptions) -> Tr
         device=str(options.device),
         network=profiled.model.trunk,
         image_size=profiled.data.image_size,
-        batch_size=batch_size,
+        batch_size=profiled.training.batch_size,
         loss=loss_name,
         protocol_setting=protocol_setting,
         loader_workers_of_protocol=profiled.data.num_workers,
@@ -236,35 +196,67 @@ def profile_training(config: ProtocolConfig, options: TrainProfileOptions) -> Tr
     )
 
 
-def _loader_cache(
-    index: DatasetIndex, profiled: ProtocolConfig, options: TrainProfileOptions
-) -> tuple[ImageCache | None, str]:
-    """The image cache of the tree for the protocol's train transform (built untimed), or None
-    with the reason when the transform has nothing to cache exactly."""
-    train_transform, _ = build_transforms(profiled.data)
-    refusal = cache_refusal(profiled.data, train_transform)
-    if refusal is not None:
-        return None, f"the image cache is not measured: {refusal}"
-    cache = ensure_image_cache(
-        "cub", index.paths, train_transform, options.cache_dir, workers=0, progress=False
+def _jpeg_tree(
+    profiled: ProtocolConfig, images_per_class: int, options: TrainProfileOptions
+) -> Path:
+    """The CUB-layout JPEG tree the loader and the workers read (written once, then reused)."""
+    width, height = options.jpeg_size
+    classes = tree_classes(
+        profiled.training.batch_size // images_per_class,
+        profiled.data.n_folds,
+        profiled.data.fold_scheme,
     )
-    return cache, ""
+    return ensure_cub_jpeg_tree(
+        classes, TREE_IMAGES_PER_CLASS, width, cache_dir=options.cache_dir, image_height=height
+    )
 
 
-def _interleaved_loaders(
-    loader, counts: list[int], cache: ImageCache | None, options: TrainProfileOptions, bar: Progress
-) -> list[LoaderMeasurement]:
-    """Each round times every count from the files, then from the cache; rounds are pooled."""
-    pooled: dict[tuple[int, bool], LoaderMeasurement] = {}
-    for round_number in range(options.loader_rounds):
-        for count in counts:
-            bar.set_postfix(f"loader round {round_number + 1}, {count} workers")
-            for source in (None, cache) if cache is not None else (None,):
-                measured = loader(count, source)
-                key = (count, source is not None)
-                pooled[key] = pooled[key].pooled(measured) if key in pooled else measured
-            bar.update()
-    return [pooled[key] for key in sorted(pooled)]
+def _measure_steps(
+    profiled: ProtocolConfig,
+    settings: list[StepSetting],
+    protocol_setting: StepSetting,
+    loss_name: str,
+    options: TrainProfileOptions,
+    bar: Progress,
+) -> tuple[list[StepMeasurement], EvalMeasurement]:
+    """Training steps in every setting and the evaluation forward in the protocol's, each
+    finishing uint8 batches on the device as training does."""
+    finish = device_transform_of_pipeline(build_transforms(profiled.data)[0])
+    image_size = profiled.data.image_size
+    steps = [
+        measure_training_step(
+            profiled.model, profiled.training, image_size, setting, options.device, loss_name,
+            options.steps, options.warmup_steps, finish=finish,
+        )
+        for setting in _advancing(bar, settings, "step")
+    ]  # fmt: skip
+    bar.set_postfix("evaluation forward")
+    evaluation = measure_eval_forward(
+        profiled.model, profiled.training, image_size, protocol_setting, options.device,
+        finish=finish,
+    )  # fmt: skip
+    bar.update()
+    if options.device.type == "cuda":
+        torch.cuda.empty_cache()  # leave the device's memory to the worker processes
+    return steps, evaluation
+
+
+def _loader_of(
+    index: DatasetIndex,
+    profiled: ProtocolConfig,
+    images_per_class: int,
+    options: TrainProfileOptions,
+) -> Loader:
+    """``loader(count, cache, batch)``: one loader measurement on ``index``."""
+    pin_memory = RunDevice(options.device).pin_memory
+
+    def loader(count: int, cache: ImageCache | None, batch: str) -> LoaderMeasurement:
+        return measure_loader(
+            index, profiled.data, profiled.training, images_per_class, count,
+            options.loader_batches, pin_memory, image_cache=cache, batch=batch,
+        )  # fmt: skip
+
+    return loader
 
 
 def _worker_caching(profiled: ProtocolConfig, choice: WorkerCache) -> list[bool]:
@@ -318,40 +310,6 @@ def tree_classes(classes_per_batch: int, n_folds: int, fold_scheme: str = "mlrc"
     ):
         classes += 2
     return classes
-
-
-def worker_run_config(
-    profiled: ProtocolConfig,
-    tree: Path,
-    device: torch.device,
-    steps: int,
-    cache_images: bool | None = None,
-) -> ProtocolConfig:
-    """The tiny run the worker processes share: the profiled protocol on the JPEG tree, each
-    fold trained ``WORKER_RUN_EPOCHS`` epochs of ``steps`` iterations, validated every epoch
-    (reading images through the image cache when ``cache_images``, default the protocol's)."""
-    training = replace(
-        profiled.training,
-        device=str(device),
-        iterations_per_epoch=steps,
-        eval_every_epochs=1,
-        max_epochs=WORKER_RUN_EPOCHS,
-        patience_epochs=WORKER_RUN_EPOCHS,
-        warmup_epochs=0,
-    )
-    cache_images = profiled.data.cache_images if cache_images is None else cache_images
-    data = replace(profiled.data, root=str(tree), cache_images=cache_images)
-    return replace(profiled, dataset="cub", data=data, training=training)
-
-
-def describe_worker_run(run_config: ProtocolConfig, trials_per_worker: int) -> str:
-    training = run_config.training
-    return (
-        f"tiny runs of {trials_per_worker} trial(s) per worker, each trial "
-        f"{run_config.data.n_folds} trainings of {training.max_epochs} epochs x "
-        f"{training.iterations_per_epoch} steps with {training.max_epochs + 1} validations; "
-        "only their ratios carry over to full-length runs"
-    )
 
 
 def _check_options(options: TrainProfileOptions) -> None:

@@ -12,10 +12,12 @@ import statistics
 import tempfile
 import time
 from dataclasses import dataclass, replace
+from typing import Any
 
 import torch
 
 from benchmark.config import ModelConfig, TrainingConfig
+from benchmark.data.device_transform import DeviceTransform
 from benchmark.engine import LossBundle, RunDevice, Trainer, embed
 from benchmark.losses import get_loss_spec
 from benchmark.models import build_model
@@ -83,13 +85,16 @@ def measure_training_step(
     steps: int,
     warmup_steps: int = 2,
     seed: int = 0,
+    finish: DeviceTransform | None = None,
 ) -> StepMeasurement:
     """Time ``steps`` training steps after ``warmup_steps`` untimed ones; report the median.
 
     The network is built from ``model_config`` (on the CPU, then placed by the Trainer), the
     loss ``loss_name`` with its builder's default hyperparameters, the batch from
-    ``training_config.batch_size`` and ``image_size``. Each step is timed from before the batch
-    is placed on the device to after the optimizers stepped, CUDA synchronised.
+    ``training_config.batch_size`` and ``image_size``: uint8 pixels that ``finish`` (the
+    pipeline's device transform) turns into the network's input on the device within each
+    step, or (None) float images. Each step is timed from before the batch is placed on the
+    device to after the optimizers stepped, CUDA synchronised.
     """
     config, model = _profiled(model_config, training_config, setting, device, seed)
     spec = get_loss_spec(loss_name)
@@ -103,13 +108,13 @@ def measure_training_step(
         loss.module.train()
         run_device = trainer.run_device
         images, labels = random_batch(
-            config.batch_size, spec.images_per_class, num_classes, image_size, run_device
+            config.batch_size, spec.images_per_class, num_classes, image_size, run_device, finish
         )
         times = []
         for step in range(warmup_steps + steps):
             synchronize(run_device.device)
             start = time.perf_counter()
-            trainer.forward_and_backward(images, labels)
+            trainer.forward_and_backward(images, labels, finish)
             trainer.step_optimizers(True)
             synchronize(run_device.device)
             if step >= warmup_steps:
@@ -145,15 +150,46 @@ def random_batch(
     num_classes: int,
     image_size: int,
     run_device: RunDevice,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Random images and sampler-shaped labels on the host, as a DataLoader hands them over
-    (page-locked when the run device pins its batches)."""
+    finish: DeviceTransform | None = None,
+) -> tuple[Any, torch.Tensor]:
+    """Random images and sampler-shaped labels on the host, as a DataLoader hands them over:
+    uint8 pixels batched by ``finish`` (float images without it), page-locked when the run
+    device pins its batches."""
     generator = torch.Generator().manual_seed(0)
-    images = torch.randn(batch_size, 3, image_size, image_size, generator=generator)
     labels = batch_labels(batch_size, num_classes, images_per_class, generator, grouped=True)
+    if finish is None:
+        images = torch.randn(batch_size, 3, image_size, image_size, generator=generator)
+    else:
+        items = RandomPixels(finish, batch_size, image_size)
+        images = finish.collate([items[i][0] for i in range(batch_size)])
     if run_device.pin_memory:
-        images, labels = images.pin_memory(), labels.pin_memory()
+        images, labels = _pinned(images), labels.pin_memory()
     return images, labels
+
+
+def _pinned(batch: Any) -> Any:
+    """A batch (a tensor, or a named tuple of them) in page-locked memory, as a loader with
+    ``pin_memory`` delivers it."""
+    if isinstance(batch, tuple):
+        return type(batch)(*(tensor.pin_memory() for tensor in batch))
+    return batch.pin_memory()
+
+
+class RandomPixels(torch.utils.data.Dataset):
+    """``count`` random uint8 items of ``size`` x ``size`` pixels, shaped as ``finish``'s
+    pipeline makes them (label 0 each); ``finish`` turns their batches into the input."""
+
+    def __init__(self, finish: DeviceTransform, count: int, size: int, seed: int = 0):
+        generator = torch.Generator().manual_seed(seed)
+        shape = (count, *finish.item_shape(size, size))
+        self.pixels = torch.randint(0, 256, shape, dtype=torch.uint8, generator=generator)
+        self.device_transform = finish
+
+    def __len__(self) -> int:
+        return len(self.pixels)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        return self.pixels[i], 0
 
 
 @dataclass(frozen=True)
@@ -178,15 +214,22 @@ def measure_eval_forward(
     device: torch.device,
     batches: int = 3,
     seed: int = 0,
+    finish: DeviceTransform | None = None,
 ) -> EvalMeasurement:
     """Time :func:`~benchmark.engine.embed` over ``batches`` batches of
-    ``training_config.eval_batch_size`` random images, after one untimed pass."""
+    ``training_config.eval_batch_size`` random images (uint8 pixels that ``finish`` turns into
+    the input on the device; float images without it), after one untimed pass."""
 
     config, model = _profiled(model_config, training_config, setting, device, seed)
     run_device = RunDevice.from_config(config)
     size = config.eval_batch_size
-    images = torch.randn(batches * size, 3, image_size, image_size)
-    dataset = torch.utils.data.TensorDataset(images, torch.zeros(len(images), dtype=torch.int64))
+    dataset: torch.utils.data.Dataset
+    if finish is None:
+        images = torch.randn(batches * size, 3, image_size, image_size)
+        labels = torch.zeros(len(images), dtype=torch.int64)
+        dataset = torch.utils.data.TensorDataset(images, labels)
+    else:
+        dataset = RandomPixels(finish, batches * size, image_size)
     embed(model, torch.utils.data.Subset(dataset, range(size)), run_device, batch_size=size)
     synchronize(run_device.device)
     start = time.perf_counter()

@@ -17,10 +17,15 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import torch
 from optuna.trial import TrialState
 
 from benchmark.config import ProtocolConfig
 from benchmark.study import RunDirectory, StudyContext, load_study
+
+# Each tiny training of the worker measurement: this many epochs of --steps iterations, with a
+# validation before training and after every epoch.
+WORKER_RUN_EPOCHS = 2
 
 
 @dataclass(frozen=True)
@@ -145,3 +150,37 @@ def _exit_failure(code: int, log: Path) -> str:
     lines = [line for line in log.read_text().splitlines() if line.strip()]
     last = lines[-1].strip() if lines else "no output"
     return f"mlrc worker exited with {code}: {last}"
+
+
+def worker_run_config(
+    profiled: ProtocolConfig,
+    tree: Path,
+    device: torch.device,
+    steps: int,
+    cache_images: bool | None = None,
+) -> ProtocolConfig:
+    """The tiny run the worker processes share: the profiled protocol on the JPEG tree, each
+    fold trained ``WORKER_RUN_EPOCHS`` epochs of ``steps`` iterations, validated every epoch
+    (reading images through the image cache when ``cache_images``, default the protocol's)."""
+    training = replace(
+        profiled.training,
+        device=str(device),
+        iterations_per_epoch=steps,
+        eval_every_epochs=1,
+        max_epochs=WORKER_RUN_EPOCHS,
+        patience_epochs=WORKER_RUN_EPOCHS,
+        warmup_epochs=0,
+    )
+    cache_images = profiled.data.cache_images if cache_images is None else cache_images
+    data = replace(profiled.data, root=str(tree), cache_images=cache_images)
+    return replace(profiled, dataset="cub", data=data, training=training)
+
+
+def describe_worker_run(run_config: ProtocolConfig, trials_per_worker: int) -> str:
+    training = run_config.training
+    return (
+        f"tiny runs of {trials_per_worker} trial(s) per worker, each trial "
+        f"{run_config.data.n_folds} trainings of {training.max_epochs} epochs x "
+        f"{training.iterations_per_epoch} steps with {training.max_epochs + 1} validations; "
+        "only their ratios carry over to full-length runs"
+    )

@@ -98,7 +98,11 @@ def test_profile_rows_are_summarised_in_one_line():
         {"measurement": "eval", "setting": "fp32", "count": "3", "value": "900.0",
          "ratio": "3.6", "ratio_to": "step (fp32)", "status": "ok"},
         {"measurement": "loader", "setting": "image_cache", "count": "4", "value": "500",
-         "ratio": "2.0", "ratio_to": "step (fp32)", "per_core": "125", "status": "ok"},
+         "ratio": "2.0", "ratio_to": "step (fp32)", "per_core": "125", "batch": "uint8",
+         "status": "ok"},
+        {"measurement": "loader", "setting": "image_cache", "count": "4", "value": "300",
+         "ratio": "1.2", "ratio_to": "step (fp32)", "per_core": "75", "batch": "float_on_host",
+         "status": "ok"},
         {"measurement": "workers", "setting": "mlrc_worker", "count": "2", "value": "",
          "ratio": "", "ratio_to": "", "status": "failed: timed out"},
         {"measurement": "workers", "setting": "mlrc_worker+image_cache", "count": "1",
@@ -110,7 +114,9 @@ def test_profile_rows_are_summarised_in_one_line():
     ]  # fmt: skip
     assert gpu_check.summarize_train_rows(rows) == (
         "step fp32 250 images/s (1.00x fp32); evaluation fp32 900 images/s; "
-        "loader 4 workers image_cache 500 images/s, 125/core; 2 workers: failed: timed out; "
+        "loader 4 workers image_cache (uint8) 500 images/s, 125/core; "
+        "loader 4 workers image_cache (float_on_host) 300 images/s, 75/core; "
+        "2 workers: failed: timed out; "
         "1 mlrc workers with the image cache 40 trainings/h (1.00x 1 worker); "
         "CUB column of Table 1, device-hours at 1/2/4 workers per GPU: "
         "image_cache, pruning no 812/530"

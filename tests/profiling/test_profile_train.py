@@ -19,12 +19,21 @@ from PIL import Image
 
 from benchmark.cli import main
 from benchmark.config import load_protocol
-from benchmark.data import build_folds, read_cub
+from benchmark.data import build_folds, build_transforms, read_cub
+from benchmark.data.transforms import device_transform_of_pipeline
 from benchmark.engine import Trainer
+from benchmark.errors import ConfigError
 from benchmark.profiling.cub_jpeg import ensure_cub_jpeg_tree
-from benchmark.profiling.loader import LoaderMeasurement, measure_loader, warmup_batches
+from benchmark.profiling.loader import (
+    FLOAT_ON_HOST,
+    UINT8,
+    LoaderMeasurement,
+    measure_loader,
+    warmup_batches,
+)
 from benchmark.profiling.train import profiled_protocol, tree_classes
-from benchmark.profiling.train_report import TRAIN_PROFILE_COLUMNS, TrainProfile
+from benchmark.profiling.train_profile import TrainProfile
+from benchmark.profiling.train_report import TRAIN_PROFILE_COLUMNS
 from benchmark.profiling.train_step import (
     FP32,
     STEP_SETTINGS,
@@ -70,12 +79,15 @@ def _printed_ratio(output: str, name: str) -> float:
     return float(match.group(1))
 
 
-def _row(rows, measurement: str, key: str, setting: str | None = None) -> dict:
+def _row(rows, measurement: str, key: str, setting: str | None = None, batch: str = UINT8) -> dict:
     field = "setting" if measurement == "step" else "count"
     return next(
         r
         for r in rows
-        if r["measurement"] == measurement and r[field] == key and setting in (None, r["setting"])
+        if r["measurement"] == measurement
+        and r[field] == key
+        and setting in (None, r["setting"])
+        and r["batch"] in ("", batch)
     )
 
 
@@ -84,10 +96,13 @@ def test_profile_train_measures_every_setting_loader_count_and_worker_count(prof
     assert code == 0
     assert tuple(rows[0]) == TRAIN_PROFILE_COLUMNS
     assert [r["setting"] for r in rows if r["measurement"] == "step"] == STEP_NAMES
-    loaders = [(r["count"], r["setting"]) for r in rows if r["measurement"] == "loader"]
+    loaders = [(r["batch"], r["count"], r["setting"]) for r in rows if r["measurement"] == "loader"]
     assert loaders == [
-        ("0", "jpeg_files"), ("0", "image_cache"), ("1", "jpeg_files"), ("1", "image_cache"),
-    ]  # fmt: skip
+        (batch, count, source)
+        for batch in (UINT8, FLOAT_ON_HOST)
+        for count in ("0", "1")
+        for source in ("jpeg_files", "image_cache")
+    ]
     assert [r["count"] for r in rows if r["measurement"] == "workers"] == ["1", "2"]
     assert [r["setting"] for r in rows if r["measurement"] == "eval"] == ["fp32"]
     projected = [(r["setting"], r["count"]) for r in rows if r["measurement"] == "projection"]
@@ -104,6 +119,15 @@ def test_profile_train_measures_every_setting_loader_count_and_worker_count(prof
     for row in rows:
         if row["measurement"] == "loader":  # one process on one of the 2+ cores
             assert float(row["per_core"]) == pytest.approx(float(row["value"]), rel=1e-9)
+        else:
+            assert row["batch"] == row["batch_bytes"] == ""
+    # 16 images of 64 x 64 px and their labels: uint8 pixels, or the float32 baseline's 4x
+    batch_bytes = {(r["batch"], r["batch_bytes"]) for r in rows if r["measurement"] == "loader"}
+    labels = 16 * 8
+    assert batch_bytes == {
+        (UINT8, str(16 * 3 * 64 * 64 + labels)),
+        (FLOAT_ON_HOST, str(4 * 16 * 3 * 64 * 64 + labels)),
+    }
     # on the CPU the run device computes every setting in fp32
     assert {r["run_device"] for r in rows if r["measurement"] == "step"} == {"cpu (fp32)"}
 
@@ -136,6 +160,17 @@ def test_profile_train_prints_the_ratios_of_its_csv_and_the_bottleneck(profile_r
         files = float(_row(rows, "loader", count, "jpeg_files")["value"])
         name = f"image cache / JPEG files, {count} loader workers"
         assert _printed_ratio(output, name) == pytest.approx(cache / files, abs=0.006)
+        for setting, source in (("jpeg_files", "JPEG files"), ("image_cache", "image cache")):
+            uint8 = float(_row(rows, "loader", count, setting)["value"])
+            baseline = float(_row(rows, "loader", count, setting, FLOAT_ON_HOST)["value"])
+            name = f"uint8 / float_on_host, {source}, {count} loader workers"
+            assert _printed_ratio(output, name) == pytest.approx(uint8 / baseline, abs=0.006)
+    float_bytes, uint8_bytes = 4 * 16 * 3 * 64 * 64 + 128, 16 * 3 * 64 * 64 + 128
+    assert (
+        f"bytes per batch through the loader's shared memory (images and labels): "
+        f"{uint8_bytes:,} with uint8 batches, {float_bytes:,} with float_on_host "
+        f"({float_bytes / uint8_bytes:.2f}x)"
+    ) in output
     step = float(_row(rows, "step", "fp32")["value"])
     per_core = float(_row(rows, "loader", "1", "image_cache")["per_core"])
     needs = re.search(r"needs ([0-9.]+) loader cores reading the image cache", output)
@@ -153,17 +188,21 @@ def test_profile_train_prints_the_ratios_of_its_csv_and_the_bottleneck(profile_r
     assert "worker processes on the CPU" in bottleneck
 
 
-def test_measured_step_is_the_trainers_own_step(monkeypatch):
+def test_measured_step_is_the_trainers_own_step_on_a_uint8_batch(monkeypatch):
     calls = {"forward_and_backward": 0, "step_optimizers": 0}
+    batches = []
     for name in calls:
         original = getattr(Trainer, name)
 
         def counted(self, *args, _original=original, _name=name):
             calls[_name] += 1
+            if _name == "forward_and_backward":
+                batches.append((args[0].dtype, args[2]))
             return _original(self, *args)
 
         monkeypatch.setattr(Trainer, name, counted)
     config = profiled_protocol(load_protocol("mlrc", "cub", SMALL_SETTINGS), "small")
+    finish = device_transform_of_pipeline(build_transforms(config.data)[0])
     measurement = measure_training_step(
         config.model,
         config.training,
@@ -173,8 +212,10 @@ def test_measured_step_is_the_trainers_own_step(monkeypatch):
         "mfcwms",
         steps=3,
         warmup_steps=2,
+        finish=finish,
     )
     assert calls == {"forward_and_backward": 5, "step_optimizers": 5}
+    assert batches == [(torch.uint8, finish)] * 5  # finished on the device within the step
     assert measurement.steps == 3 and measurement.batch_size == 16
     assert measurement.images_per_s == pytest.approx(16 / measurement.median_step_s)
 
@@ -332,3 +373,17 @@ def test_bad_profile_train_options_stop_with_one_line(option, message, capsys):
     assert main(["profile", "train", "--device", "cpu", "--no-progress", *option]) == 2
     error = capsys.readouterr().err.strip()
     assert error.startswith("error: ") and message in error and "\n" not in error
+
+
+def test_no_worker_processes_are_timed_with_an_empty_workers_list(monkeypatch):
+    import benchmark.profiling.train as train_module
+
+    seen = []
+
+    def stop_at_options(config, options):
+        seen.append(options.worker_counts)
+        raise ConfigError("the options are all this test needs")
+
+    monkeypatch.setattr(train_module, "profile_training", stop_at_options)
+    assert main(["profile", "train", "--device", "cpu", "--workers", "", "--no-progress"]) == 2
+    assert seen == [()]
