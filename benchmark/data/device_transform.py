@@ -58,26 +58,31 @@ class PixelNormalization:
 
     def lookup(self, pixels: torch.Tensor, channel_dim: int) -> torch.Tensor:
         """The float32 input of uint8 RGB ``pixels``, looked up in :meth:`table` (no arithmetic)."""
+        table, offsets, source = self._on(pixels.device)
         if self.source != (0, 1, 2):
-            pixels = pixels.index_select(
-                channel_dim, torch.tensor(self.source, device=pixels.device)
-            )
-        offsets = torch.arange(0, 3 * _PIXEL_VALUES, _PIXEL_VALUES, device=pixels.device)
-        index = pixels.int() + offsets.int().view(_channel_shape(pixels.dim(), channel_dim))
-        return self.table(pixels.device).view(-1)[index]
+            pixels = pixels.index_select(channel_dim, source)
+        index = pixels.int() + offsets.view(_channel_shape(pixels.dim(), channel_dim))
+        return table.view(-1)[index]
 
     def table(self, device: torch.device | str = "cpu") -> torch.Tensor:
         """float32 ``(3, 256)``: row ``c`` is output channel ``c`` of a pixel whose input
         channel ``source[c]`` holds the column's value."""
-        tables = self.__dict__.setdefault("_tables", {})
-        device = torch.device(device)
-        if device not in tables:
+        return self._on(torch.device(device))[0]
+
+    def _on(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The table, each row's offset in it and the source channels, on ``device`` (made once
+        per device: no copy to the device with every batch)."""
+        on_device = self.__dict__.setdefault("_on_device", {})
+        if device not in on_device:
             values = torch.arange(_PIXEL_VALUES, dtype=torch.uint8).repeat(3, 1)
-            tables[device] = self.compute(values, channel_dim=0).to(device)
-        return tables[device]
+            table = self.compute(values, channel_dim=0)
+            offsets = torch.arange(0, 3 * _PIXEL_VALUES, _PIXEL_VALUES, dtype=torch.int32)
+            source = torch.tensor(self.source)
+            on_device[device] = (table.to(device), offsets.to(device), source.to(device))
+        return on_device[device]
 
     def __getstate__(self) -> dict[str, Any]:
-        return {key: value for key, value in self.__dict__.items() if key != "_tables"}
+        return {key: value for key, value in self.__dict__.items() if key != "_on_device"}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

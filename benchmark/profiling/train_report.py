@@ -203,7 +203,7 @@ def format_train_profile(profile: TrainProfile) -> str:
 def _table(rows: list[dict[str, Any]]) -> list[str]:
     """One line per row; a loader row's setting says its batch (uint8 or the baseline)."""
     header = (
-        f"{'measurement':<12} {'setting':<26} {'count':>5} {'value':>12} {'unit':<15} "
+        f"{'measurement':<12} {'setting':<28} {'count':>5} {'value':>12} {'unit':<15} "
         f"{'seconds':>9}  ratio"
     )
     lines = [header, "-" * len(header)]
@@ -214,7 +214,7 @@ def _table(rows: list[dict[str, Any]]) -> list[str]:
         ratio = "" if row["ratio"] is None else f"{row['ratio']:.2f}x {row['ratio_to']}"
         status = "" if row["status"] == "ok" else f"  {row['status']}"
         lines.append(
-            f"{row['measurement']:<12} {setting:<26} {row['count']:>5} {value:>12} "
+            f"{row['measurement']:<12} {setting:<28} {row['count']:>5} {value:>12} "
             f"{row['unit']:<15} {seconds:>9}  {ratio}{status}"
         )
     return lines
