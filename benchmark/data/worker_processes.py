@@ -13,9 +13,10 @@ So the workers ignore the stop signals, and the process that started them, which
 signals, stops them: its KeyboardInterrupt closes :func:`ordered_map`, which cancels what has not
 started and lets each worker finish its current chunk. (A DataLoader's workers, whose shutdown
 relies on SIGTERM, exit quietly on a stop signal instead: :func:`exit_quietly_on_stop_signals`.)
-The stop signals are held back in this process while it forks workers
-(:func:`stop_signals_held`): a KeyboardInterrupt raised inside a fork's hooks would be printed and
-lost, and the command would carry on with the signal ignored.
+The stop signals are deferred in this process while it forks workers
+(:func:`stop_signals_deferred`): a KeyboardInterrupt raised inside a fork's hooks was printed and
+lost (the command carried on with the signal ignored), and one raised while the pool started
+left workers that no one stopped (the process then hung at exit, joining them).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -33,20 +35,31 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1)
 
 
 @contextlib.contextmanager
-def stop_signals_held() -> Iterator[None]:
-    """Stop signals that arrive meanwhile are delivered when the block ends (in this thread)."""
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+def stop_signals_deferred() -> Iterator[None]:
+    """Stop signals that arrive meanwhile are handled as usual when the block ends (in the main
+    thread; elsewhere, where Python runs no signal handler, the block changes nothing).
+
+    Blocking the signals in this thread would not do: another thread (OpenBLAS's, say) then
+    takes them, and Python still runs the handler in this one, in the middle of the block."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = {stop: signal.signal(stop, lambda signum, _: received.append(signum))
+                for stop in STOP_SIGNALS}  # fmt: skip
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for stop, handler in previous.items():
+            signal.signal(stop, handler)
+        for stop in dict.fromkeys(received):
+            signal.raise_signal(stop)
 
 
 def ignore_stop_signals() -> None:
     """In a worker process: stop signals are ignored (the parent stops its workers)."""
     for stop in STOP_SIGNALS:
         signal.signal(stop, signal.SIG_IGN)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
 
 def exit_quietly_on_stop_signals(worker_id: int) -> None:
@@ -57,7 +70,6 @@ def exit_quietly_on_stop_signals(worker_id: int) -> None:
     whose ``multiprocessing`` cleanup terminates and joins every daemonic child."""
     for stop in STOP_SIGNALS:
         signal.signal(stop, _exit_quietly)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
 
 def _exit_quietly(signum: int, frame: object) -> None:
@@ -82,12 +94,14 @@ def ordered_map(
     started with ``initializer(*initargs)``). Closing the iterator (or a KeyboardInterrupt while
     it waits) cancels the chunks that have not started and waits for those that have."""
     context = multiprocessing.get_context()
-    pool = ProcessPoolExecutor(
-        workers, context, initializer=_start_worker, initargs=(initializer, initargs)
-    )
+    pool = None
     try:
-        with stop_signals_held():  # the workers are forked while the tasks are submitted
+        with stop_signals_deferred():  # the workers are forked while the tasks are submitted
+            pool = ProcessPoolExecutor(
+                workers, context, initializer=_start_worker, initargs=(initializer, initargs)
+            )
             results = pool.map(function, items, chunksize=chunksize)
         yield from results
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from benchmark.data.device_transform import collate_fn_of, device_transform_of
-from benchmark.data.worker_processes import exit_quietly_on_stop_signals, stop_signals_held
+from benchmark.data.worker_processes import exit_quietly_on_stop_signals, stop_signals_deferred
 from benchmark.engine.device import RunDevice
 
 
@@ -45,7 +45,7 @@ def embed(
     model.eval()
     embeddings, labels = [], []
     try:
-        with stop_signals_held():  # its workers are forked here
+        with stop_signals_deferred():  # its workers are forked here
             batches = iter(loader)
         for images, batch_labels in batches:
             with run_device.autocast():

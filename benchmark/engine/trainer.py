@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from benchmark.config import TrainingConfig
 from benchmark.data.device_transform import DeviceTransform, device_transform_of
-from benchmark.data.worker_processes import stop_signals_held
+from benchmark.data.worker_processes import stop_signals_deferred
 from benchmark.engine.checkpoint import FitDirectory, load_best_model, load_checkpoint, write_curve
 from benchmark.engine.device import RunDevice
 from benchmark.engine.evaluation import EvalSet, evaluate
@@ -149,7 +149,7 @@ class Trainer:
         self.model.train()
         self.loss.module.train()
         finish = device_transform_of(loader.dataset)
-        with stop_signals_held():  # its workers are forked here (on the first epoch)
+        with stop_signals_deferred():  # its workers are forked here (on the first epoch)
             batches = iter(loader)
         for images, labels in batches:
             self.state.iteration += 1

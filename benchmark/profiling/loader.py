@@ -31,7 +31,7 @@ from benchmark.data import (
     image_set_for_classes,
 )
 from benchmark.data.device_transform import FloatOnHost
-from benchmark.data.worker_processes import stop_signals_held
+from benchmark.data.worker_processes import stop_signals_deferred
 from benchmark.engine.train_loader import build_train_loader
 from benchmark.progress import Progress
 
@@ -132,7 +132,7 @@ def measure_loader(
     )
     loader.sampler.set_epoch(1)
     arrivals, batch_bytes = [], 0
-    with stop_signals_held():  # the loader's workers are forked here
+    with stop_signals_deferred():  # the loader's workers are forked here
         delivered_batches = iter(loader)
     for delivered in delivered_batches:
         arrivals.append(time.perf_counter())
