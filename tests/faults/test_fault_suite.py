@@ -5,8 +5,9 @@
     loop SIGKILLs one every 1.5 s -> the budget is exact, no trial is lost or run twice; (c)
     PostgreSQL stopped for 30 s mid-sweep -> the workers wait and go on; (d) the journal's
     filesystem full -> one clear error, nothing torn, resumed once space is freed; (e) two
-    submits at once -> one sweep. Each prints one line of figures (the README's table); CI runs
-    it on the real single-node Slurm and PostgreSQL, as root (for the tmpfs).
+    submits at once -> one sweep. Each prints one line of figures (the table of
+    docs/guide/slurm.md); CI runs it on the real single-node Slurm and PostgreSQL, as root (for
+    the tmpfs).
 """
 
 from __future__ import annotations
@@ -275,9 +276,10 @@ def test_e_two_submits_at_once_queue_one_sweep(tmp_path, slurm_cluster, tiny_ove
             assert "nothing to submit" in out
 
 
-def test_the_readme_shows_a_line_of_figures_for_every_fault():
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    block = readme.split("<!-- fault-figures:begin")[1].split("<!-- fault-figures:end -->")[0]
+def test_the_docs_show_a_line_of_figures_for_every_fault():
+    slurm_page = Path(__file__).resolve().parents[2] / "docs" / "guide" / "slurm.md"
+    block = slurm_page.read_text().split("<!-- fault-figures:begin")[1]
+    block = block.split("<!-- fault-figures:end -->")[0]
     rows = [line for line in block.splitlines() if line.startswith("| (")]
     assert [row[2:5] for row in rows] == ["(a)", "(b)", "(b)", "(c)", "(d)", "(e)"]
     tests = [name for name in globals() if name.startswith("test_") and name[6] == "_"]
