@@ -341,8 +341,7 @@ def site(tmp_path_factory) -> Path:
 
 def test_every_page_is_built(site, config):
     for page_file in nav_pages(config["nav"]):
-        folder = page_file.removesuffix("index.md").removesuffix(".md")
-        html = site / folder / "index.html"
+        html = site / (page_file.removesuffix(".md") + ".html")
         assert html.is_file(), f"{page_file} was not built"
 
 
@@ -365,17 +364,33 @@ def test_the_site_loads_nothing_from_the_network(site):
     assert {name: found for name, found in external.items() if found} == {}
 
 
+LOCAL_LINK = re.compile(r"""\b(?:href|src)="(?![a-z]+:|#|//)([^"#?]+)""", re.I)
+
+
+def test_every_local_link_of_the_site_is_a_file_on_disk(site):
+    """The site reads from the disk as it is (file://): each link names a file, not a folder.
+    (404.html is for a web server, which serves it at any path: its links are absolute.)"""
+    broken = {
+        f"{html.relative_to(site)} -> {target}"
+        for html in site.rglob("*.html")
+        if html.name != "404.html"
+        for target in LOCAL_LINK.findall(html.read_text())
+        if not (html.parent / target).is_file()
+    }
+    assert not broken, sorted(broken)[:20]
+
+
 def test_the_rendered_pages_hold_their_content(site):
     home = (site / "index.html").read_text()
     assert "class-disjoint 4-fold" in home  # the README's intro, included
-    started = (site / "getting-started" / "index.html").read_text()
+    started = (site / "getting-started.html").read_text()
     assert "<table>" in started and "MFCWMS" in started  # the example table, included
-    losses = (site / "losses" / "index.html").read_text()
+    losses = (site / "losses.html").read_text()
     assert losses.count("<tr>") >= 25 + 1 + 60  # both generated tables render as tables
 
 
 @pytest.mark.parametrize("package", PUBLIC_PACKAGES)
 def test_every_public_name_has_an_entry_in_its_api_page(site, package):
-    html = (site / "reference" / package / "index.html").read_text()
+    html = (site / "reference" / f"{package}.html").read_text()
     for name, module in documented_names(package).items():
         assert f'id="{module}.{name}"' in html, f"{module}.{name} has no entry"
