@@ -34,6 +34,7 @@ from benchmark.study.budget import Heartbeat, Next, TrialBudget
 from benchmark.study.context import StudyContext
 from benchmark.study.factory import build_sampler, create_study
 from benchmark.study.run_dir import params_key
+from benchmark.study.seeds import search_fold_seed
 from benchmark.study.storage import describe_outage, is_storage_outage, without_password
 
 _logger = logging.getLogger(__name__)
@@ -44,8 +45,12 @@ environment, not the parameters, is at fault (the other workers go on)."""
 
 
 def fold_seed(context: StudyContext, fold: int) -> int:
-    """Seed of a trial's fold: the same for every trial (common random numbers)."""
-    return context.config.study.sampler.seed * 1000 + fold
+    """Seed of a trial's fold: the same for every trial (common random numbers), never one the
+    retrain stage uses (:mod:`benchmark.study.seeds`)."""
+    config = context.config
+    return search_fold_seed(
+        config.study.sampler.seed, fold, config.retrain.seed_offset, config.data.n_folds
+    )
 
 
 @dataclass
