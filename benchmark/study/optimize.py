@@ -119,7 +119,9 @@ def run_worker(context: StudyContext, loss: str) -> WorkerSummary:
     """Run trials of ``loss``'s study until its budget is finished (or nothing is left for this
     worker to start), then return."""
     config = context.config
-    space = load_search_space(get_loss_spec(loss), config.dataset)
+    space = load_search_space(
+        get_loss_spec(loss), config.dataset, batch_size=config.training.batch_size
+    )
     study = create_study(context, loss, space)
     _record_study_settings(study, context, space)
     budget = TrialBudget(
