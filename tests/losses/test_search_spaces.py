@@ -197,6 +197,7 @@ SHARED_WITH_MLRC = {
     ("subcenter_arcface", "scale"): ("arcface", "scale"),
     ("tuplet_margin", "margin"): ("arcface", "margin"),
     ("tuplet_margin", "scale"): ("arcface", "scale"),
+    ("tuplet_margin", "variance_weight"): ("snr_contrastive", "regularizer_weight"),
     ("lifted_structure", "pos_margin"): ("contrastive", "pos_margin"),
     ("lifted_structure", "neg_margin"): ("contrastive", "neg_margin"),
     ("nca", "softmax_scale"): ("proxy_nca", "softmax_scale"),
@@ -221,6 +222,13 @@ def test_histogram_bins_take_fastaps_widest_range_which_holds_the_authors_bins(d
     widest = load_search_space(get_loss_spec("fastap"), "cub", batch_size=256)
     assert bins.to_dict() == widest.params["num_bins"].to_dict()
     assert bins.low <= 100 and bins.high >= 200
+
+
+def test_tuplet_margins_variance_slacks_bracket_the_papers_over_two_decades():
+    space = load_search_space(get_loss_spec("tuplet_margin"))
+    for name in ("pos_eps", "neg_eps"):
+        p = space.params[name]
+        assert p.log and p.low * 100 <= 0.01 <= p.high / 100, name
 
 
 def test_sub_centers_bracket_the_authors_three_over_two_decades():
