@@ -17,6 +17,7 @@ from benchmark.losses.listing import loss_table, search_space_table
 from benchmark.losses.search_space import ORIGINS, load_search_space
 
 README = Path(__file__).resolve().parents[2] / "README.md"
+REFERENCE_PAGE = README.parent / "results" / "reference" / "mlrc-search-spaces.md"
 MLRC_DATASETS = ("cub", "cars196", "sop")
 
 # MLRC's final bounds (linear scale) per dataset, from results/reference/mlrc-search-spaces.md,
@@ -229,6 +230,26 @@ def test_tuplet_margins_variance_slacks_bracket_the_papers_over_two_decades():
     for name in ("pos_eps", "neg_eps"):
         p = space.params[name]
         assert p.log and p.low * 100 <= 0.01 <= p.high / 100, name
+
+
+def test_reference_page_states_proxy_anchors_ranges_as_its_file():
+    paragraphs = [" ".join(p.split()) for p in REFERENCE_PAGE.read_text().split("\n\n")]
+    (text,) = [p for p in paragraphs if p.startswith("**The paper's own losses and ProxyAnchor**")]
+    spec = get_loss_spec("proxy_anchor")
+    default, sop = load_search_space(spec), load_search_space(spec, "sop")
+    for name in ("margin", "alpha"):
+        p = default.params[name]
+        assert f"{name} {p.scale} {p.bounds()}" in text, name
+    assert f"(SOP {sop.params['alpha'].bounds()})" in text
+
+
+def test_circle_file_cites_the_authors_fine_grained_retrieval_values_which_it_holds():
+    """Sun et al. use m 0.4, gamma 80 for fine-grained image retrieval (0.25 is for faces)."""
+    text = " ".join(get_loss_spec("circle").search_space_path.read_text().split())
+    assert "fine-grained image retrieval, our task: m 0.4, gamma 80" in text
+    space = load_search_space(get_loss_spec("circle"))
+    assert space.params["m"].low < 0.4 < space.params["m"].high
+    assert space.params["gamma"].low < 80 < space.params["gamma"].high
 
 
 def test_sub_centers_bracket_the_authors_three_over_two_decades():
