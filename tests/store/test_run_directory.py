@@ -100,7 +100,7 @@ def test_only_run_directory_spells_the_paths_inside_a_run_directory():
     import benchmark
 
     package = Path(benchmark.__file__).parent
-    owner = package / "study" / "run_dir.py"
+    owner = package / "store" / "run_directory.py"
     spelled = []
     for path in sorted(package.rglob("*.py")):
         if path == owner:
