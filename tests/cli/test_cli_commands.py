@@ -219,7 +219,7 @@ def test_profile_losses_prints_ratios_and_writes_csv(capsys, tmp_path):
 
 def test_run_reads_the_protocol_once(capsys, tmp_path, monkeypatch):
     import benchmark.config
-    import benchmark.study
+    import benchmark.stages.pipeline
 
     real_load = benchmark.config.load_protocol
     calls = []
@@ -229,7 +229,7 @@ def test_run_reads_the_protocol_once(capsys, tmp_path, monkeypatch):
         return real_load(*args, **kwargs)
 
     monkeypatch.setattr(benchmark.config, "load_protocol", counting_load)
-    monkeypatch.setattr(benchmark.study, "run_stages", lambda context, losses: losses)
+    monkeypatch.setattr(benchmark.stages.pipeline, "run_stages", lambda context, losses: losses)
     args = ["run", "--losses", "mfcwms", "--run-dir", str(tmp_path / "r"), "--no-progress"]
     assert main(args) == 0
     printed = capsys.readouterr()

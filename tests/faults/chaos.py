@@ -23,8 +23,9 @@ from pathlib import Path
 import optuna
 from optuna.trial import TrialState
 
-from benchmark.study import RunDirectory, open_storage, study_name
-from benchmark.study.run_dir import params_key
+from benchmark.store.run_directory import RunDirectory, params_key
+from benchmark.store.storage import open_storage
+from benchmark.store.study_state import study_name
 
 LOSS = "contrastive"
 _FORK = multiprocessing.get_context("fork")
@@ -57,7 +58,7 @@ class Sweep:
     """A study of ``n_trials`` run by forked stand-in workers on ``storage`` (None: journal)."""
 
     def __init__(self, tmp_path: Path, overrides: list[str], storage: str | None, fold_s: float):
-        from study_helpers import tiny_config
+        from run_helpers import tiny_config
 
         self.run_dir = RunDirectory(tmp_path / "run")
         self.config = tiny_config(overrides)
@@ -205,7 +206,8 @@ def _worker_main(run_dir: str, storage: str | None, log: str, evaluations: str, 
         for sig in (signal.SIGTERM, signal.SIGUSR1, signal.SIGINT):
             signal.signal(sig, signal.SIG_DFL)
 
-        from benchmark.study import optimize, trial_attrs
+        from benchmark.search import worker as optimize
+        from benchmark.store import trial_attrs
 
         def evaluate(context, loss, params, trial):
             scores = []
