@@ -6,6 +6,10 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+MAX_FOLDS = 50
+"""The most folds a protocol may have: a repeat's retrain seeds span 100 integers, and the
+search's fold seeds keep clear of them in the other half (``benchmark/search/seeds.py``)."""
+
 
 @dataclass
 class DataConfig:

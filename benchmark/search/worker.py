@@ -31,6 +31,7 @@ from benchmark.losses.search_space import SearchSpace, load_search_space
 from benchmark.progress import Progress
 from benchmark.search.budget import Heartbeat, Next, TrialBudget
 from benchmark.search.context import StudyContext
+from benchmark.search.seeds import search_fold_seed
 from benchmark.search.study_factory import build_sampler, create_study
 from benchmark.store import trial_attrs
 from benchmark.store.run_directory import params_key
@@ -44,8 +45,12 @@ environment, not the parameters, is at fault (the other workers go on)."""
 
 
 def fold_seed(context: StudyContext, fold: int) -> int:
-    """Seed of a trial's fold: the same for every trial (common random numbers)."""
-    return context.config.study.sampler.seed * 1000 + fold
+    """Seed of a trial's fold: the same for every trial (common random numbers), never one the
+    retrain stage uses (:mod:`benchmark.search.seeds`)."""
+    config = context.config
+    return search_fold_seed(
+        config.study.sampler.seed, fold, config.retrain.seed_offset, config.data.n_folds
+    )
 
 
 @dataclass
@@ -114,7 +119,9 @@ def run_worker(context: StudyContext, loss: str) -> WorkerSummary:
     """Run trials of ``loss``'s study until its budget is finished (or nothing is left for this
     worker to start), then return."""
     config = context.config
-    space = load_search_space(get_loss_spec(loss), config.dataset)
+    space = load_search_space(
+        get_loss_spec(loss), config.dataset, batch_size=config.training.batch_size
+    )
     study = create_study(context, loss, space)
     _record_study_settings(study, context, space)
     budget = TrialBudget(

@@ -35,7 +35,9 @@ def resolve_losses(selection: str | None, config: ProtocolConfig) -> list[str]:
                 "'demo' (`mlrc losses` lists them)"
             )
     for name in names:
-        load_search_space(get_loss_spec(name), config.dataset)
+        load_search_space(
+            get_loss_spec(name), config.dataset, batch_size=config.training.batch_size
+        )
         fixed_params(config, name)
     return names
 

@@ -19,6 +19,7 @@ import torch
 from benchmark.engine import concatenate_embeddings, eval_parts, retrieval_metrics
 from benchmark.errors import ConfigError
 from benchmark.progress import tracked
+from benchmark.search import seeds
 from benchmark.search.context import StudyContext
 from benchmark.store.results_file import ResultsFile, result_rows
 from benchmark.store.run_directory import code_version
@@ -38,8 +39,9 @@ class FoldOutcome:
 
 
 def retrain_seed(context: StudyContext, repeat: int, fold: int) -> int:
-    """The seed of fold ``fold`` of repeat ``repeat``: shared by every loss of the run."""
-    return context.config.retrain.seed_offset + 100 * repeat + fold
+    """The seed of fold ``fold`` of repeat ``repeat``: shared by every loss of the run, never
+    one the search trains from (:mod:`benchmark.search.seeds`)."""
+    return seeds.retrain_seed(context.config.retrain.seed_offset, repeat, fold)
 
 
 def repeats_to_run(context: StudyContext, loss: str, repeats: list[int] | None) -> list[int]:
