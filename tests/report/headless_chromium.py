@@ -39,6 +39,7 @@ FLAGS = (
 )
 WINDOW = (1280, 900)
 READ_TIMEOUT = 60.0
+CLOSE_TIMEOUT = 30.0
 # What the page reports about itself once loaded: images (src, resolved URL, natural width)
 # and links (href as written, resolved URL), and the ids a "#fragment" link may point at.
 _INSPECT = """JSON.stringify({
@@ -78,15 +79,21 @@ class _Pipe:
         self._buffer, self._next_id = b"", 0
         self.events: list[dict] = []
 
-    def call(self, method: str, params: dict | None = None, session: str | None = None) -> dict:
+    def send(self, method: str, params: dict | None = None, session: str | None = None) -> int:
+        """Send a command; returns its id."""
         self._next_id += 1
         message = {"id": self._next_id, "method": method, "params": params or {}}
         if session:
             message["sessionId"] = session
         self._commands.write(json.dumps(message).encode() + b"\0")
+        return self._next_id
+
+    def call(self, method: str, params: dict | None = None, session: str | None = None) -> dict:
+        """Send a command and return its result (events read meanwhile are kept)."""
+        command_id = self.send(method, params, session)
         while True:
             reply = self.read()
-            if reply.get("id") == self._next_id:
+            if reply.get("id") == command_id:
                 if "error" in reply:
                     raise RuntimeError(f"{method}: {reply['error']}")
                 return reply.get("result", {})
@@ -134,6 +141,7 @@ def load_page(url: str, chromium: str, timeout: float = 60) -> PageLoad:
         [chromium, *FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}"],
         preexec_fn=onto_3_and_4,
         close_fds=False,  # every other descriptor of ours is non-inheritable (PEP 446)
+        env={**os.environ, "TMPDIR": profile},  # its shared-memory files go with the profile
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -144,11 +152,23 @@ def load_page(url: str, chromium: str, timeout: float = 60) -> PageLoad:
             os.fdopen(commands_write, "wb", buffering=0) as commands,
             os.fdopen(replies_read, "rb", buffering=0) as replies,
         ):
-            return _inspect(_Pipe(commands, replies), url, timeout)
+            pipe = _Pipe(commands, replies)
+            try:
+                return _inspect(pipe, url, timeout)
+            finally:
+                _close(pipe, process)
     finally:
-        process.kill()
-        process.wait(timeout=30)
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def _close(pipe: _Pipe, process: subprocess.Popen) -> None:
+    """Ask Chromium to quit (it then cleans up after itself); kill it if it does not."""
+    try:
+        pipe.send("Browser.close")
+        process.wait(timeout=CLOSE_TIMEOUT)
+    except (OSError, subprocess.TimeoutExpired):
+        process.kill()
+        process.wait(timeout=CLOSE_TIMEOUT)
 
 
 def _inspect(pipe: _Pipe, url: str, timeout: float) -> PageLoad:
