@@ -67,13 +67,17 @@ def optuna_figures(
         (titles.get(loss, by_loss[loss].study_name), by_loss[loss])
         for loss in ordered_losses(by_loss)
     ]
-    return [_history_figure(panels, history_png), _importance_figure(panels, importance_png)]
+    histories = [(title, study.get_trials(deepcopy=False)) for title, study in panels]
+    return [history_figure(histories, history_png), _importance_figure(panels, importance_png)]
 
 
-def _history_figure(panels: list[tuple[str, optuna.Study]], path: Path) -> FigureOutcome:
+def history_figure(
+    panels: list[tuple[str, list[optuna.trial.FrozenTrial]]], path: Path
+) -> FigureOutcome:
+    """The optimisation history of each study, one panel per ``(title, trials)``: every fold's
+    validation MAP@R, each completed trial's mean over its folds, and the best so far."""
     figure, axes = _panels(len(panels))
-    for (title, study), ax in zip(panels, axes, strict=False):
-        trials = study.get_trials(deepcopy=False)
+    for (title, trials), ax in zip(panels, axes, strict=False):
         complete = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
         folds = [(t.number, 100 * score) for t in trials for score in _fold_scores(t)]
         if folds:

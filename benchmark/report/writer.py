@@ -49,6 +49,8 @@ class ReportListing:
     main_table: str
     written: list[Path] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    page: Path | None = None
+    """The results page (``index.html``) when one was asked for."""
 
     def format(self, out_dir: Path) -> str:
         lines = [f"written to {out_dir}/:"]
@@ -61,6 +63,8 @@ class ReportListing:
         if self.skipped:
             lines.append("skipped:")
             lines += [f"  {reason}" for reason in self.skipped]
+        if self.page is not None:
+            lines.append(f"results page: {self.page}")
         return "\n".join(lines)
 
 
@@ -127,8 +131,11 @@ def write_report(
     profile_csv: Path | None = None,
     confidence: float | None = None,
     figures: bool = True,
+    html_dir: Path | None = None,
 ) -> ReportListing:
-    """Read ``sources``, write every table and figure to ``out_dir``, and list them."""
+    """Read ``sources``, write every table and figure to ``out_dir``, and list them; with
+    ``html_dir``, also the results page of the runs there (see
+    :mod:`benchmark.report.results_page`)."""
     results = [read_source(Path(path)) for path in sources]
     rows = merge_rows(results)
     chosen = check_metrics(metrics, rows)
@@ -153,6 +160,12 @@ def write_report(
                 listing.written.append(outcome.path)
             else:
                 listing.skipped.append(outcome.skipped)
+    if html_dir is not None:
+        from benchmark.report.results_page import write_results_page
+
+        listing.page = write_results_page(
+            html_dir, documents, results, listing.written, listing.skipped, figures
+        )
     return listing
 
 
