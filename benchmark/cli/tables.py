@@ -49,6 +49,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="confidence level of the intervals (default: the runs' retrain.confidence, or 0.95)",
     )
     tables.add_argument("--no-figures", action="store_true", help="write the tables only")
+    tables.add_argument(
+        "--allow-mixed-settings",
+        action="store_true",
+        help="show runs of one protocol and dataset made with other settings in one table, "
+        "their cells marked with those settings (refused by default: like with like only)",
+    )
 
 
 def _tables(args: argparse.Namespace) -> int:
@@ -72,6 +78,7 @@ def _tables(args: argparse.Namespace) -> int:
         profile_csv=args.runtime,
         confidence=args.confidence,
         figures=not args.no_figures,
+        allow_mixed_settings=args.allow_mixed_settings,
     )
     print(listing.main_table)
     print()

@@ -13,17 +13,19 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from benchmark.report.budget_marks import (
-    UNLIKE_BUDGET,
-    budget_marks,
-    budget_note,
-    with_budget_columns,
-)
 from benchmark.report.labels import BEST_EPOCH, OWN_PARAMS_SOURCES, is_percent_metric
 from benchmark.report.latex import escape_latex
 from benchmark.report.stats import MIN_REPEATS_TO_COMPARE, compare_with_best
-from benchmark.report.summary import BUDGET, SUMMARY_KEY
+from benchmark.report.summary import SUMMARY_KEY
 from benchmark.report.table_model import MISSING, Cell, Emphasis, Note, Table
+from benchmark.report.unlike_marks import (
+    UNLIKE_COLUMNS,
+    budget_marks,
+    budget_note,
+    settings_marks,
+    settings_note,
+    with_unlike_columns,
+)
 from benchmark.store.results_file import UNTRAINED
 
 SIGNIFICANCE_LEVEL = 0.05
@@ -80,9 +82,11 @@ def build_stats_table(
     frame = _place(summary, rows, columns)
     rows, columns, frame = _drop_empty(rows, columns, frame)
     frame = _add_significance(frame, compare_within)
-    budgets = budget_marks(frame, compare_within)
+    budgets, settings = budget_marks(frame, compare_within), settings_marks(frame)
     marks = {
-        index: ", ".join(part for part in (mark, budgets.get(index, "")) if part)
+        index: ", ".join(
+            part for part in (mark, budgets.get(index, ""), settings.get(index, "")) if part
+        )
         for index, mark in _repeat_marks(frame).items()
     }
     cells = [[MISSING] * len(columns.keys) for _ in rows.keys]
@@ -105,17 +109,19 @@ def build_stats_table(
         frame,
         family,
         any(c is MISSING for row in cells for c in row),
-        has_marks=any(marks[index] != budgets.get(index, "") for index in marks),
+        has_marks=any(_repeat_marks(frame).values()),
     )
     if budgets:
         table.notes.append(budget_note(family))
-    frame = with_budget_columns(frame, budgets)
+    if settings:
+        table.notes.append(settings_note())
+    frame = with_unlike_columns(frame, budgets)
     frame = frame.sort_values(["row_index", "column_index"], kind="stable")
     frame = frame.assign(
         row=[rows.labels[i] for i in frame["row_index"]],
         column=[_column_name(columns, j) for j in frame["column_index"]],
     )
-    shown = CSV_COLUMNS + [c for c in (BUDGET, UNLIKE_BUDGET) if c in frame]
+    shown = CSV_COLUMNS + [column for column in UNLIKE_COLUMNS if column in frame]
     return table, frame[shown].reset_index(drop=True)
 
 

@@ -25,6 +25,9 @@ SUMMARY_KEY = [
     "metric",
 ]
 STAT_COLUMNS = ["mean", "std", "ci_low", "ci_high", "half_width", "n", "confidence"]
+SETTINGS = "settings"
+"""The summary column of the settings a cell's run was made with unlike the other runs of its
+table (:mod:`benchmark.report.run_settings`; empty: alike, or a single run)."""
 BUDGET = "n_trials"
 """The summary column of a cell's study budget: its repeats' ``n_trials`` (``5``), several
 joined (``5|8``: repeats searched under different budgets, ``?`` for one unknown), or empty
@@ -56,9 +59,13 @@ def summarize_results(rows: pd.DataFrame, confidence: float = 0.95) -> pd.DataFr
                 n=interval.n,
                 confidence=confidence,
                 n_trials=cell_budget(group.get(BUDGET, [])),
+                settings=", ".join(
+                    dict.fromkeys(t for t in group.get(SETTINGS, []) if isinstance(t, str) and t)
+                ),
             )
         )
-    return pd.DataFrame.from_records(records, columns=[*SUMMARY_KEY, *STAT_COLUMNS, BUDGET])
+    columns = [*SUMMARY_KEY, *STAT_COLUMNS, BUDGET, SETTINGS]
+    return pd.DataFrame.from_records(records, columns=columns)
 
 
 def cell_budget(budgets) -> str:

@@ -318,29 +318,47 @@ class RunDirectory:
         return manifest
 
 
+def setting_changes(
+    old: dict[str, Any], new: dict[str, Any], shared_only: bool = False
+) -> list[tuple[str, Any, Any]]:
+    """The settings that shape results and differ between two resolved protocols (as
+    ``ProtocolConfig.to_dict`` and run.json hold them): ``(name, old value, new value)``, the
+    budgets (:data:`BUDGET_SETTINGS`) included, the hardware and bookkeeping settings aside.
+    ``shared_only``: a setting one side lacks (an older run.json) is not compared."""
+    changes = []
+    for section, values in new.items():
+        if not isinstance(values, dict):
+            if section in {"source", "demo_losses"} or (shared_only and section not in old):
+                continue
+            if old.get(section) != values:
+                changes.append((section, old.get(section), values))
+            continue
+        for key, value in values.items():
+            known = isinstance(old.get(section), dict) and key in old[section]
+            if (section, key) in _MUTABLE_SETTINGS or (shared_only and not known):
+                continue
+            old_value = (old.get(section) or {}).get(key)
+            if isinstance(old_value, list) and isinstance(value, tuple):
+                old_value = tuple(old_value)  # JSON has no tuples
+            if old_value != value:
+                changes.append((f"{section}.{key}", old_value, value))
+    return changes
+
+
 def _check_same_protocol(
     path: Path, old: dict, new: dict, raise_budget: bool = False
 ) -> dict[str, list[int]]:
     """Refuse ``new`` unless it has ``old``'s result-changing settings (budgets may rise with
     ``raise_budget``); returns the budgets raised (``{"study.n_trials": [5, 8]}``)."""
+    budgets = {f"{section}.{key}" for section, key in BUDGET_SETTINGS}
     differences, raised, lowered = [], {}, []
-    for section, values in new.items():
-        if not isinstance(values, dict):
-            if old.get(section) != values and section not in {"source", "demo_losses"}:
-                differences.append(section)
+    for name, old_value, value in setting_changes(old, new):
+        if name in budgets and raise_budget and value > old_value:
+            raised[name] = [old_value, value]
             continue
-        for key, value in values.items():
-            old_value = (old.get(section) or {}).get(key)
-            if isinstance(old_value, list):
-                old_value = type(value)(old_value) if isinstance(value, tuple) else old_value
-            if old_value == value or (section, key) in _MUTABLE_SETTINGS:
-                continue
-            if (section, key) in BUDGET_SETTINGS and raise_budget and value > old_value:
-                raised[f"{section}.{key}"] = [old_value, value]
-                continue
-            differences.append(f"{section}.{key}: {old_value!r} -> {value!r}")
-            if (section, key) in BUDGET_SETTINGS and value < old_value:
-                lowered.append(f"--set {section}.{key}={old_value}")
+        differences.append(name if "." not in name else f"{name}: {old_value!r} -> {value!r}")
+        if name in budgets and value < old_value:
+            lowered.append(f"--set {name}={old_value}")
     if differences:
         raise ConfigError(
             f"{path} was created with other settings ({'; '.join(differences)}); "

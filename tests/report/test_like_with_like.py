@@ -111,3 +111,40 @@ def test_mlrc_tables_loads_the_plugins_the_run_recorded_so_datasets_keep_their_n
     assert main(["tables", str(run), "--out", str(tmp_path / "out"), "--no-figures"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: plugin file not found") and str(run / "run.json") in err
+
+
+def _run_of(tmp_path, name: str, losses: set[str], trunk_lr: float):
+    """A demo run directory holding ``losses`` only, made with ``trunk_lr``."""
+    run = make_run_dir(tmp_path / name, curves=False, journal=False)
+    rows = pd.read_csv(run / "results.csv")
+    rows[rows["loss"].isin(losses)].to_csv(run / "results.csv", index=False)
+    manifest = json.loads((run / "run.json").read_text())
+    manifest["protocol"]["training"] = {"trunk_lr": trunk_lr, "device": name}  # device: free
+    (run / "run.json").write_text(json.dumps(manifest))
+    return run
+
+
+def test_runs_made_with_other_settings_are_refused_in_one_table_unless_allowed_then_marked(
+    tmp_path, capsys
+):
+    first = _run_of(tmp_path, "first", {"contrastive", "untrained"}, 0.001)
+    second = _run_of(tmp_path, "second", {"mfcwms"}, 0.01)
+    out = tmp_path / "out"
+    args = ["tables", str(first), str(second), "--out", str(out), "--no-figures"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "training.trunk_lr: 0.001 there, 0.01 here" in err
+    assert "--allow-mixed-settings" in err and "device" not in err
+
+    assert main([*args, "--allow-mixed-settings"]) == 0
+    markdown = (out / "table1.md").read_text()
+    assert _row(markdown, "MFCWMS").count("(trunk_lr=0.01)") == 2
+    assert "trunk_lr" not in _row(markdown, "Cont.")
+    assert "(setting=value): from a run made with that setting" in markdown
+    assert r"\textsuperscript{trunk\_lr=0.01}" in (out / "table1.tex").read_text()
+    table = pd.read_csv(out / "table1.csv", keep_default_na=False)
+    assert set(table.loc[table["loss"] == "mfcwms", "settings"]) == {"trunk_lr=0.01"}
+
+    third = _run_of(tmp_path, "third", {"mfcwms"}, 0.001)  # made alike: no mark, no refusal
+    assert main(["tables", str(first), str(third), "--out", str(tmp_path / "o3")]) == 0
+    assert "settings" not in pd.read_csv(tmp_path / "o3" / "table1.csv").columns

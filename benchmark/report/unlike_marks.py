@@ -1,4 +1,5 @@
-"""Marks of the cells whose loss was searched under another budget than the rest of its family.
+"""Marks of the cells that ran unlike the rest of their family: under another budget, or in a
+run made with other settings.
 
 A table compares only like with like: every setting that shapes results is fixed per run
 directory, except the study budget, which a run may raise (``--raise-budget``) and whose rows
@@ -7,7 +8,9 @@ an ablation) were searched under different budgets, each cell off its family's u
 marked with its own (``2 trials``), and a note says what that means. Rows from files that
 predate the column have an unknown budget: marked only beside known ones. Losses whose
 parameters were not searched (published, the protocol's, the untrained baseline) are not
-compared.
+compared. Cells from a run made with other settings than the first run of their protocol and
+dataset (shown only with ``mlrc tables --allow-mixed-settings``) are marked with them
+(``trunk_lr=0.01``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from collections import Counter
 import pandas as pd
 
 from benchmark.report.latex import escape_latex
-from benchmark.report.summary import BUDGET
+from benchmark.report.summary import BUDGET, SETTINGS
 from benchmark.report.table_model import Note
 from benchmark.store.results_file import SEARCHED, UNTRAINED
 
@@ -44,6 +47,24 @@ def budget_marks(frame: pd.DataFrame, compare_within: tuple[str, ...]) -> dict[i
     return marks
 
 
+def settings_marks(frame: pd.DataFrame) -> dict[int, str]:
+    """The settings a cell's run was made with unlike the table's other runs, where any."""
+    if SETTINGS not in frame:
+        return {}
+    return {index: text for index, text in frame[SETTINGS].items() if text}
+
+
+def settings_note() -> Note:
+    """What a settings mark means."""
+    text = (
+        "from a run made with that setting, unlike the other runs of this table: not a "
+        "like-for-like comparison (shown together by request)."
+    )
+    return Note(
+        f"(setting=value): {text}", rf"\textsuperscript{{setting=value}}: {escape_latex(text)}"
+    )
+
+
 def budget_mark(budget: str) -> str:
     """``5 trials``, ``2/5 trials`` (repeats searched under both), ``trials unknown``."""
     if not budget:
@@ -64,12 +85,22 @@ def budget_note(family: str) -> Note:
     )
 
 
-def with_budget_columns(frame: pd.DataFrame, marks: dict[int, str]) -> pd.DataFrame:
-    """``frame`` with its cells' budgets and whether each is marked, when any is known (a
-    table from files without budgets keeps its columns)."""
-    if BUDGET not in frame or not (frame[BUDGET] != "").any():
-        return frame.drop(columns=[BUDGET], errors="ignore")
-    return frame.assign(**{UNLIKE_BUDGET: [index in marks for index in frame.index]})
+def with_unlike_columns(frame: pd.DataFrame, marks: dict[int, str]) -> pd.DataFrame:
+    """``frame`` with its cells' budgets and whether each is marked (``marks``: the budget
+    marks), when any budget is known, and the settings of runs made unlike the others, when
+    any; a table from files without budgets, of runs made alike, keeps its columns."""
+    dropped = []
+    if BUDGET in frame and (frame[BUDGET] != "").any():
+        frame = frame.assign(**{UNLIKE_BUDGET: [index in marks for index in frame.index]})
+    else:
+        dropped.append(BUDGET)
+    if not (SETTINGS in frame and (frame[SETTINGS] != "").any()):
+        dropped.append(SETTINGS)
+    return frame.drop(columns=dropped, errors="ignore")
+
+
+UNLIKE_COLUMNS = (BUDGET, UNLIKE_BUDGET, SETTINGS)
+"""The CSV columns of the above, in order, where present."""
 
 
 def _usual_budget(budgets: pd.Series) -> str:
