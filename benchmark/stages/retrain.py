@@ -87,8 +87,8 @@ def _rerun_under_raised_budget(
         results.record_budget(loss, same, context.config.study.n_trials)
     if other:
         _logger.warning(
-            "%s: repeats %s were trained with the best parameters of a smaller budget; they "
-            "are trained again with those of study.n_trials = %d",
+            "%s: repeats %s were trained with other parameters than the study's choice under "
+            "study.n_trials = %d (a lower budget's); they are trained again",
             loss,
             ",".join(map(str, sorted(other))),
             context.config.study.n_trials,
