@@ -167,16 +167,17 @@ def _check_before_submitting(
     ablation: AblationRequest | None,
     raise_budget: bool = False,
 ) -> None:
-    """A missing sbatch, a wrong dataset root or an unreachable database fails now, before any
-    job is queued; a sweep's settings are recorded in ``run.json``. The storage is opened with
-    the URL the jobs get (no password in it), so a job would reach it too."""
+    """Settings unlike the run's, a missing sbatch, a wrong dataset root or an unreachable
+    database fail now, before any job is queued; a sweep's settings are recorded in
+    ``run.json``. The storage is opened with the URL the jobs get (no password in it), so a job
+    would reach it too."""
+    if ablation is None:
+        run_dir.check_settings(config, raise_budget)  # a refused change fails first
     if not slurm.available():
         raise SlurmError(
             "sbatch is not installed here: run `mlrc slurm submit` on a Slurm login node, or "
             "add --dry-run to only write the scripts"
         )
-    if ablation is None:
-        run_dir.check_settings(config, raise_budget)  # a refused change fails first
     load_dataset(config.dataset, config.data.root, config.data)
     if ablation is None:  # each grid point of an ablation is a run of its own
         open_storage(storage_url, run_dir.journal_path)  # an unreachable database fails here
