@@ -76,6 +76,7 @@ def _ablate(args: argparse.Namespace) -> int:
         dataset=base.dataset,
         overrides=[*args.overrides, *root_override(args.root)],
         progress=not args.no_progress,
+        raise_budget=args.raise_budget,
     )
     table = write_ablation_table(run_dir, plan.ablation.name, base)
     print(table)

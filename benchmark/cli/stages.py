@@ -11,6 +11,7 @@ from benchmark.cli._common import (
     add_protocol_arguments,
     add_run_dir_arguments,
     load_config,
+    load_recorded_plugins,
 )
 
 _logger = logging.getLogger(__name__)
@@ -78,7 +79,9 @@ def _run_directory(args: argparse.Namespace, config):
 
 
 def _run_config(args: argparse.Namespace):
-    """The protocol of --protocol/--dataset/--set, with --params-from and --search applied."""
+    """The protocol of --protocol/--dataset/--set, with --params-from and --search applied
+    (an existing --run-dir's plugins loaded first: its datasets and losses are known)."""
+    load_recorded_plugins(args.run_dir)
     overrides = []
     if getattr(args, "params_from", None) is not None:
         overrides.append(f"study.params_from={args.params_from}")
@@ -93,7 +96,12 @@ def _created_context(args: argparse.Namespace, config):
 
     run_dir = _run_directory(args, config)
     return StudyContext.create(
-        config, run_dir, args.storage, args.plugin, progress=not args.no_progress
+        config,
+        run_dir,
+        args.storage,
+        args.plugin,
+        progress=not args.no_progress,
+        raise_budget=args.raise_budget,
     )
 
 
@@ -107,15 +115,15 @@ def _attached_context(args: argparse.Namespace):
 def _run(args: argparse.Namespace) -> int:
     from benchmark.report import write_run_table
     from benchmark.stages.pipeline import resolve_losses, run_stages
-    from benchmark.store.results_file import UNTRAINED
 
     config = _run_config(args)
+    load_recorded_plugins(_run_directory(args, config).path)  # the default --run-dir's too
     losses = resolve_losses(args.losses, config)
     context = _created_context(args, config)
     _logger.info("run directory: %s", context.run_dir.path)
     _logger.info("losses: %s", ", ".join(losses))
     run_stages(context, losses)
-    table = write_run_table(context.run_dir, context.config, [*losses, UNTRAINED])
+    table = write_run_table(context.run_dir, context.config)  # every loss with results
     print(table)
     _logger.info("results: %s", context.run_dir.results_path)
     _logger.info("table:   %s", context.run_dir.table_path)

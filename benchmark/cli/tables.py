@@ -58,6 +58,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         "trials, cost and settings; static, opens from file:// "
         "(e.g. mlrc tables results/runs/demo-synthetic --html results/page)",
     )
+    tables.add_argument(
+        "--allow-mixed-settings",
+        action="store_true",
+        help="show runs of one protocol and dataset made with other settings in one table, "
+        "their cells marked with those settings (refused by default: like with like only)",
+    )
 
 
 def _tables(args: argparse.Namespace) -> int:
@@ -84,6 +90,7 @@ def _tables(args: argparse.Namespace) -> int:
         confidence=args.confidence,
         figures=not args.no_figures,
         html_dir=args.html,
+        allow_mixed_settings=args.allow_mixed_settings,
     )
     print(listing.main_table)
     print()

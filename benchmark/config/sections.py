@@ -175,6 +175,12 @@ class StudyConfig:
         return self.params_from is None and self.search
 
     @property
+    def search_budget(self) -> int | None:
+        """The budget searched parameters are chosen under (None when nothing is searched):
+        results record it, and a table marks losses searched under different ones."""
+        return self.n_trials if self.searches else None
+
+    @property
     def params_source(self) -> str:
         """Where the parameters come from when nothing is searched: the published source or
         ``protocol`` (the protocol's ``losses:`` defaults)."""

@@ -33,6 +33,7 @@ from benchmark.report.paper_tables import (
     traditional_table,
 )
 from benchmark.report.reference import read_reference_csv, reference_document
+from benchmark.report.run_settings import tag_unlike_runs
 from benchmark.report.runtime_table import read_profile_csv, runtime_document
 from benchmark.report.sources import ResultsSource, merge_rows, read_source, run_identity
 from benchmark.report.summary import summarize_results, with_best_epoch_rows
@@ -132,11 +133,15 @@ def write_report(
     confidence: float | None = None,
     figures: bool = True,
     html_dir: Path | None = None,
+    allow_mixed_settings: bool = False,
 ) -> ReportListing:
     """Read ``sources``, write every table and figure to ``out_dir``, and list them; with
     ``html_dir``, also the results page of the runs there (see
-    :mod:`benchmark.report.results_page`)."""
+    :mod:`benchmark.report.results_page`). Runs of one protocol and dataset made with other
+    settings are refused, unless ``allow_mixed_settings`` (then marked:
+    :mod:`benchmark.report.run_settings`)."""
     results = [read_source(Path(path)) for path in sources]
+    results = tag_unlike_runs(results, allow_mixed_settings)
     rows = merge_rows(results)
     chosen = check_metrics(metrics, rows)
     confidence = confidence or recorded_confidence(results)

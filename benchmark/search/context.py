@@ -45,13 +45,16 @@ class StudyContext:
         storage_url: str | None = None,
         plugins: list[str] | tuple[str, ...] = (),
         progress: bool = True,
+        raise_budget: bool = False,
     ) -> StudyContext:
         """Start or resume a run: a missing dataset or an unreachable storage fails before
-        anything is written; then the manifest is written (or checked against this config)."""
+        anything is written; then the manifest is written (or checked against this config:
+        ``raise_budget`` lets its budgets rise, see :meth:`RunDirectory.initialise`)."""
+        run_dir.check_settings(config, raise_budget)  # a refused change costs no indexing
         context = cls(config, run_dir, storage_url, progress)
         context.cross_validation  # noqa: B018  (index it now: a missing dataset fails first)
         context.storage  # noqa: B018  (open it now: an unreachable database fails here)
-        run_dir.initialise(config, list(plugins), storage_url)
+        run_dir.initialise(config, list(plugins), storage_url, raise_budget)
         return context
 
     @classmethod

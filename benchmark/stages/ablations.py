@@ -33,23 +33,29 @@ def run_ablation(
     dataset: str,
     overrides: list[str],
     progress: bool = True,
+    raise_budget: bool = False,
 ) -> None:
-    """Run (or resume) the selected points of ``protocol`` on ``dataset`` (with ``overrides``)
-    and gather their rows into ``run_dir``'s results."""
+    """Run (or resume) the selected points of ``protocol`` on ``dataset`` (with ``overrides``;
+    ``raise_budget`` lets them raise the points' budgets) and gather their rows into
+    ``run_dir``'s results."""
     for index in plan.selected:
         slug, setting = plan.points[index]
         config = point_config(protocol, dataset, overrides, plan.ablation, setting, losses)
         point_dir = run_dir.point(slug)
-        run_point(config, losses, point_dir, progress)
+        run_point(config, losses, point_dir, progress, raise_budget)
         gather_point(run_dir, plan.ablation, setting, point_dir)
 
 
 def run_point(
-    config: ProtocolConfig, losses: list[str], point_dir: RunDirectory, progress: bool = True
+    config: ProtocolConfig,
+    losses: list[str],
+    point_dir: RunDirectory,
+    progress: bool = True,
+    raise_budget: bool = False,
 ) -> StudyContext:
     """Train every loss at one grid point (searching first when the protocol searches), in
     the same stage loop as a run (without the untrained baseline)."""
-    context = StudyContext.create(config, point_dir, progress=progress)
+    context = StudyContext.create(config, point_dir, progress=progress, raise_budget=raise_budget)
     run_stages(context, losses, untrained=False)
     return context
 
@@ -57,16 +63,36 @@ def run_point(
 def gather_point(
     run_dir: RunDirectory, ablation: Ablation, setting: Setting, point_dir: RunDirectory
 ) -> int:
-    """Append a finished point's rows to the ablation's results (once); returns rows added."""
+    """Append a finished point's rows to the ablation's results (once); returns rows added.
+    Repeats gathered before the point's budget was raised (their ``n_trials`` differs from the
+    point's own rows now) are replaced."""
     rows = ResultsFile(point_dir).read()
     if rows.empty:
         return 0
-    rows = rows.assign(ablation=ablation.name, ablation_value=json.dumps(setting, sort_keys=True))
+    value = json.dumps(setting, sort_keys=True)
+    rows = rows.assign(ablation=ablation.name, ablation_value=value)
+    _drop_superseded(ResultsFile(run_dir), rows, ablation.name, value)
     records = [
         {key: (None if _missing(value) else value) for key, value in record.items()}
         for record in rows.to_dict("records")
     ]
     return ResultsFile(run_dir).append(records)
+
+
+def _drop_superseded(gathered: ResultsFile, rows: pd.DataFrame, name: str, value: str) -> None:
+    """Drop the gathered repeats of this point whose budget is no longer the point's."""
+    gathered.repair()
+    before = gathered.read()
+    before = before[(before["ablation"] == name) & (before["ablation_value"] == value)]
+    now = dict(zip(zip(rows["loss"], rows["repeat"], strict=True), rows["n_trials"], strict=True))
+    stale: dict[str, set[int]] = {}
+    for loss, repeat, budget in zip(
+        before["loss"], before["repeat"], before["n_trials"], strict=True
+    ):
+        if now.get((loss, repeat), budget) != budget:
+            stale.setdefault(loss, set()).add(int(repeat))
+    for loss, repeats in stale.items():
+        gathered.drop_repeats(loss, repeats, value)
 
 
 def _missing(value: Any) -> bool:

@@ -45,7 +45,10 @@ def retrain_seed(context: StudyContext, repeat: int, fold: int) -> int:
 
 
 def repeats_to_run(context: StudyContext, loss: str, repeats: list[int] | None) -> list[int]:
-    """The requested repeats (default: all) that are not in the results yet."""
+    """The requested repeats (default: all) that are not in the results yet, or whose
+    searched parameters were chosen under another budget than the run's (see
+    :func:`~benchmark.stages.retrain.run_retrain`). A torn results file is repaired first:
+    the repeats it lost are run again."""
     count = context.config.retrain.repeats
     wanted = range(count) if repeats is None else repeats
     for repeat in wanted:
@@ -54,7 +57,9 @@ def repeats_to_run(context: StudyContext, loss: str, repeats: list[int] | None) 
                 f"repeat {repeat} does not exist: the run has retrain.repeats = {count} "
                 f"(repeats 0..{count - 1})"
             )
-    done = ResultsFile(context.run_dir).completed_repeats(loss)
+    results = ResultsFile(context.run_dir)
+    results.repair()
+    done = results.completed_repeats(loss, context.config.study.search_budget)
     return [r for r in wanted if r not in done]
 
 
