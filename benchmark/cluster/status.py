@@ -25,7 +25,7 @@ from benchmark.cluster.slurm import NEVER_SATISFIED, Slurm, TaskState
 from benchmark.errors import SlurmError
 from benchmark.study import UNTRAINED, RunDirectory
 from benchmark.study.run_cost import RunCost, format_run_cost, run_cost
-from benchmark.study.storage import trials_by_study
+from benchmark.study.storage import masked_url, trials_by_study
 
 NO_ACCOUNTING = (
     "some jobs are no longer known to the Slurm controller and sacct is not available here "
@@ -224,4 +224,4 @@ def _losses(entries: list[LedgerEntry], started: list[str]) -> list[str]:
 def _shown_storage(url: str | None) -> str:
     if not url:
         return "journal file in the run directory"
-    return url.split("://", 1)[0] + "://" + url.split("@", 1)[-1] if "@" in url else url
+    return masked_url(url)
