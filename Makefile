@@ -77,7 +77,7 @@ gpu-check: $(STAMP)
 # of failed runs and fails if there is one. Minutes, so not part of `make test`.
 STRESS_RUNS ?= 200
 stress-job-script: $(STAMP)
-	$(BIN)/python tests/slurm/stress_job_script.py --runs $(STRESS_RUNS) --busy-loops-per-core 4
+	$(BIN)/python tests/cluster/stress_job_script.py --runs $(STRESS_RUNS) --busy-loops-per-core 4
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -25,13 +25,13 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import pandas as pd
-import torch
+from typing import TYPE_CHECKING, Any
 
 from benchmark.errors import ResultsError
+
+if TYPE_CHECKING:  # imported where used: the CLI starts without them
+    import numpy as np
+    import pandas as pd
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -78,12 +78,16 @@ def atomic_write_csv(
 
 def atomic_torch_save(obj: Any, path: Path) -> None:
     buffer = io.BytesIO()
+    import torch
+
     torch.save(obj, buffer)
     atomic_write_bytes(path, buffer.getvalue())
 
 
 def atomic_np_save(path: Path, array: np.ndarray) -> None:
     """``np.save(path, array)``, written atomically (and to ``path`` exactly: no ``.npy`` added)."""
+    import numpy as np
+
     buffer = io.BytesIO()
     np.save(buffer, array)
     atomic_write_bytes(path, buffer.getvalue())
@@ -189,15 +193,14 @@ def read_lock_note(path: Path) -> str:
         return ""
 
 
-_CSV_READ_ERRORS = (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError)
-
-
 def read_csv_checked(path: Path, what: str, **kwargs: Any) -> pd.DataFrame:
     """``pd.read_csv(path, **kwargs)``; a file it cannot parse is a ResultsError naming it
     as ``what`` (e.g. "results CSV") with the first line of the parser's reason."""
+    import pandas as pd
+
     try:
         return pd.read_csv(path, **kwargs)
-    except _CSV_READ_ERRORS as exc:
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ResultsError(f"{path} is not a readable {what} ({reason})") from None
 

@@ -127,7 +127,7 @@ def test_dataset_plugin_example_lists_checks_and_runs_also_in_a_cold_worker(
 
     # A process started cold on the run directory loads the plugin recorded in run.json.
     attach = (
-        "from benchmark.study import StudyContext\n"
+        "from benchmark.search import StudyContext\n"
         "index = StudyContext.attach('run').cross_validation.index\n"
         "print(index.name, index.num_images, index.num_classes)\n"
     )

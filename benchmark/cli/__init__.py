@@ -16,7 +16,7 @@ from benchmark.cli import (
     ablate,
     data,
     gpu_check,
-    losses,
+    loss_list,
     profile,
     slurm,
     stages,
@@ -29,7 +29,7 @@ from benchmark.errors import BenchmarkError
 
 __all__ = ["EXAMPLES", "build_parser", "main"]
 
-_COMMAND_MODULES = (stages, ablate, tables, losses, data, profile, gpu_check, slurm, status)
+_COMMAND_MODULES = (stages, ablate, tables, loss_list, data, profile, gpu_check, slurm, status)
 
 
 def build_parser() -> argparse.ArgumentParser:

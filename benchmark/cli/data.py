@@ -125,7 +125,7 @@ def _cache(args: argparse.Namespace) -> int:
     from benchmark.data.protocol_caches import ROLES, disk_usage
 
     if args.run_dir is not None:
-        from benchmark.study import RunDirectory
+        from benchmark.store.run_directory import RunDirectory
 
         config, _ = RunDirectory(args.run_dir.absolute()).attach()
     else:

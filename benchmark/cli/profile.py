@@ -255,7 +255,7 @@ def _register_samplers(profile_commands: argparse._SubParsersAction) -> None:
 
 
 def _profile_samplers(args: argparse.Namespace) -> int:
-    from benchmark.profiling.samplers import (
+    from benchmark.profiling.search_samplers import (
         compare_samplers,
         format_sampler_table,
         write_sampler_csv,
@@ -307,7 +307,7 @@ def _register_pruners(profile_commands: argparse._SubParsersAction) -> None:
 
 
 def _profile_pruners(args: argparse.Namespace) -> int:
-    from benchmark.profiling.pruners import compare_pruners, format_pruner_table
+    from benchmark.profiling.pruner_comparison import compare_pruners, format_pruner_table
 
     rows = compare_pruners(
         args.protocol,

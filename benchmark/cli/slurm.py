@@ -87,7 +87,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 def _submit(args: argparse.Namespace) -> int:
     from benchmark.cluster import load_cluster_profile, submit_sweep
     from benchmark.errors import ConfigError
-    from benchmark.study import RunDirectory, default_run_dir, resolve_losses
+    from benchmark.search.fixed_params import fixed_params
+    from benchmark.stages.pipeline import resolve_losses
+    from benchmark.store.run_directory import RunDirectory, default_run_dir
 
     if args.values is not None and not args.ablate:
         raise ConfigError("--values sets an ablation's grid: give it with --ablate NAME")
@@ -99,7 +101,9 @@ def _submit(args: argparse.Namespace) -> int:
     config = load_config(args)
     ablation = _ablation_request(args, config) if args.ablate else None
     losses = ablation.losses if ablation else resolve_losses(args.losses, config)
-    default_dir = ablation.plan.default_dir if ablation else default_run_dir(config)
+    for loss in losses if ablation is None else []:
+        fixed_params(config, loss)  # a loss without parameters to train with fails here
+    default_dir = default_run_dir(config, ablation.plan.ablation.name if ablation else None)
     run_dir = RunDirectory(Path(args.run_dir or default_dir).absolute())
     submission = submit_sweep(
         config,
@@ -138,8 +142,8 @@ def _submit(args: argparse.Namespace) -> int:
 def _ablation_request(args: argparse.Namespace, config):
     """The grid of --ablate, and the protocol arguments every point job repeats."""
     from benchmark.cluster.ablation_plan import AblationRequest
-    from benchmark.study import resolve_losses
-    from benchmark.study.ablations import select_points
+    from benchmark.config.ablation_grids import select_points
+    from benchmark.stages.pipeline import resolve_losses
 
     plan = select_points(args.ablate, config, args.values)
     losses = resolve_losses(args.losses or ",".join(plan.ablation.losses), config)
@@ -153,7 +157,7 @@ def _ablation_request(args: argparse.Namespace, config):
 
 def _status(args: argparse.Namespace) -> int:
     from benchmark.cluster import format_status, sweep_status
-    from benchmark.study import RunDirectory
+    from benchmark.store.run_directory import RunDirectory
 
     status = sweep_status(
         RunDirectory(args.run_dir.absolute()),
@@ -166,7 +170,7 @@ def _status(args: argparse.Namespace) -> int:
 
 def _cancel(args: argparse.Namespace) -> int:
     from benchmark.cluster import cancel_sweep
-    from benchmark.study import RunDirectory
+    from benchmark.store.run_directory import RunDirectory
 
     run_dir = RunDirectory(args.run_dir.absolute())
     cancelled = cancel_sweep(run_dir)

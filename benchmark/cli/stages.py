@@ -72,7 +72,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_directory(args: argparse.Namespace, config):
-    from benchmark.study import RunDirectory, default_run_dir
+    from benchmark.store.run_directory import RunDirectory, default_run_dir
 
     return RunDirectory(Path(args.run_dir or default_run_dir(config)).resolve())
 
@@ -89,7 +89,7 @@ def _run_config(args: argparse.Namespace):
 
 def _created_context(args: argparse.Namespace, config):
     """The run of ``config`` (from :func:`_run_config`) in --run-dir, created or resumed."""
-    from benchmark.study import StudyContext
+    from benchmark.search.context import StudyContext
 
     run_dir = _run_directory(args, config)
     return StudyContext.create(
@@ -99,14 +99,15 @@ def _created_context(args: argparse.Namespace, config):
 
 def _attached_context(args: argparse.Namespace):
     """The existing run of --run-dir, joined by a process started cold."""
-    from benchmark.study import StudyContext
+    from benchmark.search.context import StudyContext
 
     return StudyContext.attach(args.run_dir.resolve(), args.storage, progress=not args.no_progress)
 
 
 def _run(args: argparse.Namespace) -> int:
     from benchmark.report import write_run_table
-    from benchmark.study import UNTRAINED, resolve_losses, run_stages
+    from benchmark.stages.pipeline import resolve_losses, run_stages
+    from benchmark.store.results_file import UNTRAINED
 
     config = _run_config(args)
     losses = resolve_losses(args.losses, config)
@@ -123,7 +124,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _study(args: argparse.Namespace) -> int:
     from benchmark.losses import get_loss_spec
-    from benchmark.study import run_worker
+    from benchmark.search.worker import run_worker
 
     get_loss_spec(args.loss)
     context = _created_context(args, _run_config(args))
@@ -133,7 +134,7 @@ def _study(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from benchmark.study import run_worker
+    from benchmark.search.worker import run_worker
 
     summary = run_worker(_attached_context(args), args.loss)
     _logger.info(
@@ -143,7 +144,9 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _retrain(args: argparse.Namespace) -> int:
-    from benchmark.study import UNTRAINED, run_retrain, run_untrained
+    from benchmark.stages.baseline import run_untrained
+    from benchmark.stages.retrain import run_retrain
+    from benchmark.store.results_file import UNTRAINED
 
     context = _attached_context(args)
     repeats = None if args.repeat is None else [args.repeat]

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from benchmark.cluster.job import ARRAY_TASK_ID, Argument, Job, compress_indices
 from benchmark.cluster.sweep import SweepContext, SweepPlan, add_tables_job
-from benchmark.study.ablations import AblationPlan
-from benchmark.study.results import ResultsFile
+from benchmark.config.ablation_grids import AblationPlan
+from benchmark.store.results_file import ResultsFile
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """``mlrc slurm submit``: check, plan, write the scripts, submit them in dependency order.
 
 A real submission checks the dataset root and the storage first (nothing is queued that would
-fail on its first line), records the run's settings in ``run.json`` (``StudyContext.create``),
+fail on its first line), records the run's settings in ``run.json`` (as ``mlrc run`` does),
 then, holding the run's submit lock (one submit at a time per run), plans what is left, cancels
 jobs that can never run or are replaced, and records every job in the ledger as soon as sbatch
 accepts it. A dry run makes every check that needs neither Slurm, nor the dataset, nor the
@@ -32,8 +32,8 @@ from benchmark.cluster.sweep import SweepContext, SweepPlan, plan_sweep
 from benchmark.config import ProtocolConfig
 from benchmark.data import load_dataset
 from benchmark.errors import ConfigError, SlurmError
-from benchmark.study import RunDirectory, StudyContext
-from benchmark.study.storage import without_password
+from benchmark.store.run_directory import RunDirectory
+from benchmark.store.storage import open_storage, without_password
 
 
 @dataclass(frozen=True)
@@ -171,10 +171,10 @@ def _check_before_submitting(
             "sbatch is not installed here: run `mlrc slurm submit` on a Slurm login node, or "
             "add --dry-run to only write the scripts"
         )
-    if ablation is None:
-        StudyContext.create(config, run_dir, storage_url, plugins, progress=False)
-    else:  # each grid point is a run of its own: only the dataset is shared
-        load_dataset(config.dataset, config.data.root, config.data)
+    load_dataset(config.dataset, config.data.root, config.data)
+    if ablation is None:  # each grid point of an ablation is a run of its own
+        open_storage(storage_url, run_dir.journal_path)  # an unreachable database fails here
+        run_dir.initialise(config, plugins, storage_url)
 
 
 def _submit_in_order(

@@ -20,7 +20,9 @@ from pathlib import Path
 from optuna.trial import TrialState
 
 from benchmark.config import ProtocolConfig
-from benchmark.study import RunDirectory, StudyContext, load_study
+from benchmark.search.context import StudyContext
+from benchmark.search.study_factory import load_study
+from benchmark.store.run_directory import RunDirectory
 
 
 @dataclass(frozen=True)

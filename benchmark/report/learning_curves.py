@@ -25,7 +25,7 @@ from benchmark.report.figure_outcome import FigureOutcome
 from benchmark.report.labels import dataset_label, loss_label, ordered_losses, protocol_label
 from benchmark.report.sources import run_identity
 from benchmark.report.stats import confidence_interval
-from benchmark.study.run_dir import RunDirectory
+from benchmark.store.run_directory import RunDirectory
 
 CURVE_METRIC = "val_map_at_r"
 MIN_BAND_MODELS = 3

@@ -20,7 +20,9 @@ from benchmark.errors import StorageError
 from benchmark.report._plotting import new_figure, save_png, shared_legend
 from benchmark.report.figure_outcome import FigureOutcome
 from benchmark.report.labels import ordered_losses, setting_symbol
-from benchmark.study import RunDirectory, open_storage, trial_attrs
+from benchmark.store import trial_attrs
+from benchmark.store.run_directory import RunDirectory
+from benchmark.store.storage import open_storage
 
 IMPORTANCE_SEED = 0  # fANOVA fits a random forest: seeded, the figure is reproducible
 

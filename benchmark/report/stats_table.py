@@ -18,7 +18,7 @@ from benchmark.report.latex import escape_latex
 from benchmark.report.stats import MIN_REPEATS_TO_COMPARE, compare_with_best
 from benchmark.report.summary import SUMMARY_KEY
 from benchmark.report.table_model import MISSING, Cell, Emphasis, Note, Table
-from benchmark.study.results import UNTRAINED
+from benchmark.store.results_file import UNTRAINED
 
 SIGNIFICANCE_LEVEL = 0.05
 PUBLISHED_MARK = "†"

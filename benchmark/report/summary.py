@@ -9,7 +9,7 @@ import pandas as pd
 
 from benchmark.report.labels import BEST_EPOCH
 from benchmark.report.stats import confidence_interval, sample_std
-from benchmark.study.results import best_epoch_of, finite_rows
+from benchmark.store.results_file import best_epoch_of, finite_rows
 
 # What identifies a cell; the repeats of a cell are summarised.
 SUMMARY_KEY = [

@@ -23,8 +23,10 @@ from pathlib import Path
 import optuna
 from optuna.trial import TrialState
 
-from benchmark.study import RunDirectory, open_storage, study_name, trial_attrs
-from benchmark.study.run_dir import params_key
+from benchmark.store import trial_attrs
+from benchmark.store.run_directory import RunDirectory, params_key
+from benchmark.store.storage import open_storage
+from benchmark.store.study_state import study_name
 
 LOSS = "contrastive"
 _FORK = multiprocessing.get_context("fork")
@@ -60,7 +62,7 @@ class Sweep:
     """A study of ``n_trials`` run by forked stand-in workers on ``storage`` (None: journal)."""
 
     def __init__(self, tmp_path: Path, overrides: list[str], storage: str | None, fold_s: float):
-        from study_helpers import tiny_config
+        from run_helpers import tiny_config
 
         self.run_dir = RunDirectory(tmp_path / "run")
         self.config = tiny_config(overrides)
@@ -266,7 +268,7 @@ def _worker_main(run_dir: str, storage: str | None, logs: tuple[str, str, str], 
         for sig in (signal.SIGTERM, signal.SIGUSR1, signal.SIGINT):
             signal.signal(sig, signal.SIG_DFL)
 
-        from benchmark.study import optimize, trial_attrs
+        from benchmark.search import worker as optimize
 
         def evaluate(context, loss, params, trial):
             with open(starts, "a") as started:

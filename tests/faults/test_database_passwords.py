@@ -14,7 +14,8 @@ import pytest
 
 from benchmark.config import load_protocol
 from benchmark.errors import StorageError
-from benchmark.study import RunDirectory, open_storage
+from benchmark.store.run_directory import RunDirectory
+from benchmark.store.storage import open_storage
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres]
 

@@ -26,7 +26,7 @@ import pytest
 from chaos import Sweep, chaos, check_recovery, read_trials, study_figures
 
 from benchmark.cluster import Ledger
-from benchmark.study import RunDirectory
+from benchmark.store.run_directory import RunDirectory
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 
@@ -153,7 +153,7 @@ def test_d_a_full_filesystem_under_the_journal_is_one_clear_error_and_tears_noth
 # handler): the task fails with that trial still marked running.
 PLANTED = """
 from pathlib import Path
-from benchmark.study import optimize
+from benchmark.search import worker as optimize
 
 _calls = Path(__file__).with_name("planted-calls")
 _evaluate = optimize.evaluate_params

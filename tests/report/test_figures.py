@@ -19,7 +19,7 @@ from test_cli_tables import make_run_dir
 from benchmark.report import ablation_figures, learning_curves, optuna_figures
 from benchmark.report.learning_curves import MIN_BAND_MODELS, TAIL_ALPHA, mean_curve
 from benchmark.report.summary import summarize_results
-from benchmark.study.results import normalize_rows
+from benchmark.store.results_file import normalize_rows
 
 
 @pytest.fixture
