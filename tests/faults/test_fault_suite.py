@@ -332,9 +332,10 @@ def test_e_two_submits_at_once_queue_one_sweep(tmp_path, slurm_cluster, tiny_ove
     ]
 
 
-def test_the_readme_shows_a_line_of_figures_for_every_fault():
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    block = readme.split("<!-- fault-figures:begin")[1].split("<!-- fault-figures:end -->")[0]
+@pytest.mark.parametrize("page", ["README.md", "docs/notes/faults.md"])
+def test_the_documentation_shows_a_line_of_figures_for_every_fault(page):
+    text = (Path(__file__).resolve().parents[2] / page).read_text()
+    block = text.split("<!-- fault-figures:begin")[1].split("<!-- fault-figures:end -->")[0]
     rows = [line for line in block.splitlines() if line.startswith("| (")]
     assert [row[2:5] for row in rows] == ["(a)", "(b)", "(b)", "(c)", "(d)", "(e)"]
     tests = [name for name in globals() if name.startswith("test_") and name[6] == "_"]
