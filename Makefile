@@ -11,7 +11,8 @@ STAMP := $(VENV)/.installed
 WHEELHOUSE ?=
 WHEELHOUSE_DIR ?= wheelhouse
 
-.PHONY: install test demo demo-traditional lint clean-runs example gpu-check wheelhouse
+.PHONY: install test demo demo-traditional lint clean-runs example gpu-check wheelhouse \
+	stress-job-script
 
 install: $(STAMP)
 
@@ -70,6 +71,13 @@ example: $(STAMP)
 # on a bare GPU machine, `make gpu-check WHEELHOUSE=DIR` installs from `make wheelhouse`'s folder.
 gpu-check: $(STAMP)
 	$(BIN)/mlrc gpu-check
+
+# The job script's signal test 200 times in a row while busy loops load every core (4 each, like
+# `stress --cpu`): the race it guards against showed only on a loaded machine. Prints the count
+# of failed runs and fails if there is one. Minutes, so not part of `make test`.
+STRESS_RUNS ?= 200
+stress-job-script: $(STAMP)
+	$(BIN)/python tests/cluster/stress_job_script.py --runs $(STRESS_RUNS) --busy-loops-per-core 4
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -115,7 +116,7 @@ class PrivateServer:
     def url_with_password(self) -> str:
         if self.password is None:
             return self.url
-        return self.url.replace("postgres@", f"postgres:{self.password}@")
+        return self.url.replace("postgres@", f"postgres:{quote(self.password, safe='')}@")
 
     def stop(self) -> None:
         self._as_postgres(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "stop")
