@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 TESTS = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(TESTS / "slurm"), str(TESTS / "study"), str(TESTS)]
+sys.path[:0] = [str(TESTS / "cluster"), str(TESTS)]
 
 from service_checks import (  # noqa: E402
     fresh_postgres_database,
