@@ -195,13 +195,16 @@ class TrialBudget:
         """
         retries = int(trial.user_attrs.get(trial_attrs.RETRIES, 0))
         give_up = count_retry and retries >= self.max_retries
-        drawn = self.param_names is None or self.param_names <= set(trial.params)
+        # A queued copy knows all its parameters before it draws them: lost at any moment, its
+        # parameters are queued again (else they would never be evaluated).
+        params = {**trial.system_attrs.get(trial_attrs.QUEUED_PARAMS, {}), **trial.params}
+        drawn = self.param_names is None or self.param_names <= set(params)
         if not drawn:
             reason += "; its parameters were not all drawn yet, so there is nothing to re-run"
         queued = drawn and not give_up
         if queued and not self._copied(trial.number):
             self.study.enqueue_trial(
-                trial.params,
+                params,
                 user_attrs={
                     trial_attrs.RETRIES: retries + count_retry,
                     trial_attrs.REQUEUED_FROM: trial.number,

@@ -45,6 +45,9 @@ WORKER_LOST_GAVE_UP = "worker_lost_gave_up"
 # -- trial system attributes ----------------------------------------------------------------
 HEARTBEAT = "heartbeat"
 """The last time (epoch seconds) the worker running the trial said it was alive."""
+QUEUED_PARAMS = "fixed_params"
+"""Optuna's own key for the parameters of a trial queued with ``study.enqueue_trial`` (a
+re-queued copy holds them before it draws them)."""
 WORKER = "worker"
 """Who runs the trial: host, boot id, PID namespace, PID and its start time
 (:func:`benchmark.store.trial_liveness.this_worker`), so that a worker on the same machine can

@@ -3,8 +3,9 @@
 (f) `mlrc run` SIGKILLed mid-trial, then run again -> the rerun recovers the dead trial at once
     (its worker on this machine is provably gone: no wait for the 300 s grace period), trains
     nothing twice, and gives the values of an uninterrupted run;
-(g) a study whose every trial has no validation score (one image per class: MAP@R is NaN) -> the
-    worker ends, each trial counted, one line per trial, exit 1 (it looped for ever before);
+(g) a study whose every trial has no validation score (a folder dataset of one image per class:
+    MAP@R is NaN) -> the worker ends, each trial counted, one line per trial, exit 1 (it looped
+    for ever before);
 (h) the run directory's disk fills up mid-study (a small tmpfs) -> one error line naming the
     file, the trial handed back uncounted; once space is freed the same command completes, no
     parameter set counted as failed because of the disk, the values of an undisturbed run.
@@ -22,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from chaos import read_trials, study_figures
-from run_helpers import mlrc_process, set_args, tiny_config
+from run_helpers import folder_config, mlrc_process, set_args, write_folder_dataset
 
 from benchmark.cli.gpu_check import TINY_OVERRIDES
 from benchmark.store.run_directory import RunDirectory
@@ -136,7 +137,8 @@ def test_f_a_sigkilled_run_reruns_at_once_trains_nothing_twice_and_gives_the_sam
 
 def test_g_a_study_without_a_validation_score_ends_and_counts_every_trial(tmp_path, figures):
     run_dir = RunDirectory(tmp_path / "run")
-    run_dir.initialise(tiny_config([*OVERRIDES, "data.synthetic_images_per_class=1"]), [], None)
+    singles = write_folder_dataset(tmp_path / "singles", classes=48, images_per_class=1)
+    run_dir.initialise(folder_config(singles, OVERRIDES), [], None)
     start = time.monotonic()
     worker = mlrc_process(["worker", "--run-dir", str(run_dir.path), "--loss", LOSS])
     output = _finish(worker, timeout=180)

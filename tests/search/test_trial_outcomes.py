@@ -15,7 +15,7 @@ from datetime import datetime
 import optuna
 import pytest
 from optuna.trial import TrialState, create_trial
-from run_helpers import load_study, tiny_config
+from run_helpers import folder_config, load_study, tiny_config, write_folder_dataset
 
 from benchmark.errors import FilesystemError
 from benchmark.losses import get_loss_spec
@@ -36,10 +36,10 @@ class _Runaway(BaseException):
     """Stops a worker that would loop for ever (the code before this test's fix did)."""
 
 
-def _context(tmp_path, overrides: list[str]) -> StudyContext:
+def _context(tmp_path, overrides: list[str], config=None) -> StudyContext:
     """A run made without `mlrc run`'s check of the folds (a worker joins any run)."""
     run_dir = RunDirectory(tmp_path / "run")
-    config = tiny_config(overrides)
+    config = config or tiny_config(overrides)
     run_dir.initialise(config, [], None)
     return StudyContext(config, run_dir, None, progress=False)
 
@@ -63,7 +63,8 @@ def test_trials_without_a_validation_score_fail_count_and_the_study_ends(
     tmp_path, tiny_overrides, caplog, recwarn
 ):
     # One image per class: no validation image has another of its class, MAP@R is NaN.
-    context = _context(tmp_path, [*tiny_overrides, "data.synthetic_images_per_class=1"])
+    singles = write_folder_dataset(tmp_path / "singles", classes=48, images_per_class=1)
+    context = _context(tmp_path, [], folder_config(singles, tiny_overrides))
     trained = _guard(context)
     with caplog.at_level(logging.WARNING, logger="benchmark"):
         summary = run_worker(context, LOSS)
@@ -189,3 +190,19 @@ def test_a_worker_alive_elsewhere_is_not_recovered_before_the_grace_period(tmp_p
         elsewhere._trial_id, "worker", {**this_worker(), "pid": dead.pid, "host": "node-b"}
     )
     assert budget.recover_dead_trials() == []
+
+
+def test_a_queued_copy_lost_before_it_drew_its_parameters_is_queued_again(tmp_path):
+    storage = optuna.storages.InMemoryStorage()
+    study = optuna.create_study(storage=storage, study_name="s", direction="maximize")
+    budget = TrialBudget(study, storage, 1, tmp_path / "lock", grace_period=0.05, max_retries=5)
+    budget.param_names = {"x"}
+    first = budget.next_trial()
+    first.suggest_float("x", 0, 1)
+    time.sleep(0.1)  # its worker died: the next worker queues a copy, which it then asks for
+    copy = budget.next_trial()
+    assert copy.user_attrs["requeued_from"] == first.number
+    time.sleep(0.1)  # that worker died too, before the copy drew x
+    again = budget.next_trial()
+    assert again.user_attrs["requeued_from"] == copy.number, "the parameters were never re-run"
+    assert again.suggest_float("x", 0, 1) == first.params["x"]
