@@ -17,7 +17,8 @@ WHEELHOUSE_DIR ?= wheelhouse
 # after `rm -rf .venv`.
 TORCH_INDEX_URL ?=
 
-.PHONY: install test demo demo-traditional lint clean-runs example gpu-check wheelhouse docs
+.PHONY: install test demo demo-traditional lint clean-runs example gpu-check wheelhouse \
+	stress-job-script docs
 
 install: $(STAMP)
 
@@ -77,6 +78,13 @@ example: $(STAMP)
 # on a bare GPU machine, `make gpu-check WHEELHOUSE=DIR` installs from `make wheelhouse`'s folder.
 gpu-check: $(STAMP)
 	$(BIN)/mlrc gpu-check
+
+# The job script's signal test 200 times in a row while busy loops load every core (4 each, like
+# `stress --cpu`): the race it guards against showed only on a loaded machine. Prints the count
+# of failed runs and fails if there is one. Minutes, so not part of `make test`.
+STRESS_RUNS ?= 200
+stress-job-script: $(STAMP)
+	$(BIN)/python tests/cluster/stress_job_script.py --runs $(STRESS_RUNS) --busy-loops-per-core 4
 
 # The documentation site (mkdocs, Material theme) into site/: no web font, CDN or external script,
 # so it builds and reads offline. `make test` builds it too, with --strict (tests/test_docs.py).

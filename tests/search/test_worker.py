@@ -80,7 +80,11 @@ def _fake_context(fold_scores: list[float], run_dir: RunDirectory) -> SimpleName
 
     folds = [SimpleNamespace(index=k) for k in range(4)]
     cross_validation = SimpleNamespace(folds=folds, train_fold=train_fold)
-    config = SimpleNamespace(study=SimpleNamespace(sampler=SimpleNamespace(seed=0)))
+    config = SimpleNamespace(
+        study=SimpleNamespace(sampler=SimpleNamespace(seed=0)),
+        retrain=SimpleNamespace(seed_offset=1000),
+        data=SimpleNamespace(n_folds=len(folds)),
+    )
     return SimpleNamespace(
         cross_validation=cross_validation, config=config, run_dir=run_dir, trained=trained
     )
