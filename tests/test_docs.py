@@ -159,9 +159,11 @@ def test_plugin_example_registers_lists_and_runs(tmp_path, monkeypatch, capsys, 
     assert "NormSoftmax" in capsys.readouterr().out
 
 
-def write_csv_images(root: Path, classes: int = 48, per_class: int = 6) -> None:
+def write_csv_images(root: Path, classes: int = 96, per_class: int = 6) -> None:
     """The layout of the docs' my_dataset.py: small PNGs listed in labels.csv; every third
-    class is in the official test partition (not the class halves of the default split)."""
+    class is in the official test partition (not the class halves of the default split).
+    96 classes: each MLRC fold then trains on 36, enough for a batch of 32 classes x 1 image
+    (`mlrc data check` flags fewer)."""
     rng = np.random.default_rng(0)
     lines = []
     for k in range(classes):
@@ -189,10 +191,10 @@ def test_dataset_plugin_example_lists_checks_and_runs_also_in_a_cold_worker(
 
     assert main([*check_command, "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert (report["num_images"], report["num_classes"], report["problems"]) == (288, 48, [])
+    assert (report["num_images"], report["num_classes"], report["problems"]) == (576, 96, [])
     assert report["traditional"] == {
-        "train_images": 192,
-        "query_images": 96,
+        "train_images": 384,
+        "query_images": 192,
         "gallery_images": None,
     }
 
@@ -210,7 +212,7 @@ def test_dataset_plugin_example_lists_checks_and_runs_also_in_a_cold_worker(
     )
     cold = subprocess.run([sys.executable, "-c", attach], capture_output=True, text=True)
     assert cold.returncode == 0, cold.stderr
-    assert cold.stdout.split() == ["csv_images", "288", "48"]
+    assert cold.stdout.split() == ["csv_images", "576", "96"]
 
 
 def test_docs_document_the_environment_variables_the_package_reads():
