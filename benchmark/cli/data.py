@@ -24,7 +24,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--json", action="store_true", help="print one JSON list instead of a table"
     )
     output.add_argument(
-        "--markdown", action="store_true", help="print one Markdown table (the README's table)"
+        "--markdown",
+        action="store_true",
+        help="print one Markdown table (the table of docs/guide/real-datasets.md)",
     )
     check = add_command(
         data_commands,
