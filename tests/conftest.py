@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from benchmark.cli.gpu_checks import TINY_OVERRIDES as GPU_CHECK_TINY_OVERRIDES
+from benchmark.cli.gpu_check import TINY_OVERRIDES as GPU_CHECK_TINY_OVERRIDES
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -25,6 +25,12 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 # 6 validation classes, 24 test classes), 8 images each, a few iterations per fold. `make
 # gpu-check` runs the same tiny protocol on a GPU, so it is defined once, in the package.
 TINY_OVERRIDES = list(GPU_CHECK_TINY_OVERRIDES)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """conftest.py files hold fixtures, not doctests: with ``--doctest-modules`` two of them
+    (tests/ and tests/cluster/) would both be imported as the module ``conftest``."""
+    return True if collection_path.name == "conftest.py" else None
 
 
 @pytest.fixture

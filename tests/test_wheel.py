@@ -126,7 +126,7 @@ def test_installed_package_loads_protocols_and_published_parameters(installed):
     code = (
         "import json\n"
         "from benchmark.config import available_protocols, load_protocol\n"
-        "from benchmark.study.published_params import load_published_params\n"
+        "from benchmark.search.published_params import load_published_params\n"
         "config = load_protocol('mlrc', 'cub')\n"
         "print(json.dumps({'protocols': available_protocols(), 'source': config.source,\n"
         "    'n_trials': config.study.n_trials,\n"

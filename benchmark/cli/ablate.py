@@ -10,6 +10,7 @@ from benchmark.cli._common import (
     add_command,
     add_protocol_arguments,
     load_config,
+    no_result_status,
     root_override,
 )
 
@@ -17,7 +18,7 @@ _logger = logging.getLogger(__name__)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    from benchmark.study.ablations import ABLATIONS
+    from benchmark.config.ablation_grids import ABLATIONS
 
     ablate = add_command(
         commands, "ablate", "run an ablation grid (Tables 4-6, 10-11, Figure 3); resumable", _ablate
@@ -45,9 +46,11 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _ablate(args: argparse.Namespace) -> int:
+    from benchmark.config.ablation_grids import select_points
     from benchmark.report import write_ablation_table
-    from benchmark.study import RunDirectory, resolve_losses
-    from benchmark.study.ablations import run_ablation, select_points
+    from benchmark.stages.ablations import run_ablation
+    from benchmark.stages.pipeline import resolve_losses
+    from benchmark.store.run_directory import RunDirectory, default_run_dir
 
     base = load_config(args)
     plan = select_points(args.ablation, base, args.values, args.point)
@@ -56,7 +59,9 @@ def _ablate(args: argparse.Namespace) -> int:
             print(f"{index}  {slug}  {setting}")
         return 0
     losses = resolve_losses(args.losses or ",".join(plan.ablation.losses), base)
-    run_dir = RunDirectory(Path(args.run_dir or plan.default_dir).resolve())
+    run_dir = RunDirectory(
+        Path(args.run_dir or default_run_dir(base, plan.ablation.name)).resolve()
+    )
     _logger.info(
         "ablation %s: %d point(s), losses %s",
         plan.ablation.name,
@@ -64,7 +69,7 @@ def _ablate(args: argparse.Namespace) -> int:
         ", ".join(losses),
     )
     _logger.info("run directory: %s", run_dir.path)
-    run_ablation(
+    failed = run_ablation(
         plan,
         losses,
         run_dir,
@@ -72,9 +77,10 @@ def _ablate(args: argparse.Namespace) -> int:
         dataset=base.dataset,
         overrides=[*args.overrides, *root_override(args.root)],
         progress=not args.no_progress,
+        raise_budget=args.raise_budget,
     )
     table = write_ablation_table(run_dir, plan.ablation.name, base)
     print(table)
     _logger.info("results: %s", run_dir.results_path)
     _logger.info("tables:  mlrc tables %s", run_dir.path)
-    return 0
+    return no_result_status(failed)

@@ -152,7 +152,7 @@ def _register_train(profile_commands: argparse._SubParsersAction) -> None:
         type=float,
         default=None,
         help="projection: the fraction of study fold trainings pruning saves (default 0.23, "
-        "what wilcoxon:p_threshold=0.3 saved on the README's demo studies)",
+        "what wilcoxon:p_threshold=0.3 saved on the demo studies of docs/decisions.md)",
     )
     train.add_argument(
         "--csv",
@@ -262,7 +262,7 @@ def _register_samplers(profile_commands: argparse._SubParsersAction) -> None:
 
 
 def _profile_samplers(args: argparse.Namespace) -> int:
-    from benchmark.profiling.samplers import (
+    from benchmark.profiling.search_samplers import (
         compare_samplers,
         format_sampler_table,
         write_sampler_csv,
@@ -314,7 +314,7 @@ def _register_pruners(profile_commands: argparse._SubParsersAction) -> None:
 
 
 def _profile_pruners(args: argparse.Namespace) -> int:
-    from benchmark.profiling.pruners import compare_pruners, format_pruner_table
+    from benchmark.profiling.pruner_comparison import compare_pruners, format_pruner_table
 
     rows = compare_pruners(
         args.protocol,

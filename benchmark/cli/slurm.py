@@ -6,7 +6,13 @@ import argparse
 import json
 from pathlib import Path
 
-from benchmark.cli._common import EXAMPLES, add_command, add_protocol_arguments, load_config
+from benchmark.cli._common import (
+    EXAMPLES,
+    add_command,
+    add_protocol_arguments,
+    load_config,
+    load_recorded_plugins,
+)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -87,7 +93,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 def _submit(args: argparse.Namespace) -> int:
     from benchmark.cluster import load_cluster_profile, submit_sweep
     from benchmark.errors import ConfigError
-    from benchmark.study import RunDirectory, default_run_dir, resolve_losses
+    from benchmark.search.fixed_params import fixed_params
+    from benchmark.stages.pipeline import resolve_losses
+    from benchmark.store.run_directory import RunDirectory, default_run_dir
 
     if args.values is not None and not args.ablate:
         raise ConfigError("--values sets an ablation's grid: give it with --ablate NAME")
@@ -96,10 +104,13 @@ def _submit(args: argparse.Namespace) -> int:
     if args.root is not None:
         args.root = str(Path(args.root).expanduser().absolute())  # jobs start in any directory
     profile = load_cluster_profile(args.profile)
+    load_recorded_plugins(args.run_dir)  # resuming a run needs no --plugin again
     config = load_config(args)
     ablation = _ablation_request(args, config) if args.ablate else None
     losses = ablation.losses if ablation else resolve_losses(args.losses, config)
-    default_dir = ablation.plan.default_dir if ablation else default_run_dir(config)
+    for loss in losses if ablation is None else []:
+        fixed_params(config, loss)  # a loss without parameters to train with fails here
+    default_dir = default_run_dir(config, ablation.plan.ablation.name if ablation else None)
     run_dir = RunDirectory(Path(args.run_dir or default_dir).absolute())
     submission = submit_sweep(
         config,
@@ -111,6 +122,7 @@ def _submit(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         scripts_dir=args.scripts_dir.absolute() if args.scripts_dir else None,
         ablation=ablation,
+        raise_budget=args.raise_budget,
     )
     print(f"run directory: {run_dir.path}")
     print(f"losses: {', '.join(losses)}")
@@ -138,8 +150,8 @@ def _submit(args: argparse.Namespace) -> int:
 def _ablation_request(args: argparse.Namespace, config):
     """The grid of --ablate, and the protocol arguments every point job repeats."""
     from benchmark.cluster.ablation_plan import AblationRequest
-    from benchmark.study import resolve_losses
-    from benchmark.study.ablations import select_points
+    from benchmark.config.ablation_grids import select_points
+    from benchmark.stages.pipeline import resolve_losses
 
     plan = select_points(args.ablate, config, args.values)
     losses = resolve_losses(args.losses or ",".join(plan.ablation.losses), config)
@@ -148,12 +160,14 @@ def _ablation_request(args: argparse.Namespace, config):
         protocol_args += ["--root", args.root]
     for item in args.overrides:
         protocol_args += ["--set", item]
+    if args.raise_budget:
+        protocol_args.append("--raise-budget")
     return AblationRequest(plan, losses, tuple(protocol_args))
 
 
 def _status(args: argparse.Namespace) -> int:
     from benchmark.cluster import format_status, sweep_status
-    from benchmark.study import RunDirectory
+    from benchmark.store.run_directory import RunDirectory
 
     status = sweep_status(
         RunDirectory(args.run_dir.absolute()),
@@ -166,7 +180,7 @@ def _status(args: argparse.Namespace) -> int:
 
 def _cancel(args: argparse.Namespace) -> int:
     from benchmark.cluster import cancel_sweep
-    from benchmark.study import RunDirectory
+    from benchmark.store.run_directory import RunDirectory
 
     run_dir = RunDirectory(args.run_dir.absolute())
     cancelled = cancel_sweep(run_dir)

@@ -41,8 +41,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def _status(args: argparse.Namespace) -> int:
     from benchmark.errors import ConfigError
-    from benchmark.study import RunDirectory, resolve_losses
-    from benchmark.study.run_cost import format_run_cost, run_cost
+    from benchmark.stages.pipeline import resolve_losses
+    from benchmark.store.run_cost import format_run_cost, run_cost
+    from benchmark.store.run_directory import RunDirectory
 
     if args.workers_per_device < 1:
         raise ConfigError(f"--workers-per-device must be >= 1, got {args.workers_per_device}")

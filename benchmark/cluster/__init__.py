@@ -9,12 +9,12 @@ Typical use (``mlrc slurm submit`` does this)::
 from benchmark.cluster.cluster_profile import ClusterProfile, load_cluster_profile
 from benchmark.cluster.job import ARRAY_TASK_ID, Dependency, Job, Resources, ShellVariable
 from benchmark.cluster.ledger import Ledger, LedgerEntry
-from benchmark.cluster.progress import RetrainProgress, StudyProgress
 from benchmark.cluster.script import render_script
 from benchmark.cluster.slurm import Slurm, TaskState
 from benchmark.cluster.status import SweepStatus, cancel_sweep, format_status, sweep_status
 from benchmark.cluster.submit import Submission, submit_sweep
 from benchmark.cluster.sweep import SweepContext, SweepPlan, plan_sweep
+from benchmark.cluster.sweep_progress import RetrainProgress, StudyProgress
 
 __all__ = [
     "ARRAY_TASK_ID",

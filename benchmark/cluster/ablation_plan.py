@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from benchmark.cluster.job import ARRAY_TASK_ID, Argument, Job, compress_indices
 from benchmark.cluster.sweep import SweepContext, SweepPlan, add_tables_job
-from benchmark.study.ablations import AblationPlan
-from benchmark.study.results import ResultsFile
+from benchmark.config.ablation_grids import AblationPlan
+from benchmark.store.results_file import ResultsFile
 
 
 @dataclass(frozen=True)
@@ -100,5 +100,5 @@ def _values_argument(plan: AblationPlan) -> str:
 def _point_finished(context: SweepContext, request: AblationRequest, slug: str) -> bool:
     results = ResultsFile(context.run_dir.point(slug))
     repeats = set(range(context.config.retrain.repeats))
-    done = results.completed_repeats_by_loss()
+    done = results.completed_repeats_by_loss(context.config.study.search_budget)
     return all(repeats <= done.get(loss, set()) for loss in request.losses)

@@ -21,7 +21,7 @@ from typing import Any
 
 from benchmark.errors import SlurmError
 from benchmark.io import LockTimeout, atomic_write_json, file_lock, read_lock_note, write_lock_note
-from benchmark.study.run_dir import RunDirectory
+from benchmark.store.run_directory import RunDirectory
 
 
 @dataclass(frozen=True)

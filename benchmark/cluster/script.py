@@ -19,7 +19,7 @@ from benchmark.cluster.job import Argument, Job, ShellVariable
 from benchmark.config import shipped_data_dir
 from benchmark.engine import FitDirectory
 from benchmark.errors import ConfigError
-from benchmark.study import RunDirectory
+from benchmark.store.run_directory import RunDirectory
 
 TEMPLATE_PATH = shipped_data_dir("slurm", "slurm") / "templates" / "job.sbatch"
 

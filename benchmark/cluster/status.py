@@ -14,18 +14,19 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.cluster.ledger import Ledger, LedgerEntry
-from benchmark.cluster.progress import (
+from benchmark.cluster.slurm import NEVER_SATISFIED, Slurm, TaskState
+from benchmark.cluster.sweep_progress import (
     RetrainProgress,
     StudyProgress,
     read_retrain_progress,
     read_study_progress,
     started_studies,
 )
-from benchmark.cluster.slurm import NEVER_SATISFIED, Slurm, TaskState
 from benchmark.errors import SlurmError
-from benchmark.study import UNTRAINED, RunDirectory
-from benchmark.study.run_cost import RunCost, format_run_cost, run_cost
-from benchmark.study.storage import trials_by_study
+from benchmark.store.results_file import UNTRAINED
+from benchmark.store.run_cost import RunCost, format_run_cost, run_cost
+from benchmark.store.run_directory import RunDirectory
+from benchmark.store.storage import masked_url, trials_by_study
 
 NO_ACCOUNTING = (
     "some jobs are no longer known to the Slurm controller and sacct is not available here "
@@ -98,7 +99,7 @@ def sweep_status(
     workers_per_device: int = 1,
 ) -> SweepStatus:
     """Progress of every study and retrain of the run, the states of its Slurm jobs, and its
-    cost so far and left (:func:`~benchmark.study.run_cost.run_cost`)."""
+    cost so far and left (:func:`~benchmark.store.run_cost.run_cost`)."""
     slurm = slurm or Slurm()
     config, storage_url = run_dir.attach(storage_url)
     ledger = Ledger(run_dir)
@@ -224,4 +225,4 @@ def _losses(entries: list[LedgerEntry], started: list[str]) -> list[str]:
 def _shown_storage(url: str | None) -> str:
     if not url:
         return "journal file in the run directory"
-    return url.split("://", 1)[0] + "://" + url.split("@", 1)[-1] if "@" in url else url
+    return masked_url(url)

@@ -25,16 +25,16 @@ from dataclasses import dataclass, field
 
 from benchmark.cluster.cluster_profile import ClusterProfile
 from benchmark.cluster.job import ARRAY_TASK_ID, Argument, Dependency, Job, compress_indices
-from benchmark.cluster.progress import (
+from benchmark.cluster.sweep_progress import (
     RetrainProgress,
     StudyProgress,
     read_retrain_progress,
     read_study_progress,
 )
 from benchmark.config import ProtocolConfig
-from benchmark.study import UNTRAINED, RunDirectory
-from benchmark.study.fixed_params import fixed_params
-from benchmark.study.storage import trials_by_study
+from benchmark.store.results_file import UNTRAINED
+from benchmark.store.run_directory import RunDirectory
+from benchmark.store.storage import trials_by_study
 
 
 @dataclass
@@ -105,9 +105,9 @@ def plan_sweep(
     *loss_retrains, untrained = retrains
     for study, retrain in zip(studies, loss_retrains, strict=True):
         study_key = f"study-{study.loss}"
-        fixed = fixed_params(config, study.loss)
-        if fixed is not None:
-            plan.skipped.append(f"study {study.loss}: nothing to search (parameters: {fixed[1]})")
+        if not config.study.searches:
+            source = config.study.params_source
+            plan.skipped.append(f"study {study.loss}: nothing to search (parameters: {source})")
         elif study.done:
             plan.skipped.append(
                 f"study {study.loss}: finished ({study.finished}/{study.n_trials} trials)"

@@ -6,6 +6,10 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+MAX_FOLDS = 50
+"""The most folds a protocol may have: a repeat's retrain seeds span 100 integers, and the
+search's fold seeds keep clear of them in the other half (``benchmark/search/seeds.py``)."""
+
 
 @dataclass
 class DataConfig:
@@ -141,7 +145,7 @@ class StudyConfig:
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
     pruner: Literal["none", "median", "percentile", "wilcoxon"] = "none"
     """Stop a trial early when its first folds are clearly worse, compared on the same folds
-    (benchmark.study.pruners): ``median`` (the mean of its finished folds below the median of
+    (benchmark.search.fold_pruners): ``median`` (the mean of its finished folds below the median of
     the completed trials' means over the same folds), ``percentile`` (the same below
     ``pruner_percentile``), ``wilcoxon`` (Optuna's WilcoxonPruner: its fold scores against the
     best trial's, p < ``pruner_p_threshold``), or ``none``. MLRC did not prune."""
@@ -164,6 +168,23 @@ class StudyConfig:
     """The objective told to the study for a trial whose training diverged (0.0 is the MAP@R of
     a useless embedding), so the sampler learns to avoid such parameters; null keeps it FAIL.
     Either way the trial keeps ``failure = diverged``, counts in the budget and is never best."""
+
+    @property
+    def searches(self) -> bool:
+        """Whether hyperparameters are searched (neither ``params_from`` nor ``search: false``)."""
+        return self.params_from is None and self.search
+
+    @property
+    def search_budget(self) -> int | None:
+        """The budget searched parameters are chosen under (None when nothing is searched):
+        results record it, and a table marks losses searched under different ones."""
+        return self.n_trials if self.searches else None
+
+    @property
+    def params_source(self) -> str:
+        """Where the parameters come from when nothing is searched: the published source or
+        ``protocol`` (the protocol's ``losses:`` defaults)."""
+        return str(self.params_from) if self.params_from is not None else "protocol"
 
 
 @dataclass

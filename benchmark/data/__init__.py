@@ -1,15 +1,17 @@
 """Datasets (a registry of layouts), class-disjoint splits and folds, image sets, transforms and
 samplers.
 
->>> from benchmark.data import load_dataset, mlrc_split, build_folds
->>> index = load_dataset("synthetic")        # or load_dataset("cub", "/data/CUB_200_2011")
->>> split = mlrc_split(index)
->>> [len(fold.val_classes) for fold in build_folds(split.trainval_classes, n_folds=4)]
-[12, 12, 12, 12]
+Examples:
+    >>> from benchmark.data import load_dataset, mlrc_split, build_folds
+    >>> index = load_dataset("synthetic")        # or load_dataset("cub", "/data/CUB_200_2011")
+    >>> split = mlrc_split(index)
+    >>> [len(fold.val_classes) for fold in build_folds(split.trainval_classes, n_folds=4)]
+    [12, 12, 12, 12]
 """
 
 # The built-in layouts register themselves on import, in the order `dataset_names()` lists them.
 from benchmark.data import cub, cars196, sop, inshop, folder, synthetic  # noqa: F401  # isort: skip
+from benchmark.data.batch_samplers import ClassBalancedSampler, build_class_sampler
 from benchmark.data.cache_folder import default_cache_dir
 from benchmark.data.cars196 import read_cars196
 from benchmark.data.check import check_image, find_image_problems, run_data_check
@@ -51,7 +53,6 @@ from benchmark.data.registry import (
     registry_restored,
     traditional_split,
 )
-from benchmark.data.samplers import ClassBalancedSampler, build_class_sampler
 from benchmark.data.sop import read_sop
 from benchmark.data.synthetic import (
     class_attributes,

@@ -16,8 +16,14 @@ from benchmark.losses._registry import (
     registry_restored,
 )
 from benchmark.losses.class_wise_multi_similarity import ClassWiseMultiSimilarityLoss
+
+# isort: split
 from benchmark.losses.mean_field_contrastive import MeanFieldContrastiveLoss
-from benchmark.losses.mean_field_cwms import MeanFieldClassWiseMultiSimilarityLoss
+
+# isort: split
+from benchmark.losses.mean_field_class_wise_multi_similarity import (
+    MeanFieldClassWiseMultiSimilarityLoss,
+)
 
 # isort: split
 from benchmark.losses import mlrc_methods  # noqa: F401  (MLRC's other methods)

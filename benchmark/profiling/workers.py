@@ -21,7 +21,9 @@ import torch
 from optuna.trial import TrialState
 
 from benchmark.config import ProtocolConfig
-from benchmark.study import RunDirectory, StudyContext, load_study
+from benchmark.search.context import StudyContext
+from benchmark.search.study_factory import load_study
+from benchmark.store.run_directory import RunDirectory
 
 # Each tiny training of the worker measurement: this many epochs of --steps iterations, with a
 # validation before training and after every epoch.

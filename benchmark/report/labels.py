@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from benchmark.data import get_dataset_spec
 from benchmark.errors import UnknownDatasetError
-from benchmark.study.results import UNTRAINED, display_of
+from benchmark.store.results_file import UNTRAINED, display_of
 
 # The paper's Table 1 order; other losses (users' own) follow in order of first appearance,
 # then the "no training" baseline.

@@ -37,7 +37,7 @@ from benchmark.report.labels import (
 )
 from benchmark.report.stats_table import Axis, build_stats_table, loss_row_label
 from benchmark.report.table_model import TableDocument
-from benchmark.study.results import ablation_settings
+from benchmark.store.results_file import ablation_settings
 
 MAIN_MODES = ("separated", "concatenated")
 TABLE1_STEM = "table1"

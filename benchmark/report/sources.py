@@ -2,7 +2,7 @@
 
 A source is a run directory (``results.csv`` and, maybe, ``run.json``, learning curves and an
 Optuna journal), a folder holding a ``results.csv`` (like ``results/example/``), or a results CSV
-file. Reading and checking the rows is :mod:`benchmark.study.results`' job; here they are merged,
+file. Reading and checking the rows is :mod:`benchmark.store.results_file`' job; here they are merged,
 and a result present in two sources is an error.
 """
 
@@ -14,8 +14,13 @@ from pathlib import Path
 import pandas as pd
 
 from benchmark.errors import ResultsError
-from benchmark.study.results import REQUIRED_COLUMNS, check_unique, normalize_rows, read_results_csv
-from benchmark.study.run_dir import RunDirectory
+from benchmark.store.results_file import (
+    REQUIRED_COLUMNS,
+    check_unique,
+    normalize_rows,
+    read_results_csv,
+)
+from benchmark.store.run_directory import RunDirectory
 
 
 @dataclass(frozen=True)
@@ -38,7 +43,7 @@ def read_source(path: Path) -> ResultsSource:
                 f"{path} holds no results.csv; pass a run directory made by `mlrc run` (after "
                 "its retrain stage), a folder holding a results.csv, or a results CSV file"
             )
-        manifest = run_dir.read_manifest() if run_dir.exists() else {}
+        manifest = run_dir.load_plugins() if run_dir.exists() else {}  # their labels too
         return ResultsSource(path, read_results_csv(run_dir.results_path), manifest)
     if path.is_file():
         return ResultsSource(None, read_results_csv(path))

@@ -14,8 +14,8 @@ from benchmark.report.paper_tables import (
     traditional_table,
 )
 from benchmark.report.summary import summarize_results, with_best_epoch_rows
-from benchmark.study.results import ResultsFile, normalize_rows
-from benchmark.study.run_dir import RunDirectory
+from benchmark.store.results_file import ResultsFile, normalize_rows
+from benchmark.store.run_directory import RunDirectory
 
 
 def format_results_table(rows: pd.DataFrame, confidence: float = 0.95, title: bool = True) -> str:

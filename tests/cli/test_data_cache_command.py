@@ -13,7 +13,7 @@ import pytest
 from benchmark.cli import main
 from benchmark.config import load_protocol
 from benchmark.profiling.cub_jpeg import ensure_cub_jpeg_tree
-from benchmark.study import RunDirectory
+from benchmark.store.run_directory import RunDirectory
 
 SMALL_MLRC = ["--set", "data.resize=64", "--set", "data.image_size=56"]
 

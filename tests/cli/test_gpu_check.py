@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from benchmark.cli import gpu_checks as gpu_check
+from benchmark.cli import gpu_check
 from benchmark.cli import main as mlrc
 from benchmark.engine import retrieval_metrics as real_retrieval_metrics
 

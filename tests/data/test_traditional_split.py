@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from benchmark.config import load_protocol
+from benchmark.crossval.cross_validation import CrossValidation
 from benchmark.engine import RunDevice, embed, evaluate, retrieval_metrics
-from benchmark.study.cross_validation import CrossValidation
 
 
 def _inshop(root, *overrides: str):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+import benchmark.crossval.cross_validation as cross_validation_module
 import benchmark.engine.evaluation as evaluation_module
-import benchmark.study.cross_validation as cross_validation_module
 from benchmark.cli import main
 from benchmark.config import load_protocol
 

@@ -12,7 +12,7 @@ from engine_tiny_problem import tiny_model, tiny_sets
 from benchmark.config import load_protocol
 from benchmark.engine import LossBundle, Trainer
 from benchmark.models import build_model
-from benchmark.study.fixed_params import protocol_params
+from benchmark.search.fixed_params import protocol_params
 
 trainer_module = importlib.import_module("benchmark.engine.trainer")
 

@@ -15,7 +15,7 @@ import optuna
 import pytest
 import torch
 
-from benchmark.cli.gpu_checks import TINY_OVERRIDES  # the test suite's tiny protocol
+from benchmark.cli.gpu_check import TINY_OVERRIDES  # the test suite's tiny protocol
 from benchmark.config import load_protocol
 from benchmark.data import dataset_names
 from benchmark.losses import LossSpec, build_loss, list_losses
@@ -88,7 +88,7 @@ def test_defaults_give_a_gradient_on_the_batches_the_protocol_draws_for_the_loss
 
 @pytest.fixture(scope="module")
 def tiny_cross_validation():
-    from benchmark.study.cross_validation import CrossValidation
+    from benchmark.crossval.cross_validation import CrossValidation
 
     config = load_protocol("demo", "synthetic", list(TINY_OVERRIDES))
     return CrossValidation(config, progress=False)

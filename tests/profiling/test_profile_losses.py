@@ -11,7 +11,7 @@ import torch
 
 from benchmark.losses import MeanFieldClassWiseMultiSimilarityLoss
 from benchmark.profiling.direct_mfcwms import DirectMeanFieldCWMS
-from benchmark.profiling.losses import (
+from benchmark.profiling.loss_speed import (
     DEFAULT_LOSSES,
     DIRECT_CXC,
     PROFILE_COLUMNS,
@@ -137,7 +137,7 @@ def test_a_pair_loss_whose_extrapolated_memory_exceeds_the_cpu_budget_is_skipped
 
 
 def test_an_out_of_memory_step_is_recorded_as_skipped(monkeypatch):
-    import benchmark.profiling.losses as profiling
+    import benchmark.profiling.loss_speed as profiling
 
     def out_of_memory(*args, **kwargs):
         raise torch.OutOfMemoryError("CUDA out of memory")

@@ -9,7 +9,7 @@ import pytest
 
 from benchmark.cli import main
 from benchmark.errors import ConfigError
-from benchmark.profiling.pruners import PRUNER_COLUMNS, pruner_overrides
+from benchmark.profiling.pruner_comparison import PRUNER_COLUMNS, pruner_overrides
 
 
 def test_pruner_specs_become_protocol_overrides():

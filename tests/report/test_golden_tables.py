@@ -124,7 +124,7 @@ def test_a_non_finite_value_is_left_out_and_its_cell_shows_the_reduced_n(rendere
 
 def test_a_non_finite_value_gives_one_warning_naming_its_row(tmp_path, caplog):
     run = write_fixed_results(tmp_path / "run" / "results.csv").parent
-    with caplog.at_level(logging.WARNING, logger="benchmark.study.results"):
+    with caplog.at_level(logging.WARNING, logger="benchmark.store.results_file"):
         write_report([run], tmp_path / "out", figures=False)
     (warning,) = [r for r in caplog.records if "non-finite" in r.message]
     dataset, loss, repeat, mode, metric = NON_FINITE

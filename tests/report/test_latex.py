@@ -23,7 +23,7 @@ from service_checks import need_service
 from benchmark.report.latex_layout import ARTICLE_LINEWIDTH_PT, MIN_BODY_PT
 from benchmark.report.summary import summarize_results
 from benchmark.report.writer import build_documents, write_document, write_report
-from benchmark.study.results import normalize_rows
+from benchmark.store.results_file import normalize_rows
 
 pytestmark = pytest.mark.latex
 GOLDEN = Path(__file__).parent / "golden"

@@ -19,7 +19,7 @@ from benchmark.losses import MLRC2020_METHODS, get_loss_spec
 from benchmark.report.mlrc_table import mlrc_tables
 from benchmark.report.summary import summarize_results
 from benchmark.report.writer import write_report
-from benchmark.study.results import normalize_rows
+from benchmark.store.results_file import normalize_rows
 
 GOLDEN = Path(__file__).parent / "golden" / "mlrc"
 UPDATE = os.environ.get("MLRC_UPDATE_GOLDEN") == "1"

@@ -12,7 +12,7 @@ from fixed_results import fixed_results, write_fixed_results
 
 from benchmark.errors import ResultsError, RunDirectoryError
 from benchmark.report.sources import merge_rows, read_source, run_identity
-from benchmark.study.results import finite_rows, read_results_csv
+from benchmark.store.results_file import finite_rows, read_results_csv
 
 # The columns of results files written before params_source, best_epochs and the ablations.
 OLD_COLUMNS = [
@@ -71,7 +71,7 @@ def test_a_non_finite_value_is_read_and_left_out_with_one_warning_naming_its_row
     rows.to_csv(path, index=False)
     read = read_results_csv(path)
     assert len(read) == 5 and not np.isfinite(read["value"].iloc[3])
-    with caplog.at_level(logging.WARNING, logger="benchmark.study.results"):
+    with caplog.at_level(logging.WARNING, logger="benchmark.store.results_file"):
         kept = finite_rows(read)
     assert len(kept) == 4 and np.isfinite(kept["value"]).all()
     (record,) = caplog.records

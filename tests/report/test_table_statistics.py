@@ -18,7 +18,7 @@ from scipy import stats
 
 from benchmark.report.summary import summarize_results, with_best_epoch_rows
 from benchmark.report.writer import build_documents
-from benchmark.study.results import normalize_rows
+from benchmark.store.results_file import normalize_rows
 
 CONFIDENCE = 0.95
 STATS_STEMS = [s for s in GOLDEN_STEMS if s not in ("table_reference", "table_runtime")]

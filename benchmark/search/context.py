@@ -1,0 +1,87 @@
+"""The study context: what every stage of one run shares, built once per process.
+
+``StudyContext.create`` starts (or resumes) a run from a protocol: it checks the dataset and the
+storage, then writes the run directory's manifest. ``StudyContext.attach`` is for a process that
+starts cold from a run directory (``mlrc worker``, ``mlrc retrain`` on a cluster node): it loads
+the recorded plugins, protocol and storage URL. Either way the storage is opened once and the
+dataset indexed once, however many stages the process runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from optuna.storages import BaseStorage
+
+from benchmark.config import ProtocolConfig
+from benchmark.crossval.cross_validation import CrossValidation
+from benchmark.data.fold_feasibility import require_feasible
+from benchmark.losses import get_loss_spec
+from benchmark.store.run_directory import RunDirectory
+from benchmark.store.storage import open_storage
+
+
+@dataclass
+class StudyContext:
+    """One run's protocol, run directory, storage and data.
+
+    Attributes:
+        config: the resolved protocol (as recorded in the run's manifest).
+        run_dir: the run directory.
+        storage_url: the Optuna storage URL, or None for the run directory's journal file.
+        progress: show progress bars.
+    """
+
+    config: ProtocolConfig
+    run_dir: RunDirectory
+    storage_url: str | None = None
+    progress: bool = True
+
+    @classmethod
+    def create(
+        cls,
+        config: ProtocolConfig,
+        run_dir: RunDirectory,
+        storage_url: str | None = None,
+        plugins: list[str] | tuple[str, ...] = (),
+        progress: bool = True,
+        raise_budget: bool = False,
+        losses: Sequence[str] = (),
+    ) -> StudyContext:
+        """Start or resume a run: a changed setting, a missing dataset, folds on which every
+        trial of one of ``losses`` would fail (:mod:`benchmark.data.fold_feasibility`) or an
+        unreachable storage fail before anything is written; then the manifest is written (or
+        checked against this config: ``raise_budget`` lets its budgets rise, see
+        :meth:`RunDirectory.initialise`)."""
+        run_dir.check_settings(config, raise_budget)  # a refused change costs no indexing
+        context = cls(config, run_dir, storage_url, progress)
+        index = context.cross_validation.index  # indexed now: a missing dataset fails first
+        require_feasible(
+            index, config, {loss: get_loss_spec(loss).images_per_class for loss in losses}
+        )
+        context.storage  # noqa: B018  (open it now: an unreachable database fails here)
+        run_dir.initialise(config, list(plugins), storage_url, raise_budget)
+        return context
+
+    @classmethod
+    def attach(
+        cls, run_dir: RunDirectory | Path, storage_url: str | None = None, progress: bool = True
+    ) -> StudyContext:
+        """Join an existing run from a process started cold (loads the run's plugins too);
+        ``storage_url`` overrides the URL recorded in the manifest."""
+        run_dir = run_dir if isinstance(run_dir, RunDirectory) else RunDirectory(Path(run_dir))
+        config, url = run_dir.attach(storage_url)
+        return cls(config, run_dir, url, progress)
+
+    @cached_property
+    def storage(self) -> BaseStorage:
+        """The Optuna storage, opened once."""
+        return open_storage(self.storage_url, self.run_dir.journal_path)
+
+    @cached_property
+    def cross_validation(self) -> CrossValidation:
+        """The dataset, its class split and folds, and how one fold is trained (built once)."""
+        return CrossValidation(self.config, progress=self.progress)

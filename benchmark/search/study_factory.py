@@ -1,0 +1,103 @@
+"""Creating and loading the Optuna study of one loss: its name, sampler and pruner."""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING, Any
+
+import optuna
+
+from benchmark.config import ProtocolConfig, SamplerConfig
+from benchmark.errors import StudyFailed
+from benchmark.losses.search_space import SearchSpace
+from benchmark.search.fold_pruners import build_fold_pruner
+from benchmark.search.sobol_startup import SobolStartupSampler
+from benchmark.store import trial_attrs
+from benchmark.store.study_state import study_name, usable
+
+if TYPE_CHECKING:
+    from benchmark.search.context import StudyContext
+
+
+def build_sampler(
+    settings: SamplerConfig, space: SearchSpace, n_existing_trials: int = 0
+) -> optuna.samplers.BaseSampler:
+    """The protocol's sampler (TPE or Sobol + GP) with every setting explicit.
+
+    It is seeded from the protocol seed and the number of trials already in the study, i.e.
+    the number of the trial about to be asked (taken under the budget lock). Each trial gets its
+    own seed whichever worker asks for it: parallel workers explore differently, a restarted
+    worker does not repeat earlier draws, and the start-up trials are the same on one worker, on
+    many, or on a Slurm array.
+    """
+    seed = settings.seed + n_existing_trials
+    if settings.kind == "gp":
+        gp = optuna.samplers.GPSampler(
+            seed=seed,
+            n_startup_trials=settings.n_startup_trials,
+            deterministic_objective=settings.deterministic_objective,
+            independent_sampler=optuna.samplers.RandomSampler(seed=seed),
+        )
+        return SobolStartupSampler(
+            space.distributions(), settings.n_startup_trials, settings.seed, then=gp
+        )
+    return optuna.samplers.TPESampler(
+        seed=seed,
+        n_startup_trials=settings.n_startup_trials,
+        n_ei_candidates=settings.n_ei_candidates,
+        multivariate=settings.multivariate,
+        group=settings.group,
+        constant_liar=settings.constant_liar,
+    )
+
+
+def build_pruner(config: ProtocolConfig) -> optuna.pruners.BasePruner:
+    """The protocol's pruner (:mod:`benchmark.search.fold_pruners`; ``none``: never prune)."""
+    return build_fold_pruner(config.study)
+
+
+def create_study(context: StudyContext, loss: str, space: SearchSpace) -> optuna.Study:
+    """The study of ``loss`` with the protocol's sampler and pruner (created if missing); its
+    objective is named (:data:`trial_attrs.OBJECTIVE_NAME`) for optuna-dashboard."""
+    study = optuna.create_study(
+        study_name=study_name(context.config, loss),
+        storage=context.storage,
+        sampler=build_sampler(context.config.study.sampler, space),
+        pruner=build_pruner(context.config),
+        direction="maximize",
+        load_if_exists=True,
+    )
+    if study.metric_names != [trial_attrs.OBJECTIVE_NAME]:
+        with warnings.catch_warnings():  # experimental since Optuna 3.2, still in 5
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names([trial_attrs.OBJECTIVE_NAME])
+    return study
+
+
+def load_study(context: StudyContext, loss: str) -> optuna.Study:
+    """The existing study of ``loss``, for reading (no sampler or pruner needed)."""
+    name = study_name(context.config, loss)
+    try:
+        return optuna.load_study(study_name=name, storage=context.storage)
+    except KeyError:
+        raise StudyFailed(
+            f"no study {name} in this run's storage; run `mlrc worker --run-dir "
+            f"{context.run_dir.path} --loss {loss}` (or `mlrc run`) first"
+        ) from None
+
+
+def best_params(study: optuna.Study) -> dict[str, Any]:
+    """The full parameters (searched + fixed) of the best completed trial that did not diverge
+    (a diverged trial may be COMPLETE with ``study.diverged_value``, to inform the sampler)."""
+    completed = [trial for trial in study.get_trials(deepcopy=False) if usable(trial)]
+    if not completed:
+        reasons = sorted(
+            {t.user_attrs.get(trial_attrs.FAIL_REASON, "") for t in study.trials} - {""}
+        )
+        raise StudyFailed(
+            f"study {study.study_name}: none of its {len(study.trials)} trials completed "
+            "without diverging; "
+            + (f"first failure: {reasons[0]}" if reasons else "run `mlrc worker` to finish it")
+        )
+    best = max(completed, key=lambda t: (t.value, -t.number))
+    return dict(best.user_attrs.get(trial_attrs.PARAMS, best.params))

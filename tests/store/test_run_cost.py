@@ -1,0 +1,202 @@
+"""`mlrc status`: trainings done and left, device-hours spent and left, and the ETA of a run
+with recorded fold times."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.distributions import FloatDistribution
+from optuna.trial import TrialState, create_trial
+from service_checks import need_service
+
+from benchmark.cli import main
+from benchmark.config import load_protocol
+from benchmark.engine import FitDirectory, FitResult
+from benchmark.io import atomic_write_json
+from benchmark.store import trial_attrs
+from benchmark.store.run_cost import run_cost
+from benchmark.store.run_directory import RunDirectory
+from benchmark.store.storage import open_storage
+from benchmark.store.study_state import study_name
+
+NOW = time.time()
+SPACE = {"alpha": FloatDistribution(0.0, 1.0)}
+
+
+def _trial(alpha: float, fold_seconds: list[float], state=TrialState.COMPLETE, **attrs):
+    params = {"alpha": alpha, "mf_reg": 0.0}
+    user_attrs = {trial_attrs.PARAMS: params, **attrs}
+    for fold, seconds in enumerate(fold_seconds):
+        user_attrs[trial_attrs.fold_key(fold)] = {
+            trial_attrs.FOLD_VAL_MAP_AT_R: 0.3,
+            trial_attrs.FOLD_WALL_TIME_S: seconds,
+        }
+    value = 0.3 if state == TrialState.COMPLETE else None
+    return params, user_attrs, value
+
+
+def _add(study, alpha, fold_seconds, state=TrialState.COMPLETE, system_attrs=None, **attrs):
+    params, user_attrs, value = _trial(alpha, fold_seconds, state, **attrs)
+    study.add_trial(
+        create_trial(
+            state=state,
+            value=value,
+            params={"alpha": alpha},
+            distributions=SPACE,
+            user_attrs=user_attrs,
+            system_attrs=system_attrs or {},
+            intermediate_values={k: 0.3 for k in range(len(fold_seconds))},
+        )
+    )
+
+
+def _retrain_fold(run_dir: RunDirectory, loss: str, repeat: int, fold: int, seconds=None):
+    """A retrained fold: finished with ``seconds`` of wall time, or still training."""
+    files = FitDirectory(run_dir.retrain_fold_dir(loss, repeat, fold))
+    files.fit_dir.mkdir(parents=True)
+    if seconds is None:
+        files.last.write_bytes(b"checkpoint")  # written at its last validation, just now
+        return
+    result = FitResult(best_val_map_at_r=0.3, best_iteration=1, iterations=2, wall_time_s=seconds)
+    atomic_write_json(files.result, result.to_dict())
+
+
+@pytest.fixture
+def run_dir(tmp_path) -> RunDirectory:
+    """A demo run of 5 trials x 4 folds and 2 repeats: mfcwms has 2 finished trials (one of them
+    re-run after a lost worker, reusing its 2 finished folds), a running trial with a fresh
+    heartbeat and 1 finished fold, and 5 of its 8 retrain folds (one still training); cwms
+    has finished nothing."""
+    config = load_protocol("demo", "synthetic", ["study.n_trials=5", "retrain.repeats=2"])
+    run_dir = RunDirectory(tmp_path / "run")
+    run_dir.initialise(config, [], None)
+    storage = open_storage(None, run_dir.journal_path)
+    study = optuna.create_study(
+        study_name=study_name(config, "mfcwms"), storage=storage, direction="maximize"
+    )
+    _add(study, 0.1, [10.0, 20.0, 30.0, 40.0])
+    lost = {trial_attrs.FAILURE: trial_attrs.WORKER_LOST}
+    _add(study, 0.2, [50.0, 60.0], state=TrialState.FAIL, **lost)
+    _add(study, 0.2, [50.0, 60.0, 70.0, 80.0], **{trial_attrs.REQUEUED_FROM: 1})
+    beat = {trial_attrs.HEARTBEAT: NOW - 5}
+    _add(study, 0.3, [100.0], state=TrialState.RUNNING, system_attrs=beat)
+    optuna.create_study(
+        study_name=study_name(config, "cwms"), storage=storage, direction="maximize"
+    )
+    for repeat, fold, seconds in [(0, 0, 30.0), (0, 1, 40.0), (0, 2, 50.0), (0, 3, 60.0)]:
+        _retrain_fold(run_dir, "mfcwms", repeat, fold, seconds)
+    _retrain_fold(run_dir, "mfcwms", 1, 0)
+    return run_dir
+
+
+def test_spent_left_and_eta_per_stage_and_loss(run_dir):
+    cost = run_cost(run_dir, now=NOW).to_json()
+    mfcwms, cwms = cost["losses"]
+    assert (mfcwms["loss"], cwms["loss"]) == ("mfcwms", "cwms")
+    study, retrain = mfcwms["stages"]
+    # Folds counted once each (the re-run reused folds 0-1 of the lost trial): 9 folds.
+    assert study["trainings_done"] == 9
+    spent = 10 + 20 + 30 + 40 + 50 + 60 + 70 + 80 + 100
+    assert study["device_hours_spent"] == pytest.approx(spent / 3600)
+    # 5 trials, 2 finished: 3 x 4 folds left, minus the running trial's finished fold.
+    assert study["trainings_left"] == 11
+    assert study["device_hours_left"] == pytest.approx(11 * (spent / 9) / 3600)
+    assert study["running"] == 1
+    assert study["eta_seconds"] == pytest.approx(11 * spent / 9)
+    assert retrain["trainings_done"] == 4 and retrain["trainings_left"] == 4
+    assert retrain["device_hours_spent"] == pytest.approx(180 / 3600)
+    assert retrain["device_hours_left"] == pytest.approx(4 * 45 / 3600)
+    assert retrain["running"] == 1 and retrain["priced_from"] is None
+    assert mfcwms["running"] == 2
+    left = 11 * spent / 9 + 4 * 45
+    assert mfcwms["device_hours_left"] == pytest.approx(left / 3600)
+    assert mfcwms["eta_seconds"] == pytest.approx(left / 2)
+    # cwms: nothing finished, nothing running: priced at the run's mean fold time, no ETA.
+    run_mean = (spent + 180) / 13
+    assert [s["priced_from"] for s in cwms["stages"]] == ["the run's mean fold"] * 2
+    assert cwms["trainings_left"] == 5 * 4 + 2 * 4
+    assert cwms["device_hours_left"] == pytest.approx(28 * run_mean / 3600)
+    assert cwms["eta_seconds"] is None
+    total = cost["total"]
+    assert total["device_hours_spent"] == pytest.approx((spent + 180) / 3600)
+    assert total["device_hours_left"] == pytest.approx((left + 28 * run_mean) / 3600)
+    assert total["eta_seconds"] == pytest.approx((left + 28 * run_mean) / 2)
+
+
+def test_nothing_runs_without_a_fresh_heartbeat_or_a_recent_file(run_dir):
+    later = NOW + 3600  # the demo's grace period is 300 s
+    for path in run_dir.path.rglob("last.pt"):
+        os.utime(path, (NOW, NOW))
+    total = run_cost(run_dir, now=later).to_json()["total"]
+    assert total["running"] == 0 and total["eta_seconds"] is None
+    assert total["device_hours_left"] > 0
+
+
+def test_pruning_prices_the_trials_left_at_the_folds_finished_trials_trained(tmp_path):
+    config = load_protocol("demo", "synthetic", ["study.n_trials=6", "study.pruner=median"])
+    run_dir = RunDirectory(tmp_path / "run")
+    run_dir.initialise(config, [], None)
+    study = optuna.create_study(
+        study_name=study_name(config, "mfcwms"),
+        storage=open_storage(None, run_dir.journal_path),
+        direction="maximize",
+    )
+    _add(study, 0.1, [10.0] * 4)
+    _add(study, 0.2, [10.0] * 2, state=TrialState.PRUNED)
+    stage = run_cost(run_dir, now=NOW).to_json()["losses"][0]["stages"][0]
+    assert stage["trainings_left"] == pytest.approx(4 * 3.0)  # 4 trials at (4 + 2) / 2 folds
+
+
+def test_mlrc_status_prints_the_table_and_the_json_keys(run_dir, capsys):
+    assert main(["status", str(run_dir.path), "--workers-per-device", "2"]) == 0
+    table = capsys.readouterr().out
+    assert "mfcwms" in table and "retrain" in table and "2 workers per device" in table
+    assert table.splitlines()[-3].startswith("total")
+    assert main(["status", str(run_dir.path), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    keys = {"device_hours_spent", "device_hours_left", "eta_seconds"}
+    assert keys <= set(data["total"]) and all(keys <= set(loss) for loss in data["losses"])
+    assert main(["status", str(run_dir.path / "nothing")]) == 2
+
+
+@contextlib.contextmanager
+def _read_only_view(folder: Path, mount_point: Path):
+    """``folder`` seen through a read-only bind mount at ``mount_point``: even root cannot
+    write there (EROFS), unlike a chmod'ed copy (the tests run as root in CI)."""
+    mount_point.mkdir()
+    mounted = shutil.which("mount") is not None and all(
+        subprocess.run(argv, capture_output=True).returncode == 0
+        for argv in (
+            ["mount", "--bind", str(folder), str(mount_point)],
+            ["mount", "-o", "remount,bind,ro", str(mount_point)],
+        )
+    )
+    try:
+        need_service("a read-only bind mount", mounted, "run the tests as root (CI does)")
+        yield mount_point
+    finally:
+        subprocess.run(["umount", str(mount_point)], capture_output=True)
+
+
+def test_mlrc_status_reads_a_run_directory_on_a_read_only_filesystem(run_dir, tmp_path, capsys):
+    journal = run_dir.journal_path.read_bytes()
+    with _read_only_view(run_dir.path, tmp_path / "read-only") as view:
+        with pytest.raises(OSError) as refused:
+            (view / "probe").write_text("")
+        assert refused.value.errno == errno.EROFS  # root cannot write there either
+        assert main(["status", str(view)]) == 0
+        table = capsys.readouterr().out
+        assert main(["status", str(view), "--losses", "mfcwms", "--json"]) == 0
+        data = json.loads(capsys.readouterr().out)
+    assert "mfcwms" in table and table.splitlines()[-3].startswith("total")
+    assert [loss["loss"] for loss in data["losses"]] == ["mfcwms"]
+    assert run_dir.journal_path.read_bytes() == journal
