@@ -199,7 +199,8 @@ class TrainProfile:
         return ratios
 
     def _loader_ratios(self) -> list[tuple[str, float]]:
-        """Cache over files with uint8 batches, then uint8 over the float baseline, per count."""
+        """Cache over files with uint8 batches, uint8 over the float baseline, then the cache with
+        uint8 batches over the files with float ones (the loader before either), per count."""
         ratios = []
         counts = sorted({m.num_workers for m in self.loaders})
         for count in counts:
@@ -213,6 +214,13 @@ class TrainProfile:
                 if uint8 is not None and baseline is not None:
                     name = f"{UINT8} / {FLOAT_ON_HOST}, {source}, {count} loader workers"
                     ratios.append((name, uint8.images_per_s / baseline.images_per_s))
+        for count in counts:  # the loader of training now, over the loader before uint8 batches
+            cache, files = self.loader(count, True), self.loader(count, False, FLOAT_ON_HOST)
+            if cache is not None and files is not None:
+                name = (
+                    f"image cache ({UINT8}) / JPEG files ({FLOAT_ON_HOST}), {count} loader workers"
+                )
+                ratios.append((name, cache.images_per_s / files.images_per_s))
         return ratios
 
     def bottleneck(self) -> str:

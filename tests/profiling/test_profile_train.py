@@ -165,6 +165,9 @@ def test_profile_train_prints_the_ratios_of_its_csv_and_the_bottleneck(profile_r
             baseline = float(_row(rows, "loader", count, setting, FLOAT_ON_HOST)["value"])
             name = f"uint8 / float_on_host, {source}, {count} loader workers"
             assert _printed_ratio(output, name) == pytest.approx(uint8 / baseline, abs=0.006)
+        before = float(_row(rows, "loader", count, "jpeg_files", FLOAT_ON_HOST)["value"])
+        name = f"image cache (uint8) / JPEG files (float_on_host), {count} loader workers"
+        assert _printed_ratio(output, name) == pytest.approx(cache / before, abs=0.006)
     float_bytes, uint8_bytes = 4 * 16 * 3 * 64 * 64 + 128, 16 * 3 * 64 * 64 + 128
     assert (
         f"bytes per batch through the loader's shared memory (images and labels): "
