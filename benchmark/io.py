@@ -47,8 +47,10 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         os.replace(tmp, path)
     except BaseException as exc:
         tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            exc.filename = str(path)  # the file meant, not its temporary name
+        if isinstance(exc, OSError) and exc.errno is not None:
+            # Name the file meant, not its temporary name (an OSError without an errno keeps its
+            # message: setting a filename would turn it into "[Errno None] None: ...").
+            exc.filename = str(path)
         raise
 
 
