@@ -3,11 +3,14 @@ loss, read from the run directory and its storage (``mlrc status``, ``mlrc slurm
 
 - **Spent**: the recorded wall time of every finished fold training -- a study trial's
   ``fold_<k>`` records (each fold counted once, however many times a lost trial was re-queued
-  and reused it) and each retrained fold's ``result.json``.
+  and reused it) and each retrained fold's ``result.json`` -- and of each fold a pruner stopped
+  (its ``pruned_fold`` record).
 - **Left**: the fold trainings still to run x the mean fold time. A study has ``n_trials x
-  folds`` of them, fewer when a pruner is on: the trials left are counted at the mean number of
-  folds the finished trials trained. Retrains have ``repeats x folds``. A stage with no finished
-  fold yet is priced at the loss's other stage, else at the run's mean fold time.
+  folds`` of them, fewer when a pruner is on: each trial left is counted at the mean epochs the
+  finished trials trained (a pruned one the fraction it trained before it was stopped), in
+  units of the mean finished fold's epochs (runs recorded without epochs: at the mean number of
+  folds the finished trials finished). Retrains have ``repeats x folds``. A stage with no
+  finished fold yet is priced at the loss's other stage, else at the run's mean fold time.
 - **Running**: trials whose worker sent a heartbeat within ``study.grace_period``, and retrain
   folds that wrote a file within it. The ETA at the current rate is the training-hours left
   divided by the trainings running now (none running: no ETA).
@@ -53,6 +56,9 @@ class StageCost:
     priced_from: str = ""
     """Where the mean fold time comes from when the stage has none of its own."""
     running: int = 0
+    pruned_epoch_fraction: float | None = None
+    """A study with a pruner: the mean fraction of a full trial's epochs that its pruned
+    trials trained (None without a pruned trial or recorded epochs)."""
 
     @property
     def seconds_left(self) -> float | None:
@@ -122,6 +128,7 @@ class RunCost:
         return {
             "mean_fold_seconds": stage.mean_fold_seconds,
             "priced_from": stage.priced_from or None,
+            "pruned_epoch_fraction": stage.pruned_epoch_fraction,
         }
 
 
@@ -166,7 +173,6 @@ def run_cost(
 
 
 def _study_cost(config: ProtocolConfig, trials: list[FrozenTrial], now: float) -> StageCost:
-    folds = config.data.n_folds
     fold_seconds: dict[tuple[str, int], float] = {}
     for trial in trials:
         params = trial.user_attrs.get(trial_attrs.PARAMS)
@@ -177,12 +183,15 @@ def _study_cost(config: ProtocolConfig, trials: list[FrozenTrial], now: float) -
             seconds = record.get(trial_attrs.FOLD_WALL_TIME_S)
             if seconds is not None:
                 fold_seconds[(key, fold)] = float(seconds)
+    stopped = [
+        float(trial.user_attrs[trial_attrs.PRUNED_FOLD].get(trial_attrs.FOLD_WALL_TIME_S) or 0.0)
+        for trial in trials
+        if trial_attrs.PRUNED_FOLD in trial.user_attrs
+    ]
     finished = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
-    folds_per_trial = float(folds)
+    folds_per_trial, pruned_fraction = float(config.data.n_folds), None
     if config.study.pruner != "none" and finished:
-        folds_per_trial = statistics.fmean(
-            len(trial_attrs.fold_records(t.user_attrs)) for t in finished
-        )
+        folds_per_trial, pruned_fraction = _folds_per_trial(finished, config.data.n_folds)
     in_flight = [t for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)]
     started_folds = sum(len(trial_attrs.fold_records(t.user_attrs)) for t in in_flight)
     remaining = max(config.study.n_trials - budget_state(trials).finished, 0)
@@ -192,10 +201,30 @@ def _study_cost(config: ProtocolConfig, trials: list[FrozenTrial], now: float) -
         stage=STUDY,
         trainings_done=len(fold_seconds),
         trainings_left=left,
-        seconds_spent=sum(fold_seconds.values()),
+        seconds_spent=sum(fold_seconds.values()) + sum(stopped),
         mean_fold_seconds=statistics.fmean(fold_seconds.values()) if fold_seconds else None,
         running=running,
+        pruned_epoch_fraction=pruned_fraction,
     )
+
+
+def _folds_per_trial(finished: list[FrozenTrial], folds: int) -> tuple[float, float | None]:
+    """What a trial left costs in fold trainings, from the finished trials of a pruned study:
+    their mean epochs over the mean epochs of a finished fold; and the mean fraction of a full
+    trial's epochs that the pruned ones trained. Without recorded epochs: the mean number of
+    folds they finished, and no fraction."""
+    epochs = [trial_attrs.epochs_trained(t.user_attrs) for t in finished]
+    fold_epochs = [
+        record.get(trial_attrs.FOLD_EPOCHS)
+        for t in finished
+        for record in trial_attrs.fold_records(t.user_attrs).values()
+    ]
+    if any(e is None for e in [*epochs, *fold_epochs]) or not fold_epochs:
+        return statistics.fmean(len(trial_attrs.fold_records(t.user_attrs)) for t in finished), None
+    fold = statistics.fmean(fold_epochs)
+    pruned = [e for e, t in zip(epochs, finished, strict=True) if t.state == TrialState.PRUNED]
+    fraction = statistics.fmean(e / (folds * fold) for e in pruned) if pruned else None
+    return statistics.fmean(epochs) / fold, fraction
 
 
 def _beating(trial: FrozenTrial, now: float, grace_period: float) -> bool:
@@ -282,6 +311,13 @@ def format_run_cost(cost: RunCost) -> str:
         "device-hours: recorded wall times of finished fold trainings; left = trainings left x "
         "the mean fold time (* priced from another stage); ETA = hours left / trainings "
         "running now",
+    ]
+    lines += [
+        f"{loss['loss']} study: its pruned trials trained {100 * fraction:.0f}% of a full "
+        "trial's epochs on average; the trials left are priced at the finished trials' epochs"
+        for loss in summary["losses"]
+        for stage in loss["stages"]
+        if (fraction := stage["pruned_epoch_fraction"]) is not None
     ]
     return "\n".join(lines)
 
