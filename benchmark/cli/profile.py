@@ -307,7 +307,8 @@ def _register_pruners(profile_commands: argparse._SubParsersAction) -> None:
 
 
 def _profile_pruners(args: argparse.Namespace) -> int:
-    from benchmark.profiling.pruner_comparison import compare_pruners, format_pruner_table
+    from benchmark.profiling.pruner_comparison import compare_pruners
+    from benchmark.profiling.pruner_table import format_pruner_table
 
     rows = compare_pruners(
         args.protocol,
