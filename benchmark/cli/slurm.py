@@ -6,7 +6,13 @@ import argparse
 import json
 from pathlib import Path
 
-from benchmark.cli._common import EXAMPLES, add_command, add_protocol_arguments, load_config
+from benchmark.cli._common import (
+    EXAMPLES,
+    add_command,
+    add_protocol_arguments,
+    load_config,
+    load_recorded_plugins,
+)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -98,6 +104,7 @@ def _submit(args: argparse.Namespace) -> int:
     if args.root is not None:
         args.root = str(Path(args.root).expanduser().absolute())  # jobs start in any directory
     profile = load_cluster_profile(args.profile)
+    load_recorded_plugins(args.run_dir)  # resuming a run needs no --plugin again
     config = load_config(args)
     ablation = _ablation_request(args, config) if args.ablate else None
     losses = ablation.losses if ablation else resolve_losses(args.losses, config)
@@ -115,6 +122,7 @@ def _submit(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         scripts_dir=args.scripts_dir.absolute() if args.scripts_dir else None,
         ablation=ablation,
+        raise_budget=args.raise_budget,
     )
     print(f"run directory: {run_dir.path}")
     print(f"losses: {', '.join(losses)}")
@@ -152,6 +160,8 @@ def _ablation_request(args: argparse.Namespace, config):
         protocol_args += ["--root", args.root]
     for item in args.overrides:
         protocol_args += ["--set", item]
+    if args.raise_budget:
+        protocol_args.append("--raise-budget")
     return AblationRequest(plan, losses, tuple(protocol_args))
 
 

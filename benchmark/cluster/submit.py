@@ -31,7 +31,9 @@ from benchmark.cluster.slurm import Slurm
 from benchmark.cluster.sweep import SweepContext, SweepPlan, plan_sweep
 from benchmark.config import ProtocolConfig
 from benchmark.data import load_dataset
+from benchmark.data.fold_feasibility import require_feasible
 from benchmark.errors import ConfigError, SlurmError
+from benchmark.losses import get_loss_spec
 from benchmark.store.run_directory import RunDirectory
 from benchmark.store.storage import open_storage, without_password
 
@@ -79,9 +81,12 @@ def submit_sweep(
     scripts_dir: Path | None = None,
     ablation: AblationRequest | None = None,
     slurm: Slurm | None = None,
+    raise_budget: bool = False,
 ) -> Submission:
     """Submit the jobs still needed for ``losses`` (or, with ``dry_run``, only write them);
-    with ``ablation``, the grid points of that ablation instead of a sweep."""
+    with ``ablation``, the grid points of that ablation instead of a sweep. ``raise_budget``
+    records a raised budget in ``run.json`` (as ``mlrc run --raise-budget``): the jobs, which
+    read it there, search every loss further and retrain what changed."""
     slurm = slurm or Slurm()
     storage_url = without_password(storage_url or profile.storage)
     plugins = [_absolute(plugin) for plugin in plugins or []]
@@ -89,12 +94,14 @@ def submit_sweep(
         raise ConfigError(f"--scripts-dir {scripts_dir} is a file; give a folder")
     if dry_run:
         if ablation is None and run_dir.exists():
-            run_dir.check_settings(config)  # what a submit's StudyContext.create refuses
+            run_dir.check_settings(config, raise_budget)  # what a submit refuses
         queue = queue_state(Ledger(run_dir), slurm) if slurm.available() else QueueState()
         context = SweepContext(run_dir, config, profile, storage_url, tuple(plugins))
         folder = scripts_dir or _fresh_dry_run_folder(run_dir)
         return _plan_and_write(context, losses, ablation, queue, folder, slurm, number=None)
-    _check_before_submitting(config, run_dir, storage_url, plugins, slurm, ablation)
+    _check_before_submitting(
+        config, losses, run_dir, storage_url, plugins, slurm, ablation, raise_budget
+    )
     ledger = Ledger(run_dir)
     with ledger.submitting() as number:
         context = SweepContext(run_dir, config, profile, storage_url, tuple(plugins))
@@ -157,24 +164,31 @@ def _fresh_dry_run_folder(run_dir: RunDirectory) -> Path:
 
 def _check_before_submitting(
     config: ProtocolConfig,
+    losses: list[str],
     run_dir: RunDirectory,
     storage_url: str | None,
     plugins: list[str],
     slurm: Slurm,
     ablation: AblationRequest | None,
+    raise_budget: bool = False,
 ) -> None:
-    """A missing sbatch, a wrong dataset root or an unreachable database fails now, before any
-    job is queued; a sweep's settings are recorded in ``run.json``. The storage is opened with
-    the URL the jobs get (no password in it), so a job would reach it too."""
+    """Settings unlike the run's, a missing sbatch, a wrong dataset root, folds on which every
+    trial of a loss would fail, or an unreachable database fail now, before any job is queued;
+    a sweep's settings are recorded in ``run.json``. The storage is opened with the URL the jobs
+    get (no password in it), so a job would reach it too."""
+    if ablation is None:
+        run_dir.check_settings(config, raise_budget)  # a refused change fails first
     if not slurm.available():
         raise SlurmError(
             "sbatch is not installed here: run `mlrc slurm submit` on a Slurm login node, or "
             "add --dry-run to only write the scripts"
         )
-    load_dataset(config.dataset, config.data.root, config.data)
-    if ablation is None:  # each grid point of an ablation is a run of its own
+    index = load_dataset(config.dataset, config.data.root, config.data)
+    if ablation is None:  # each grid point of an ablation is a run of its own (and settings)
+        kinds = {loss: get_loss_spec(loss).images_per_class for loss in losses}
+        require_feasible(index, config, kinds)
         open_storage(storage_url, run_dir.journal_path)  # an unreachable database fails here
-        run_dir.initialise(config, plugins, storage_url)
+        run_dir.initialise(config, plugins, storage_url, raise_budget)
 
 
 def _submit_in_order(

@@ -9,6 +9,7 @@ dataset indexed once, however many stages the process runs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -17,6 +18,8 @@ from optuna.storages import BaseStorage
 
 from benchmark.config import ProtocolConfig
 from benchmark.crossval.cross_validation import CrossValidation
+from benchmark.data.fold_feasibility import require_feasible
+from benchmark.losses import get_loss_spec
 from benchmark.store.run_directory import RunDirectory
 from benchmark.store.storage import open_storage
 
@@ -45,13 +48,22 @@ class StudyContext:
         storage_url: str | None = None,
         plugins: list[str] | tuple[str, ...] = (),
         progress: bool = True,
+        raise_budget: bool = False,
+        losses: Sequence[str] = (),
     ) -> StudyContext:
-        """Start or resume a run: a missing dataset or an unreachable storage fails before
-        anything is written; then the manifest is written (or checked against this config)."""
+        """Start or resume a run: a changed setting, a missing dataset, folds on which every
+        trial of one of ``losses`` would fail (:mod:`benchmark.data.fold_feasibility`) or an
+        unreachable storage fail before anything is written; then the manifest is written (or
+        checked against this config: ``raise_budget`` lets its budgets rise, see
+        :meth:`RunDirectory.initialise`)."""
+        run_dir.check_settings(config, raise_budget)  # a refused change costs no indexing
         context = cls(config, run_dir, storage_url, progress)
-        context.cross_validation  # noqa: B018  (index it now: a missing dataset fails first)
+        index = context.cross_validation.index  # indexed now: a missing dataset fails first
+        require_feasible(
+            index, config, {loss: get_loss_spec(loss).images_per_class for loss in losses}
+        )
         context.storage  # noqa: B018  (open it now: an unreachable database fails here)
-        run_dir.initialise(config, list(plugins), storage_url)
+        run_dir.initialise(config, list(plugins), storage_url, raise_budget)
         return context
 
     @classmethod

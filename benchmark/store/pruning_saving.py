@@ -93,3 +93,23 @@ def _from_finished(finished: list[FrozenTrial], folds: int) -> TrialPrice:
     pruned = [e for e, t in zip(epochs, finished, strict=True) if t.state == TrialState.PRUNED]
     fraction = statistics.fmean(e / (folds * fold) for e in pruned) if pruned else None
     return TrialPrice(statistics.fmean(epochs) / fold, fraction)
+
+
+def pricing_notes(summary: dict[str, Any]) -> list[str]:
+    """What ``mlrc status`` says of the trials left of each pruned study (``summary``: its
+    JSON), priced from its finished trials or from the measurement."""
+    notes = []
+    for loss in summary["losses"]:
+        name, stages = loss["loss"], loss["stages"]
+        notes += [
+            f"{name} study: its pruned trials trained {100 * fraction:.0f}% of a full trial's "
+            "epochs on average; the trials left are priced at the finished trials' epochs"
+            for stage in stages
+            if (fraction := stage["pruned_epoch_fraction"]) is not None
+        ]
+        notes += [
+            f"{name} study: no trial finished yet; pruning priced at {source}"
+            for stage in stages
+            if (source := stage["pruning_priced_from"])
+        ]
+    return notes
