@@ -151,8 +151,9 @@ def _register_train(profile_commands: argparse._SubParsersAction) -> None:
         "--pruning-saves",
         type=float,
         default=None,
-        help="projection: the fraction of study fold trainings pruning saves (default 0.23, "
-        "what wilcoxon:p_threshold=0.3 saved on the demo studies of docs/decisions.md)",
+        help="projection: the fraction of the study's training epochs pruning saves (default: "
+        "the saving mlrc profile pruners measured, in docs/guide/search.md; printed with its "
+        "source)",
     )
     train.add_argument(
         "--csv",
@@ -164,11 +165,12 @@ def _register_train(profile_commands: argparse._SubParsersAction) -> None:
 
 
 def _profile_train(args: argparse.Namespace) -> int:
-    from benchmark.profiling.projection import MEASURED_PRUNING_SAVES
+    from benchmark.profiling.projection import pruning_saving
     from benchmark.profiling.train import TrainProfileOptions, profile_training
     from benchmark.profiling.train_report import format_train_profile, write_train_profile_csv
 
     config = load_registered_protocol(args.protocol, args.dataset, args.overrides)
+    pruning_saves, pruning_source = pruning_saving(args.pruning_saves)
     options = TrainProfileOptions(
         device=_profile_device(args.device),
         network=args.network,
@@ -182,7 +184,8 @@ def _profile_train(args: argparse.Namespace) -> int:
         worker_cache=args.workers_cache,
         cores_per_device=args.cores_per_device,
         epochs_per_training=args.epochs_per_training,
-        pruning_saves=MEASURED_PRUNING_SAVES if args.pruning_saves is None else args.pruning_saves,
+        pruning_saves=pruning_saves,
+        pruning_source=pruning_source,
         plugins=tuple(args.plugin),
         progress=not args.no_progress,
     )
@@ -307,7 +310,8 @@ def _register_pruners(profile_commands: argparse._SubParsersAction) -> None:
 
 
 def _profile_pruners(args: argparse.Namespace) -> int:
-    from benchmark.profiling.pruner_comparison import compare_pruners, format_pruner_table
+    from benchmark.profiling.pruner_comparison import compare_pruners
+    from benchmark.profiling.pruner_table import format_pruner_table
 
     rows = compare_pruners(
         args.protocol,

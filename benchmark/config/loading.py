@@ -254,6 +254,19 @@ def _check_values(config: ProtocolConfig, path: Path) -> None:
         (config.training.patience_epochs >= 0, "training.patience_epochs must be >= 0"),
         (config.training.max_epochs >= 1, "training.max_epochs must be >= 1"),
         (config.study.n_trials >= 1, "study.n_trials must be >= 1"),
+        (
+            0 <= config.study.pruner_percentile <= 100,
+            "study.pruner_percentile must lie in [0, 100]",
+        ),
+        (config.study.pruner_reduction_factor >= 2, "study.pruner_reduction_factor must be >= 2"),
+        (
+            (config.study.pruner_startup_trials or 0) >= 0,
+            "study.pruner_startup_trials must be >= 0 (or null: the sampler's start-up trials)",
+        ),
+        (
+            min(config.study.pruner_warmup_evaluations, config.study.pruner_min_evaluations) >= 1,
+            "study.pruner_warmup_evaluations and study.pruner_min_evaluations must be >= 1",
+        ),
         (config.retrain.repeats >= 1, "retrain.repeats must be >= 1"),
         (0 < config.retrain.confidence < 1, "retrain.confidence must lie in (0, 1)"),
         (config.model.embedding_size >= 1, "model.embedding_size must be >= 1"),

@@ -143,21 +143,46 @@ class StudyConfig:
     published optima) or the path of a CSV in that schema (``mlrc run --params-from``)."""
     n_trials: int = 50
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
-    pruner: Literal["none", "median", "percentile", "wilcoxon"] = "none"
-    """Stop a trial early when its first folds are clearly worse, compared on the same folds
-    (benchmark.search.fold_pruners): ``median`` (the mean of its finished folds below the median of
-    the completed trials' means over the same folds), ``percentile`` (the same below
-    ``pruner_percentile``), ``wilcoxon`` (Optuna's WilcoxonPruner: its fold scores against the
-    best trial's, p < ``pruner_p_threshold``), or ``none``. MLRC did not prune."""
+    pruner: Literal[
+        "none",
+        "median",
+        "percentile",
+        "wilcoxon",
+        "curve_median",
+        "curve_percentile",
+        "curve_halving",
+        "curve_wilcoxon",
+    ] = "none"
+    """Stop a trial early when it is clearly worse, compared with the other trials on the same
+    folds. On whole folds (benchmark.search.fold_pruners): ``median`` (the mean of its finished
+    folds below the median of the completed trials' means over the same folds), ``percentile``
+    (the same below ``pruner_percentile``), ``wilcoxon`` (Optuna's WilcoxonPruner: its fold
+    scores against the best trial's, p < ``pruner_p_threshold``). Inside the folds, on the
+    validation MAP@R of every evaluation, at the same fold and epoch
+    (benchmark.search.curve_pruners): ``curve_median`` / ``curve_percentile`` (its objective
+    had the folds been cut there, against the completed trials' at the same point),
+    ``curve_halving`` (successive halving over the first fold's evaluations), ``curve_wilcoxon``
+    (its values at its points against the best trial's). ``none``: never. MLRC did not prune."""
     pruner_warmup_folds: int = 1
-    """No pruning decision before the trial finished fold index ``pruner_warmup_folds``
-    (1: the first decision comes after two folds)."""
+    """``median``, ``percentile``, ``wilcoxon``: no pruning decision before the trial finished
+    fold index ``pruner_warmup_folds`` (1: the first decision comes after two folds)."""
+    pruner_warmup_evaluations: int = 1
+    """``curve_*``: no pruning decision before the trial's this-many-th evaluation (of its
+    first fold); ``curve_wilcoxon`` decides from 2 paired points at the earliest."""
+    pruner_startup_trials: int | None = None
+    """No pruning decision before this many other trials to compare with: completed ones
+    (``median``, ``percentile``, ``curve_median``, ``curve_percentile``), or trials that reached
+    the rung (``curve_halving``). null: ``study.sampler.n_startup_trials``."""
     pruner_percentile: float = 50.0
-    """``percentile``: prune below this percentile (lower prunes less)."""
+    """``percentile``, ``curve_percentile``: prune below this percentile (lower prunes less)."""
     pruner_p_threshold: float = 0.1
-    """``wilcoxon``: prune when the one-sided p-value is below this. With 4 folds, n paired folds
-    all worse give p = 1/2**n (0.25, 0.125, 0.0625), so 0.1 is reached only after the last fold,
-    when nothing is left to save: 0.3 prunes after two folds."""
+    """``wilcoxon``, ``curve_wilcoxon``: prune when the one-sided p-value is below this. With 4
+    folds, n paired folds all worse give p = 1/2**n (0.25, 0.125, 0.0625), so 0.1 is reached by
+    ``wilcoxon`` only after the last fold, when nothing is left to save: 0.3 prunes after two."""
+    pruner_reduction_factor: int = 3
+    """``curve_halving``: each rung keeps the best 1 / this of the trials that reached it."""
+    pruner_min_evaluations: int = 1
+    """``curve_halving``: the first rung, in evaluations of the first fold (then x the factor)."""
     heartbeat_interval: int = 60
     """Seconds between a running trial's heartbeats."""
     grace_period: int = 300

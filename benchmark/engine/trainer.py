@@ -8,6 +8,7 @@ import math
 import random
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,8 @@ class Trainer:
         keep_checkpoint: keep the weight files once finished (else only metrics remain).
         progress: show a progress bar labelled ``description`` on a terminal (else, and without
             it, a DEBUG line per epoch).
+        on_evaluation: called with the trainer after every validation (and once after resuming);
+            what it raises stops the run at once, leaving its last checkpoint as it is.
     """
 
     def __init__(
@@ -97,6 +100,7 @@ class Trainer:
         keep_checkpoint: bool = True,
         progress: bool = True,
         description: str = "",
+        on_evaluation: Callable[[Trainer], None] | None = None,
     ):
         self.model = model
         self.loss = loss
@@ -107,6 +111,7 @@ class Trainer:
         self.keep_checkpoint = keep_checkpoint
         self.progress = progress
         self.description = description or loss.name
+        self.on_evaluation = on_evaluation
         self.run_device = RunDevice.from_config(config)
         self.state = TrainingState()
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
@@ -140,6 +145,7 @@ class Trainer:
             _logger.debug("%s: resumed at epoch %d", self.files.fit_dir, self.state.epoch)
         else:
             self.validate(val_set)
+        self._evaluated()
         loader = self.train_loader(train_set)
         with self._progress_bar(len(loader)) as bar:
             try:
@@ -148,6 +154,7 @@ class Trainer:
                     if self._evaluation_due():
                         self.check_finite_weights()
                         self.validate(val_set)
+                        self._evaluated()
             finally:
                 self._end_warmup()
         return self._finish()
@@ -353,6 +360,10 @@ class Trainer:
             return False
         return val_map_at_r > self.state.best_val_map_at_r or not self.files.best.is_file()
 
+    def _evaluated(self) -> None:
+        if self.on_evaluation is not None:
+            self.on_evaluation(self)
+
     def _evaluation_due(self) -> bool:
         epoch = self.state.epoch
         return epoch % self.config.eval_every_epochs == 0 or epoch >= self.config.max_epochs
@@ -384,7 +395,7 @@ class Trainer:
         load_best_model(self.files.fit_dir, self.model, self.loss.module)
         atomic_write_json(self.files.result, result.to_dict())
         if not self.keep_checkpoint:
-            self._delete_weights()
+            self.files.delete_weights()
         return result
 
     def _diverged(self, value: float) -> None:
@@ -393,12 +404,8 @@ class Trainer:
             {"loss_name": self.loss.name, "iteration": self.state.iteration, "value": repr(value)},
         )
         if not self.keep_checkpoint:
-            self._delete_weights()
+            self.files.delete_weights()
         raise TrainingDiverged(self.loss.name, self.state.iteration, value)
-
-    def _delete_weights(self) -> None:
-        self.files.best.unlink(missing_ok=True)
-        self.files.last.unlink(missing_ok=True)
 
 
 def _seed_epoch(seed: int, epoch: int) -> None:

@@ -83,6 +83,7 @@ class TrainProfile:
     cores_per_device: int = DEFAULT_CORES_PER_DEVICE
     epochs_per_training: float = DEFAULT_EPOCHS_PER_TRAINING
     pruning_saves: float = 0.0
+    pruning_source: str = ""
 
     @property
     def on_cpu(self) -> bool:
@@ -158,6 +159,7 @@ class TrainProfile:
             cores_per_device=self.cores_per_device,
             epochs_per_training=self.epochs_per_training,
             pruning_saves=self.pruning_saves,
+            pruning_source=self.pruning_source,
         )
         return inputs, project(inputs)
 

@@ -170,7 +170,7 @@ def _importances(study: optuna.Study) -> dict[str, float] | str:
 
 def _fold_scores(trial: optuna.trial.FrozenTrial) -> list[float]:
     """The best validation MAP@R of each finished fold of a trial (its ``fold_<k>`` user
-    attributes; the intermediate values are running means over the folds, for the pruner)."""
+    attributes; the intermediate values are the evaluations inside the folds, for pruners)."""
     records = trial_attrs.fold_records(trial.user_attrs).values()
     return [
         record[trial_attrs.FOLD_VAL_MAP_AT_R]

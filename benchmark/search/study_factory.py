@@ -10,7 +10,9 @@ import optuna
 from benchmark.config import ProtocolConfig, SamplerConfig
 from benchmark.errors import StudyFailed
 from benchmark.losses.search_space import SearchSpace
+from benchmark.search.curve_pruners import CURVE_PRUNERS, build_curve_pruner
 from benchmark.search.fold_pruners import build_fold_pruner
+from benchmark.search.learning_curves import CurveSteps
 from benchmark.search.sobol_startup import SobolStartupSampler
 from benchmark.store import trial_attrs
 from benchmark.store.study_state import study_name, usable
@@ -52,7 +54,10 @@ def build_sampler(
 
 
 def build_pruner(config: ProtocolConfig) -> optuna.pruners.BasePruner:
-    """The protocol's pruner (:mod:`benchmark.search.fold_pruners`; ``none``: never prune)."""
+    """The protocol's pruner (:mod:`benchmark.search.fold_pruners`,
+    :mod:`benchmark.search.curve_pruners`; ``none``: never prune)."""
+    if config.study.pruner in CURVE_PRUNERS:
+        return build_curve_pruner(config.study, CurveSteps.for_training(config.training))
     return build_fold_pruner(config.study)
 
 
