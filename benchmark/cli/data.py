@@ -67,7 +67,10 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="override a protocol value, e.g. --set data.cache_dir=/scratch/mlrc (repeatable)",
     )
     cache.add_argument(
-        "--workers", type=int, default=None, help="decoding processes (default: every core)"
+        "--workers",
+        type=int,
+        default=None,
+        help="decoding processes, 0: in this process (default: every core)",
     )
     cache.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
@@ -123,7 +126,13 @@ def _check(args: argparse.Namespace) -> int:
 def _cache(args: argparse.Namespace) -> int:
     from benchmark.data import build_protocol_caches
     from benchmark.data.protocol_caches import ROLES, disk_usage
+    from benchmark.errors import ConfigError
 
+    if args.workers is not None and args.workers < 0:
+        raise ConfigError(
+            f"--workers must be >= 0 (decoding processes; 0 decodes in this process; leave it "
+            f"out for every core), got {args.workers}"
+        )
     if args.run_dir is not None:
         from benchmark.store.run_directory import RunDirectory
 

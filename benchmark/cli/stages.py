@@ -90,8 +90,9 @@ def _run_config(args: argparse.Namespace):
     return load_config(args, extra_overrides=overrides)
 
 
-def _created_context(args: argparse.Namespace, config):
-    """The run of ``config`` (from :func:`_run_config`) in --run-dir, created or resumed."""
+def _created_context(args: argparse.Namespace, config, losses: list[str]):
+    """The run of ``config`` (from :func:`_run_config`) for ``losses`` in --run-dir, created
+    or resumed."""
     from benchmark.search.context import StudyContext
 
     run_dir = _run_directory(args, config)
@@ -102,6 +103,7 @@ def _created_context(args: argparse.Namespace, config):
         args.plugin,
         progress=not args.no_progress,
         raise_budget=args.raise_budget,
+        losses=losses,
     )
 
 
@@ -119,7 +121,7 @@ def _run(args: argparse.Namespace) -> int:
     config = _run_config(args)
     load_recorded_plugins(_run_directory(args, config).path)  # the default --run-dir's too
     losses = resolve_losses(args.losses, config)
-    context = _created_context(args, config)
+    context = _created_context(args, config, losses)
     _logger.info("run directory: %s", context.run_dir.path)
     _logger.info("losses: %s", ", ".join(losses))
     run_stages(context, losses)
@@ -135,16 +137,19 @@ def _study(args: argparse.Namespace) -> int:
     from benchmark.search.worker import run_worker
 
     get_loss_spec(args.loss)
-    context = _created_context(args, _run_config(args))
+    context = _created_context(args, _run_config(args), [args.loss])
     _logger.info("run directory: %s", context.run_dir.path)
     run_worker(context, args.loss)
     return 0
 
 
 def _worker(args: argparse.Namespace) -> int:
+    from benchmark.search.study_factory import require_joinable
     from benchmark.search.worker import run_worker
 
-    summary = run_worker(_attached_context(args), args.loss)
+    context = _attached_context(args)
+    require_joinable(context, args.loss, args.storage)
+    summary = run_worker(context, args.loss)
     _logger.info(
         "worker done: ran trials %s, diverged %s", summary.trials_run, summary.trials_failed
     )
