@@ -97,7 +97,9 @@ def submit_sweep(
         context = SweepContext(run_dir, config, profile, storage_url, tuple(plugins))
         folder = scripts_dir or _fresh_dry_run_folder(run_dir)
         return _plan_and_write(context, losses, ablation, queue, folder, slurm, number=None)
-    _check_before_submitting(config, run_dir, storage_url, plugins, slurm, ablation, raise_budget)
+    _check_before_submitting(
+        config, losses, run_dir, storage_url, plugins, slurm, ablation, raise_budget
+    )
     ledger = Ledger(run_dir)
     with ledger.submitting() as number:
         context = SweepContext(run_dir, config, profile, storage_url, tuple(plugins))
@@ -160,6 +162,7 @@ def _fresh_dry_run_folder(run_dir: RunDirectory) -> Path:
 
 def _check_before_submitting(
     config: ProtocolConfig,
+    losses: list[str],
     run_dir: RunDirectory,
     storage_url: str | None,
     plugins: list[str],
@@ -168,9 +171,9 @@ def _check_before_submitting(
     raise_budget: bool = False,
 ) -> None:
     """Settings unlike the run's, a missing sbatch, a wrong dataset root or an unreachable
-    database fail now, before any job is queued; a sweep's settings are recorded in
-    ``run.json``. The storage is opened with the URL the jobs get (no password in it), so a job
-    would reach it too."""
+    database fail now, before any job is queued; a sweep's settings and losses are recorded in
+    ``run.json`` (its workers may then join those studies only). The storage is opened with the
+    URL the jobs get (no password in it), so a job would reach it too."""
     if ablation is None:
         run_dir.check_settings(config, raise_budget)  # a refused change fails first
     if not slurm.available():
@@ -181,7 +184,7 @@ def _check_before_submitting(
     load_dataset(config.dataset, config.data.root, config.data)
     if ablation is None:  # each grid point of an ablation is a run of its own
         open_storage(storage_url, run_dir.journal_path)  # an unreachable database fails here
-        run_dir.initialise(config, plugins, storage_url, raise_budget)
+        run_dir.initialise(config, plugins, storage_url, raise_budget, losses=losses)
 
 
 def _submit_in_order(

@@ -55,7 +55,9 @@ def run_point(
 ) -> StudyContext:
     """Train every loss at one grid point (searching first when the protocol searches), in
     the same stage loop as a run (without the untrained baseline)."""
-    context = StudyContext.create(config, point_dir, progress=progress, raise_budget=raise_budget)
+    context = StudyContext.create(
+        config, point_dir, progress=progress, raise_budget=raise_budget, losses=losses
+    )
     run_stages(context, losses, untrained=False)
     return context
 
