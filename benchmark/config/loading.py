@@ -102,7 +102,7 @@ def load_protocol(
         source=str(path),
         **sections,
     )
-    check_bounds(config, str(path))
+    check_bounds(config, str(path), overridden=bool(overrides))
     return config
 
 
@@ -253,15 +253,15 @@ def coerce_value(value: Any, hint: Any, where: str) -> Any:
     return value
 
 
-def check_bounds(config: ProtocolConfig, where: str) -> None:
+def check_bounds(config: ProtocolConfig, where: str, overridden: bool = False) -> None:
     """Raise one ConfigError, prefixed by ``where``, for the first setting out of its bounds
     (declared on the section's fields, :mod:`benchmark.config.bounds`) or the first broken
-    relation between two settings."""
+    relation between two settings (``overridden``: --set items may have made it)."""
     for key in _SECTIONS:
         for problem in section_problems(getattr(config, key), key):
             raise ConfigError(f"{where}: {problem}")
     for problem in relation_problems(config):
-        raise ConfigError(f"{where}: {problem}")
+        raise ConfigError(f"{where}{' with its --set overrides' if overridden else ''}: {problem}")
 
 
 def protocol_from_dict(data: dict[str, Any], where: str = "run manifest") -> ProtocolConfig:

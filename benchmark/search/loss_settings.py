@@ -10,9 +10,15 @@ baseline. The config layer cannot see the loss registry; the commands call
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
+import random
+from collections.abc import Iterator
 from typing import Any
+
+import numpy as np
+import torch
 
 from benchmark.config import ProtocolConfig
 from benchmark.errors import ConfigError, UnknownLossError
@@ -90,7 +96,8 @@ def _build_once(config: ProtocolConfig, loss: str, where: str) -> None:
     """Build ``loss`` with the parameters it would train with; its refusal is one line."""
     params = protocol_params(config, loss)
     try:
-        build_loss(loss, _PROBE_CLASSES, config.model.embedding_size, **params)
+        with _random_state_kept():  # the probe must not move any seeded stream
+            build_loss(loss, _PROBE_CLASSES, config.model.embedding_size, **params)
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
     except Exception as exc:  # a library loss's own check (ValueError, AssertionError, ...)
@@ -98,3 +105,15 @@ def _build_once(config: ProtocolConfig, loss: str, where: str) -> None:
             f"{where}: loss '{loss}' refuses the hyperparameters {params} "
             f"({type(exc).__name__}: {exc}); fix the value in the protocol or the --set"
         ) from None
+
+
+@contextlib.contextmanager
+def _random_state_kept() -> Iterator[None]:
+    """Restore Python's, NumPy's and torch's CPU random states on exit."""
+    python, numpy = random.getstate(), np.random.get_state()
+    with torch.random.fork_rng(devices=[]):
+        try:
+            yield
+        finally:
+            random.setstate(python)
+            np.random.set_state(numpy)

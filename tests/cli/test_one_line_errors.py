@@ -145,3 +145,20 @@ def test_an_output_on_a_read_only_filesystem_is_refused_before_any_work(
     why = "a read-only file system" if os.geteuid() == 0 else "no permission to write there"
     assert f"cannot write to {read_only} ({why}); give a writable path" in err
     assert time.perf_counter() - start < 30, "refused only after the work"
+
+
+def test_checking_the_losses_section_moves_no_random_stream():
+    import random
+
+    import numpy as np
+
+    from benchmark.config import load_protocol
+    from benchmark.search.loss_settings import check_loss_settings
+
+    config = load_protocol("traditional-demo")  # trains with its losses: each is built once
+    states = (random.random, np.random.rand, lambda: torch.rand(1).item())
+    torch.manual_seed(3), np.random.seed(3), random.seed(3)
+    expected = [draw() for draw in states]
+    torch.manual_seed(3), np.random.seed(3), random.seed(3)
+    check_loss_settings(config)
+    assert [draw() for draw in states] == expected
