@@ -117,7 +117,7 @@ def value_problem(field: dataclasses.Field, value: Any) -> str | None:
 
 
 def section_problems(section: Any, prefix: str) -> Iterator[str]:
-    """``"<prefix>.<key> must be ..., got <value>; <why>"`` for every field of the section
+    """``"<prefix>.<key> must be ..., got <value> (<why>)"`` for every field of the section
     (and of the sections inside it) whose value is out of bounds."""
     for field in dataclasses.fields(section):
         value = getattr(section, field.name)
