@@ -45,8 +45,12 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno is not None:
+            # Name the file meant, not its temporary name (an OSError without an errno keeps its
+            # message: setting a filename would turn it into "[Errno None] None: ...").
+            exc.filename = str(path)
         raise
 
 
@@ -298,3 +302,36 @@ def kept_or_temporary_dir(keep: Path | None, prefix: str) -> Iterator[Path]:
         return
     with tempfile.TemporaryDirectory(prefix=prefix) as temporary:
         yield Path(temporary)
+
+
+# -- filesystem outages -------------------------------------------------------------------------
+
+FILESYSTEM_OUTAGES = {
+    errno.ENOSPC: "free space on its filesystem",
+    errno.EDQUOT: "free space or raise your quota on its filesystem",
+    errno.EROFS: "remount its filesystem read-write, or choose a writable folder",
+    errno.EIO: "check the disk or the network filesystem (dmesg names the device)",
+}
+"""The errors (errno -> the fix) that say the filesystem failed, not the code or the settings."""
+
+
+def filesystem_outage(exc: BaseException) -> OSError | None:
+    """The OSError of a full, read-only or failing filesystem among ``exc`` and the exceptions
+    it was raised from or during (None when there is none)."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not earlier for earlier in seen):
+        if isinstance(current, OSError) and current.errno in FILESYSTEM_OUTAGES:
+            return current
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def describe_filesystem_outage(error: OSError, place: Path | None = None) -> str:
+    """``<path>: <reason>; <fix>`` for :func:`filesystem_outage`'s error (``place`` names where
+    it happened when the error names no file)."""
+    path = error.filename if error.filename is not None else place
+    where = f"cannot write {path}" if path is not None else "cannot write a file"
+    reason = error.strerror or os.strerror(error.errno or 0)
+    return f"{where}: {reason}; {FILESYSTEM_OUTAGES[error.errno]}"

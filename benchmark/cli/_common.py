@@ -188,3 +188,17 @@ def check_writable(path: Path, option: str, folder: bool = False) -> None:
         raise ConfigError(
             f"{option} {path}: cannot write to {existing} ({why}); give a writable path"
         )
+
+
+NO_RESULT = 1
+"""The exit status of a command that ran to its end while a requested loss gave no result."""
+
+
+def no_result_status(failed: dict[str, str]) -> int:
+    """0 when every requested loss gave its result; else, on stderr, one line per loss that
+    gave none (why, and what to change), and :data:`NO_RESULT`."""
+    import sys
+
+    for loss, reason in failed.items():
+        print(f"error: {loss} gave no result: {reason}", file=sys.stderr)
+    return NO_RESULT if failed else 0

@@ -12,6 +12,7 @@ from benchmark.cli._common import (
     add_protocol_arguments,
     check_ablation_points,
     load_config,
+    no_result_status,
     root_override,
 )
 
@@ -71,7 +72,7 @@ def _ablate(args: argparse.Namespace) -> int:
         ", ".join(losses),
     )
     _logger.info("run directory: %s", run_dir.path)
-    run_ablation(
+    failed = run_ablation(
         plan,
         losses,
         run_dir,
@@ -85,4 +86,4 @@ def _ablate(args: argparse.Namespace) -> int:
     print(table)
     _logger.info("results: %s", run_dir.results_path)
     _logger.info("tables:  mlrc tables %s", run_dir.path)
-    return 0
+    return no_result_status(failed)

@@ -39,7 +39,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     output.add_argument(
         "--markdown",
         action="store_true",
-        help="print the README's tables: one row per loss, then every search space on every dataset",
+        help="print the tables of docs/losses.md: one row per loss, then every search space on "
+        "every dataset",
     )
 
 

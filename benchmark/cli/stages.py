@@ -12,6 +12,7 @@ from benchmark.cli._common import (
     add_run_dir_arguments,
     load_config,
     load_recorded_plugins,
+    no_result_status,
 )
 
 _logger = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ def _run_config(args: argparse.Namespace):
 
 def _created_context(args: argparse.Namespace, config, losses: list[str]):
     """The run of ``config`` (from :func:`_run_config`) for ``losses`` in --run-dir, created
-    or resumed."""
+    or resumed; folds on which every trial of one of ``losses`` would fail are refused first."""
     from benchmark.search.context import StudyContext
 
     run_dir = _run_directory(args, config)
@@ -124,12 +125,12 @@ def _run(args: argparse.Namespace) -> int:
     context = _created_context(args, config, losses)
     _logger.info("run directory: %s", context.run_dir.path)
     _logger.info("losses: %s", ", ".join(losses))
-    run_stages(context, losses)
+    outcome = run_stages(context, losses)
     table = write_run_table(context.run_dir, context.config)  # every loss with results
     print(table)
     _logger.info("results: %s", context.run_dir.results_path)
     _logger.info("table:   %s", context.run_dir.table_path)
-    return 0
+    return no_result_status(outcome.failed)
 
 
 def _study(args: argparse.Namespace) -> int:
@@ -139,8 +140,8 @@ def _study(args: argparse.Namespace) -> int:
     get_loss_spec(args.loss)
     context = _created_context(args, _run_config(args), [args.loss])
     _logger.info("run directory: %s", context.run_dir.path)
-    run_worker(context, args.loss)
-    return 0
+    summary = run_worker(context, args.loss)
+    return no_result_status({} if summary.no_result is None else {args.loss: summary.no_result})
 
 
 def _worker(args: argparse.Namespace) -> int:
@@ -151,9 +152,11 @@ def _worker(args: argparse.Namespace) -> int:
     require_joinable(context, args.loss, args.storage)
     summary = run_worker(context, args.loss)
     _logger.info(
-        "worker done: ran trials %s, diverged %s", summary.trials_run, summary.trials_failed
+        "worker done: ran trials %s, diverged or unscored %s",
+        summary.trials_run,
+        summary.trials_failed,
     )
-    return 0
+    return no_result_status({} if summary.no_result is None else {args.loss: summary.no_result})
 
 
 def _retrain(args: argparse.Namespace) -> int:

@@ -31,7 +31,9 @@ from benchmark.cluster.slurm import Slurm
 from benchmark.cluster.sweep import SweepContext, SweepPlan, plan_sweep
 from benchmark.config import ProtocolConfig
 from benchmark.data import load_dataset
+from benchmark.data.fold_feasibility import require_feasible
 from benchmark.errors import ConfigError, SlurmError
+from benchmark.losses import get_loss_spec
 from benchmark.store.run_directory import RunDirectory
 from benchmark.store.storage import open_storage, without_password
 
@@ -170,10 +172,11 @@ def _check_before_submitting(
     ablation: AblationRequest | None,
     raise_budget: bool = False,
 ) -> None:
-    """Settings unlike the run's, a missing sbatch, a wrong dataset root or an unreachable
-    database fail now, before any job is queued; a sweep's settings and losses are recorded in
-    ``run.json`` (its workers may then join those studies only). The storage is opened with the
-    URL the jobs get (no password in it), so a job would reach it too."""
+    """Settings unlike the run's, a missing sbatch, a wrong dataset root, folds on which every
+    trial of a loss would fail, or an unreachable database fail now, before any job is queued;
+    a sweep's settings and losses are recorded in ``run.json`` (its workers may then join those
+    studies only). The storage is opened with the URL the jobs get (no password in it), so a job
+    would reach it too."""
     if ablation is None:
         run_dir.check_settings(config, raise_budget)  # a refused change fails first
     if not slurm.available():
@@ -181,8 +184,10 @@ def _check_before_submitting(
             "sbatch is not installed here: run `mlrc slurm submit` on a Slurm login node, or "
             "add --dry-run to only write the scripts"
         )
-    load_dataset(config.dataset, config.data.root, config.data)
-    if ablation is None:  # each grid point of an ablation is a run of its own
+    index = load_dataset(config.dataset, config.data.root, config.data)
+    if ablation is None:  # each grid point of an ablation is a run of its own (and settings)
+        kinds = {loss: get_loss_spec(loss).images_per_class for loss in losses}
+        require_feasible(index, config, kinds)
         open_storage(storage_url, run_dir.journal_path)  # an unreachable database fails here
         run_dir.initialise(config, plugins, storage_url, raise_budget, losses=losses)
 

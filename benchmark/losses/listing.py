@@ -1,4 +1,4 @@
-"""The registered losses as Markdown tables (``mlrc losses --markdown``, the README's tables)."""
+"""The registered losses as Markdown tables (``mlrc losses --markdown``: docs/losses.md)."""
 
 from __future__ import annotations
 

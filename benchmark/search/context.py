@@ -18,7 +18,9 @@ from optuna.storages import BaseStorage
 
 from benchmark.config import ProtocolConfig
 from benchmark.crossval.cross_validation import CrossValidation
+from benchmark.data.fold_feasibility import require_feasible
 from benchmark.errors import StorageError
+from benchmark.losses import get_loss_spec
 from benchmark.search.loss_settings import check_loss_settings
 from benchmark.search.study_factory import check_study_not_lost
 from benchmark.store.run_directory import RunDirectory
@@ -50,17 +52,21 @@ class StudyContext:
         plugins: list[str] | tuple[str, ...] = (),
         progress: bool = True,
         raise_budget: bool = False,
-        *,
         losses: Sequence[str] = (),
     ) -> StudyContext:
-        """Start or resume a run of ``losses``: a missing dataset or an unreachable storage
-        fails before anything is written; then the manifest is written (or checked against this
-        config: ``raise_budget`` lets its budgets rise, see :meth:`RunDirectory.initialise`) and
-        records the losses (the studies a worker started cold may join)."""
+        """Start or resume a run of ``losses``: a wrong ``losses:`` section, a changed setting,
+        a missing dataset, folds on which every trial of one of ``losses`` would fail
+        (:mod:`benchmark.data.fold_feasibility`) or an unreachable storage fail before anything
+        is written; then the manifest is written (or checked against this config:
+        ``raise_budget`` lets its budgets rise, see :meth:`RunDirectory.initialise`) and records
+        the losses (the studies a worker started cold may join)."""
         check_loss_settings(config)  # the protocol's losses: section, before anything runs
         run_dir.check_settings(config, raise_budget)  # a refused change costs no indexing
         context = cls(config, run_dir, storage_url, progress)
-        context.cross_validation  # noqa: B018  (index it now: a missing dataset fails first)
+        index = context.cross_validation.index  # indexed now: a missing dataset fails first
+        require_feasible(
+            index, config, {loss: get_loss_spec(loss).images_per_class for loss in losses}
+        )
         context.storage  # noqa: B018  (open it now: an unreachable database fails here)
         for loss in losses if config.study.searches else ():
             check_study_not_lost(context, loss)  # before the untrained baseline trains

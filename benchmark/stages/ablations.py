@@ -20,7 +20,7 @@ import pandas as pd
 from benchmark.config import ProtocolConfig
 from benchmark.config.ablation_grids import Ablation, AblationPlan, Setting, point_config
 from benchmark.search.context import StudyContext
-from benchmark.stages.pipeline import run_stages
+from benchmark.stages.pipeline import StagesOutcome, run_stages
 from benchmark.store.results_file import ResultsFile
 from benchmark.store.run_directory import RunDirectory
 
@@ -34,16 +34,20 @@ def run_ablation(
     overrides: list[str],
     progress: bool = True,
     raise_budget: bool = False,
-) -> None:
+) -> dict[str, str]:
     """Run (or resume) the selected points of ``protocol`` on ``dataset`` (with ``overrides``;
     ``raise_budget`` lets them raise the points' budgets) and gather their rows into
-    ``run_dir``'s results."""
+    ``run_dir``'s results. Returns why each loss of a point gave no result, by
+    ``<point>/<loss>`` (empty when every one did)."""
+    failed = {}
     for index in plan.selected:
         slug, setting = plan.points[index]
         config = point_config(protocol, dataset, overrides, plan.ablation, setting, losses)
         point_dir = run_dir.point(slug)
-        run_point(config, losses, point_dir, progress, raise_budget)
+        outcome = run_point(config, losses, point_dir, progress, raise_budget)
+        failed.update({f"{slug}/{loss}": reason for loss, reason in outcome.failed.items()})
         gather_point(run_dir, plan.ablation, setting, point_dir)
+    return failed
 
 
 def run_point(
@@ -52,14 +56,13 @@ def run_point(
     point_dir: RunDirectory,
     progress: bool = True,
     raise_budget: bool = False,
-) -> StudyContext:
+) -> StagesOutcome:
     """Train every loss at one grid point (searching first when the protocol searches), in
     the same stage loop as a run (without the untrained baseline)."""
     context = StudyContext.create(
         config, point_dir, progress=progress, raise_budget=raise_budget, losses=losses
     )
-    run_stages(context, losses, untrained=False)
-    return context
+    return run_stages(context, losses, untrained=False)
 
 
 def gather_point(

@@ -229,7 +229,11 @@ def test_run_reads_the_protocol_once(capsys, tmp_path, monkeypatch):
         return real_load(*args, **kwargs)
 
     monkeypatch.setattr(benchmark.config, "load_protocol", counting_load)
-    monkeypatch.setattr(benchmark.stages.pipeline, "run_stages", lambda context, losses: losses)
+    monkeypatch.setattr(
+        benchmark.stages.pipeline,
+        "run_stages",
+        lambda context, losses: benchmark.stages.pipeline.StagesOutcome(finished=losses),
+    )
     args = ["run", "--losses", "mfcwms", "--run-dir", str(tmp_path / "r"), "--no-progress"]
     assert main(args) == 0
     printed = capsys.readouterr()

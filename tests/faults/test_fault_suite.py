@@ -5,8 +5,9 @@
     loop SIGKILLs one every 1.5 s -> the budget is exact, no trial is lost or run twice; (c)
     PostgreSQL stopped for 30 s mid-sweep -> the workers wait and go on; (d) the journal's
     filesystem full -> one clear error, nothing torn, resumed once space is freed; (e) two
-    submits at once -> one sweep. Each prints one line of figures (the README's table); CI runs
-    it on the real single-node Slurm and PostgreSQL, as root (for the tmpfs).
+    submits at once -> one sweep. Each prints one line of figures (the table of
+    docs/guide/slurm.md); CI runs it on the real single-node Slurm and PostgreSQL, as root (for
+    the tmpfs).
 """
 
 from __future__ import annotations
@@ -332,7 +333,7 @@ def test_e_two_submits_at_once_queue_one_sweep(tmp_path, slurm_cluster, tiny_ove
     ]
 
 
-@pytest.mark.parametrize("page", ["README.md", "docs/notes/faults.md"])
+@pytest.mark.parametrize("page", ["docs/guide/slurm.md", "docs/notes/faults.md"])
 def test_the_documentation_shows_a_line_of_figures_for_every_fault(page):
     text = (Path(__file__).resolve().parents[2] / page).read_text()
     block = text.split("<!-- fault-figures:begin")[1].split("<!-- fault-figures:end -->")[0]

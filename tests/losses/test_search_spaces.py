@@ -1,5 +1,5 @@
 """Search-space files: MLRC's bounds per dataset, shared hyperparameters searched alike, the
-README's table in step with the files, and bad files failing with one clear error."""
+tables of docs/losses.md in step with the files, and bad files failing with one clear error."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from benchmark.losses import get_loss_spec, list_losses
 from benchmark.losses.listing import loss_table, search_space_table
 from benchmark.losses.search_space import ORIGINS, load_search_space
 
-README = Path(__file__).resolve().parents[2] / "README.md"
-REFERENCE_PAGE = README.parent / "results" / "reference" / "mlrc-search-spaces.md"
+LOSSES_PAGE = Path(__file__).resolve().parents[2] / "docs" / "losses.md"
+REFERENCE_PAGE = LOSSES_PAGE.parents[1] / "results" / "reference" / "mlrc-search-spaces.md"
 MLRC_DATASETS = ("cub", "cars196", "sop")
 
 # MLRC's final bounds (linear scale) per dataset, from results/reference/mlrc-search-spaces.md,
@@ -449,14 +449,16 @@ def test_table_has_a_row_per_loss_and_parameter_with_its_per_dataset_ranges():
     assert "|  | mf_reg | fixed | 0.0 |  |" in table
 
 
-def test_readme_tables_match_the_registry_and_the_search_space_files():
+def test_docs_tables_match_the_registry_and_the_search_space_files():
     match = re.search(
-        r"<!-- search-spaces:begin -->\n(.*?)<!-- search-spaces:end -->", README.read_text(), re.S
+        r"<!-- search-spaces:begin -->\n(.*?)<!-- search-spaces:end -->",
+        LOSSES_PAGE.read_text(),
+        re.S,
     )
-    assert match, "README.md lacks the <!-- search-spaces:begin/end --> block"
+    assert match, "docs/losses.md lacks the <!-- search-spaces:begin/end --> block"
     expected = loss_table(list_losses()) + "\n" + search_space_table(list_losses())
     assert match[1] == expected, (
-        "README.md's loss tables are out of date: replace the block with the output of "
+        "docs/losses.md's loss tables are out of date: replace the block with the output of "
         "`mlrc losses --markdown`"
     )
 
