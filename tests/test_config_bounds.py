@@ -135,6 +135,7 @@ CASES = [  # the issue's cases, through the command line
     ("study.n_trials=100000000000000000000000", "study.n_trials must be in [1, 100,000]"),
     ("study.diverged_value=nan", "study.diverged_value must be a finite number in [-1, 1]"),
     ("data.synthetic_images_per_class=1", "data.synthetic_images_per_class must be >= 2"),
+    ("data.synthetic_image_size=100000", "data.synthetic_image_size must be in [8, 1024]"),
 ]
 
 

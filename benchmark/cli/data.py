@@ -135,11 +135,13 @@ def _check(args: argparse.Namespace) -> int:
     from benchmark.config import load_protocol
     from benchmark.data import run_data_check
     from benchmark.errors import UnknownDatasetError
+    from benchmark.search.loss_settings import check_loss_settings
 
     try:
         config = load_registered_protocol(args.protocol, args.dataset, args.overrides)
     except UnknownDatasetError:  # the check reports it, in its own format (--json included)
         config = load_protocol(args.protocol, args.dataset, args.overrides)
+    check_loss_settings(config)  # the protocol's losses: section, as a run would check it
     shapes = _batch_shapes(config, args.losses)
     return run_data_check(
         config.dataset, args.root, as_json=args.json, config=config.data, shapes=shapes

@@ -18,6 +18,9 @@ MAX_BATCH = 2**16
 """The largest batch: beyond any metric-learning protocol, so a larger one is a typo."""
 MAX_TRIALS = 100_000
 """The largest study: MLRC ran 50 trials of 4 fold trainings each; more is a typo."""
+MAX_SYNTHETIC_IMAGE_SIZE = 1024
+"""The largest synthetic image side: the generated shapes stand in for small CPU-demo images
+(32 pixels); 100,000 asked for hundreds of GiB at once (a MemoryError)."""
 
 
 @dataclass
@@ -63,7 +66,11 @@ class DataConfig:
     synthetic_images_per_class: int = setting(
         30, at_least(2), "an image needs another of its class to be retrieved (MAP@R)"
     )
-    synthetic_image_size: int = setting(32, at_least(8), "pixels; the generator draws shapes")
+    synthetic_image_size: int = setting(
+        32,
+        at_least(8, MAX_SYNTHETIC_IMAGE_SIZE),
+        "pixels; the generator draws shapes; more than 1024 is a typo",
+    )
     synthetic_seed: int = setting(0, at_least(0, MAX_SEED), "a NumPy seed")
 
 
