@@ -18,7 +18,7 @@ from benchmark.config.loading import settings_reference
 from benchmark.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
-NOTE = REPO / "docs" / "notes" / "trust-config.md"
+PAGE = REPO / "docs" / "guide" / "protocols.md"
 TABLE_BEGIN = "<!-- settings-table:begin -->\n"
 TABLE_END = "<!-- settings-table:end -->"
 
@@ -192,11 +192,11 @@ def test_a_run_json_value_out_of_range_is_refused(capsys, tmp_path):
         "50; more than 100,000 is a typo)"  # fmt: skip
 
 
-def test_the_reference_table_in_the_notes_is_the_one_the_code_declares():
-    text = NOTE.read_text()
+def test_the_reference_table_in_the_protocols_page_is_the_one_the_code_declares():
+    text = PAGE.read_text()
     table = text.split(TABLE_BEGIN, 1)[1].split(TABLE_END, 1)[0]
     assert table == settings_reference(), (
-        f"{NOTE} is out of date; regenerate its table with .venv/bin/python -c "
+        f"{PAGE} is out of date; regenerate its table with .venv/bin/python -c "
         "'from benchmark.config.loading import settings_reference; print(settings_reference())'"
     )
     assert "NOT DECLARED" not in table

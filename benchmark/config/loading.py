@@ -291,5 +291,5 @@ def protocol_from_dict(data: dict[str, Any], where: str = "run manifest") -> Pro
 
 
 def settings_reference() -> str:
-    """The Markdown reference of every protocol setting's bound (docs/notes/trust-config.md)."""
+    """The Markdown reference of every protocol setting's bound (docs/guide/protocols.md)."""
     return reference_table(_SECTIONS)
