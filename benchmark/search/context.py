@@ -21,6 +21,7 @@ from benchmark.crossval.cross_validation import CrossValidation
 from benchmark.data.fold_feasibility import require_feasible
 from benchmark.errors import StorageError
 from benchmark.losses import get_loss_spec
+from benchmark.models.weights import resolve_weights
 from benchmark.search.loss_settings import check_loss_settings
 from benchmark.search.study_factory import check_study_not_lost
 from benchmark.store.run_directory import RunDirectory
@@ -54,13 +55,14 @@ class StudyContext:
         raise_budget: bool = False,
         losses: Sequence[str] = (),
     ) -> StudyContext:
-        """Start or resume a run of ``losses``: a wrong ``losses:`` section, a changed setting,
-        a missing dataset, folds on which every trial of one of ``losses`` would fail
-        (:mod:`benchmark.data.fold_feasibility`) or an unreachable storage fail before anything
-        is written; then the manifest is written (or checked against this config:
+        """Start or resume a run of ``losses``: a wrong ``losses:`` section, missing trunk
+        weights, a changed setting, a missing dataset, folds on which every trial of one of
+        ``losses`` would fail (:mod:`benchmark.data.fold_feasibility`) or an unreachable storage
+        fail before anything is written; then the manifest is written (or checked against this config:
         ``raise_budget`` lets its budgets rise, see :meth:`RunDirectory.initialise`) and records
         the losses (the studies a worker started cold may join)."""
         check_loss_settings(config)  # the protocol's losses: section, before anything runs
+        resolve_weights(config.model.trunk, config.model.weights)  # a missing file, now
         run_dir.check_settings(config, raise_budget)  # a refused change costs no indexing
         context = cls(config, run_dir, storage_url, progress)
         index = context.cross_validation.index  # indexed now: a missing dataset fails first

@@ -65,6 +65,8 @@ CASES = [
     (["run", "--set", "losses.fastap.num_bins=2.5"], "losses.fastap.num_bins: expected an integer"),
     (["run", "--protocol", "traditional-demo", "--set", "losses.mfcwms.mf_reg=-1"],
      "losses.mfcwms: MeanFieldClassWiseMultiSimilarityLoss: hyperparameter mf_reg must be >= 0"),
+    (["run", "--set", "model.weights=/nonexistent/trunk.pt"],
+     "weights not found at /nonexistent/trunk.pt (nothing is downloaded)"),
     (["run", "--losses", ""], "--losses '' names no loss"),
     (["ablate", "mf-reg", "--protocol", "traditional-demo", "--list", "--losses", ""],
      "--losses '' names no loss"),
