@@ -152,9 +152,29 @@ def test_an_out_of_range_setting_is_one_line_before_anything_runs(
     assert not run_dir.exists()
 
 
-def test_heartbeats_slower_than_the_grace_period_are_refused():
-    with pytest.raises(ConfigError, match=r"heartbeat_interval must be shorter than study.grace"):
-        load_protocol("demo", None, ["study.heartbeat_interval=300", "study.grace_period=300"])
+RELATION_CASES = [
+    (["study.heartbeat_interval=300", "study.grace_period=300"],
+     "study.heartbeat_interval must be shorter than study.grace_period (study.heartbeat_interval "
+     "= 300, study.grace_period = 300)"),
+    (["training.warmup_epochs=5", "training.max_epochs=5"],
+     "training.warmup_epochs must be fewer than training.max_epochs (training.warmup_epochs = 5, "
+     "training.max_epochs = 5)"),
+    (["study.pruner=median", "study.pruner_warmup_folds=4"],
+     "study.pruner_warmup_folds must be below data.n_folds when a study.pruner is on "
+     "(study.pruner_warmup_folds = 4, data.n_folds = 4)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("overrides", "fragment"), RELATION_CASES, ids=["heartbeat", "warm-up",
+                         "pruner"])  # fmt: skip
+def test_settings_that_bound_each_other_are_refused_together(overrides, fragment):
+    with pytest.raises(ConfigError, match=re.escape(fragment)):
+        load_protocol("demo", None, overrides)
+    load_protocol("demo", None, overrides[1:])  # the second alone is within its bound
+
+
+def test_a_pruner_that_is_off_may_wait_for_any_fold():
+    load_protocol("demo", None, ["study.pruner=none", "study.pruner_warmup_folds=4"])
 
 
 def test_an_out_of_range_value_in_a_protocol_file_names_the_file(tmp_path):

@@ -154,6 +154,22 @@ RELATIONS = (
         "a running trial beats every heartbeat_interval seconds; a grace period no longer than "
         "that declares live trials dead and hands their work to another worker",
     ),
+    Relation(
+        ("training.warmup_epochs", "training.max_epochs"),
+        lambda config: config.training.warmup_epochs < config.training.max_epochs,
+        "training.warmup_epochs must be fewer than training.max_epochs",
+        "the trunk trains only after the warm-up: a warm-up as long as the training freezes it "
+        "throughout",
+    ),
+    Relation(
+        ("study.pruner_warmup_folds", "data.n_folds"),
+        lambda config: (
+            config.study.pruner == "none" or config.study.pruner_warmup_folds < config.data.n_folds
+        ),
+        "study.pruner_warmup_folds must be below data.n_folds when a study.pruner is on",
+        "a pruner decides only after fold index pruner_warmup_folds: with no such fold it never "
+        "prunes",
+    ),
 )
 
 
