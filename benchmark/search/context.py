@@ -55,20 +55,21 @@ class StudyContext:
         raise_budget: bool = False,
         losses: Sequence[str] = (),
     ) -> StudyContext:
-        """Start or resume a run of ``losses``: a wrong ``losses:`` section, missing trunk
-        weights, a changed setting, a missing dataset, folds on which every trial of one of
-        ``losses`` would fail (:mod:`benchmark.data.fold_feasibility`) or an unreachable storage
-        fail before anything is written; then the manifest is written (or checked against this config:
-        ``raise_budget`` lets its budgets rise, see :meth:`RunDirectory.initialise`) and records
-        the losses (the studies a worker started cold may join)."""
+        """Start or resume a run of ``losses``: a wrong ``losses:`` section, a changed setting,
+        a missing dataset, folds on which every trial of one of ``losses`` would fail
+        (:mod:`benchmark.data.fold_feasibility`), missing trunk weights or an unreachable
+        storage fail before anything is written; then the manifest is written (or checked
+        against this config: ``raise_budget`` lets its budgets rise, see
+        :meth:`RunDirectory.initialise`) and records the losses (the studies a worker started
+        cold may join)."""
         check_loss_settings(config)  # the protocol's losses: section, before anything runs
-        resolve_weights(config.model.trunk, config.model.weights)  # a missing file, now
         run_dir.check_settings(config, raise_budget)  # a refused change costs no indexing
         context = cls(config, run_dir, storage_url, progress)
         index = context.cross_validation.index  # indexed now: a missing dataset fails first
         require_feasible(
             index, config, {loss: get_loss_spec(loss).images_per_class for loss in losses}
         )
+        resolve_weights(config.model.trunk, config.model.weights)  # a missing file, now
         context.storage  # noqa: B018  (open it now: an unreachable database fails here)
         for loss in losses if config.study.searches else ():
             check_study_not_lost(context, loss)  # before the untrained baseline trains
