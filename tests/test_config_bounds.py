@@ -156,17 +156,13 @@ RELATION_CASES = [
     (["study.heartbeat_interval=300", "study.grace_period=300"],
      "study.heartbeat_interval must be shorter than study.grace_period (study.heartbeat_interval "
      "= 300, study.grace_period = 300)"),
-    (["training.warmup_epochs=5", "training.max_epochs=5"],
-     "training.warmup_epochs must be fewer than training.max_epochs (training.warmup_epochs = 5, "
-     "training.max_epochs = 5)"),
     (["study.pruner=median", "study.pruner_warmup_folds=4"],
      "study.pruner_warmup_folds must be below data.n_folds when a study.pruner is on "
      "(study.pruner_warmup_folds = 4, data.n_folds = 4)"),
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("overrides", "fragment"), RELATION_CASES, ids=["heartbeat", "warm-up",
-                         "pruner"])  # fmt: skip
+@pytest.mark.parametrize(("overrides", "fragment"), RELATION_CASES, ids=["heartbeat", "pruner"])
 def test_settings_that_bound_each_other_are_refused_together(overrides, fragment):
     with pytest.raises(ConfigError, match=re.escape(fragment)):
         load_protocol("demo", None, overrides)

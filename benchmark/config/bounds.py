@@ -155,13 +155,6 @@ RELATIONS = (
         "that declares live trials dead and hands their work to another worker",
     ),
     Relation(
-        ("training.warmup_epochs", "training.max_epochs"),
-        lambda config: config.training.warmup_epochs < config.training.max_epochs,
-        "training.warmup_epochs must be fewer than training.max_epochs",
-        "the trunk trains only after the warm-up: a warm-up as long as the training freezes it "
-        "throughout",
-    ),
-    Relation(
         ("study.pruner_warmup_folds", "data.n_folds"),
         lambda config: (
             config.study.pruner == "none" or config.study.pruner_warmup_folds < config.data.n_folds
