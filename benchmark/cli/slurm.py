@@ -8,8 +8,10 @@ from pathlib import Path
 
 from benchmark.cli._common import (
     EXAMPLES,
+    ablation_loss_selection,
     add_command,
     add_protocol_arguments,
+    check_ablation_points,
     load_config,
     load_recorded_plugins,
 )
@@ -94,6 +96,7 @@ def _submit(args: argparse.Namespace) -> int:
     from benchmark.cluster import load_cluster_profile, submit_sweep
     from benchmark.errors import ConfigError
     from benchmark.search.fixed_params import fixed_params
+    from benchmark.search.loss_settings import check_loss_settings
     from benchmark.stages.pipeline import resolve_losses
     from benchmark.store.run_directory import RunDirectory, default_run_dir
 
@@ -106,6 +109,7 @@ def _submit(args: argparse.Namespace) -> int:
     profile = load_cluster_profile(args.profile)
     load_recorded_plugins(args.run_dir)  # resuming a run needs no --plugin again
     config = load_config(args)
+    check_loss_settings(config)
     ablation = _ablation_request(args, config) if args.ablate else None
     losses = ablation.losses if ablation else resolve_losses(args.losses, config)
     for loss in losses if ablation is None else []:
@@ -154,7 +158,8 @@ def _ablation_request(args: argparse.Namespace, config):
     from benchmark.stages.pipeline import resolve_losses
 
     plan = select_points(args.ablate, config, args.values)
-    losses = resolve_losses(args.losses or ",".join(plan.ablation.losses), config)
+    losses = resolve_losses(ablation_loss_selection(args.losses, plan), config)
+    check_ablation_points(args, config, plan, losses)
     protocol_args = ["--protocol", args.protocol, "--dataset", config.dataset]
     if args.root is not None:
         protocol_args += ["--root", args.root]

@@ -92,8 +92,8 @@ def _run_config(args: argparse.Namespace):
 
 
 def _created_context(args: argparse.Namespace, config, losses: list[str]):
-    """The run of ``config`` (from :func:`_run_config`) in --run-dir, created or resumed; folds
-    on which every trial of one of ``losses`` would fail are refused first."""
+    """The run of ``config`` (from :func:`_run_config`) for ``losses`` in --run-dir, created
+    or resumed; folds on which every trial of one of ``losses`` would fail are refused first."""
     from benchmark.search.context import StudyContext
 
     run_dir = _run_directory(args, config)
@@ -145,9 +145,12 @@ def _study(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
+    from benchmark.search.study_factory import require_joinable
     from benchmark.search.worker import run_worker
 
-    summary = run_worker(_attached_context(args), args.loss)
+    context = _attached_context(args)
+    require_joinable(context, args.loss, args.storage)
+    summary = run_worker(context, args.loss)
     _logger.info(
         "worker done: ran trials %s, diverged or unscored %s",
         summary.trials_run,

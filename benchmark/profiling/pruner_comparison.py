@@ -22,6 +22,7 @@ A pruner is written ``NAME[:SETTING=VALUE...]``, with ``NAME`` a ``study.pruner`
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import time
@@ -34,6 +35,7 @@ from optuna.trial import TrialState
 from benchmark.config import load_protocol
 from benchmark.errors import ConfigError
 from benchmark.io import atomic_write_csv, kept_or_temporary_dir
+from benchmark.losses import get_loss_spec
 from benchmark.progress import Progress
 from benchmark.report.stats import confidence_interval
 from benchmark.search.context import StudyContext
@@ -114,8 +116,14 @@ def compare_pruners(
     Runs live in ``work_dir`` (default: a temporary folder, removed); with ``csv_path`` the
     rows are written after every study, so an interrupted comparison keeps what it measured.
     """
-    for spec in pruners:
-        pruner_overrides(spec)  # a malformed spec fails before any training
+    configs = {}  # every seed and pruner checked before any training
+    for seed, spec in itertools.product(seeds, [UNPRUNED, *pruners]):
+        try:
+            configs[seed, spec] = load_protocol(protocol, dataset, _settings(overrides, seed, spec))
+        except ConfigError as exc:
+            raise ConfigError(f"pruner {spec!r}, seed {seed}: {exc}") from None
+    for loss in losses:
+        get_loss_spec(loss)
     rows: list[dict[str, Any]] = []
     total = len(losses) * len(seeds) * (1 + len(pruners))
     with (
@@ -127,8 +135,7 @@ def compare_pruners(
                 reference = None
                 for spec in [UNPRUNED, *pruners]:
                     bar.set_postfix(f"{loss} seed {seed} {spec}")
-                    settings = [*overrides, f"study.sampler.seed={seed}", *pruner_overrides(spec)]
-                    config = load_protocol(protocol, dataset, settings)
+                    config = configs[seed, spec]
                     run_dir = RunDirectory(scratch / f"{loss}-seed{seed}-{_slug(spec)}")
                     context = StudyContext.create(config, run_dir, progress=False)
                     outcome = _run_study(context, loss, reference)
@@ -138,6 +145,11 @@ def compare_pruners(
                         write_pruner_csv(rows, csv_path)
                     bar.update()
     return rows
+
+
+def _settings(overrides: Sequence[str], seed: int, spec: str) -> list[str]:
+    """The --set items of one study: the user's, the sampler seed, then the pruner's."""
+    return [*overrides, f"study.sampler.seed={seed}", *pruner_overrides(spec)]
 
 
 class _Outcome:

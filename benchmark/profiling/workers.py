@@ -70,7 +70,9 @@ def measure_workers(
     config = replace(
         run_config, study=replace(run_config.study, n_trials=processes * trials_per_worker)
     )
-    context = StudyContext.create(config, RunDirectory(run_path), plugins=plugins, progress=False)
+    context = StudyContext.create(
+        config, RunDirectory(run_path), plugins=plugins, progress=False, losses=[loss_name]
+    )
     cached = config.data.cache_images
     if cached:  # built here, untimed: the workers would otherwise all build it at once
         context.cross_validation.split.caches  # noqa: B018
