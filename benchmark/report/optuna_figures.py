@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import optuna
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from optuna.trial import TrialState
 
@@ -147,7 +149,7 @@ _FEW_TRIALS_NOTE = (
 )
 
 
-def _say_in_panel(ax, text: str) -> None:
+def _say_in_panel(ax: Axes, text: str) -> None:
     """A panel without bars says why instead (a study is never left out silently)."""
     ax.text(0.5, 0.5, text, ha="center", va="center", wrap=True, transform=ax.transAxes)
     ax.set_xticks([])
@@ -179,7 +181,7 @@ def _fold_scores(trial: optuna.trial.FrozenTrial) -> list[float]:
     ]
 
 
-def _panels(count: int):
+def _panels(count: int) -> tuple[Figure, list[Axes]]:
     ncols = min(3, count)
     nrows = math.ceil(count / ncols)
     figure, axes = new_figure(4.2 * ncols, 3.4 * nrows, ncols=ncols, nrows=nrows)

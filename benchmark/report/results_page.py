@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
+import pandas as pd
+
 from benchmark.errors import BenchmarkError
 from benchmark.io import atomic_write_text
 from benchmark.report.labels import dataset_label, file_slug, loss_label, protocol_label
@@ -238,7 +240,7 @@ def _displays(source: ResultsSource) -> dict[str, str]:
     return dict(zip(rows["loss"], rows["display"], strict=True)) if len(rows) else {}
 
 
-def _identity_words(rows) -> str:
+def _identity_words(rows: pd.DataFrame) -> str:
     identity = run_identity(rows) if len(rows) else None
     if identity is None:
         return ""

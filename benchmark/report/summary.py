@@ -5,6 +5,8 @@ Every table (md, tex and csv alike) and every figure of results is drawn from th
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pandas as pd
 
 from benchmark.report.labels import BEST_EPOCH
@@ -68,7 +70,7 @@ def summarize_results(rows: pd.DataFrame, confidence: float = 0.95) -> pd.DataFr
     return pd.DataFrame.from_records(records, columns=columns)
 
 
-def cell_budget(budgets) -> str:
+def cell_budget(budgets: Iterable[str]) -> str:
     """The :data:`BUDGET` of a cell from its rows' ``n_trials``."""
     distinct = sorted(set(budgets), key=lambda text: (text != "", int(text) if text else 0))
     if len(distinct) == 1:
