@@ -92,10 +92,11 @@ def history_figure(
         complete = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
         folds = [(t.number, 100 * score) for t in trials for score in _fold_scores(t)]
         if folds:
-            ax.scatter(*zip(*folds, strict=True), s=8, color="0.6", label="one fold")
+            fold_numbers, fold_scores = zip(*folds, strict=True)
+            ax.scatter(fold_numbers, fold_scores, s=8, color="0.6", label="one fold")
         if complete:
             numbers = [t.number for t in complete]
-            values = [100 * t.value for t in complete]
+            values = [100 * t.value for t in complete if t.value is not None]  # all of them
             ax.scatter(numbers, values, s=20, color="C0", label="trial (mean over its folds)")
             ax.step(numbers, _running_max(values), where="post", color="C3", label="best so far")
         states = Counter(t.state.name.lower() for t in trials)
@@ -160,7 +161,7 @@ def _importances(study: optuna.Study) -> dict[str, float] | str:
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if len(complete) < 2:
         return f"{len(complete)} complete trial(s), importances need 2"
-    values = {trial.value for trial in complete}
+    values = {trial.value for trial in complete if trial.value is not None}  # all of them
     if len(values) == 1:
         return f"all {len(complete)} trials tie at {100 * values.pop():.2f}% (nothing to explain)"
     evaluator = optuna.importance.FanovaImportanceEvaluator(seed=IMPORTANCE_SEED)

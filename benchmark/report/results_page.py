@@ -15,9 +15,10 @@ nothing is fetched at view time, so the folder opens from ``file://`` or any web
 from __future__ import annotations
 
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -39,6 +40,9 @@ from benchmark.report.study_trials import NO_STUDY_DATA, loss_studies, read_run_
 from benchmark.report.table_model import TableDocument
 from benchmark.store.run_cost import run_cost
 from benchmark.store.run_directory import RunDirectory, code_version
+
+if TYPE_CHECKING:
+    from optuna.trial import FrozenTrial
 
 INDEX = "index.html"
 TABLES_DIR = "tables"
@@ -184,12 +188,15 @@ def _run_body(source: ResultsSource, anchor: str, html_dir: Path, figures: bool)
     )
 
 
-def _cost_body(source: ResultsSource, trials: dict | str, displays: dict[str, str]) -> str:
+def _cost_body(
+    source: ResultsSource, trials: Mapping[str, list[FrozenTrial]] | str, displays: dict[str, str]
+) -> str:
     """Device-hours spent and left, as ``mlrc status`` prices them, or why they are unknown."""
     if not source.manifest:
         return note("no run.json in this folder: what the run cost is unknown")
     if isinstance(trials, str):
         return note(f"cost unknown: {trials}")
+    assert source.run_dir is not None  # a run.json is read from a run directory
     try:
         return cost_html(run_cost(RunDirectory(source.run_dir), trials=trials), displays)
     except BenchmarkError as exc:
@@ -198,7 +205,7 @@ def _cost_body(source: ResultsSource, trials: dict | str, displays: dict[str, st
 
 def _studies_body(
     source: ResultsSource,
-    trials: dict | str,
+    trials: Mapping[str, list[FrozenTrial]] | str,
     anchor: str,
     html_dir: Path,
     figures: bool,

@@ -100,7 +100,8 @@ def with_best_epoch_rows(rows: pd.DataFrame) -> pd.DataFrame:
     recorded = [best_epoch_of(text) for text in per_repeat["best_epochs"]]
     epochs = per_repeat.assign(
         metric=BEST_EPOCH,
-        value=[None if epoch is None else epoch - PAPER_EPOCH_OFFSET for epoch in recorded],
+        # pandas-stubs refuse a list with None (a missing value), which pandas takes
+        value=[None if epoch is None else epoch - PAPER_EPOCH_OFFSET for epoch in recorded],  # type: ignore[misc]
     )
     epochs = epochs[epochs["value"].notna()]
     return pd.concat([rows, epochs], ignore_index=True)
