@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchmark.cli._logging import add_verbosity_arguments
+
+if TYPE_CHECKING:
+    from benchmark.config.sections import ProtocolConfig
 
 EXAMPLES: dict[str, str] = {
     "run": "mlrc run --protocol demo --losses contrastive,mfcwms --set study.n_trials=8",
@@ -120,7 +123,7 @@ def load_recorded_plugins(run_dir: Path | None) -> None:
         RunDirectory(Path(run_dir)).load_plugins()
 
 
-def load_config(args: argparse.Namespace, extra_overrides: list[str] = ()):
+def load_config(args: argparse.Namespace, extra_overrides: Sequence[str] = ()) -> ProtocolConfig:
     """The protocol named by --protocol/--dataset with --root, --set (and ``extra_overrides``
     from other flags) applied. Its ``losses:`` section is checked against the loss registry
     (once plugins are loaded) by ``StudyContext.create``, and by the commands that make no
@@ -129,7 +132,9 @@ def load_config(args: argparse.Namespace, extra_overrides: list[str] = ()):
     return load_registered_protocol(args.protocol, args.dataset, overrides)
 
 
-def load_registered_protocol(protocol: str, dataset: str | None, overrides: list[str] = ()):
+def load_registered_protocol(
+    protocol: str, dataset: str | None, overrides: Sequence[str] = ()
+) -> ProtocolConfig:
     """The protocol ``protocol`` for ``dataset`` (its name as registered: ``SOP`` -> ``sop``),
     with its dataset names checked against the dataset registry, plugins' datasets included."""
     from benchmark.config import load_protocol

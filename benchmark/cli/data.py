@@ -6,8 +6,13 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from benchmark.cli._common import add_command, load_registered_protocol, root_override
+
+if TYPE_CHECKING:
+    from benchmark.config.sections import ProtocolConfig
+    from benchmark.data.fold_feasibility import BatchShape
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -148,7 +153,7 @@ def _check(args: argparse.Namespace) -> int:
     )
 
 
-def _batch_shapes(config, losses: str | None):
+def _batch_shapes(config: ProtocolConfig, losses: str | None) -> list[BatchShape]:
     """The batches of ``losses`` (default: the protocol's) under ``config``'s training."""
     from benchmark.data.fold_feasibility import batch_shapes
     from benchmark.losses import get_loss_spec

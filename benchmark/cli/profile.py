@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from benchmark.cli._common import (
     add_command,
@@ -12,6 +13,9 @@ from benchmark.cli._common import (
     check_writable,
     load_registered_protocol,
 )
+
+if TYPE_CHECKING:
+    import torch
 
 _logger = logging.getLogger(__name__)
 
@@ -203,7 +207,7 @@ def _profile_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _profile_device(name: str):
+def _profile_device(name: str) -> torch.device:
     import torch
 
     from benchmark.engine import resolve_device

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from benchmark.cli._common import (
     EXAMPLES,
@@ -15,6 +16,10 @@ from benchmark.cli._common import (
     load_config,
     load_recorded_plugins,
 )
+
+if TYPE_CHECKING:
+    from benchmark.cluster.ablation_plan import AblationRequest
+    from benchmark.config.sections import ProtocolConfig
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -151,7 +156,7 @@ def _submit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ablation_request(args: argparse.Namespace, config):
+def _ablation_request(args: argparse.Namespace, config: ProtocolConfig) -> AblationRequest:
     """The grid of --ablate, and the protocol arguments every point job repeats."""
     from benchmark.cluster.ablation_plan import AblationRequest
     from benchmark.config.ablation_grids import select_points

@@ -253,7 +253,10 @@ def _check_values(profile: ClusterProfile) -> None:
             "[python, -m, benchmark.cli]",
         )
 
-    scopes = [("", profile), *((f"stages.{name}.", o) for name, o in profile.stages.items())]
+    scopes: list[tuple[str, ClusterProfile | StageOverrides]] = [
+        ("", profile),
+        *((f"stages.{name}.", o) for name, o in profile.stages.items()),
+    ]
     for prefix, scope in scopes:  # the profile's resources, then each stage's overrides
         if scope.gpus is not None and scope.gpus not in (0, 1):
             fail(

@@ -204,7 +204,7 @@ def _submit_in_order(
 ) -> list[SubmittedJob]:
     """sbatch every job after those it depends on; record each in the ledger, as submission
     ``number``, once accepted."""
-    submitted = []
+    submitted: list[SubmittedJob] = []
     job_ids = dict(active)
     for job in jobs:
         dependency = dependency_spec(job, job_ids)

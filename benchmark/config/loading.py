@@ -206,7 +206,7 @@ def coerce_value(value: Any, hint: Any, where: str) -> Any:
     bool, int, float, str); numbers become text for ``str``. Raises ConfigError naming ``where``."""
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _build_dataclass(hint, value, where)
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:

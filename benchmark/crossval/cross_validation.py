@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from benchmark.config import ProtocolConfig
-from benchmark.crossval.protocol_split import build_split
+from benchmark.crossval.protocol_split import ImageEvalSet, build_split
 from benchmark.data import (
     Fold,
     ImageSet,
@@ -69,7 +69,7 @@ class CrossValidation:
         return self.split.fold_sets(fold)
 
     @property
-    def test_set(self) -> EvalSet:
+    def test_set(self) -> ImageEvalSet:
         """The test images (used by the retrain stage only, never by a trial of an MLRC split)."""
         return self.split.test_set
 

@@ -11,15 +11,16 @@ import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
 from benchmark.config import TrainingConfig
 from benchmark.engine.checkpoint import FitDirectory, load_best_model, load_checkpoint, write_curve
 from benchmark.engine.device import RunDevice
+from benchmark.engine.epoch_sampler import EpochSampler, ShuffledEpochSampler
 from benchmark.engine.evaluation import EvalSet, evaluate
 from benchmark.engine.fit_result import FitResult
 from benchmark.engine.loss_bundle import LossBundle
@@ -29,6 +30,9 @@ from benchmark.engine.train_loader import build_train_loader
 from benchmark.errors import ConfigError, TrainingDiverged
 from benchmark.io import atomic_torch_save, atomic_write_json
 from benchmark.progress import Progress
+
+if TYPE_CHECKING:
+    from benchmark.data.image_set import ImageSet
 
 _logger = logging.getLogger(__name__)
 
@@ -126,7 +130,7 @@ class Trainer:
 
     # -- the run ----------------------------------------------------------------------------
 
-    def fit(self, train_set: Dataset, val_set: EvalSet) -> FitResult:
+    def fit(self, train_set: ImageSet, val_set: EvalSet) -> FitResult:
         """Train to early stop on ``train_set``, validating on ``val_set``; return the result.
 
         On return the model holds the best weights. ``val_set`` is a dataset that is its own
@@ -163,7 +167,8 @@ class Trainer:
         """One epoch over ``loader``, reseeded from ``(seed, epoch)``."""
         epoch = self.state.epoch + 1
         _seed_epoch(self.seed, epoch)
-        loader.sampler.set_epoch(epoch)
+        # build_train_loader's sampler (its docstring): every epoch a pure function of its number
+        cast(EpochSampler | ShuffledEpochSampler, loader.sampler).set_epoch(epoch)
         trunk_trains = self._set_warmup(epoch)
         self.model.train()
         self.loss.module.train()
@@ -222,8 +227,8 @@ class Trainer:
         }
         self.state.last_eval_epoch = self.state.epoch
         self.state.curve.append(row)
-        if self._improves(row["val_map_at_r"]):
-            self.state.best_val_map_at_r = row["val_map_at_r"]
+        if self._improves(metrics["map_at_r"]):
+            self.state.best_val_map_at_r = metrics["map_at_r"]
             self.state.best_epoch, self.state.best_iteration = (
                 self.state.epoch,
                 self.state.iteration,
@@ -326,7 +331,7 @@ class Trainer:
         self.state = TrainingState()
         self._session_start = time.perf_counter()
 
-    def train_loader(self, train_set: Dataset) -> DataLoader:
+    def train_loader(self, train_set: ImageSet) -> DataLoader:
         """The training loader of this run (see :func:`build_train_loader`)."""
         return build_train_loader(
             train_set,

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from benchmark.config import ProtocolConfig
 from benchmark.store.pruning_saving import MEASURED_PRUNING
@@ -76,7 +77,7 @@ class ProjectionInputs:
     test_images: float = CUB_TEST_IMAGES
 
     @classmethod
-    def for_protocol(cls, config: ProtocolConfig, **values) -> ProjectionInputs:
+    def for_protocol(cls, config: ProtocolConfig, **values: Any) -> ProjectionInputs:
         """The protocol's budgets and schedule (trials, folds, repeats, epoch length)."""
         training = config.training
         return cls(

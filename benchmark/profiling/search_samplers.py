@@ -105,7 +105,9 @@ def _row(
     )
     trials = [t for t in study.trials if t.state == TrialState.COMPLETE]
     scored = [
-        t.value for t in trials if t.user_attrs.get(trial_attrs.FAILURE) != trial_attrs.DIVERGED
+        t.value
+        for t in trials
+        if t.user_attrs.get(trial_attrs.FAILURE) != trial_attrs.DIVERGED and t.value is not None
     ]
     distances = _pairwise_distances(space, [t.params for t in trials])
     return {

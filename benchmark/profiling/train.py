@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -255,7 +255,11 @@ def _loader_cache(
 
 
 def _interleaved_loaders(
-    loader, counts: list[int], cache: ImageCache | None, options: TrainProfileOptions, bar: Progress
+    loader: Callable[[int, ImageCache | None], LoaderMeasurement],
+    counts: list[int],
+    cache: ImageCache | None,
+    options: TrainProfileOptions,
+    bar: Progress,
 ) -> list[LoaderMeasurement]:
     """Each round times every count from the files, then from the cache; rounds are pooled."""
     pooled: dict[tuple[int, bool], LoaderMeasurement] = {}

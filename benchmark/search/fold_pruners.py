@@ -134,9 +134,10 @@ def fold_scores(trial: FrozenTrial) -> dict[int, float]:
 def _mean_over(scores: dict[int, float], folds: list[int]) -> float | None:
     """The mean of ``scores`` over ``folds``; None if one is missing or not finite."""
     values = [scores.get(fold) for fold in folds]
-    if any(value is None or not math.isfinite(value) for value in values):
+    finite = [value for value in values if value is not None and math.isfinite(value)]
+    if len(finite) != len(values):
         return None
-    return float(np.mean(values))
+    return float(np.mean(finite))
 
 
 def startup_trials(settings: StudyConfig) -> int:

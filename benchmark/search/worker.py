@@ -368,7 +368,7 @@ def _install_stop_handlers() -> dict[int, Any]:
             signal.signal(sig, signal.SIG_IGN)
         raise _Stop(signal.Signals(signum).name)
 
-    previous = {}
+    previous: dict[int, Any] = {}
     for sig in (signal.SIGTERM, signal.SIGUSR1):
         with contextlib.suppress(ValueError):  # not the main thread: no handlers
             previous[sig] = signal.signal(sig, handler)

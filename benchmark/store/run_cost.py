@@ -136,7 +136,8 @@ class RunCost:
 
     def _summary(self, stages: list[StageCost]) -> dict[str, Any]:
         lefts = [stage.seconds_left for stage in stages]
-        left = None if any(value is None for value in lefts) else sum(lefts)
+        known = [value for value in lefts if value is not None]
+        left = None if len(known) < len(lefts) else sum(known)
         running = sum(stage.running for stage in stages)
         hours = 3600.0 * self.workers_per_device
         return {
