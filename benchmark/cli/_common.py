@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from benchmark.cli._logging import add_verbosity_arguments
 
 if TYPE_CHECKING:
+    from benchmark.config.ablation_grids import AblationPlan
     from benchmark.config.sections import ProtocolConfig
 
 EXAMPLES: dict[str, str] = {
@@ -150,7 +151,9 @@ def root_override(root: str | None) -> list[str]:
     return [] if root is None else [f"data.root={root}"]
 
 
-def check_ablation_points(args: argparse.Namespace, base, plan, losses: list[str]) -> None:
+def check_ablation_points(
+    args: argparse.Namespace, base: ProtocolConfig, plan: AblationPlan, losses: list[str]
+) -> None:
     """Every grid point's protocol (``base`` with --values applied), checked like any protocol, before a
     point is listed or trained: a value out of range is one line naming the point."""
     from benchmark.config.ablation_grids import point_config
@@ -168,7 +171,7 @@ def check_ablation_points(args: argparse.Namespace, base, plan, losses: list[str
             raise type(exc)(f"ablation {plan.ablation.name}, point {slug}: {exc}") from None
 
 
-def ablation_loss_selection(selection: str | None, plan) -> str:
+def ablation_loss_selection(selection: str | None, plan: AblationPlan) -> str:
     """--losses as given (an empty one included, which names no loss and is refused), else
     the losses the ablation compares."""
     return ",".join(plan.ablation.losses) if selection is None else selection

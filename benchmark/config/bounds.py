@@ -205,7 +205,7 @@ def _shown(value: Any) -> str:
     return repr(value)
 
 
-def reference_rows(sections: dict[str, type]) -> Iterator[tuple[str, str, str, str]]:
+def reference_rows(sections: dict[str, Any]) -> Iterator[tuple[str, str, str, str]]:
     """``(setting, default, bound, why)`` for every field of ``sections`` (``{"data":
     DataConfig, ...}``), nested sections included, in declaration order."""
     for prefix, cls in sections.items():
@@ -216,7 +216,8 @@ def reference_rows(sections: dict[str, type]) -> Iterator[tuple[str, str, str, s
                 yield from reference_rows({name: hint})
                 continue
             bound, why = declared(field, hint) or (None, "NOT DECLARED")
-            default = field.default_factory() if field.default is MISSING else field.default
+            factory = field.default_factory
+            default = factory() if callable(factory) else field.default
             yield name, _shown(default), *_allowed(field, hint, bound, why, default)
 
 

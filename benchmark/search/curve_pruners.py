@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import warnings
+from typing import cast
 
 import numpy as np
 import optuna
@@ -161,9 +162,9 @@ class CurveWilcoxonPruner(BasePruner):
         points = sorted(trial.intermediate_values)
         if not points:
             return False
-        return self._wilcoxon.prune(
-            _MatchedStudy(study, self.steps, points), _at_points(trial, self.steps, points)
-        )
+        # _MatchedStudy has the part of a Study that WilcoxonPruner reads.
+        stand_in = cast(optuna.Study, _MatchedStudy(study, self.steps, points))
+        return self._wilcoxon.prune(stand_in, _at_points(trial, self.steps, points))
 
 
 class _MatchedStudy:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import copy
 import math
 import warnings
+from typing import cast
 
 import numpy as np
 import optuna
@@ -100,7 +101,9 @@ class FoldWilcoxonPruner(BasePruner):
             )
 
     def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
-        return self._wilcoxon.prune(_FoldScoreStudy(study), _with_fold_scores(trial))
+        # _FoldScoreStudy has the part of a Study that WilcoxonPruner reads.
+        stand_in = cast(optuna.Study, _FoldScoreStudy(study))
+        return self._wilcoxon.prune(stand_in, _with_fold_scores(trial))
 
 
 class _FoldScoreStudy:

@@ -84,8 +84,9 @@ class TrialCurve:
         fold); None if one of them is missing."""
         fold = self.steps.fold_of(step)
         ends = [self.steps.first_step(k) + self._span - 1 for k in range(fold)]
-        values = [self.value_at(point) for point in [*ends, step]]
-        if any(value is None for value in values):
+        read = [self.value_at(point) for point in [*ends, step]]
+        values = [value for value in read if value is not None]
+        if len(values) < len(read):
             return None
         return math.fsum(values) / len(values)
 

@@ -79,13 +79,15 @@ def _from_finished(finished: list[FrozenTrial], folds: int) -> TrialPrice:
     """The finished trials' mean epochs over the mean epochs of a finished fold, and the mean
     fraction of a full trial's epochs that the pruned ones trained. Without recorded epochs: the
     mean number of folds they finished, and no fraction."""
-    epochs = [trial_attrs.epochs_trained(t.user_attrs) for t in finished]
-    fold_epochs = [
+    recorded = [trial_attrs.epochs_trained(t.user_attrs) for t in finished]
+    recorded_folds = [
         record.get(trial_attrs.FOLD_EPOCHS)
         for t in finished
         for record in trial_attrs.fold_records(t.user_attrs).values()
     ]
-    if any(e is None for e in [*epochs, *fold_epochs]) or not fold_epochs:
+    epochs = [e for e in recorded if e is not None]
+    fold_epochs = [int(e) for e in recorded_folds if e is not None]
+    if len(epochs) < len(recorded) or len(fold_epochs) < len(recorded_folds) or not fold_epochs:
         return TrialPrice(
             statistics.fmean(len(trial_attrs.fold_records(t.user_attrs)) for t in finished)
         )

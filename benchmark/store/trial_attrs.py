@@ -93,6 +93,5 @@ def epochs_trained(user_attrs: dict) -> int | None:
     if PRUNED_FOLD in user_attrs:
         records.append(user_attrs[PRUNED_FOLD])
     epochs = [record.get(FOLD_EPOCHS) for record in records]
-    if any(value is None for value in epochs):
-        return None
-    return int(sum(epochs))
+    known = [int(value) for value in epochs if value is not None]
+    return sum(known) if len(known) == len(epochs) else None
