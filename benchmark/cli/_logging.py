@@ -11,6 +11,7 @@ import argparse
 import logging
 import os
 import sys
+from collections.abc import Mapping
 
 from tqdm import tqdm
 
@@ -44,7 +45,7 @@ def add_verbosity_arguments(parser: argparse.ArgumentParser, subcommand: bool = 
     )
 
 
-def log_level(verbose: int, quiet: bool, environ: dict[str, str] = os.environ) -> int:
+def log_level(verbose: int, quiet: bool, environ: Mapping[str, str] = os.environ) -> int:
     """The level of the package's loggers: -q or -v if given, else ``MLRC_LOG_LEVEL``, else
     INFO (warnings and progress lines)."""
     if quiet and verbose:

@@ -174,8 +174,9 @@ def _check_before_submitting(
 ) -> None:
     """Settings unlike the run's, a missing sbatch, a wrong dataset root, folds on which every
     trial of a loss would fail, or an unreachable database fail now, before any job is queued;
-    a sweep's settings are recorded in ``run.json``. The storage is opened with the URL the jobs
-    get (no password in it), so a job would reach it too."""
+    a sweep's settings and losses are recorded in ``run.json`` (its workers may then join those
+    studies only). The storage is opened with the URL the jobs get (no password in it), so a job
+    would reach it too."""
     if ablation is None:
         run_dir.check_settings(config, raise_budget)  # a refused change fails first
     if not slurm.available():
@@ -188,7 +189,7 @@ def _check_before_submitting(
         kinds = {loss: get_loss_spec(loss).images_per_class for loss in losses}
         require_feasible(index, config, kinds)
         open_storage(storage_url, run_dir.journal_path)  # an unreachable database fails here
-        run_dir.initialise(config, plugins, storage_url, raise_budget)
+        run_dir.initialise(config, plugins, storage_url, raise_budget, losses=losses)
 
 
 def _submit_in_order(
@@ -203,7 +204,7 @@ def _submit_in_order(
 ) -> list[SubmittedJob]:
     """sbatch every job after those it depends on; record each in the ledger, as submission
     ``number``, once accepted."""
-    submitted = []
+    submitted: list[SubmittedJob] = []
     job_ids = dict(active)
     for job in jobs:
         dependency = dependency_spec(job, job_ids)

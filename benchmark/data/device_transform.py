@@ -18,11 +18,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset, Subset, default_collate
+
+if TYPE_CHECKING:
+    from benchmark.data.image_set import ImageSet
 
 BNINCEPTION_MEAN = (104.0, 117.0, 128.0)
 """BN-Inception (Caffe) channel means, in BGR order, on the 0-255 scale."""
@@ -263,7 +267,7 @@ class FloatOnHost(Dataset):
     workers): the float32 batches every pipeline delivered before the loaders went uint8. The
     profiler's baseline; training never uses it."""
 
-    def __init__(self, dataset: Dataset):
+    def __init__(self, dataset: ImageSet):
         finish = device_transform_of(dataset)
         if finish is None:
             raise ValueError("the dataset's items have no device transform to apply on the host")
@@ -271,7 +275,7 @@ class FloatOnHost(Dataset):
         self.finish = finish
 
     @property
-    def labels(self):
+    def labels(self) -> np.ndarray:
         return self.dataset.labels
 
     def __len__(self) -> int:

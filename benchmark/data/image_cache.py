@@ -33,7 +33,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -72,7 +72,7 @@ def image_cache_key(
         stats = list(pool.map(_size_and_mtime, absolute))
     files = hashlib.sha256()
     for path, (size, mtime_ns) in zip(absolute, stats, strict=True):
-        files.update(f"{path}\0{size}\0{mtime_ns}\n".encode())
+        files.update(os.fsencode(f"{path}\0{size}\0{mtime_ns}\n"))  # any file name's bytes
     return {
         "format": CACHE_FORMAT,
         "dataset": dataset,
@@ -211,7 +211,7 @@ def write_image_cache(
 
 def _first_step_pixels_of(
     paths: Sequence[str], transform: Callable | None, workers: int
-) -> Iterator[np.ndarray]:
+) -> Generator[np.ndarray, None, None]:
     """Each path's first-step pixels in order, computed here or by ``workers`` processes
     (which a stop signal ends cleanly, see :mod:`benchmark.data.worker_processes`)."""
     if workers <= 0:

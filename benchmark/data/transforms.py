@@ -63,7 +63,8 @@ class SmallImageTransform:
         pixels = np.asarray(image, dtype=np.uint8)
         if self.train:
             draws = torch.rand(11, 4).tolist()  # one RNG call: 10 crop attempts + flip
-            top, left, height, width = self._crop_box(*pixels.shape[:2], draws[:10])
+            image_height, image_width = pixels.shape[:2]
+            top, left, height, width = self._crop_box(image_height, image_width, draws[:10])
             pixels = pixels[top : top + height, left : left + width]
             if draws[10][0] < 0.5:
                 pixels = pixels[:, ::-1]
@@ -234,7 +235,7 @@ def build_transforms(
     flip = T.RandomHorizontalFlip()
     if config.transform == "small":
         return (
-            SmallImageTransform(config.image_size, train=True, scale=tuple(config.crop_scale)),
+            SmallImageTransform(config.image_size, train=True, scale=config.crop_scale),
             SmallImageTransform(config.image_size, train=False),
         )
     if config.transform not in NORMALIZATIONS:

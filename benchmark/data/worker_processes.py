@@ -26,7 +26,7 @@ import multiprocessing
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -89,7 +89,7 @@ def ordered_map(
     initializer: Callable[..., None] | None = None,
     initargs: tuple = (),
     chunksize: int = 4,
-) -> Iterator[Any]:
+) -> Generator[Any, None, None]:
     """``function(item)`` for every item, in order, computed by ``workers`` processes (each
     started with ``initializer(*initargs)``). Closing the iterator (or a KeyboardInterrupt while
     it waits) cancels the chunks that have not started and waits for those that have."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -31,7 +31,9 @@ from benchmark.data import (
     image_set_for_classes,
 )
 from benchmark.data.device_transform import FloatOnHost
+from benchmark.data.image_set import ImageSet
 from benchmark.data.worker_processes import stop_signals_deferred
+from benchmark.engine.epoch_sampler import EpochSampler, ShuffledEpochSampler
 from benchmark.engine.train_loader import build_train_loader
 from benchmark.progress import Progress
 
@@ -122,7 +124,8 @@ def measure_loader(
     skipped = warmup_batches(num_workers)
     batch_size = training.batch_size
     loader = build_train_loader(
-        FloatOnHost(image_set) if batch == FLOAT_ON_HOST else image_set,
+        # the baseline has an image set's labels and length, which is all the loader reads
+        cast(ImageSet, FloatOnHost(image_set)) if batch == FLOAT_ON_HOST else image_set,
         training,
         images_per_class,
         seed=seed,
@@ -130,7 +133,7 @@ def measure_loader(
         pin_memory=pin_memory,
         length=(skipped + batches) * batch_size,
     )
-    loader.sampler.set_epoch(1)
+    cast(EpochSampler | ShuffledEpochSampler, loader.sampler).set_epoch(1)
     arrivals, batch_bytes = [], 0
     with stop_signals_deferred():  # the loader's workers are forked here
         delivered_batches = iter(loader)

@@ -106,7 +106,8 @@ class TrainProfileOptions:
             ``$MLRC_CACHE_DIR`` or ~/.cache/mlrc).
         cores_per_device: loader cores a device gets on the cluster (for the projection).
         epochs_per_training: the mean epochs of a training assumed by the projection.
-        pruning_saves: the fraction of study fold trainings a pruner saves (projection).
+        pruning_saves: the fraction of the study's training epochs a pruner saves (projection).
+        pruning_source: where ``pruning_saves`` comes from (printed with the projection).
         plugins: ``--plugin`` files, recorded in the worker runs so their workers load them.
         progress: show a progress bar on a terminal (else log lines).
     """
@@ -127,6 +128,7 @@ class TrainProfileOptions:
     cores_per_device: int = DEFAULT_CORES_PER_DEVICE
     epochs_per_training: float = DEFAULT_EPOCHS_PER_TRAINING
     pruning_saves: float = 0.0
+    pruning_source: str = ""
     plugins: tuple[str, ...] = ()
     progress: bool = True
 
@@ -193,6 +195,7 @@ def profile_training(config: ProtocolConfig, options: TrainProfileOptions) -> Tr
         cores_per_device=options.cores_per_device,
         epochs_per_training=options.epochs_per_training,
         pruning_saves=options.pruning_saves,
+        pruning_source=options.pruning_source,
     )
 
 

@@ -57,6 +57,7 @@ class TrainProfile:
     cores_per_device: int = DEFAULT_CORES_PER_DEVICE
     epochs_per_training: float = DEFAULT_EPOCHS_PER_TRAINING
     pruning_saves: float = 0.0
+    pruning_source: str = ""
 
     @property
     def on_cpu(self) -> bool:
@@ -144,6 +145,7 @@ class TrainProfile:
             cores_per_device=self.cores_per_device,
             epochs_per_training=self.epochs_per_training,
             pruning_saves=self.pruning_saves,
+            pruning_source=self.pruning_source,
         )
         return inputs, project(inputs)
 
@@ -152,7 +154,7 @@ class TrainProfile:
         (the step, not the loader, then limits the tiny runs)."""
         cached = any(m.cached for m in self.workers)
         one = self.one_worker(cached)
-        if one is None:
+        if one is None or not one.trainings_per_hour:  # one_worker's is always measured
             return {}
         return {
             m.processes: m.trainings_per_hour / one.trainings_per_hour
@@ -179,7 +181,12 @@ class TrainProfile:
         ratios += self._loader_ratios()
         for measured in self.workers:
             one = self.one_worker(measured.cached)
-            if one is not None and measured.processes != 1 and measured.trainings_per_hour:
+            if (
+                one is not None
+                and one.trainings_per_hour
+                and measured.processes != 1
+                and measured.trainings_per_hour
+            ):
                 cache = " (image cache)" if measured.cached else ""
                 name = f"{measured.processes} workers / 1 worker{cache}"
                 ratios.append((name, measured.trainings_per_hour / one.trainings_per_hour))
@@ -273,10 +280,11 @@ class TrainProfile:
             for m in self.workers
             if m.processes != 1 and m.trainings_per_hour and m.cached == cached
         ]
-        if one is None or not others:
+        if one is None or not one.trainings_per_hour or not others:
             return ""
-        best = max(others, key=lambda m: m.trainings_per_hour)
-        ratio = best.trainings_per_hour / one.trainings_per_hour
+        rates = [(m.trainings_per_hour, m) for m in others if m.trainings_per_hour]  # all others
+        best_rate, best = max(rates, key=lambda pair: pair[0])
+        ratio = best_rate / one.trainings_per_hour
         where = "on the CPU" if self.on_cpu else "per GPU"
         if ratio >= WORKERS_PAY_OFF:
             return (

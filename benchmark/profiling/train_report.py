@@ -165,7 +165,7 @@ def _worker_row(
         unit="trainings/hour",
         seconds=m.window_s if m.status == "ok" else None,
         ratio=m.trainings_per_hour / one.trainings_per_hour
-        if one and m.trainings_per_hour
+        if one and one.trainings_per_hour and m.trainings_per_hour
         else None,
         ratio_to="1 worker" if one and m.trainings_per_hour else None,
         status=m.status,
@@ -247,6 +247,8 @@ def _loader_section(profile: TrainProfile) -> list[str]:
     if profile.cache_note:
         lines.append(f"  {profile.cache_note}")
     step = profile.step(profile.protocol_setting)
+    if step is None:  # then no core is needed either (cores_needed)
+        return lines
     for source, rate, cores in profile.cores_needed():
         lines.append(
             f"one training step ({step.images_per_s:.0f} images/s in "

@@ -19,9 +19,13 @@ from optuna.storages import BaseStorage
 from benchmark.config import ProtocolConfig
 from benchmark.crossval.cross_validation import CrossValidation
 from benchmark.data.fold_feasibility import require_feasible
+from benchmark.errors import StorageError
 from benchmark.losses import get_loss_spec
+from benchmark.models.weights import resolve_weights
+from benchmark.search.loss_settings import check_loss_settings
+from benchmark.search.study_factory import check_study_not_lost
 from benchmark.store.run_directory import RunDirectory
-from benchmark.store.storage import open_storage
+from benchmark.store.storage import journal_file, open_storage, without_password
 
 
 @dataclass
@@ -51,19 +55,25 @@ class StudyContext:
         raise_budget: bool = False,
         losses: Sequence[str] = (),
     ) -> StudyContext:
-        """Start or resume a run: a changed setting, a missing dataset, folds on which every
-        trial of one of ``losses`` would fail (:mod:`benchmark.data.fold_feasibility`) or an
-        unreachable storage fail before anything is written; then the manifest is written (or
-        checked against this config: ``raise_budget`` lets its budgets rise, see
-        :meth:`RunDirectory.initialise`)."""
+        """Start or resume a run of ``losses``: a wrong ``losses:`` section, a changed setting,
+        a missing dataset, folds on which every trial of one of ``losses`` would fail
+        (:mod:`benchmark.data.fold_feasibility`), missing trunk weights or an unreachable
+        storage fail before anything is written; then the manifest is written (or checked
+        against this config: ``raise_budget`` lets its budgets rise, see
+        :meth:`RunDirectory.initialise`) and records the losses (the studies a worker started
+        cold may join)."""
+        check_loss_settings(config)  # the protocol's losses: section, before anything runs
         run_dir.check_settings(config, raise_budget)  # a refused change costs no indexing
         context = cls(config, run_dir, storage_url, progress)
         index = context.cross_validation.index  # indexed now: a missing dataset fails first
         require_feasible(
             index, config, {loss: get_loss_spec(loss).images_per_class for loss in losses}
         )
+        resolve_weights(config.model.trunk, config.model.weights)  # a missing file, now
         context.storage  # noqa: B018  (open it now: an unreachable database fails here)
-        run_dir.initialise(config, list(plugins), storage_url, raise_budget)
+        for loss in losses if config.study.searches else ():
+            check_study_not_lost(context, loss)  # before the untrained baseline trains
+        run_dir.initialise(config, list(plugins), storage_url, raise_budget, losses=losses)
         return context
 
     @classmethod
@@ -74,7 +84,19 @@ class StudyContext:
         ``storage_url`` overrides the URL recorded in the manifest."""
         run_dir = run_dir if isinstance(run_dir, RunDirectory) else RunDirectory(Path(run_dir))
         config, url = run_dir.attach(storage_url)
+        journal = journal_file(storage_url, run_dir.journal_path) if storage_url else None
+        if journal is not None and not journal.expanduser().is_file():
+            raise StorageError(
+                f"--storage {storage_url}: no journal file there; a process joining a run uses "
+                f"the run's storage ({_recorded_storage(run_dir)}): check the path, or omit "
+                "--storage"
+            )
         return cls(config, run_dir, url, progress)
+
+    @property
+    def storage_description(self) -> str:
+        """The storage, as a message names it (without a password)."""
+        return without_password(self.storage_url) or str(self.run_dir.journal_path)
 
     @cached_property
     def storage(self) -> BaseStorage:
@@ -85,3 +107,8 @@ class StudyContext:
     def cross_validation(self) -> CrossValidation:
         """The dataset, its class split and folds, and how one fold is trained (built once)."""
         return CrossValidation(self.config, progress=self.progress)
+
+
+def _recorded_storage(run_dir: RunDirectory) -> str:
+    """The storage ``run.json`` records, as a message names it."""
+    return run_dir.read_manifest().get("storage") or f"the journal {run_dir.journal_path}"

@@ -35,6 +35,8 @@ from benchmark.losses.search_space import SearchSpace, load_search_space
 from benchmark.progress import Progress
 from benchmark.search.budget import Heartbeat, Next, TrialBudget
 from benchmark.search.context import StudyContext
+from benchmark.search.fold_reporter import FoldReporter
+from benchmark.search.learning_curves import CurveSteps
 from benchmark.search.seeds import search_fold_seed
 from benchmark.search.study_factory import build_sampler, create_study
 from benchmark.search.waits import SilentTrialWait, StorageOutage
@@ -74,25 +76,36 @@ def evaluate_params(
 ) -> float:
     """Train the folds with ``params``; finished folds (of an earlier, lost trial) are reused.
 
-    After each fold its score is reported to the trial as an intermediate value at step = fold
-    index, so that pruners compare trials on the same folds (:mod:`benchmark.search.fold_pruners`);
-    the pruner is asked while folds are left to train.
+    Every evaluation inside a fold is reported to the trial as an intermediate value at a
+    fold-major step (:mod:`benchmark.search.learning_curves`), so that pruners compare trials at
+    the same fold and epoch, and the pruner is asked after each evaluation that does not end its
+    fold, and after each fold but the last: a pruned trial stops at once, inside its fold
+    (:class:`~benchmark.search.fold_reporter.FoldReporter`), and records what it trained.
     """
     cv = context.cross_validation
+    steps = CurveSteps.for_training(context.config.training)
     key = params_key(params)
     scores: list[float] = []
     for fold in cv.folds:
-        trained = cv.train_fold(
-            loss,
-            params,
-            fold,
-            seed=fold_seed(context, fold.index),
-            fit_dir=context.run_dir.trial_fold_dir(loss, key, fold.index),
-            keep_checkpoint=False,
-        )
+        reporter = FoldReporter(trial, steps, fold.index)
+        fit_dir = context.run_dir.trial_fold_dir(loss, key, fold.index)
+        try:
+            trained = cv.train_fold(
+                loss,
+                params,
+                fold,
+                seed=fold_seed(context, fold.index),
+                fit_dir=fit_dir,
+                keep_checkpoint=False,
+                on_evaluation=reporter,
+            )
+        except optuna.TrialPruned:
+            reporter.record_pruned(fit_dir)
+            raise
         result = trained.result
         if not math.isfinite(result.best_val_map_at_r):
             raise _NoScore(fold.index, result.best_val_map_at_r)
+        reporter.report(result.curve)  # a fold finished by an earlier trial is reported now
         scores.append(result.best_val_map_at_r)
         trial.set_user_attr(
             trial_attrs.fold_key(fold.index),
@@ -100,10 +113,10 @@ def evaluate_params(
                 trial_attrs.FOLD_VAL_MAP_AT_R: result.best_val_map_at_r,
                 trial_attrs.FOLD_BEST_ITERATION: result.best_iteration,
                 trial_attrs.FOLD_ITERATIONS: result.iterations,
+                trial_attrs.FOLD_EPOCHS: result.epochs,
                 trial_attrs.FOLD_WALL_TIME_S: result.wall_time_s,
             },
         )
-        trial.report(result.best_val_map_at_r, step=fold.index)
         # After the last fold nothing is left to save: the trial completes with its value.
         if fold is not cv.folds[-1] and trial.should_prune():
             raise optuna.TrialPruned()
@@ -240,8 +253,9 @@ def _evaluate_trial(
     try:
         with Heartbeat(budget, trial.number, context.config.study.heartbeat_interval):
             value = evaluate_params(context, loss, params, trial)
-    except optuna.TrialPruned:
-        _logger.debug("%s trial %d pruned", loss, trial.number)
+    except optuna.TrialPruned as exc:
+        _logger.debug("%s trial %d pruned: %s", loss, trial.number, exc)
+        trial.set_user_attr(trial_attrs.WALL_TIME_S, time.time() - start)
         _tell(study, trial, state=TrialState.PRUNED)
     except TrainingDiverged as exc:
         _logger.debug("%s trial %d diverged: %s", loss, trial.number, exc)
@@ -354,7 +368,7 @@ def _install_stop_handlers() -> dict[int, Any]:
             signal.signal(sig, signal.SIG_IGN)
         raise _Stop(signal.Signals(signum).name)
 
-    previous = {}
+    previous: dict[int, Any] = {}
     for sig in (signal.SIGTERM, signal.SIGUSR1):
         with contextlib.suppress(ValueError):  # not the main thread: no handlers
             previous[sig] = signal.signal(sig, handler)

@@ -29,6 +29,7 @@ import functools
 import hashlib
 import json
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -231,11 +232,14 @@ class RunDirectory:
         plugins: list[str],
         storage: str | None,
         raise_budget: bool = False,
+        *,
+        losses: Sequence[str] = (),
     ) -> dict[str, Any]:
         """Write the manifest, or check that an existing one has the same settings: every
         setting that shapes results is fixed per run directory, the budgets included, which
         ``raise_budget`` lets rise (for all the run's losses: they are recorded as raised). The
-        storage URL is recorded without its password."""
+        storage URL is recorded without its password; ``losses`` join the run's losses (what a
+        worker started cold may join, :meth:`recorded_losses`)."""
         storage = without_password(storage)
         resolved = config.to_dict()
         plugins = [str(Path(p).resolve()) if p.endswith(".py") else p for p in plugins]
@@ -251,6 +255,8 @@ class RunDirectory:
             manifest["plugins"] = sorted(set(manifest.get("plugins", [])) | set(plugins))
             if storage:
                 manifest["storage"] = storage
+            if losses:
+                manifest["losses"] = sorted(set(manifest.get("losses", [])) | set(losses))
         else:
             manifest = {
                 "protocol": resolved,
@@ -259,6 +265,8 @@ class RunDirectory:
                 "code_version": code_version(),
                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             }
+            if losses:
+                manifest["losses"] = sorted(set(losses))
         atomic_write_json(self.manifest_path, manifest)
         return manifest
 
@@ -299,6 +307,19 @@ class RunDirectory:
                 f"{self.manifest_path}: its protocol is malformed ({type(exc).__name__}: "
                 f"{exc}); restore it from a copy, or start a new --run-dir"
             ) from None
+
+    def recorded_losses(self) -> list[str] | None:
+        """The losses the run was started for (by ``mlrc run``, ``study`` or ``slurm
+        submit``); None when its manifest records none (made by an older version)."""
+        losses = self.read_manifest().get("losses")
+        if losses is None:
+            return None
+        if not isinstance(losses, list) or not all(isinstance(loss, str) for loss in losses):
+            raise RunDirectoryError(
+                f"{self.manifest_path}: 'losses' must be a list of loss names, got {losses!r}; "
+                "restore it from a copy"
+            )
+        return losses
 
     def attach(self, storage_url: str | None = None) -> tuple[ProtocolConfig, str | None]:
         """What a process started cold needs: load the run's plugins, and return its protocol
