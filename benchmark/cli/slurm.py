@@ -6,7 +6,14 @@ import argparse
 import json
 from pathlib import Path
 
-from benchmark.cli._common import EXAMPLES, add_command, add_protocol_arguments, load_config
+from benchmark.cli._common import (
+    EXAMPLES,
+    add_command,
+    add_protocol_arguments,
+    add_tracker_arguments,
+    load_config,
+    tracker_request,
+)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -25,6 +32,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         _submit,
     )
     add_protocol_arguments(submit)
+    add_tracker_arguments(submit)
     submit.set_defaults(protocol=None)  # demo, or traditional with --ablate (as mlrc ablate)
     submit.add_argument(
         "--losses", default=None, help="comma-separated loss names, 'all', or 'demo' (the default)"
@@ -115,6 +123,7 @@ def _submit(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         scripts_dir=args.scripts_dir.absolute() if args.scripts_dir else None,
         ablation=ablation,
+        tracker=tracker_request(args),
     )
     print(f"run directory: {run_dir.path}")
     print(f"losses: {', '.join(losses)}")

@@ -34,6 +34,8 @@ from benchmark.data import load_dataset
 from benchmark.errors import ConfigError, SlurmError
 from benchmark.store.run_directory import RunDirectory
 from benchmark.store.storage import open_storage, without_password
+from benchmark.tracking.guarded_tracker import open_tracker
+from benchmark.tracking.settings import TrackerRequest, TrackerSettings, resolve_tracker
 
 
 @dataclass(frozen=True)
@@ -79,10 +81,14 @@ def submit_sweep(
     scripts_dir: Path | None = None,
     ablation: AblationRequest | None = None,
     slurm: Slurm | None = None,
+    tracker: TrackerRequest | None = None,
 ) -> Submission:
     """Submit the jobs still needed for ``losses`` (or, with ``dry_run``, only write them);
-    with ``ablation``, the grid points of that ablation instead of a sweep."""
+    with ``ablation``, the grid points of that ablation instead of a sweep. ``tracker`` (over
+    the run's recorded one) is checked here and recorded in ``run.json``, where every job
+    finds it."""
     slurm = slurm or Slurm()
+    tracker_settings = _checked_tracker(run_dir, tracker)
     storage_url = without_password(storage_url or profile.storage)
     plugins = [_absolute(plugin) for plugin in plugins or []]
     if scripts_dir is not None and scripts_dir.exists() and not scripts_dir.is_dir():
@@ -95,6 +101,9 @@ def submit_sweep(
         folder = scripts_dir or _fresh_dry_run_folder(run_dir)
         return _plan_and_write(context, losses, ablation, queue, folder, slurm, number=None)
     _check_before_submitting(config, run_dir, storage_url, plugins, slurm, ablation)
+    if ablation is None:
+        recorded = None if tracker_settings is None else tracker_settings.to_dict()
+        run_dir.initialise(config, plugins, storage_url, recorded)
     ledger = Ledger(run_dir)
     with ledger.submitting() as number:
         context = SweepContext(run_dir, config, profile, storage_url, tuple(plugins))
@@ -164,8 +173,8 @@ def _check_before_submitting(
     ablation: AblationRequest | None,
 ) -> None:
     """A missing sbatch, a wrong dataset root or an unreachable database fails now, before any
-    job is queued; a sweep's settings are recorded in ``run.json``. The storage is opened with
-    the URL the jobs get (no password in it), so a job would reach it too."""
+    job is queued. The storage is opened with the URL the jobs get (no password in it), so a
+    job would reach it too."""
     if not slurm.available():
         raise SlurmError(
             "sbatch is not installed here: run `mlrc slurm submit` on a Slurm login node, or "
@@ -174,7 +183,17 @@ def _check_before_submitting(
     load_dataset(config.dataset, config.data.root, config.data)
     if ablation is None:  # each grid point of an ablation is a run of its own
         open_storage(storage_url, run_dir.journal_path)  # an unreachable database fails here
-        run_dir.initialise(config, plugins, storage_url)
+
+
+def _checked_tracker(
+    run_dir: RunDirectory, request: TrackerRequest | None
+) -> TrackerSettings | None:
+    """The sweep's tracker (the request over the recorded one); an unknown name or a missing
+    library fails here, not in the jobs."""
+    settings = resolve_tracker(run_dir.recorded_tracker(), request)
+    if settings is not None:
+        open_tracker(settings, run_dir.tracking_dir(settings.name), str(run_dir.path))
+    return settings
 
 
 def _submit_in_order(

@@ -3,8 +3,8 @@
 ``StudyContext.create`` starts (or resumes) a run from a protocol: it checks the dataset and the
 storage, then writes the run directory's manifest. ``StudyContext.attach`` is for a process that
 starts cold from a run directory (``mlrc worker``, ``mlrc retrain`` on a cluster node): it loads
-the recorded plugins, protocol and storage URL. Either way the storage is opened once and the
-dataset indexed once, however many stages the process runs.
+the recorded plugins, protocol, storage URL and tracker. Either way the storage is opened once,
+the dataset indexed once and the tracker opened once, however many stages the process runs.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from benchmark.config import ProtocolConfig
 from benchmark.crossval.cross_validation import CrossValidation
 from benchmark.store.run_directory import RunDirectory
 from benchmark.store.storage import open_storage
+from benchmark.tracking.guarded_tracker import GuardedTracker, NullTracker, open_tracker
+from benchmark.tracking.settings import TrackerRequest, TrackerSettings, resolve_tracker
 
 
 @dataclass
@@ -30,12 +32,14 @@ class StudyContext:
         run_dir: the run directory.
         storage_url: the Optuna storage URL, or None for the run directory's journal file.
         progress: show progress bars.
+        tracker_settings: the experiment tracker every fold training is logged to, or None.
     """
 
     config: ProtocolConfig
     run_dir: RunDirectory
     storage_url: str | None = None
     progress: bool = True
+    tracker_settings: TrackerSettings | None = None
 
     @classmethod
     def create(
@@ -45,29 +49,48 @@ class StudyContext:
         storage_url: str | None = None,
         plugins: list[str] | tuple[str, ...] = (),
         progress: bool = True,
+        tracker: TrackerRequest | None = None,
     ) -> StudyContext:
-        """Start or resume a run: a missing dataset or an unreachable storage fails before
-        anything is written; then the manifest is written (or checked against this config)."""
-        context = cls(config, run_dir, storage_url, progress)
+        """Start or resume a run: a missing dataset, an unreachable storage or an unusable
+        tracker fails before anything is written; then the manifest is written (or checked
+        against this config), with the tracker (``tracker`` over the one recorded)."""
+        settings = resolve_tracker(run_dir.recorded_tracker(), tracker)
+        context = cls(config, run_dir, storage_url, progress, settings)
+        context.tracker  # noqa: B018  (an unknown tracker or a missing library fails first)
         context.cross_validation  # noqa: B018  (index it now: a missing dataset fails first)
         context.storage  # noqa: B018  (open it now: an unreachable database fails here)
-        run_dir.initialise(config, list(plugins), storage_url)
+        recorded = None if settings is None else settings.to_dict()
+        run_dir.initialise(config, list(plugins), storage_url, recorded)
         return context
 
     @classmethod
     def attach(
-        cls, run_dir: RunDirectory | Path, storage_url: str | None = None, progress: bool = True
+        cls,
+        run_dir: RunDirectory | Path,
+        storage_url: str | None = None,
+        progress: bool = True,
+        tracker: TrackerRequest | None = None,
     ) -> StudyContext:
         """Join an existing run from a process started cold (loads the run's plugins too);
-        ``storage_url`` overrides the URL recorded in the manifest."""
+        ``storage_url`` and ``tracker`` override what the manifest records, for this process."""
         run_dir = run_dir if isinstance(run_dir, RunDirectory) else RunDirectory(Path(run_dir))
         config, url = run_dir.attach(storage_url)
-        return cls(config, run_dir, url, progress)
+        settings = resolve_tracker(run_dir.recorded_tracker(), tracker)
+        context = cls(config, run_dir, url, progress, settings)
+        context.tracker  # noqa: B018  (an unknown tracker or a missing library fails here)
+        return context
 
     @cached_property
     def storage(self) -> BaseStorage:
         """The Optuna storage, opened once."""
         return open_storage(self.storage_url, self.run_dir.journal_path)
+
+    @cached_property
+    def tracker(self) -> GuardedTracker | NullTracker:
+        """The experiment tracker (opened once; a :class:`NullTracker` without one)."""
+        settings = self.tracker_settings
+        folder = self.run_dir.tracking_dir(settings.name if settings else "none")
+        return open_tracker(settings, folder, str(self.run_dir.path))
 
     @cached_property
     def cross_validation(self) -> CrossValidation:

@@ -2,7 +2,8 @@
 
 For each repeat r and fold k the model is trained with seed ``seed_offset + 100 r + k`` (early
 stopped on the fold's own validation classes), and its best checkpoint embeds the test classes
-(see :mod:`benchmark.stages.repeats`).
+(see :mod:`benchmark.stages.repeats`). The run's tracker logs each fold training as a run
+``retrain/<loss>/repeat_<r>/fold_<k>`` nested under the loss's retrain run ``retrain/<loss>``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from benchmark.search.fixed_params import fixed_params
 from benchmark.search.study_factory import best_params, load_study
 from benchmark.stages.repeats import FoldOutcome, repeats_to_run, retrain_seed, run_repeats
 from benchmark.store.study_state import budget_state
+from benchmark.tracking.run_log import tracked_run
+from benchmark.tracking.tracker import TrackedRun
 
 
 def run_retrain(context: StudyContext, loss: str, repeats: list[int] | None = None) -> None:
@@ -37,18 +40,44 @@ def run_retrain(context: StudyContext, loss: str, repeats: list[int] | None = No
     else:
         params, params_source = fixed
     cv = context.cross_validation
+    tracked = retrain_run(loss, params, params_source)
 
     def trained_fold(repeat: int, fold: int) -> FoldOutcome:
         seed = retrain_seed(context, repeat, fold)
         fold_dir = context.run_dir.retrain_fold_dir(loss, repeat, fold)
-        trained = cv.train_fold(loss, params, cv.folds[fold], seed, fold_dir, keep_checkpoint=True)
+        with tracked_run(context.tracker, retrain_fold_run(tracked, repeat, fold, seed)) as log:
+            trained = cv.train_fold(
+                loss, params, cv.folds[fold], seed, fold_dir, True, on_evaluation=log
+            )
+            log.fit_finished(trained.result)
         embeddings = cv.test_embeddings(trained.model, fold_dir)
         return FoldOutcome(
             seed, embeddings, trained.result.best_iteration, trained.result.best_epoch
         )
 
     details = {"params": params, "params_source": params_source}
-    run_repeats(context, loss, get_loss_spec(loss).display, todo, trained_fold, details)
+    with tracked_run(context.tracker, tracked):
+        run_repeats(context, loss, get_loss_spec(loss).display, todo, trained_fold, details)
+
+
+def retrain_run(loss: str, params: dict, params_source: str) -> TrackedRun:
+    """The tracked run of ``loss``'s retrain: every retrained fold is nested under it."""
+    return TrackedRun(
+        key=f"retrain/{loss}",
+        name=f"{loss} retrain",
+        params={**params, "params_source": params_source},
+        tags={"stage": "retrain", "loss": loss},
+    )
+
+
+def retrain_fold_run(parent: TrackedRun, repeat: int, fold: int, seed: int) -> TrackedRun:
+    """The tracked run of fold ``fold`` of repeat ``repeat``, nested under the retrain run."""
+    return parent.child(
+        f"repeat_{repeat}/fold_{fold}",
+        f"{parent.name} repeat {repeat} fold {fold}",
+        params={**parent.params, "repeat": repeat, "fold": fold, "seed": seed},
+        tags={**parent.tags, "stage": "retrain-fold", "repeat": str(repeat), "fold": str(fold)},
+    )
 
 
 def _require_finished(context: StudyContext, study: optuna.Study, loss: str) -> None:

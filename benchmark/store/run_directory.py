@@ -3,7 +3,8 @@
 Layout (all paths relative to the run directory; :class:`RunDirectory` is the one place that
 spells them)::
 
-    run.json                         the manifest: resolved protocol, dataset, plugins, storage
+    run.json                         the manifest: resolved protocol, dataset, plugins, storage,
+                                     tracker
     optuna.journal                   Optuna JournalStorage (default storage)
     locks/<name>.lock                inter-process locks (trial budget, results file)
     trials/<loss>/<params-key>/fold_<k>/   one fit per fold of a trial (metrics only)
@@ -16,6 +17,8 @@ spells them)::
                                      submission-<n>/ and dry-run/ (sbatch scripts), logs/,
                                      attempts/ (each job's attempt start and requeue count)
     tables/                          what the Slurm tables job writes (`mlrc tables --out`)
+    tracking/<tracker>/              a tracker's default store (`--tracker mlflow`: mlflow.db;
+                                     tensorboard: event files; wandb: offline runs)
 
 Inside a fit directory, :class:`~benchmark.engine.FitDirectory` names the files. Any process
 (worker, retrain, tables) starts cold from the run directory and, optionally, a storage URL;
@@ -161,6 +164,11 @@ class RunDirectory:
     def tables_dir(self) -> Path:
         return self.path / "tables"
 
+    def tracking_dir(self, tracker: str) -> Path:
+        """Where the tracker ``tracker`` keeps its default store (``--tracker`` without
+        ``--tracking-uri``)."""
+        return self.path / "tracking" / tracker
+
     # -- Slurm --------------------------------------------------------------------------------
 
     @property
@@ -212,10 +220,15 @@ class RunDirectory:
             _check_same_protocol(self.manifest_path, self.protocol().to_dict(), config.to_dict())
 
     def initialise(
-        self, config: ProtocolConfig, plugins: list[str], storage: str | None
+        self,
+        config: ProtocolConfig,
+        plugins: list[str],
+        storage: str | None,
+        tracker: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Write the manifest, or check that an existing one has the same settings. The
-        storage URL is recorded without its password."""
+        storage URL is recorded without its password; ``tracker`` (the tracker's settings, or
+        None) replaces the recorded one: it changes no result."""
         storage = without_password(storage)
         resolved = config.to_dict()
         plugins = [str(Path(p).resolve()) if p.endswith(".py") else p for p in plugins]
@@ -235,6 +248,7 @@ class RunDirectory:
                 "code_version": code_version(),
                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             }
+        manifest["tracker"] = tracker
         atomic_write_json(self.manifest_path, manifest)
         return manifest
 
@@ -256,6 +270,11 @@ class RunDirectory:
                 "or start a new --run-dir"
             )
         return manifest
+
+    def recorded_tracker(self) -> dict[str, Any] | None:
+        """The tracker settings recorded in the manifest (None: none, or no manifest yet)."""
+        tracker = self.read_manifest().get("tracker") if self.exists() else None
+        return tracker if isinstance(tracker, dict) else None
 
     def _recorded_protocol(self) -> dict[str, Any]:
         protocol = self.read_manifest().get("protocol")
