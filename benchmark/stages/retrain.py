@@ -40,12 +40,13 @@ def run_retrain(context: StudyContext, loss: str, repeats: list[int] | None = No
     else:
         params, params_source = fixed
     cv = context.cross_validation
-    tracked = retrain_run(loss, params, params_source)
+    tracked = retrain_run(context, loss, params, params_source)
 
     def trained_fold(repeat: int, fold: int) -> FoldOutcome:
         seed = retrain_seed(context, repeat, fold)
         fold_dir = context.run_dir.retrain_fold_dir(loss, repeat, fold)
-        with tracked_run(context.tracker, retrain_fold_run(tracked, repeat, fold, seed)) as log:
+        fold_run = retrain_fold_run(context, tracked, repeat, fold, seed)
+        with tracked_run(context.tracker, fold_run) as log:
             trained = cv.train_fold(
                 loss, params, cv.folds[fold], seed, fold_dir, True, on_evaluation=log
             )
@@ -60,20 +61,26 @@ def run_retrain(context: StudyContext, loss: str, repeats: list[int] | None = No
         run_repeats(context, loss, get_loss_spec(loss).display, todo, trained_fold, details)
 
 
-def retrain_run(loss: str, params: dict, params_source: str) -> TrackedRun:
-    """The tracked run of ``loss``'s retrain: every retrained fold is nested under it."""
+def retrain_run(context: StudyContext, loss: str, params: dict, params_source: str) -> TrackedRun:
+    """The tracked run of ``loss``'s retrain, keyed by its folder in the run directory: every
+    retrained fold is nested under it."""
     return TrackedRun(
-        key=f"retrain/{loss}",
+        key=context.run_dir.retrain_dir(loss).relative_to(context.run_dir.path).as_posix(),
         name=f"{loss} retrain",
         params={**params, "params_source": params_source},
         tags={"stage": "retrain", "loss": loss},
     )
 
 
-def retrain_fold_run(parent: TrackedRun, repeat: int, fold: int, seed: int) -> TrackedRun:
-    """The tracked run of fold ``fold`` of repeat ``repeat``, nested under the retrain run."""
+def retrain_fold_run(
+    context: StudyContext, parent: TrackedRun, repeat: int, fold: int, seed: int
+) -> TrackedRun:
+    """The tracked run of fold ``fold`` of repeat ``repeat``, nested under the retrain run and
+    keyed by its fit directory."""
+    loss = parent.tags["loss"]
+    fit_dir = context.run_dir.retrain_fold_dir(loss, repeat, fold)
     return parent.child(
-        f"repeat_{repeat}/fold_{fold}",
+        fit_dir.relative_to(context.run_dir.retrain_dir(loss)).as_posix(),
         f"{parent.name} repeat {repeat} fold {fold}",
         params={**parent.params, "repeat": repeat, "fold": fold, "seed": seed},
         tags={**parent.tags, "stage": "retrain-fold", "repeat": str(repeat), "fold": str(fold)},

@@ -70,8 +70,15 @@ class RunLog:
         """Set to end the run with this status whatever the block ends in."""
         self._rows_logged = 0
 
+    @property
+    def active(self) -> bool:
+        """False once the tracker is off (none, or failed): nothing is computed for it then."""
+        return getattr(self.tracker, "enabled", True)
+
     def log_curve(self, curve: list[Mapping[str, Any]]) -> None:
         """Log the rows of ``curve`` after those already logged."""
+        if not self.active:
+            return
         for row in curve[self._rows_logged :]:
             self.tracker.log_metrics(self.run, curve_metrics(row), int(row["iteration"]))
         self._rows_logged = max(self._rows_logged, len(curve))
@@ -79,14 +86,16 @@ class RunLog:
     def __call__(self, trainer: Any) -> None:
         """The Trainer's ``on_evaluation``: the new rows, and the summary so far (a fit that
         is pruned or interrupted ends with it)."""
-        self.log_curve(trainer.state.curve)
-        self.summary.update(fit_summary(trainer.state))
+        if self.active:
+            self.log_curve(trainer.state.curve)
+            self.summary.update(fit_summary(trainer.state))
 
     def fit_finished(self, result: FitResult) -> None:
         """Log what is left of a finished fit's curve (all of it when the fit had finished in an
         earlier process) and its summary."""
-        self.log_curve(result.curve)
-        self.summary.update(fit_summary(result))
+        if self.active:
+            self.log_curve(result.curve)
+            self.summary.update(fit_summary(result))
 
 
 @contextlib.contextmanager

@@ -17,6 +17,7 @@ from benchmark.search.fold_pruners import FoldMatchedPercentilePruner
 from benchmark.search.worker import evaluate_params, run_worker
 from benchmark.stages.retrain import run_retrain
 from benchmark.store.run_directory import RunDirectory
+from benchmark.tracking.guarded_tracker import NullTracker
 
 
 class AlwaysNaNLoss(torch.nn.Module):
@@ -89,7 +90,11 @@ def _fake_context(fold_scores: list[float], run_dir: RunDirectory) -> SimpleName
         training=SimpleNamespace(eval_every_epochs=1, max_epochs=2),
     )
     return SimpleNamespace(
-        cross_validation=cross_validation, config=config, run_dir=run_dir, trained=trained
+        cross_validation=cross_validation,
+        config=config,
+        run_dir=run_dir,
+        trained=trained,
+        tracker=NullTracker(),
     )
 
 
