@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from benchmark.engine.fit_result import FitResult
+from benchmark.engine.trainer import TrainingState
 from benchmark.tracking.tracker import FAILED, FINISHED, KILLED, RunStatus, TrackedRun, Tracker
 
 Outcome = Callable[[BaseException], RunStatus]
@@ -34,19 +35,32 @@ def curve_metrics(row: Mapping[str, Any]) -> dict[str, float]:
     }
 
 
-def fit_summary(result: FitResult | Any) -> dict[str, float]:
-    """What a fit is summed up by: from its :class:`FitResult`, or from a Trainer's state
-    while it trains (no best before the first trained epoch)."""
-    is_result = isinstance(result, FitResult)
-    summary = {
-        "best_val_map_at_r": result.best_val_map_at_r,
-        "best_iteration": result.best_iteration,
-        "best_epoch": result.best_epoch,
-        "iterations": result.iterations if is_result else result.iteration,
-        "epochs": result.epochs if is_result else result.epoch,
-        "wall_time_s": result.wall_time_s,
-    }
-    return {name: float(value) for name, value in summary.items() if math.isfinite(value)}
+def fit_summary(result: FitResult) -> dict[str, float]:
+    """What a finished fit is summed up by."""
+    return _finite(
+        best_val_map_at_r=result.best_val_map_at_r,
+        best_iteration=result.best_iteration,
+        best_epoch=result.best_epoch,
+        iterations=result.iterations,
+        epochs=result.epochs,
+        wall_time_s=result.wall_time_s,
+    )
+
+
+def training_summary(state: TrainingState) -> dict[str, float]:
+    """The same summary while the fit trains (no best before its first trained epoch)."""
+    return _finite(
+        best_val_map_at_r=state.best_val_map_at_r,
+        best_iteration=state.best_iteration,
+        best_epoch=state.best_epoch,
+        iterations=state.iteration,
+        epochs=state.epoch,
+        wall_time_s=state.wall_time_s,
+    )
+
+
+def _finite(**values: float) -> dict[str, float]:
+    return {name: float(value) for name, value in values.items() if math.isfinite(value)}
 
 
 def chained(*callbacks: Callable[[Any], None]) -> Callable[[Any], None]:
@@ -88,7 +102,7 @@ class RunLog:
         is pruned or interrupted ends with it)."""
         if self.active:
             self.log_curve(trainer.state.curve)
-            self.summary.update(fit_summary(trainer.state))
+            self.summary.update(training_summary(trainer.state))
 
     def fit_finished(self, result: FitResult) -> None:
         """Log what is left of a finished fit's curve (all of it when the fit had finished in an

@@ -58,10 +58,12 @@ def resolve_tracker(
     uri = request.uri
     if uri is None and name == recorded_name:
         uri = (recorded or {}).get("uri")
-    if uri is not None and "://" in uri and urlsplit(uri).password:
+    if uri is not None and urlsplit(uri).password:
+        parts = urlsplit(uri)
+        shown = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
         raise ConfigError(
-            f"--tracking-uri {urlsplit(uri)._replace(netloc=urlsplit(uri).hostname or '').geturl()}"
-            " holds a password, which would be recorded in run.json: give the URI without it "
-            "and the password through the tracker's own variable (MLFLOW_TRACKING_PASSWORD)"
+            f"--tracking-uri {shown} holds a password, which would be recorded in run.json: "
+            "give the URI without it, and the password through the tracker's own variable "
+            "(MLFLOW_TRACKING_PASSWORD, WANDB_API_KEY)"
         )
     return TrackerSettings(name, uri)
