@@ -80,8 +80,6 @@ class RunLog:
         self.tracker = tracker
         self.run = run
         self.summary: dict[str, float] = {}
-        self.status: RunStatus | None = None
-        """Set to end the run with this status whatever the block ends in."""
         self._rows_logged = 0
 
     @property
@@ -122,6 +120,6 @@ def tracked_run(
     try:
         yield log
     except BaseException as exc:
-        tracker.end_run(run, log.status or outcome(exc), log.summary)
+        tracker.end_run(run, outcome(exc), log.summary)
         raise
-    tracker.end_run(run, log.status or FINISHED, log.summary)
+    tracker.end_run(run, FINISHED, log.summary)
