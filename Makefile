@@ -1,7 +1,8 @@
 # Two commands set everything up on a fresh machine:
 #   make demo   - creates .venv, installs, runs the MLRC protocol on the embedded synthetic dataset
 #   make test   - creates .venv, installs, runs ruff (lint and format), the import contract and
-#                 the test suite
+#                 the test suite (which builds the documentation site with `mkdocs build --strict`)
+#   make docs   - builds the documentation site into site/ (offline)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,8 +11,14 @@ STAMP := $(VENV)/.installed
 # into a venv that sees the system's packages (a GPU machine's preinstalled torch is reused).
 WHEELHOUSE ?=
 WHEELHOUSE_DIR ?= wheelhouse
+# A CPU-only machine: TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu installs torch and
+# torchvision from PyTorch's CPU-only index first (the default wheels bring about 3 GB of CUDA
+# libraries); the rest then keeps them. It acts when the venv is installed: on a fresh clone, or
+# after `rm -rf .venv`.
+TORCH_INDEX_URL ?=
 
-.PHONY: install test demo demo-traditional lint clean-runs example gpu-check wheelhouse
+.PHONY: install test demo demo-traditional lint clean-runs example gpu-check wheelhouse \
+	stress-job-script docs
 
 install: $(STAMP)
 
@@ -19,6 +26,7 @@ ifeq ($(WHEELHOUSE),)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(if $(TORCH_INDEX_URL),$(BIN)/python -m pip install --quiet torch torchvision --index-url '$(TORCH_INDEX_URL)')
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 else
@@ -70,6 +78,18 @@ example: $(STAMP)
 # on a bare GPU machine, `make gpu-check WHEELHOUSE=DIR` installs from `make wheelhouse`'s folder.
 gpu-check: $(STAMP)
 	$(BIN)/mlrc gpu-check
+
+# The job script's signal test 200 times in a row while busy loops load every core (4 each, like
+# `stress --cpu`): the race it guards against showed only on a loaded machine. Prints the count
+# of failed runs and fails if there is one. Minutes, so not part of `make test`.
+STRESS_RUNS ?= 200
+stress-job-script: $(STAMP)
+	$(BIN)/python tests/cluster/stress_job_script.py --runs $(STRESS_RUNS) --busy-loops-per-core 4
+
+# The documentation site (mkdocs, Material theme) into site/: no web font, CDN or external script,
+# so it builds and reads offline. `make test` builds it too, with --strict (tests/test_docs.py).
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -53,8 +53,18 @@ class StudyFailed(BenchmarkError):
     """A study finished without any completed trial (every trial diverged or failed)."""
 
 
+class InfeasibleStudy(BenchmarkError):
+    """The data cannot fill the protocol's batches, or cannot score its folds: every trial
+    would fail, so the run is refused before any training."""
+
+
 class StorageError(BenchmarkError):
     """The Optuna storage URL cannot be opened."""
+
+
+class FilesystemError(BenchmarkError):
+    """A file of the run could not be written: the disk is full or over quota, read-only, or
+    failing. An outage of the machine, never a failure of the parameters being tried."""
 
 
 class PluginError(BenchmarkError):

@@ -24,6 +24,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,8 +45,12 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno is not None:
+            # Name the file meant, not its temporary name (an OSError without an errno keeps its
+            # message: setting a filename would turn it into "[Errno None] None: ...").
+            exc.filename = str(path)
         raise
 
 
@@ -193,16 +198,92 @@ def read_lock_note(path: Path) -> str:
         return ""
 
 
-def read_csv_checked(path: Path, what: str, **kwargs: Any) -> pd.DataFrame:
-    """``pd.read_csv(path, **kwargs)``; a file it cannot parse is a ResultsError naming it
-    as ``what`` (e.g. "results CSV") with the first line of the parser's reason."""
+def read_text_checked(path: Path, what: str) -> str:
+    """The text of ``path``; one that is not UTF-8 is a ResultsError naming it as ``what``."""
+    try:
+        return path.read_text()
+    except UnicodeDecodeError as exc:
+        raise ResultsError(f"{path} is not a readable {what} (not UTF-8: {exc.reason})") from None
+
+
+def read_csv_checked(path: Path, what: str, text: str | None = None, **kwargs: Any) -> pd.DataFrame:
+    """``pd.read_csv(path, **kwargs)`` (of ``text`` when given, read from ``path``); a file it
+    cannot parse is a ResultsError naming it as ``what`` (e.g. "results CSV") with the first
+    line of the parser's reason."""
     import pandas as pd
 
     try:
-        return pd.read_csv(path, **kwargs)
+        return pd.read_csv(path if text is None else io.StringIO(text), **kwargs)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ResultsError(f"{path} is not a readable {what} ({reason})") from None
+
+
+@dataclass(frozen=True)
+class TornRecord:
+    """A CSV record cut short (a writer died mid-append, a copy was cut) or run on."""
+
+    line: int
+    """Its first line in the file (from 1, the header being line 1)."""
+    fields: list[str]
+    """The fields read; the last one may itself be cut."""
+    expected: int
+    """The header's number of fields."""
+    ended: bool
+    """Whether its line ends (a cut record usually does not)."""
+
+    def describe(self) -> str:
+        """``line 7: 9 of 17 fields, no line end``."""
+        ending = "" if self.ended else ", no line end"
+        return f"line {self.line}: {len(self.fields)} of {self.expected} fields{ending}"
+
+
+@dataclass(frozen=True)
+class CsvRecords:
+    """A CSV file split into its whole part and its torn records."""
+
+    header: list[str]
+    whole_text: str
+    """The header and every whole record, as written (character for character)."""
+    torn: list[TornRecord]
+    whole_before_torn: list[int]
+    """For each torn record, how many whole records precede it."""
+
+
+def split_torn_csv(text: str) -> CsvRecords:
+    """Split ``text`` into its whole records and those torn: a record is whole when it has the
+    header's number of fields and its line ends. Files written whole always end with a line
+    end, so a cut anywhere in the last record (even inside its last field) is found. A header
+    that does not end is torn too (``header`` is then empty). Blank lines are kept as they are.
+    """
+    lines_read: list[str] = []
+
+    def lines() -> Iterator[str]:
+        for line in io.StringIO(text, newline=""):
+            lines_read.append(line)
+            yield line
+
+    reader = csv.reader(lines())
+    header = next(reader, [])
+    header_text = "".join(lines_read)
+    if not header_text.endswith(("\n", "\r")):
+        torn = [TornRecord(1, header, len(header), False)] if header_text else []
+        return CsvRecords([], "", torn, [0] * len(torn))
+    whole, torn, before = [header_text], [], []
+    line, whole_count = 1 + header_text.count("\n"), 0
+    del lines_read[:]
+    for record in reader:
+        raw = "".join(lines_read)
+        del lines_read[:]
+        ended = raw.endswith(("\n", "\r"))
+        if record and (len(record) != len(header) or not ended):
+            torn.append(TornRecord(line, record, len(header), ended))
+            before.append(whole_count)
+        else:
+            whole.append(raw)
+            whole_count += bool(record)
+        line += max(raw.count("\n"), 1)
+    return CsvRecords(header, "".join(whole), torn, before)
 
 
 def first_bad_row(bad: pd.Series) -> int | None:
@@ -221,3 +302,36 @@ def kept_or_temporary_dir(keep: Path | None, prefix: str) -> Iterator[Path]:
         return
     with tempfile.TemporaryDirectory(prefix=prefix) as temporary:
         yield Path(temporary)
+
+
+# -- filesystem outages -------------------------------------------------------------------------
+
+FILESYSTEM_OUTAGES = {
+    errno.ENOSPC: "free space on its filesystem",
+    errno.EDQUOT: "free space or raise your quota on its filesystem",
+    errno.EROFS: "remount its filesystem read-write, or choose a writable folder",
+    errno.EIO: "check the disk or the network filesystem (dmesg names the device)",
+}
+"""The errors (errno -> the fix) that say the filesystem failed, not the code or the settings."""
+
+
+def filesystem_outage(exc: BaseException) -> OSError | None:
+    """The OSError of a full, read-only or failing filesystem among ``exc`` and the exceptions
+    it was raised from or during (None when there is none)."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not earlier for earlier in seen):
+        if isinstance(current, OSError) and current.errno in FILESYSTEM_OUTAGES:
+            return current
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def describe_filesystem_outage(error: OSError, place: Path | None = None) -> str:
+    """``<path>: <reason>; <fix>`` for :func:`filesystem_outage`'s error (``place`` names where
+    it happened when the error names no file)."""
+    path = error.filename if error.filename is not None else place
+    where = f"cannot write {path}" if path is not None else "cannot write a file"
+    reason = error.strerror or os.strerror(error.errno or 0)
+    return f"{where}: {reason}; {FILESYSTEM_OUTAGES[error.errno]}"

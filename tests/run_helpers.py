@@ -50,3 +50,23 @@ def trials_by_state(study: optuna.Study) -> dict[TrialState, list]:
 
 def tiny_config(overrides: list[str]):
     return load_protocol("demo", "synthetic", overrides)
+
+
+def write_folder_dataset(root: Path, classes: int, images_per_class: int) -> Path:
+    """A folder-per-class dataset of tiny distinct images (``--dataset folder --root root``):
+    what a user's small dataset looks like, beyond the reach of any range check of a setting."""
+    from PIL import Image
+
+    for label in range(classes):
+        for image in range(images_per_class):
+            path = root / f"class_{label:03d}" / f"{image}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            value = label * images_per_class + image
+            colour = (value * 37 % 256, value * 91 % 256, value * 13 % 256)
+            Image.new("RGB", (8, 8), colour).save(path)
+    return root
+
+
+def folder_config(root: Path, overrides: list[str]):
+    """The demo protocol on the folder dataset at ``root``, with ``overrides``."""
+    return load_protocol("demo", "folder", [f"data.root={root}", *overrides])

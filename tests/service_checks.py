@@ -1,4 +1,5 @@
-"""Tests that need a real service (Slurm, PostgreSQL, pdflatex) skip without it, or fail in CI.
+"""Tests that need a real service (Slurm, PostgreSQL, pdflatex, Chromium) skip without it, or
+fail in CI.
 
 CI starts the services and sets ``MLRC_REQUIRE_SERVICES=1``: a missing service is then an error,
 never a silent skip. On a laptop without them ``make test`` skips those tests and pytest's

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SHIPPED = ("benchmark", "protocols", "search_spaces", "results", "slurm", "tests", ".ci")
-TOP_LEVEL = ("README.md", "Makefile", "pyproject.toml")
+SHIPPED = ("benchmark", "protocols", "search_spaces", "results", "slurm", "tests", ".ci", "docs")
+TOP_LEVEL = ("README.md", "Makefile", "pyproject.toml", "mkdocs.yml")
 SKIPPED_DIRS = {"runs", "tables", "__pycache__"}
 TEXT_SUFFIXES = {".py", ".md", ".yaml", ".yml", ".toml", ".sh", ".sbatch", ".csv", ".tex", ""}
 PRIVATE_NOTES = "shared" + "/reference"  # spelled in two parts so this file does not cite it

@@ -2,8 +2,10 @@
 
 Every subcommand's --help shows a real example. Results (tables, JSON, listings) go to stdout;
 log lines (progress, warnings; -v/-q or ``MLRC_LOG_LEVEL`` choose how many) go to stderr. User
-errors (bad config, unknown loss, missing data, unreachable storage, ...) print one line
-``error: ...`` with the fix and exit with code 2.
+errors (bad config, unknown loss, missing data, unreachable storage, a full or read-only
+disk, ...) print one line ``error: ...`` with the fix and exit with code 2. A command that ran to
+its end while a requested loss gave no result prints one ``error:`` line per such loss and exits
+with code 1; 130 is an interruption (Ctrl-C, SIGTERM, SIGUSR1), whose finished work is kept.
 """
 
 from __future__ import annotations
@@ -72,6 +74,18 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
+    except Exception as exc:  # a full or failing disk, wherever it was met
+        from benchmark.io import describe_filesystem_outage, filesystem_outage
+
+        outage = filesystem_outage(exc)
+        if outage is None:
+            raise
+        print(
+            f"error: {describe_filesystem_outage(outage)}, then run the same command to resume "
+            "(finished work is kept)",
+            file=sys.stderr,
+        )
+        return 2
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -87,6 +87,13 @@ def add_protocol_arguments(parser: argparse.ArgumentParser) -> None:
         help="Optuna storage URL (default: a journal file in the run dir)",
     )
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    parser.add_argument(
+        "--raise-budget",
+        action="store_true",
+        help="let --set study.n_trials / retrain.repeats raise an existing run's budget, for "
+        "all its losses (searched further, retrained where the best parameters change); "
+        "without it a changed budget is refused, and a budget is never lowered",
+    )
 
 
 def add_run_dir_arguments(parser: argparse.ArgumentParser) -> None:
@@ -131,6 +138,15 @@ def tracker_request(args: argparse.Namespace):
     return TrackerRequest(args.tracker, args.tracking_uri)
 
 
+def load_recorded_plugins(run_dir: Path | None) -> None:
+    """Import the plugins an existing run directory recorded (its losses and datasets), so
+    that resuming it needs no --plugin again; nothing for a new or absent one."""
+    from benchmark.store.run_directory import RunDirectory
+
+    if run_dir is not None and RunDirectory(Path(run_dir)).exists():
+        RunDirectory(Path(run_dir)).load_plugins()
+
+
 def load_config(args: argparse.Namespace, extra_overrides: list[str] = ()):
     """The protocol named by --protocol/--dataset with --root, --set (and ``extra_overrides``
     from other flags) applied."""
@@ -152,3 +168,17 @@ def load_registered_protocol(protocol: str, dataset: str | None, overrides: list
 def root_override(root: str | None) -> list[str]:
     """--root as a protocol override (``data.root=...``), or nothing when it is not given."""
     return [] if root is None else [f"data.root={root}"]
+
+
+NO_RESULT = 1
+"""The exit status of a command that ran to its end while a requested loss gave no result."""
+
+
+def no_result_status(failed: dict[str, str]) -> int:
+    """0 when every requested loss gave its result; else, on stderr, one line per loss that
+    gave none (why, and what to change), and :data:`NO_RESULT`."""
+    import sys
+
+    for loss, reason in failed.items():
+        print(f"error: {loss} gave no result: {reason}", file=sys.stderr)
+    return NO_RESULT if failed else 0

@@ -10,6 +10,7 @@ from benchmark.cli._common import (
     add_command,
     add_protocol_arguments,
     load_config,
+    no_result_status,
     root_override,
 )
 
@@ -68,7 +69,7 @@ def _ablate(args: argparse.Namespace) -> int:
         ", ".join(losses),
     )
     _logger.info("run directory: %s", run_dir.path)
-    run_ablation(
+    failed = run_ablation(
         plan,
         losses,
         run_dir,
@@ -76,9 +77,10 @@ def _ablate(args: argparse.Namespace) -> int:
         dataset=base.dataset,
         overrides=[*args.overrides, *root_override(args.root)],
         progress=not args.no_progress,
+        raise_budget=args.raise_budget,
     )
     table = write_ablation_table(run_dir, plan.ablation.name, base)
     print(table)
     _logger.info("results: %s", run_dir.results_path)
     _logger.info("tables:  mlrc tables %s", run_dir.path)
-    return 0
+    return no_result_status(failed)

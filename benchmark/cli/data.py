@@ -24,7 +24,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--json", action="store_true", help="print one JSON list instead of a table"
     )
     output.add_argument(
-        "--markdown", action="store_true", help="print one Markdown table (the README's table)"
+        "--markdown",
+        action="store_true",
+        help="print one Markdown table (the table of docs/guide/real-datasets.md)",
     )
     check = add_command(
         data_commands,
@@ -39,7 +41,25 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="cub, cars196, sop, inshop, folder, synthetic, or one a --plugin registers",
     )
     check.add_argument("--root", default=None, help="dataset root directory")
-    check.add_argument("--protocol", default="mlrc", help="protocol whose data settings to use")
+    check.add_argument(
+        "--protocol",
+        default="mlrc",
+        help="protocol whose data settings, folds and batches to check against",
+    )
+    check.add_argument(
+        "--losses",
+        default=None,
+        help="the losses whose batches the folds must fill: comma-separated, 'all' or 'demo' "
+        "(default: the protocol's list)",
+    )
+    check.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override a protocol value, e.g. --set training.batch_size=16 (repeatable)",
+    )
     check.add_argument("--json", action="store_true", help="print one JSON object for scripts")
     cache = add_command(
         data_commands,
@@ -114,10 +134,28 @@ def _check(args: argparse.Namespace) -> int:
     from benchmark.errors import UnknownDatasetError
 
     try:
-        config = load_registered_protocol(args.protocol, args.dataset)
+        config = load_registered_protocol(args.protocol, args.dataset, args.overrides)
     except UnknownDatasetError:  # the check reports it, in its own format (--json included)
-        config = load_protocol(args.protocol, args.dataset)
-    return run_data_check(config.dataset, args.root, as_json=args.json, config=config.data)
+        config = load_protocol(args.protocol, args.dataset, args.overrides)
+    shapes = _batch_shapes(config, args.losses)
+    return run_data_check(
+        config.dataset, args.root, as_json=args.json, config=config.data, shapes=shapes
+    )
+
+
+def _batch_shapes(config, losses: str | None):
+    """The batches of ``losses`` (default: the protocol's) under ``config``'s training."""
+    from benchmark.data.fold_feasibility import batch_shapes
+    from benchmark.losses import get_loss_spec
+    from benchmark.stages.pipeline import resolve_losses
+
+    names = resolve_losses(losses, config)
+    training = config.training
+    return batch_shapes(
+        training.batch_size,
+        training.batch_sampler,
+        {name: get_loss_spec(name).images_per_class for name in names},
+    )
 
 
 def _cache(args: argparse.Namespace) -> int:

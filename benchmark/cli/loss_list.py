@@ -25,6 +25,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         default=None,
         help="show the search spaces resolved for this dataset (e.g. sop); default: the default ranges",
     )
+    losses.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="show the search spaces resolved for this batch size (e.g. 256: FastAP's wider "
+        "range); default: the default ranges",
+    )
     output = losses.add_mutually_exclusive_group()
     output.add_argument(
         "--json", action="store_true", help="print one JSON list instead of a table"
@@ -32,7 +39,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     output.add_argument(
         "--markdown",
         action="store_true",
-        help="print the README's tables: one row per loss, then every search space on every dataset",
+        help="print the tables of docs/losses.md: one row per loss, then every search space on "
+        "every dataset",
     )
 
 
@@ -42,17 +50,22 @@ def _losses(args: argparse.Namespace) -> int:
     from benchmark.losses.listing import loss_table, search_space_table
 
     if args.markdown:
-        if args.dataset is not None:
-            raise ConfigError("mlrc losses --markdown shows every dataset; drop --dataset")
+        if args.dataset is not None or args.batch_size is not None:
+            raise ConfigError(
+                "mlrc losses --markdown shows every dataset and batch size; drop --dataset "
+                "and --batch-size"
+            )
         print(loss_table(list_losses()) + "\n" + search_space_table(list_losses()), end="")
         return 0
-    described = [_describe(spec, args.dataset) for spec in list_losses()]
+    described = [_describe(spec, args.dataset, args.batch_size) for spec in list_losses()]
     if args.json:
         print(json.dumps([entry for entry, _ in described], indent=2))
         return 0
     width = max(len(entry["name"]) for entry, _ in described)
     label_width = max(len(entry["display"]) for entry, _ in described)
-    title = f"search space ({args.dataset})" if args.dataset else "search space"
+    resolved_for = [f"{args.dataset}"] * bool(args.dataset)
+    resolved_for += [f"batch {args.batch_size}"] * (args.batch_size is not None)
+    title = f"search space ({', '.join(resolved_for)})" if resolved_for else "search space"
     print(
         f"{'name':<{width}}  {'table':<{label_width}}  {'kind':<14} {'params':<6}  "
         f"{'from':<12}  {title}"
@@ -66,8 +79,11 @@ def _losses(args: argparse.Namespace) -> int:
     return 0
 
 
-def _describe(spec: LossSpec, dataset: str | None) -> tuple[dict[str, Any], str]:
-    """One loss as plain data, its search space resolved for ``dataset``, and a one-line summary.
+def _describe(
+    spec: LossSpec, dataset: str | None, batch_size: int | None = None
+) -> tuple[dict[str, Any], str]:
+    """One loss as plain data, its search space resolved for ``dataset`` and ``batch_size``, and
+    a one-line summary.
 
     A broken search-space file is reported in ``error``; the other losses are still listed.
     """
@@ -85,7 +101,7 @@ def _describe(spec: LossSpec, dataset: str | None) -> tuple[dict[str, Any], str]
         "file": str(spec.search_space_path),
     }
     try:
-        space = load_search_space(spec, dataset)
+        space = load_search_space(spec, dataset, batch_size=batch_size)
     except UnknownDatasetError:
         raise
     except ConfigError as exc:

@@ -152,7 +152,7 @@ def _register_train(profile_commands: argparse._SubParsersAction) -> None:
         type=float,
         default=None,
         help="projection: the fraction of study fold trainings pruning saves (default 0.23, "
-        "what wilcoxon:p_threshold=0.3 saved on the README's demo studies)",
+        "what wilcoxon:p_threshold=0.3 saved on the demo studies of docs/decisions.md)",
     )
     train.add_argument(
         "--csv",

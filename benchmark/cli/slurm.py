@@ -12,6 +12,7 @@ from benchmark.cli._common import (
     add_protocol_arguments,
     add_tracker_arguments,
     load_config,
+    load_recorded_plugins,
     tracker_request,
 )
 
@@ -106,6 +107,7 @@ def _submit(args: argparse.Namespace) -> int:
     if args.root is not None:
         args.root = str(Path(args.root).expanduser().absolute())  # jobs start in any directory
     profile = load_cluster_profile(args.profile)
+    load_recorded_plugins(args.run_dir)  # resuming a run needs no --plugin again
     config = load_config(args)
     ablation = _ablation_request(args, config) if args.ablate else None
     losses = ablation.losses if ablation else resolve_losses(args.losses, config)
@@ -124,6 +126,7 @@ def _submit(args: argparse.Namespace) -> int:
         scripts_dir=args.scripts_dir.absolute() if args.scripts_dir else None,
         ablation=ablation,
         tracker=tracker_request(args),
+        raise_budget=args.raise_budget,
     )
     print(f"run directory: {run_dir.path}")
     print(f"losses: {', '.join(losses)}")
@@ -161,6 +164,8 @@ def _ablation_request(args: argparse.Namespace, config):
         protocol_args += ["--root", args.root]
     for item in args.overrides:
         protocol_args += ["--set", item]
+    if args.raise_budget:
+        protocol_args.append("--raise-budget")
     return AblationRequest(plan, losses, tuple(protocol_args))
 
 

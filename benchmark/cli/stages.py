@@ -12,6 +12,8 @@ from benchmark.cli._common import (
     add_run_dir_arguments,
     add_tracker_arguments,
     load_config,
+    load_recorded_plugins,
+    no_result_status,
     tracker_request,
 )
 
@@ -84,7 +86,9 @@ def _run_directory(args: argparse.Namespace, config):
 
 
 def _run_config(args: argparse.Namespace):
-    """The protocol of --protocol/--dataset/--set, with --params-from and --search applied."""
+    """The protocol of --protocol/--dataset/--set, with --params-from and --search applied
+    (an existing --run-dir's plugins loaded first: its datasets and losses are known)."""
+    load_recorded_plugins(args.run_dir)
     overrides = []
     if getattr(args, "params_from", None) is not None:
         overrides.append(f"study.params_from={args.params_from}")
@@ -93,8 +97,9 @@ def _run_config(args: argparse.Namespace):
     return load_config(args, extra_overrides=overrides)
 
 
-def _created_context(args: argparse.Namespace, config):
-    """The run of ``config`` (from :func:`_run_config`) in --run-dir, created or resumed."""
+def _created_context(args: argparse.Namespace, config, losses: list[str]):
+    """The run of ``config`` (from :func:`_run_config`) in --run-dir, created or resumed; folds
+    on which every trial of one of ``losses`` would fail are refused first."""
     from benchmark.search.context import StudyContext
 
     run_dir = _run_directory(args, config)
@@ -105,6 +110,8 @@ def _created_context(args: argparse.Namespace, config):
         args.plugin,
         progress=not args.no_progress,
         tracker=tracker_request(args),
+        raise_budget=args.raise_budget,
+        losses=losses,
     )
 
 
@@ -123,19 +130,19 @@ def _attached_context(args: argparse.Namespace):
 def _run(args: argparse.Namespace) -> int:
     from benchmark.report import write_run_table
     from benchmark.stages.pipeline import resolve_losses, run_stages
-    from benchmark.store.results_file import UNTRAINED
 
     config = _run_config(args)
+    load_recorded_plugins(_run_directory(args, config).path)  # the default --run-dir's too
     losses = resolve_losses(args.losses, config)
-    context = _created_context(args, config)
+    context = _created_context(args, config, losses)
     _logger.info("run directory: %s", context.run_dir.path)
     _logger.info("losses: %s", ", ".join(losses))
-    run_stages(context, losses)
-    table = write_run_table(context.run_dir, context.config, [*losses, UNTRAINED])
+    outcome = run_stages(context, losses)
+    table = write_run_table(context.run_dir, context.config)  # every loss with results
     print(table)
     _logger.info("results: %s", context.run_dir.results_path)
     _logger.info("table:   %s", context.run_dir.table_path)
-    return 0
+    return no_result_status(outcome.failed)
 
 
 def _study(args: argparse.Namespace) -> int:
@@ -143,10 +150,10 @@ def _study(args: argparse.Namespace) -> int:
     from benchmark.search.worker import run_worker
 
     get_loss_spec(args.loss)
-    context = _created_context(args, _run_config(args))
+    context = _created_context(args, _run_config(args), [args.loss])
     _logger.info("run directory: %s", context.run_dir.path)
-    run_worker(context, args.loss)
-    return 0
+    summary = run_worker(context, args.loss)
+    return no_result_status({} if summary.no_result is None else {args.loss: summary.no_result})
 
 
 def _worker(args: argparse.Namespace) -> int:
@@ -154,9 +161,11 @@ def _worker(args: argparse.Namespace) -> int:
 
     summary = run_worker(_attached_context(args), args.loss)
     _logger.info(
-        "worker done: ran trials %s, diverged %s", summary.trials_run, summary.trials_failed
+        "worker done: ran trials %s, diverged or unscored %s",
+        summary.trials_run,
+        summary.trials_failed,
     )
-    return 0
+    return no_result_status({} if summary.no_result is None else {args.loss: summary.no_result})
 
 
 def _retrain(args: argparse.Namespace) -> int:

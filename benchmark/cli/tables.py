@@ -49,6 +49,21 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="confidence level of the intervals (default: the runs' retrain.confidence, or 0.95)",
     )
     tables.add_argument("--no-figures", action="store_true", help="write the tables only")
+    tables.add_argument(
+        "--html",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also write a results page, DIR/index.html: the tables, figures, each study's "
+        "trials, cost and settings; static, opens from file:// "
+        "(e.g. mlrc tables results/runs/demo-synthetic --html results/page)",
+    )
+    tables.add_argument(
+        "--allow-mixed-settings",
+        action="store_true",
+        help="show runs of one protocol and dataset made with other settings in one table, "
+        "their cells marked with those settings (refused by default: like with like only)",
+    )
 
 
 def _tables(args: argparse.Namespace) -> int:
@@ -62,6 +77,8 @@ def _tables(args: argparse.Namespace) -> int:
         )
     if args.out.exists() and not args.out.is_dir():
         raise ConfigError(f"--out {args.out} is a file; give a folder for the tables")
+    if args.html is not None and args.html.exists() and not args.html.is_dir():
+        raise ConfigError(f"--html {args.html} is a file; give a folder for the results page")
     if args.confidence is not None and not 0 < args.confidence < 1:
         raise ConfigError(f"--confidence {args.confidence} must lie strictly between 0 and 1")
     listing = write_report(
@@ -72,6 +89,8 @@ def _tables(args: argparse.Namespace) -> int:
         profile_csv=args.runtime,
         confidence=args.confidence,
         figures=not args.no_figures,
+        html_dir=args.html,
+        allow_mixed_settings=args.allow_mixed_settings,
     )
     print(listing.main_table)
     print()

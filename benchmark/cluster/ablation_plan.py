@@ -100,5 +100,5 @@ def _values_argument(plan: AblationPlan) -> str:
 def _point_finished(context: SweepContext, request: AblationRequest, slug: str) -> bool:
     results = ResultsFile(context.run_dir.point(slug))
     repeats = set(range(context.config.retrain.repeats))
-    done = results.completed_repeats_by_loss()
+    done = results.completed_repeats_by_loss(context.config.study.search_budget)
     return all(repeats <= done.get(loss, set()) for loss in request.losses)

@@ -26,7 +26,7 @@ from benchmark.errors import SlurmError
 from benchmark.store.results_file import UNTRAINED
 from benchmark.store.run_cost import RunCost, format_run_cost, run_cost
 from benchmark.store.run_directory import RunDirectory
-from benchmark.store.storage import trials_by_study
+from benchmark.store.storage import masked_url, trials_by_study
 
 NO_ACCOUNTING = (
     "some jobs are no longer known to the Slurm controller and sacct is not available here "
@@ -225,4 +225,4 @@ def _losses(entries: list[LedgerEntry], started: list[str]) -> list[str]:
 def _shown_storage(url: str | None) -> str:
     if not url:
         return "journal file in the run directory"
-    return url.split("://", 1)[0] + "://" + url.split("@", 1)[-1] if "@" in url else url
+    return masked_url(url)

@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from benchmark.cluster.ablation_plan import AblationRequest, plan_ablation
 from benchmark.cluster.cluster_profile import ClusterProfile
@@ -31,7 +32,9 @@ from benchmark.cluster.slurm import Slurm
 from benchmark.cluster.sweep import SweepContext, SweepPlan, plan_sweep
 from benchmark.config import ProtocolConfig
 from benchmark.data import load_dataset
+from benchmark.data.fold_feasibility import require_feasible
 from benchmark.errors import ConfigError, SlurmError
+from benchmark.losses import get_loss_spec
 from benchmark.store.run_directory import RunDirectory
 from benchmark.store.storage import open_storage, without_password
 from benchmark.tracking.guarded_tracker import open_tracker
@@ -81,12 +84,15 @@ def submit_sweep(
     scripts_dir: Path | None = None,
     ablation: AblationRequest | None = None,
     slurm: Slurm | None = None,
+    raise_budget: bool = False,
     tracker: TrackerRequest | None = None,
 ) -> Submission:
     """Submit the jobs still needed for ``losses`` (or, with ``dry_run``, only write them);
-    with ``ablation``, the grid points of that ablation instead of a sweep. ``tracker`` (over
-    the run's recorded one) is checked here and recorded in ``run.json``, where every job
-    finds it."""
+    with ``ablation``, the grid points of that ablation instead of a sweep. ``raise_budget``
+    records a raised budget in ``run.json`` (as ``mlrc run --raise-budget``): the jobs, which
+    read it there, search every loss further and retrain what changed. ``tracker`` (over the
+    run's recorded one) is checked here and recorded in ``run.json``, where every job finds
+    it."""
     slurm = slurm or Slurm()
     tracker_settings = _checked_tracker(run_dir, tracker)
     storage_url = without_password(storage_url or profile.storage)
@@ -95,15 +101,15 @@ def submit_sweep(
         raise ConfigError(f"--scripts-dir {scripts_dir} is a file; give a folder")
     if dry_run:
         if ablation is None and run_dir.exists():
-            run_dir.check_settings(config)  # what a submit's StudyContext.create refuses
+            run_dir.check_settings(config, raise_budget)  # what a submit refuses
         queue = queue_state(Ledger(run_dir), slurm) if slurm.available() else QueueState()
         context = SweepContext(run_dir, config, profile, storage_url, tuple(plugins))
         folder = scripts_dir or _fresh_dry_run_folder(run_dir)
         return _plan_and_write(context, losses, ablation, queue, folder, slurm, number=None)
-    _check_before_submitting(config, run_dir, storage_url, plugins, slurm, ablation)
-    if ablation is None:
-        recorded = None if tracker_settings is None else tracker_settings.to_dict()
-        run_dir.initialise(config, plugins, storage_url, recorded)
+    recorded = None if tracker_settings is None else tracker_settings.to_dict()
+    _check_before_submitting(
+        config, losses, run_dir, storage_url, plugins, slurm, ablation, raise_budget, recorded
+    )
     ledger = Ledger(run_dir)
     with ledger.submitting() as number:
         context = SweepContext(run_dir, config, profile, storage_url, tuple(plugins))
@@ -166,23 +172,32 @@ def _fresh_dry_run_folder(run_dir: RunDirectory) -> Path:
 
 def _check_before_submitting(
     config: ProtocolConfig,
+    losses: list[str],
     run_dir: RunDirectory,
     storage_url: str | None,
     plugins: list[str],
     slurm: Slurm,
     ablation: AblationRequest | None,
+    raise_budget: bool = False,
+    tracker: dict[str, Any] | None = None,
 ) -> None:
-    """A missing sbatch, a wrong dataset root or an unreachable database fails now, before any
-    job is queued. The storage is opened with the URL the jobs get (no password in it), so a
-    job would reach it too."""
+    """Settings unlike the run's, a missing sbatch, a wrong dataset root, folds on which every
+    trial of a loss would fail, or an unreachable database fail now, before any job is queued;
+    a sweep's settings (and ``tracker``) are recorded in ``run.json``. The storage is opened
+    with the URL the jobs get (no password in it), so a job would reach it too."""
+    if ablation is None:
+        run_dir.check_settings(config, raise_budget)  # a refused change fails first
     if not slurm.available():
         raise SlurmError(
             "sbatch is not installed here: run `mlrc slurm submit` on a Slurm login node, or "
             "add --dry-run to only write the scripts"
         )
-    load_dataset(config.dataset, config.data.root, config.data)
-    if ablation is None:  # each grid point of an ablation is a run of its own
+    index = load_dataset(config.dataset, config.data.root, config.data)
+    if ablation is None:  # each grid point of an ablation is a run of its own (and settings)
+        kinds = {loss: get_loss_spec(loss).images_per_class for loss in losses}
+        require_feasible(index, config, kinds)
         open_storage(storage_url, run_dir.journal_path)  # an unreachable database fails here
+        run_dir.initialise(config, plugins, storage_url, raise_budget, tracker=tracker)
 
 
 def _checked_tracker(

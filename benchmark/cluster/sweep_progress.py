@@ -81,8 +81,9 @@ def _study_progress(config: ProtocolConfig, loss: str, trials: list) -> StudyPro
 def read_retrain_progress(
     run_dir: RunDirectory, config: ProtocolConfig, losses: list[str]
 ) -> list[RetrainProgress]:
-    """The repeats of each loss already in ``results.csv``."""
-    done = ResultsFile(run_dir).completed_repeats_by_loss()
+    """The repeats of each loss already in ``results.csv`` (whole, and under the run's
+    budget: a repeat searched under a lower one is retrained after a raise)."""
+    done = ResultsFile(run_dir).completed_repeats_by_loss(config.study.search_budget)
     return [
         RetrainProgress(
             loss=loss,

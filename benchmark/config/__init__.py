@@ -23,6 +23,7 @@ from benchmark.config.files import (
 )
 from benchmark.config.loading import coerce_value, load_protocol, protocol_from_dict
 from benchmark.config.sections import (
+    MAX_FOLDS,
     DataConfig,
     ModelConfig,
     ProtocolConfig,
@@ -33,6 +34,7 @@ from benchmark.config.sections import (
 )
 
 __all__ = [
+    "MAX_FOLDS",
     "PROJECT_ROOT",
     "PROTOCOLS_DIR",
     "DataConfig",

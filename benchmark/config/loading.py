@@ -16,6 +16,7 @@ import yaml
 
 from benchmark.config.files import available_protocols, protocol_path, read_yaml
 from benchmark.config.sections import (
+    MAX_FOLDS,
     DataConfig,
     ModelConfig,
     ProtocolConfig,
@@ -243,6 +244,7 @@ def coerce_value(value: Any, hint: Any, where: str) -> Any:
 def _check_values(config: ProtocolConfig, path: Path) -> None:
     checks = [
         (config.data.n_folds >= 2, "data.n_folds must be at least 2"),
+        (config.data.n_folds <= MAX_FOLDS, f"data.n_folds must be at most {MAX_FOLDS}"),
         (config.data.num_workers >= 0, "data.num_workers must be >= 0 (0: load in the process)"),
         (config.training.batch_size >= 2, "training.batch_size must be at least 2"),
         (config.training.iterations_per_epoch >= 0, "training.iterations_per_epoch must be >= 0"),

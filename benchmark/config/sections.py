@@ -6,6 +6,10 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+MAX_FOLDS = 50
+"""The most folds a protocol may have: a repeat's retrain seeds span 100 integers, and the
+search's fold seeds keep clear of them in the other half (``benchmark/search/seeds.py``)."""
+
 
 @dataclass
 class DataConfig:
@@ -194,6 +198,12 @@ class StudyConfig:
     def searches(self) -> bool:
         """Whether hyperparameters are searched (neither ``params_from`` nor ``search: false``)."""
         return self.params_from is None and self.search
+
+    @property
+    def search_budget(self) -> int | None:
+        """The budget searched parameters are chosen under (None when nothing is searched):
+        results record it, and a table marks losses searched under different ones."""
+        return self.n_trials if self.searches else None
 
     @property
     def params_source(self) -> str:

@@ -1,11 +1,12 @@
 """Datasets (a registry of layouts), class-disjoint splits and folds, image sets, transforms and
 samplers.
 
->>> from benchmark.data import load_dataset, mlrc_split, build_folds
->>> index = load_dataset("synthetic")        # or load_dataset("cub", "/data/CUB_200_2011")
->>> split = mlrc_split(index)
->>> [len(fold.val_classes) for fold in build_folds(split.trainval_classes, n_folds=4)]
-[12, 12, 12, 12]
+Examples:
+    >>> from benchmark.data import load_dataset, mlrc_split, build_folds
+    >>> index = load_dataset("synthetic")        # or load_dataset("cub", "/data/CUB_200_2011")
+    >>> split = mlrc_split(index)
+    >>> [len(fold.val_classes) for fold in build_folds(split.trainval_classes, n_folds=4)]
+    [12, 12, 12, 12]
 """
 
 # The built-in layouts register themselves on import, in the order `dataset_names()` lists them.

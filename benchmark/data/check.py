@@ -12,6 +12,7 @@ from PIL import Image, UnidentifiedImageError
 
 from benchmark.config import DataConfig
 from benchmark.data.dataset_splits import mlrc_split
+from benchmark.data.fold_feasibility import BatchShape, check_feasibility
 from benchmark.data.folds import build_folds
 from benchmark.data.index import DatasetIndex
 from benchmark.data.registry import load_dataset, traditional_split
@@ -66,16 +67,22 @@ def run_data_check(
     as_json: bool = False,
     config: DataConfig | None = None,
     progress: bool = True,
+    shapes: list[BatchShape] | None = None,
 ) -> int:
     """Check a dataset and print a report (text, or one JSON object with ``as_json``).
 
     Lists every problem found: unknown dataset, missing root, missing or malformed index files,
-    missing image files and images PIL cannot open or decode; then the class and image counts,
-    the MLRC class split and the folds (``config.fold_scheme`` / ``config.n_folds``), with
-    classes given by their dataset class names. Returns 0 when there is no problem, else 1.
+    missing image files and images PIL cannot open or decode, and, given the batches of a
+    protocol's losses (``shapes``, ``[]`` for shuffled batches), folds that cannot work (too few
+    classes for a batch, no validation class with 2 images:
+    :mod:`benchmark.data.fold_feasibility`); then the class and image counts, the MLRC class
+    split and the folds (``config.fold_scheme`` / ``config.n_folds``), with classes given by
+    their dataset class names, and notes (what only weakens the folds). Returns 0 when there is
+    no problem, else 1.
     """
     config = config or DataConfig()
     problems: list[str] = []
+    notes: list[str] = []
     report: dict = {
         "dataset": dataset,
         "root": None if root is None else str(root),
@@ -85,6 +92,7 @@ def run_data_check(
         "test_classes": [],
         "folds": [],
         "problems": problems,
+        "notes": notes,
     }
     index = None
     try:
@@ -99,7 +107,10 @@ def run_data_check(
             names, counts = np.unique(index.partitions, return_counts=True)
             report["partitions"] = {str(n): int(c) for n, c in zip(names, counts, strict=True)}
         problems.extend(find_image_problems(index.paths, progress=progress))
-        _add_splits(index, config, report, problems)
+        if _add_splits(index, config, report, problems) and shapes is not None:
+            feasibility = check_feasibility(index, config, shapes)
+            problems.extend(feasibility.problems)
+            notes.extend(feasibility.notes)
 
     if as_json:
         print(json.dumps(report))
@@ -108,7 +119,8 @@ def run_data_check(
     return 1 if problems else 0
 
 
-def _add_splits(index: DatasetIndex, config: DataConfig, report: dict, problems: list) -> None:
+def _add_splits(index: DatasetIndex, config: DataConfig, report: dict, problems: list) -> bool:
+    """Add the split and folds to ``report``; False when they cannot be made (a problem)."""
     names = np.array(index.class_names, dtype=object)
     empty = np.flatnonzero(index.class_counts() == 0)
     problems.extend(f"class '{names[c]}' has no images" for c in empty)
@@ -116,7 +128,7 @@ def _add_splits(index: DatasetIndex, config: DataConfig, report: dict, problems:
         split = mlrc_split(index)
     except BenchmarkError as exc:
         problems.append(str(exc))
-        return
+        return False
     report["trainval_classes"] = names[split.trainval_classes].tolist()
     report["test_classes"] = names[split.test_classes].tolist()
     traditional = traditional_split(index)
@@ -130,7 +142,7 @@ def _add_splits(index: DatasetIndex, config: DataConfig, report: dict, problems:
         folds = build_folds(split.trainval_classes, config.n_folds, config.fold_scheme)
     except BenchmarkError as exc:
         problems.append(str(exc))
-        return
+        return False
     report["folds"] = [
         {
             "train_classes": names[fold.train_classes].tolist(),
@@ -146,6 +158,7 @@ def _add_splits(index: DatasetIndex, config: DataConfig, report: dict, problems:
         }
         for fold in folds
     ]
+    return True
 
 
 def _ranges(positions: np.ndarray) -> str:
@@ -195,6 +208,7 @@ def _format_report(report: dict) -> str:
             f"traditional split (images): train {trad['train_images']}, "
             f"query {trad['query_images']}{gallery}"
         )
+    lines.extend(f"note: {note}" for note in report["notes"])
     problems = report["problems"]
     if not problems:
         lines.append("problems: none")

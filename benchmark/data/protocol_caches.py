@@ -38,7 +38,12 @@ from benchmark.data.transforms import build_transforms, first_step_names
 
 _logger = logging.getLogger(__name__)
 
-TRAINING, VALIDATION, TEST = "training", "validation", "test"
+TRAINING = "training"
+"""The role of the images that train (through the training transform)."""
+VALIDATION = "validation"
+"""The role of the images that validate or early-stop (through the evaluation transform)."""
+TEST = "test"
+"""The role of the test images (through the evaluation transform), cached when first needed."""
 ROLES = (TRAINING, VALIDATION, TEST)
 
 

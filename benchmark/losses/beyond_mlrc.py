@@ -64,14 +64,27 @@ def build_subcenter_arcface(
 
 @register_loss("tuplet_margin", display="Tuplet Margin", kind="pair")
 def build_tuplet_margin(
-    num_classes: int, embedding_size: int, margin: float = 5.73, scale: float = 64.0
+    num_classes: int,
+    embedding_size: int,
+    margin: float = 5.73,
+    scale: float = 64.0,
+    variance_weight: float = 0.5,
+    pos_eps: float = 0.01,
+    neg_eps: float = 0.01,
 ) -> torch.nn.Module:
-    """Tuplet margin loss: a softmax of each positive against all negatives (PML TupletMarginLoss).
+    """Tuplet margin loss plus its paper's intra-pair variance loss (PML, as MultipleLosses).
 
     margin: the angular margin subtracted from the anchor-positive angle, in degrees; scale: the
-    logit scale of the log-sum-exp.
+    logit scale of the log-sum-exp; variance_weight: the weight of the intra-pair variance loss
+    (0: the tuplet margin loss alone); pos_eps, neg_eps: how far below (above) the batch's mean
+    cosine a positive (negative) pair may lie, as a fraction of it, before it is penalised.
+    Defaults: the paper's, with PML's weights 1 and 0.5.
     """
-    return pml_losses.TupletMarginLoss(margin=margin, scale=scale)
+    tuplet = pml_losses.TupletMarginLoss(margin=margin, scale=scale)
+    if variance_weight == 0:
+        return tuplet
+    variance = pml_losses.IntraPairVarianceLoss(pos_eps=pos_eps, neg_eps=neg_eps)
+    return pml_losses.MultipleLosses([tuplet, variance], weights=[1.0, variance_weight])
 
 
 @register_loss("lifted_structure", display="Lifted Struct.", kind="pair")

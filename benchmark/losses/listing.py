@@ -1,4 +1,4 @@
-"""The registered losses as Markdown tables (``mlrc losses --markdown``, the README's tables)."""
+"""The registered losses as Markdown tables (``mlrc losses --markdown``: docs/losses.md)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,8 @@ def search_space_table(specs: Iterable[LossSpec], datasets: Iterable[str] | None
     """One Markdown table of the search spaces of ``specs``: a row per loss and parameter.
 
     Columns: the scale, the default range, the ranges that differ on some of ``datasets``
-    (default: every registered dataset), and the parameter's meaning. Fixed values appear as rows of scale ``fixed``; a parameter fixed
+    (default: every registered dataset) or from some batch size up (``batch >= 256: ...``), and
+    the parameter's meaning. Fixed values appear as rows of scale ``fixed``; a parameter fixed
     on one dataset only shows that value among the per-dataset ranges.
     """
     lines = [
@@ -50,6 +51,10 @@ def search_space_table(specs: Iterable[LossSpec], datasets: Iterable[str] | None
     for spec in specs:
         default = load_search_space(spec)
         per_dataset = {name: load_search_space(spec, name) for name in datasets}
+        per_dataset |= {
+            f"batch >= {size}": load_search_space(spec, batch_size=size)
+            for size in default.batch_sizes
+        }
         label = f"{spec.display} (`{spec.name}`)"
         for name, p in default.params.items():
             differences = "; ".join(

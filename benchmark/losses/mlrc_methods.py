@@ -16,7 +16,7 @@ from pytorch_metric_learning import losses as pml_losses
 from pytorch_metric_learning import regularizers as pml_regularizers
 
 from benchmark.losses._registry import register_loss
-from benchmark.losses.pml_wrappers import NormalizedEmbeddingsLoss
+from benchmark.losses.pml_wrappers import MLRCSparseCentersRegularizer, NormalizedEmbeddingsLoss
 
 MLRC2020_METHODS = (
     "contrastive",
@@ -154,13 +154,14 @@ def build_soft_triple(
 
     centers_per_class: the centers of each class; la: the logit scale (lambda); gamma: the
     temperature of the softmax that weighs a class's centers (PML divides by it); reg_weight:
-    weight of PML's SparseCentersRegularizer, which merges a class's redundant centers (0: off;
-    it holds two (C x centers)^2 masks, out of reach on SOP); margin: subtracted from the
-    similarity to the true class.
+    weight of the regulariser that merges a class's redundant centers, the mean distance of its
+    centers as MLRC's PML version computed it (:class:`MLRCSparseCentersRegularizer`: today's
+    PML halves it); 0 turns it off (it holds two (C x centers)^2 masks, out of reach on SOP), as
+    does a single center per class; margin: subtracted from the similarity to the true class.
     """
     regularizer = None
-    if reg_weight > 0:
-        regularizer = pml_regularizers.SparseCentersRegularizer(num_classes, centers_per_class)
+    if reg_weight > 0 and centers_per_class > 1:
+        regularizer = MLRCSparseCentersRegularizer(num_classes, int(centers_per_class))
     return pml_losses.SoftTripleLoss(
         num_classes,
         embedding_size,

@@ -9,14 +9,18 @@
     datasets:
       cub: {params: {alpha: {low: 0.001}}}
       sop: {fixed: {alpha: 2.0}}
+    batch_sizes:
+      256: {params: {alpha: {high: 200}}}
 
 Each parameter is a float (or an integer with ``int: true``) range whose scale is always stated
 (``log: true`` or ``log: false``); ``fixed`` values are passed to the loss unchanged. A
 ``datasets.<name>`` entry changes single keys of ranges (or fixed values) declared above for that
 dataset only: ``{low: 0.001}`` keeps the range's ``high`` and ``log``; a searched parameter named
-under the entry's ``fixed`` is not searched on that dataset. ``origin`` says where the ranges come
-from (:data:`ORIGINS`). Files are validated on load against the loss's registration, every
-dataset entry included.
+under the entry's ``fixed`` is not searched on that dataset. A ``batch_sizes.<n>`` entry, in
+the same form, applies on top of it to runs whose batch size is at least ``n`` (of several, the
+largest such ``n``): MLRC searched some losses over other ranges at batch 256 than at 32.
+``origin`` says where the ranges come from (:data:`ORIGINS`). Files are validated on load against
+the loss's registration, every dataset and batch-size entry included.
 """
 
 from __future__ import annotations
@@ -34,8 +38,8 @@ from benchmark.losses._registry import TRAINING_HYPERPARAMETERS, LossSpec
 if TYPE_CHECKING:
     import optuna
 
-_TOP_LEVEL_KEYS = {"params", "fixed", "datasets", "description", "origin"}
-_DATASET_KEYS = {"params", "fixed"}
+_TOP_LEVEL_KEYS = {"params", "fixed", "datasets", "batch_sizes", "description", "origin"}
+_ENTRY_KEYS = {"params", "fixed"}
 _RANGE_KEYS = {"low", "high", "log", "step", "int", "doc"}
 
 ORIGINS = {
@@ -102,6 +106,10 @@ class SearchSpace:
     fixed: dict[str, Any] = field(default_factory=dict)
     dataset: str | None = None
     """The dataset whose ``datasets:`` entry was applied; None for the default ranges."""
+    batch_size: int | None = None
+    """The key of the ``batch_sizes:`` entry that was applied; None when none was."""
+    batch_sizes: tuple[int, ...] = ()
+    """The keys of every ``batch_sizes:`` entry of the file, ascending."""
     origin: str | None = None
     """Where the ranges come from (a key of :data:`ORIGINS`); None when the file does not say."""
 
@@ -135,7 +143,11 @@ class SearchSpace:
 
 
 def load_search_space(
-    spec: LossSpec, dataset: str | None = None, *, path: Path | None = None
+    spec: LossSpec,
+    dataset: str | None = None,
+    *,
+    path: Path | None = None,
+    batch_size: int | None = None,
 ) -> SearchSpace:
     """Read and validate the search space of ``spec``, resolved for ``dataset``.
 
@@ -144,6 +156,8 @@ def load_search_space(
         dataset: apply the file's ``datasets.<dataset>`` entry, if it has one; None gives the
             default ranges.
         path: read this file instead of the registered one.
+        batch_size: the run's batch size: then the ``batch_sizes`` entry with the largest key
+            not above it applies, if any; None applies none.
     """
     path = Path(path or spec.search_space_path)
     if dataset is not None and dataset not in dataset_names():
@@ -159,7 +173,6 @@ def load_search_space(
     _check_keys(raw, _TOP_LEVEL_KEYS, f"{path}")
     params_raw = _mapping(raw, "params", f"{path}")
     fixed = _mapping(raw, "fixed", f"{path}")
-    per_dataset = _mapping(raw, "datasets", f"{path}")
     origin = raw.get("origin")
     if origin is not None and origin not in ORIGINS:
         raise ConfigError(
@@ -180,35 +193,106 @@ def load_search_space(
             "set loss_lr (e.g. loss_lr: {low: 1.0e-6, high: 1.0, log: true})"
         )
 
-    # Every dataset entry is validated on every load: a typo in the SOP entry fails on CUB too.
-    resolved = {
-        name: _apply_dataset_entry(path, name, entry, params_raw, fixed)
-        for name, entry in per_dataset.items()
-    }
-    if dataset in resolved:
-        params, fixed = resolved[dataset]
+    params, fixed, batch_key = _resolve_entries(
+        path, raw, params, params_raw, fixed, dataset, batch_size
+    )
+    batch_sizes = tuple(sorted(_batch_size_entries(raw, f"{path}")))
     return SearchSpace(
         loss=spec.name,
         path=path,
         params=params,
         fixed=dict(fixed),
         dataset=dataset,
+        batch_size=batch_key,
+        batch_sizes=batch_sizes,
         origin=origin,
     )
 
 
-def _apply_dataset_entry(
-    path: Path, dataset: str, entry: Any, params_raw: dict, fixed: dict
+def _resolve_entries(
+    path: Path,
+    raw: dict,
+    params: dict[str, ParamRange],
+    params_raw: dict,
+    fixed: dict,
+    dataset: str | None,
+    batch_size: int | None,
+) -> tuple[dict[str, ParamRange], dict[str, Any], int | None]:
+    """Validate every dataset and batch-size entry (a typo in the SOP entry fails on CUB too),
+    then apply the one of ``dataset`` and the one of ``batch_size``: the ranges, the fixed
+    values and the key of the batch-size entry applied."""
+    per_dataset = _mapping(raw, "datasets", f"{path}")
+    per_batch_size = _batch_size_entries(raw, f"{path}")
+    for name in per_dataset:
+        if name not in dataset_names():
+            raise ConfigError(
+                f"{path}: datasets.{name}: unknown dataset '{name}'; "
+                f"available datasets: {', '.join(dataset_names())}"
+            )
+    entries = {f"datasets.{name}": entry for name, entry in per_dataset.items()}
+    entries |= {f"batch_sizes.{size}": entry for size, entry in per_batch_size.items()}
+    for where, entry in entries.items():
+        _apply_entries(path, [(where, entry)], params_raw, fixed)
+
+    batch_key = _batch_size_key(per_batch_size, batch_size)
+    applied = [(f"datasets.{dataset}", per_dataset[dataset])] if dataset in per_dataset else []
+    if batch_key is not None:
+        applied.append((f"batch_sizes.{batch_key}", per_batch_size[batch_key]))
+    if not applied:
+        return params, dict(fixed), None
+    return (*_apply_entries(path, applied, params_raw, fixed), batch_key)
+
+
+def _batch_size_entries(raw: dict, where: str) -> dict[int, Any]:
+    """The ``batch_sizes`` entries by their batch size (a positive integer)."""
+    entries = {}
+    for key, entry in _mapping(raw, "batch_sizes", where).items():
+        if isinstance(key, bool) or not isinstance(key, int) or key < 1:
+            raise ConfigError(
+                f"{where}: batch_sizes.{key}: a key must be a batch size (a positive integer), "
+                "e.g. batch_sizes: {256: {params: {num_bins: {high: 250}}}}"
+            )
+        entries[key] = entry
+    return entries
+
+
+def _batch_size_key(entries: dict[int, Any], batch_size: int | None) -> int | None:
+    """The largest key of ``entries`` not above ``batch_size``; None if none or no batch size."""
+    if batch_size is None:
+        return None
+    return max((key for key in entries if key <= batch_size), default=None)
+
+
+def _apply_entries(
+    path: Path, entries: list[tuple[str, Any]], params_raw: dict, fixed: dict
 ) -> tuple[dict[str, ParamRange], dict[str, Any]]:
-    where = f"{path}: datasets.{dataset}"
-    if dataset not in dataset_names():
-        raise ConfigError(
-            f"{where}: unknown dataset '{dataset}'; "
-            f"available datasets: {', '.join(dataset_names())}"
-        )
+    """The ranges and fixed values once ``entries`` ((where, entry): the dataset's, then the
+    batch size's) have changed them in turn; a parameter one entry fixes stays fixed."""
+    ranges = {name: dict(value) for name, value in params_raw.items()}
+    fixed = dict(fixed)
+    for where, entry in entries:
+        params_changes, fixed_changes = _entry_changes(f"{path}: {where}", entry, params_raw, fixed)
+        for name, changes in params_changes.items():
+            if name in ranges:
+                ranges[name] |= changes
+        for name, value in fixed_changes.items():
+            ranges.pop(name, None)
+            fixed[name] = value
+    where = " + ".join(where for where, _ in entries)
+    params = {
+        name: _parse_range(f"{path}: {where}.params.{name}", name, value)
+        for name, value in ranges.items()
+    }
+    return params, fixed
+
+
+def _entry_changes(
+    where: str, entry: Any, params_raw: dict, fixed: dict
+) -> tuple[dict[str, dict], dict[str, Any]]:
+    """The validated ``params`` and ``fixed`` changes of one dataset or batch-size entry."""
     if not isinstance(entry, dict):
         raise ConfigError(f"{where}: expected a mapping like {{params: {{alpha: {{low: 0.001}}}}}}")
-    _check_keys(entry, _DATASET_KEYS, where)
+    _check_keys(entry, _ENTRY_KEYS, where)
     params_changes = _mapping(entry, "params", where)
     fixed_changes = _mapping(entry, "fixed", where)
 
@@ -220,19 +304,15 @@ def _apply_dataset_entry(
         if undeclared:
             raise ConfigError(
                 f"{where}.{section}: {sorted(undeclared)} not declared in the top-level "
-                f"'{section}'; a dataset entry only changes what is declared there"
+                f"'{section}'; an entry only changes what is declared there"
             )
     both = set(params_changes) & set(fixed_changes)
     if both:
         raise ConfigError(f"{where}: {sorted(both)} appear in both 'params' and 'fixed'")
-    params = {}
-    for name, value in params_raw.items():
-        changes = params_changes.get(name, {})
+    for name, changes in params_changes.items():
         if not isinstance(changes, dict):
             raise ConfigError(f"{where}.params.{name}: expected a mapping like {{high: 300}}")
-        if name not in fixed_changes:  # else fixed on this dataset, not searched
-            params[name] = _parse_range(f"{where}.params.{name}", name, {**value, **changes})
-    return params, {**fixed, **fixed_changes}
+    return params_changes, fixed_changes
 
 
 def _check_keys(raw: dict, allowed: set[str], where: str) -> None:

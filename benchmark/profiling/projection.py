@@ -37,8 +37,9 @@ DEFAULT_EPOCHS_PER_TRAINING = 50.0
 DEFAULT_CORES_PER_DEVICE = 8
 MEASURED_PRUNING_SAVES = 0.23
 """The projection's default for --pruning-saves: the fraction of study fold trainings that
-``wilcoxon:p_threshold=0.3`` saved in the README's ``mlrc profile pruners`` measurement (6 demo
-studies, the same best configuration in each), the most of the pruners measured."""
+``wilcoxon:p_threshold=0.3`` saved in the ``mlrc profile pruners`` measurement of
+docs/decisions.md (6 demo studies, the same best configuration in each), the most of the
+pruners measured."""
 
 
 @dataclass(frozen=True)

@@ -88,7 +88,10 @@ def _row(
     context: StudyContext, loss: str, kind: str, seed: int, workers: int, wall_time_s: float
 ) -> dict[str, Any]:
     study = load_study(context, loss)
-    space = load_search_space(get_loss_spec(loss), context.config.dataset)
+    config = context.config
+    space = load_search_space(
+        get_loss_spec(loss), config.dataset, batch_size=config.training.batch_size
+    )
     trials = [t for t in study.trials if t.state == TrialState.COMPLETE]
     scored = [
         t.value for t in trials if t.user_attrs.get(trial_attrs.FAILURE) != trial_attrs.DIVERGED

@@ -5,15 +5,17 @@ the line is the mean over the models (repeats x folds) that had not yet early-st
 band its Student-t interval. The band is drawn only while at least :data:`MIN_BAND_MODELS`
 models remain: past that, the interval of two models is wide and jumpy (t = 12.7 at 95%) and
 the mean is a single model's curve, so the line goes on lighter, without a band, and says how
-many models it still holds. In the traditional protocol the "validation" set is the test split
-(that protocol early-stops on it): the figure is the paper's Figure 4.
+many models it still holds. MAP@R lies in [0, 100]%: a Student-t band reaching past either end
+(few models, one far from the others) is clipped there, and the legend says so. In the
+traditional protocol the "validation" set is the test split (that protocol early-stops on it):
+the figure is the paper's Figure 4.
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -31,6 +33,9 @@ CURVE_METRIC = "val_map_at_r"
 MIN_BAND_MODELS = 3
 """Fewer models than this at an epoch: the mean alone, lighter, with the count shown."""
 TAIL_ALPHA = 0.4
+METRIC_RANGE = (0.0, 100.0)
+"""The range of the curve's metric, in percent: the band never leaves it."""
+CLIPPED_LABEL = "band clipped to MAP@R's range [0, 100]%"
 
 
 def read_curves(run_dir: Path) -> dict[str, list[list[dict]]]:
@@ -60,12 +65,13 @@ def learning_curve_figure(
     traditional = (rows["mode"] == "single").any() and not rows["mode"].isin(["separated"]).any()
     display = dict(zip(rows["loss"], rows["display"], strict=True))
     figure, axes = new_figure()
-    thinned = False
+    thinned = clipped = False
     for loss in ordered_losses(curves):
         curve = mean_curve(curves[loss], confidence)
         label = f"{display.get(loss, loss_label(loss))} ({len(curves[loss])} models)"
         band = [i for i, n in enumerate(curve.counts) if n >= MIN_BAND_MODELS]
         last = band[-1] if band else 0
+        clipped |= curve.clipped(last)
         (line,) = axes.plot(curve.epochs[: last + 1], curve.means[: last + 1], label=label)
         axes.fill_between(
             curve.epochs[: last + 1],
@@ -80,6 +86,8 @@ def learning_curve_figure(
             _draw_tail(axes, curve, last, line.get_color())
     if thinned:
         axes.plot([], [], color="0.5", alpha=TAIL_ALPHA, label=_TAIL_LABEL)
+    if clipped:
+        axes.plot([], [], color="none", label=CLIPPED_LABEL)
     where = "test split (early-stopping set)" if traditional else "validation classes"
     axes.set_xlabel("epochs of training (0: the untrained network)")
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -104,10 +112,27 @@ class MeanCurve:
     lows: list[float]
     highs: list[float]
     counts: list[int]
+    raw_lows: list[float] = field(default_factory=list)
+    raw_highs: list[float] = field(default_factory=list)
+    """The interval before clipping to :data:`METRIC_RANGE`."""
+
+    def clipped(self, last: int) -> bool:
+        """Whether the band up to epoch index ``last`` was clipped anywhere."""
+        return any(
+            low != raw_low or high != raw_high
+            for low, raw_low, high, raw_high in zip(
+                self.lows[: last + 1],
+                self.raw_lows[: last + 1],
+                self.highs[: last + 1],
+                self.raw_highs[: last + 1],
+                strict=True,
+            )
+        )
 
 
 def mean_curve(curves: list[list[dict]], confidence: float = 0.95) -> MeanCurve:
-    """The mean curve (in percent) of ``curves`` over the models present at each epoch."""
+    """The mean curve (in percent) of ``curves`` over the models present at each epoch; its
+    interval clipped to :data:`METRIC_RANGE`."""
     by_epoch: dict[int, list[float]] = defaultdict(list)
     for curve in curves:
         for row in curve:
@@ -115,12 +140,17 @@ def mean_curve(curves: list[list[dict]], confidence: float = 0.95) -> MeanCurve:
     epochs = sorted(by_epoch)
     intervals = [confidence_interval(by_epoch[epoch], confidence) for epoch in epochs]
     # With one model there is no interval: the bounds are the mean.
+    lows = [i.mean if i.n < 2 else i.low for i in intervals]
+    highs = [i.mean if i.n < 2 else i.high for i in intervals]
+    bottom, top = METRIC_RANGE
     return MeanCurve(
         epochs=epochs,
         means=[i.mean for i in intervals],
-        lows=[i.mean if i.n < 2 else i.low for i in intervals],
-        highs=[i.mean if i.n < 2 else i.high for i in intervals],
+        lows=[max(low, bottom) for low in lows],
+        highs=[min(high, top) for high in highs],
         counts=[i.n for i in intervals],
+        raw_lows=lows,
+        raw_highs=highs,
     )
 
 

@@ -3,6 +3,12 @@
 One figure of each kind per run directory, one panel per study (loss). The studies are read
 from the run's storage (``run.json``'s URL, else ``<run_dir>/optuna.journal``); optuna-dashboard
 opens the same storage interactively (``optuna-dashboard <storage URL>``).
+
+fANOVA fits a random forest to the complete trials: from a handful of them its importances are
+noise. A study with fewer than :data:`MIN_IMPORTANCE_TRIALS` complete trials is drawn lighter,
+its panel titled with that caveat and the figure says why; a study whose importances cannot be
+computed (fewer than 2 complete trials, or every trial with the same value) keeps its panel,
+which says so instead of vanishing.
 """
 
 from __future__ import annotations
@@ -25,6 +31,9 @@ from benchmark.store.run_directory import RunDirectory
 from benchmark.store.storage import open_storage
 
 IMPORTANCE_SEED = 0  # fANOVA fits a random forest: seeded, the figure is reproducible
+MIN_IMPORTANCE_TRIALS = 10
+"""Below this many complete trials, a study's importances are drawn as indicative only."""
+FEW_TRIALS_ALPHA = 0.45
 
 
 def load_studies(
@@ -67,13 +76,17 @@ def optuna_figures(
         (titles.get(loss, by_loss[loss].study_name), by_loss[loss])
         for loss in ordered_losses(by_loss)
     ]
-    return [_history_figure(panels, history_png), _importance_figure(panels, importance_png)]
+    histories = [(title, study.get_trials(deepcopy=False)) for title, study in panels]
+    return [history_figure(histories, history_png), _importance_figure(panels, importance_png)]
 
 
-def _history_figure(panels: list[tuple[str, optuna.Study]], path: Path) -> FigureOutcome:
+def history_figure(
+    panels: list[tuple[str, list[optuna.trial.FrozenTrial]]], path: Path
+) -> FigureOutcome:
+    """The optimisation history of each study, one panel per ``(title, trials)``: every fold's
+    validation MAP@R, each completed trial's mean over its folds, and the best so far."""
     figure, axes = _panels(len(panels))
-    for (title, study), ax in zip(panels, axes, strict=False):
-        trials = study.get_trials(deepcopy=False)
+    for (title, trials), ax in zip(panels, axes, strict=False):
         complete = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
         folds = [(t.number, 100 * score) for t in trials for score in _fold_scores(t)]
         if folds:
@@ -96,32 +109,58 @@ def _history_figure(panels: list[tuple[str, optuna.Study]], path: Path) -> Figur
 
 
 def _importance_figure(panels: list[tuple[str, optuna.Study]], path: Path) -> FigureOutcome:
-    importances, reasons = [], []
-    for title, study in panels:
-        value = _importances(study)
-        if isinstance(value, str):
-            reasons.append(f"{study.study_name}: {value}")
-        else:
-            complete = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
-            importances.append((f"{title} ({complete} trials)", value))
-    if not importances:
-        return FigureOutcome.skip(f"hyperparameter importances ({'; '.join(reasons)})")
-    figure, axes = _panels(len(importances))
-    for (title, values), ax in zip(importances, axes, strict=False):
+    drawn = [(title, study, _importances(study)) for title, study in panels]
+    if all(isinstance(value, str) for _, _, value in drawn):
+        reasons = "; ".join(f"{study.study_name}: {value}" for _, study, value in drawn)
+        return FigureOutcome.skip(f"hyperparameter importances ({reasons})")
+    figure, axes = _panels(len(drawn))
+    few = False
+    for (title, study, values), ax in zip(drawn, axes, strict=False):
+        complete = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+        indicative = complete < MIN_IMPORTANCE_TRIALS and not isinstance(values, str)
+        caveat = f", fewer than {MIN_IMPORTANCE_TRIALS}: indicative" if indicative else ""
+        ax.set_title(f"{title} ({complete} trials{caveat})", fontsize="medium")
+        if isinstance(values, str):
+            _say_in_panel(ax, f"no importances:\n{values}")
+            continue
+        few |= indicative
         params = list(values)[::-1]  # most important on top
-        ax.barh([setting_symbol(p) for p in params], [values[p] for p in params], color="C0")
+        alpha = FEW_TRIALS_ALPHA if indicative else 1.0
+        ax.barh(
+            [setting_symbol(p) for p in params],
+            [values[p] for p in params],
+            color="C0",
+            alpha=alpha,
+        )
         ax.set_xlim(0, 1)
         ax.set_xlabel("importance (fANOVA)")
-        ax.set_title(title, fontsize="medium")
         ax.grid(alpha=0.3, axis="x")
-    _hide_unused(axes, len(importances))
-    return FigureOutcome(save_png(figure, path))
+    _hide_unused(axes, len(drawn))
+    if few:
+        figure.text(0.5, 0.005, _FEW_TRIALS_NOTE, ha="center", va="bottom", fontsize="small")
+    return FigureOutcome(save_png(figure, path, legend_rows=1 if few else 0))
+
+
+_FEW_TRIALS_NOTE = (
+    f"Lighter bars: fewer than {MIN_IMPORTANCE_TRIALS} complete trials; a random forest fit "
+    "to so few is indicative only."
+)
+
+
+def _say_in_panel(ax, text: str) -> None:
+    """A panel without bars says why instead (a study is never left out silently)."""
+    ax.text(0.5, 0.5, text, ha="center", va="center", wrap=True, transform=ax.transAxes)
+    ax.set_xticks([])
+    ax.set_yticks([])
 
 
 def _importances(study: optuna.Study) -> dict[str, float] | str:
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if len(complete) < 2:
         return f"{len(complete)} complete trial(s), importances need 2"
+    values = {trial.value for trial in complete}
+    if len(values) == 1:
+        return f"all {len(complete)} trials tie at {100 * values.pop():.2f}% (nothing to explain)"
     evaluator = optuna.importance.FanovaImportanceEvaluator(seed=IMPORTANCE_SEED)
     try:
         return optuna.importance.get_param_importances(study, evaluator=evaluator)

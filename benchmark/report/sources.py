@@ -43,7 +43,7 @@ def read_source(path: Path) -> ResultsSource:
                 f"{path} holds no results.csv; pass a run directory made by `mlrc run` (after "
                 "its retrain stage), a folder holding a results.csv, or a results CSV file"
             )
-        manifest = run_dir.read_manifest() if run_dir.exists() else {}
+        manifest = run_dir.load_plugins() if run_dir.exists() else {}  # their labels too
         return ResultsSource(path, read_results_csv(run_dir.results_path), manifest)
     if path.is_file():
         return ResultsSource(None, read_results_csv(path))

@@ -18,6 +18,14 @@ from benchmark.report.latex import escape_latex
 from benchmark.report.stats import MIN_REPEATS_TO_COMPARE, compare_with_best
 from benchmark.report.summary import SUMMARY_KEY
 from benchmark.report.table_model import MISSING, Cell, Emphasis, Note, Table
+from benchmark.report.unlike_marks import (
+    UNLIKE_COLUMNS,
+    budget_marks,
+    budget_note,
+    settings_marks,
+    settings_note,
+    with_unlike_columns,
+)
 from benchmark.store.results_file import UNTRAINED
 
 SIGNIFICANCE_LEVEL = 0.05
@@ -66,13 +74,21 @@ def build_stats_table(
     are tested against it (Welch, Holm across that family; ``family`` names it in the notes:
     "column", "row"). The untrained baseline and the best-epoch cells are not compared, nor is
     a cell over a single repeat (shown with ``n=1``); a cell over fewer repeats than its family's
-    usual number says its n. Rows and columns without any result are left out. ``title`` says
-    what the table shows; the caption adds the unit and what ± means.
+    usual number says its n, and one searched under another budget than its family's says
+    that budget (:mod:`benchmark.report.budget_marks`). Rows and columns without any result
+    are left out. ``title`` says what the table shows; the caption adds the unit and what ±
+    means.
     """
     frame = _place(summary, rows, columns)
     rows, columns, frame = _drop_empty(rows, columns, frame)
     frame = _add_significance(frame, compare_within)
-    marks = _repeat_marks(frame)
+    budgets, settings = budget_marks(frame, compare_within), settings_marks(frame)
+    marks = {
+        index: ", ".join(
+            part for part in (mark, budgets.get(index, ""), settings.get(index, "")) if part
+        )
+        for index, mark in _repeat_marks(frame).items()
+    }
     cells = [[MISSING] * len(columns.keys) for _ in rows.keys]
     for index, record in zip(frame.index, frame.itertuples(index=False), strict=True):
         cells[record.row_index][record.column_index] = Cell(
@@ -93,14 +109,20 @@ def build_stats_table(
         frame,
         family,
         any(c is MISSING for row in cells for c in row),
-        has_marks=any(marks.values()),
+        has_marks=any(_repeat_marks(frame).values()),
     )
+    if budgets:
+        table.notes.append(budget_note(family))
+    if settings:
+        table.notes.append(settings_note())
+    frame = with_unlike_columns(frame, budgets)
     frame = frame.sort_values(["row_index", "column_index"], kind="stable")
     frame = frame.assign(
         row=[rows.labels[i] for i in frame["row_index"]],
         column=[_column_name(columns, j) for j in frame["column_index"]],
     )
-    return table, frame[CSV_COLUMNS].reset_index(drop=True)
+    shown = CSV_COLUMNS + [column for column in UNLIKE_COLUMNS if column in frame]
+    return table, frame[shown].reset_index(drop=True)
 
 
 def format_mean_interval(mean: float, half_width: float, n: int, metric: str) -> str:
@@ -171,6 +193,8 @@ def stats_notes(
         notes.append(Note(text, escape_latex(text)))
     if (frame["loss"] == UNTRAINED).any():
         text = "no training: the untrained networks every loss starts from (not compared)."
+        if (frame["metric"] == BEST_EPOCH).any():
+            text = text[:-2] + "; never trained, so no epoch)."
         notes.append(Note(text, escape_latex(text)))
     return notes
 

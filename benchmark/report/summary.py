@@ -9,7 +9,7 @@ import pandas as pd
 
 from benchmark.report.labels import BEST_EPOCH
 from benchmark.report.stats import confidence_interval, sample_std
-from benchmark.store.results_file import best_epoch_of, finite_rows
+from benchmark.store.results_file import UNTRAINED, best_epoch_of, finite_rows
 
 # What identifies a cell; the repeats of a cell are summarised.
 SUMMARY_KEY = [
@@ -25,6 +25,13 @@ SUMMARY_KEY = [
     "metric",
 ]
 STAT_COLUMNS = ["mean", "std", "ci_low", "ci_high", "half_width", "n", "confidence"]
+SETTINGS = "settings"
+"""The summary column of the settings a cell's run was made with unlike the other runs of its
+table (:mod:`benchmark.report.run_settings`; empty: alike, or a single run)."""
+BUDGET = "n_trials"
+"""The summary column of a cell's study budget: its repeats' ``n_trials`` (``5``), several
+joined (``5|8``: repeats searched under different budgets, ``?`` for one unknown), or empty
+(unknown, or nothing searched)."""
 
 
 def summarize_results(rows: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
@@ -33,7 +40,8 @@ def summarize_results(rows: pd.DataFrame, confidence: float = 0.95) -> pd.DataFr
     ``rows`` must be normalised already (``normalize_rows``, as ``read_results_csv`` and
     ``merge_rows`` return them). Rows with a non-finite value are left out, with one warning
     naming them (``finite_rows``): their cells count fewer repeats. With a single repeat the std
-    and the CI bounds are NaN.
+    and the CI bounds are NaN. ``n_trials`` says the budget the cell's loss was searched under
+    (:data:`BUDGET`).
     """
     rows = finite_rows(rows)
     records = []
@@ -50,9 +58,22 @@ def summarize_results(rows: pd.DataFrame, confidence: float = 0.95) -> pd.DataFr
                 half_width=interval.half_width,
                 n=interval.n,
                 confidence=confidence,
+                n_trials=cell_budget(group.get(BUDGET, [])),
+                settings=", ".join(
+                    dict.fromkeys(t for t in group.get(SETTINGS, []) if isinstance(t, str) and t)
+                ),
             )
         )
-    return pd.DataFrame.from_records(records, columns=SUMMARY_KEY + STAT_COLUMNS)
+    columns = [*SUMMARY_KEY, *STAT_COLUMNS, BUDGET, SETTINGS]
+    return pd.DataFrame.from_records(records, columns=columns)
+
+
+def cell_budget(budgets) -> str:
+    """The :data:`BUDGET` of a cell from its rows' ``n_trials``."""
+    distinct = sorted(set(budgets), key=lambda text: (text != "", int(text) if text else 0))
+    if len(distinct) == 1:
+        return distinct[0]
+    return "|".join(text or "?" for text in distinct)
 
 
 PAPER_EPOCH_OFFSET = 1
@@ -66,9 +87,11 @@ def with_best_epoch_rows(rows: pd.DataFrame) -> pd.DataFrame:
 
     The traditional tables report the epoch of the selected model beside MAP@R, counted from 0
     as the paper (:data:`PAPER_EPOCH_OFFSET`); a row's ``best_epochs`` lists it per fold model
-    (one for the traditional protocol).
+    (one for the traditional protocol). The untrained networks were never trained, so never
+    early-stopped: they have no epoch (their cell shows "—").
     """
-    single = rows[(rows["mode"] == "single") & (rows["best_epochs"] != "")]
+    trained = rows["loss"] != UNTRAINED
+    single = rows[(rows["mode"] == "single") & (rows["best_epochs"] != "") & trained]
     if single.empty:
         return rows
     per_repeat = single.drop_duplicates([c for c in SUMMARY_KEY if c != "metric"] + ["repeat"])

@@ -33,6 +33,7 @@ from benchmark.report.paper_tables import (
     traditional_table,
 )
 from benchmark.report.reference import read_reference_csv, reference_document
+from benchmark.report.run_settings import tag_unlike_runs
 from benchmark.report.runtime_table import read_profile_csv, runtime_document
 from benchmark.report.sources import ResultsSource, merge_rows, read_source, run_identity
 from benchmark.report.summary import summarize_results, with_best_epoch_rows
@@ -49,6 +50,8 @@ class ReportListing:
     main_table: str
     written: list[Path] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    page: Path | None = None
+    """The results page (``index.html``) when one was asked for."""
 
     def format(self, out_dir: Path) -> str:
         lines = [f"written to {out_dir}/:"]
@@ -61,6 +64,8 @@ class ReportListing:
         if self.skipped:
             lines.append("skipped:")
             lines += [f"  {reason}" for reason in self.skipped]
+        if self.page is not None:
+            lines.append(f"results page: {self.page}")
         return "\n".join(lines)
 
 
@@ -127,9 +132,16 @@ def write_report(
     profile_csv: Path | None = None,
     confidence: float | None = None,
     figures: bool = True,
+    html_dir: Path | None = None,
+    allow_mixed_settings: bool = False,
 ) -> ReportListing:
-    """Read ``sources``, write every table and figure to ``out_dir``, and list them."""
+    """Read ``sources``, write every table and figure to ``out_dir``, and list them; with
+    ``html_dir``, also the results page of the runs there (see
+    :mod:`benchmark.report.results_page`). Runs of one protocol and dataset made with other
+    settings are refused, unless ``allow_mixed_settings`` (then marked:
+    :mod:`benchmark.report.run_settings`)."""
     results = [read_source(Path(path)) for path in sources]
+    results = tag_unlike_runs(results, allow_mixed_settings)
     rows = merge_rows(results)
     chosen = check_metrics(metrics, rows)
     confidence = confidence or recorded_confidence(results)
@@ -153,6 +165,12 @@ def write_report(
                 listing.written.append(outcome.path)
             else:
                 listing.skipped.append(outcome.skipped)
+    if html_dir is not None:
+        from benchmark.report.results_page import write_results_page
+
+        listing.page = write_results_page(
+            html_dir, documents, results, listing.written, listing.skipped, figures
+        )
     return listing
 
 

@@ -9,6 +9,10 @@ Which trials count toward ``study.n_trials``:
   "worker_lost"`` or ``"error"``) and re-queued with the same parameters, and the re-queued copy
   counts instead (parameters that keep raising are given up after ``max_retries`` and counted).
 
+A trial's worker is dead once it has sent no heartbeat for ``grace_period`` seconds, or at once
+when it ran on this machine and its process is provably gone
+(:mod:`benchmark.store.trial_liveness`): a rerun after a killed ``mlrc run`` does not wait.
+
 A worker takes a new trial only under an inter-process lock (a lock file in the run directory,
 safe on a shared filesystem), after recovering dead trials, so parallel workers never overshoot.
 A worker that can start no trial waits until every trial in flight has beaten again (their
@@ -37,6 +41,7 @@ from benchmark.store.study_state import (
     last_beat,
     parameter_sets_asked,
 )
+from benchmark.store.trial_liveness import this_worker, worker_description, worker_is_gone
 
 _GAVE_UP = {
     trial_attrs.WORKER_LOST: trial_attrs.WORKER_LOST_GAVE_UP,
@@ -83,6 +88,8 @@ class TrialBudget:
         self._study_id = storage.get_study_id_from_name(study.study_name)
         self._idle_since: float | None = None
         """When this worker last found no trial to start (None while it runs trials)."""
+        self.silent: list[FrozenTrial] = []
+        """The running trials this worker waits to hear from (when it last got :data:`Next.WAIT`)."""
 
     def trial_id(self, number: int) -> int:
         return self.storage.get_trial_id_from_study_id_trial_number(self._study_id, number)
@@ -99,18 +106,23 @@ class TrialBudget:
             if state.finished >= self.n_trials:
                 return Next.FINISHED
             if state.waiting == 0 and state.counted >= self.n_trials:
-                return Next.WAIT if self._silent(trials) else Next.IDLE
+                self.silent = self._silent(trials)
+                return Next.WAIT if self.silent else Next.IDLE
             self._idle_since = None
+            self.silent = []
             if self.sampler_factory is not None:
                 # Re-seed from the parameter sets drawn so far: a restarted worker must not
                 # replay the random draws of an earlier one (same seed) and waste budget on
                 # duplicate parameters.
                 self.study.sampler = self.sampler_factory(parameter_sets_asked(trials))
             trial = self.study.ask()
+            self.storage.set_trial_system_attr(
+                self.trial_id(trial.number), trial_attrs.WORKER, this_worker()
+            )
             self.beat(trial.number)
             return trial
 
-    def _silent(self, trials: list[FrozenTrial]) -> list[int]:
+    def _silent(self, trials: list[FrozenTrial]) -> list[FrozenTrial]:
         """Running trials not heard from since this worker ran out of trials to start: until
         each has beaten again (its worker is alive) the worker stays, as it may have to run
         one of them once recovered."""
@@ -118,7 +130,7 @@ class TrialBudget:
         if self._idle_since is None:
             self._idle_since = now
         return [
-            trial.number
+            trial
             for trial in trials
             if trial.state == TrialState.RUNNING and last_beat(trial, now) < self._idle_since
         ]
@@ -129,7 +141,8 @@ class TrialBudget:
         )
 
     def recover_dead_trials(self) -> list[int]:
-        """Mark RUNNING trials without a recent heartbeat as lost and re-queue their parameters.
+        """Mark RUNNING trials without a recent heartbeat, or whose worker on this machine is
+        gone, as lost and re-queue their parameters.
 
         Call with the budget lock held. Returns the numbers of the recovered trials.
         """
@@ -137,9 +150,12 @@ class TrialBudget:
         now = time.time()
         for trial in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             silent = now - last_beat(trial, now)
-            if silent <= self.grace_period:
+            if silent > self.grace_period:
+                reason = f"no heartbeat for {silent:.0f} s (worker died or node lost)"
+            elif worker_is_gone(trial):
+                reason = f"its worker ({worker_description(trial)}) is gone"
+            else:
                 continue
-            reason = f"no heartbeat for {silent:.0f} s (worker died or node lost)"
             self._replace(trial, trial_attrs.WORKER_LOST, reason, count_retry=True)
             recovered.append(trial.number)
         return recovered
@@ -179,13 +195,16 @@ class TrialBudget:
         """
         retries = int(trial.user_attrs.get(trial_attrs.RETRIES, 0))
         give_up = count_retry and retries >= self.max_retries
-        drawn = self.param_names is None or self.param_names <= set(trial.params)
+        # A queued copy knows all its parameters before it draws them: lost at any moment, its
+        # parameters are queued again (else they would never be evaluated).
+        params = {**trial.system_attrs.get(trial_attrs.QUEUED_PARAMS, {}), **trial.params}
+        drawn = self.param_names is None or self.param_names <= set(params)
         if not drawn:
             reason += "; its parameters were not all drawn yet, so there is nothing to re-run"
         queued = drawn and not give_up
         if queued and not self._copied(trial.number):
             self.study.enqueue_trial(
-                trial.params,
+                params,
                 user_attrs={
                     trial_attrs.RETRIES: retries + count_retry,
                     trial_attrs.REQUEUED_FROM: trial.number,

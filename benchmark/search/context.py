@@ -9,6 +9,7 @@ the dataset indexed once and the tracker opened once, however many stages the pr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -17,6 +18,8 @@ from optuna.storages import BaseStorage
 
 from benchmark.config import ProtocolConfig
 from benchmark.crossval.cross_validation import CrossValidation
+from benchmark.data.fold_feasibility import require_feasible
+from benchmark.losses import get_loss_spec
 from benchmark.store.run_directory import RunDirectory
 from benchmark.store.storage import open_storage
 from benchmark.tracking.guarded_tracker import GuardedTracker, NullTracker, open_tracker
@@ -50,17 +53,26 @@ class StudyContext:
         plugins: list[str] | tuple[str, ...] = (),
         progress: bool = True,
         tracker: TrackerRequest | None = None,
+        raise_budget: bool = False,
+        losses: Sequence[str] = (),
     ) -> StudyContext:
-        """Start or resume a run: a missing dataset, an unreachable storage or an unusable
-        tracker fails before anything is written; then the manifest is written (or checked
-        against this config), with the tracker (``tracker`` over the one recorded)."""
+        """Start or resume a run: a changed setting, an unusable tracker, a missing dataset,
+        folds on which every trial of one of ``losses`` would fail
+        (:mod:`benchmark.data.fold_feasibility`) or an unreachable storage fail before anything
+        is written; then the manifest is written (or checked against this config:
+        ``raise_budget`` lets its budgets rise, see :meth:`RunDirectory.initialise`), with the
+        tracker (``tracker`` over the one recorded)."""
+        run_dir.check_settings(config, raise_budget)  # a refused change costs no indexing
         settings = resolve_tracker(run_dir.recorded_tracker(), tracker)
         context = cls(config, run_dir, storage_url, progress, settings)
         context.tracker  # noqa: B018  (an unknown tracker or a missing library fails first)
-        context.cross_validation  # noqa: B018  (index it now: a missing dataset fails first)
+        index = context.cross_validation.index  # indexed now: a missing dataset fails first
+        require_feasible(
+            index, config, {loss: get_loss_spec(loss).images_per_class for loss in losses}
+        )
         context.storage  # noqa: B018  (open it now: an unreachable database fails here)
         recorded = None if settings is None else settings.to_dict()
-        run_dir.initialise(config, list(plugins), storage_url, recorded)
+        run_dir.initialise(config, list(plugins), storage_url, raise_budget, tracker=recorded)
         return context
 
     @classmethod

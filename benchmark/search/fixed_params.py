@@ -57,7 +57,9 @@ def published_params(config: ProtocolConfig, loss: str, source: str | Path) -> d
     params = load_published_params(source, config.dataset, loss, config.training.batch_size)
     where = f"published configuration {source}"
     merged = _with_fixed_values(config, loss, params, where)
-    space = load_search_space(get_loss_spec(loss), config.dataset)
+    space = load_search_space(
+        get_loss_spec(loss), config.dataset, batch_size=config.training.batch_size
+    )
     return check_published_values(merged, space, f"{where} ({config.dataset})")
 
 
@@ -65,7 +67,7 @@ def _with_fixed_values(
     config: ProtocolConfig, loss: str, params: dict[str, Any], where: str
 ) -> dict[str, Any]:
     spec = get_loss_spec(loss)
-    space = load_search_space(spec, config.dataset)
+    space = load_search_space(spec, config.dataset, batch_size=config.training.batch_size)
     merged = {**space.fixed, **params}
     check_hyperparameter_names(spec, where, set(merged))
     missing = sorted(set(space.params) - set(merged))

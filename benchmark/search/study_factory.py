@@ -6,7 +6,6 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 import optuna
-from optuna.trial import TrialState
 
 from benchmark.config import ProtocolConfig, SamplerConfig
 from benchmark.errors import StudyFailed
@@ -16,7 +15,7 @@ from benchmark.search.fold_pruners import build_fold_pruner
 from benchmark.search.learning_curves import CurveSteps
 from benchmark.search.sobol_startup import SobolStartupSampler
 from benchmark.store import trial_attrs
-from benchmark.store.study_state import study_name
+from benchmark.store.study_state import study_name, usable
 
 if TYPE_CHECKING:
     from benchmark.search.context import StudyContext
@@ -95,11 +94,7 @@ def load_study(context: StudyContext, loss: str) -> optuna.Study:
 def best_params(study: optuna.Study) -> dict[str, Any]:
     """The full parameters (searched + fixed) of the best completed trial that did not diverge
     (a diverged trial may be COMPLETE with ``study.diverged_value``, to inform the sampler)."""
-    completed = [
-        trial
-        for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        if trial.user_attrs.get(trial_attrs.FAILURE) != trial_attrs.DIVERGED
-    ]
+    completed = [trial for trial in study.get_trials(deepcopy=False) if usable(trial)]
     if not completed:
         reasons = sorted(
             {t.user_attrs.get(trial_attrs.FAIL_REASON, "") for t in study.trials} - {""}

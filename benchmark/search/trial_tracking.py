@@ -7,12 +7,13 @@ too, from its saved curve.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Any
 
 import optuna
 
-from benchmark.tracking.run_log import default_outcome
-from benchmark.tracking.tracker import PRUNED, RunStatus, TrackedRun
+from benchmark.tracking.run_log import RunLog, default_outcome, tracked_run
+from benchmark.tracking.tracker import PRUNED, RunStatus, TrackedRun, Tracker
 
 
 def trial_run(loss: str, trial: optuna.Trial, params: dict[str, Any]) -> TrackedRun:
@@ -33,6 +34,13 @@ def fold_run(parent: TrackedRun, fold: int, seed: int) -> TrackedRun:
         params={**parent.params, "fold": fold, "seed": seed},
         tags={**parent.tags, "stage": "study-fold", "fold": str(fold)},
     )
+
+
+def tracked_fold(
+    tracker: Tracker, trial_run: TrackedRun, fold: int, seed: int
+) -> AbstractContextManager[RunLog]:
+    """Fold ``fold``'s run for the block that trains it: it ends as the trial's would."""
+    return tracked_run(tracker, fold_run(trial_run, fold, seed), trial_outcome)
 
 
 def trial_outcome(exc: BaseException) -> RunStatus:

@@ -6,9 +6,11 @@ the mean over folds of each fold's best validation MAP@R.
 
 A worker stops only when it can do nothing useful: the budget is met, nothing is left for it to
 start (it leaves, so an idle array task frees its GPU), it was told to stop (SIGTERM/SIGUSR1:
-its trial is handed back), trials of several parameter sets in a row raised in it, or the
-storage stayed unreachable for a whole grace period. A trial that raises is recorded as failed,
-with its reason, and its parameters are queued again; the worker goes on.
+its trial is handed back), trials of several parameter sets in a row raised in it, the
+storage stayed unreachable for a whole grace period, or a file could not be written (a full,
+read-only or failing disk: its trial is handed back, not counted). A trial that raises is
+recorded as failed, with its reason, and its parameters are queued again; the worker goes on. A
+trial whose validation score is undefined (NaN) fails and counts, as a diverged one does.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import math
 import signal
 import statistics
 import time
@@ -25,7 +28,8 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from benchmark.errors import ConfigError, StorageError, StudyFailed, TrainingDiverged
+from benchmark.errors import ConfigError, FilesystemError, StudyFailed, TrainingDiverged
+from benchmark.io import describe_filesystem_outage, filesystem_outage
 from benchmark.losses import get_loss_spec
 from benchmark.losses.search_space import SearchSpace, load_search_space
 from benchmark.progress import Progress
@@ -33,35 +37,41 @@ from benchmark.search.budget import Heartbeat, Next, TrialBudget
 from benchmark.search.context import StudyContext
 from benchmark.search.fold_reporter import FoldReporter
 from benchmark.search.learning_curves import CurveSteps
+from benchmark.search.seeds import search_fold_seed
 from benchmark.search.study_factory import build_sampler, create_study
-from benchmark.search.trial_tracking import fold_run, trial_outcome, trial_run
+from benchmark.search.trial_tracking import tracked_fold, trial_outcome, trial_run
+from benchmark.search.waits import SilentTrialWait, StorageOutage
 from benchmark.store import trial_attrs
 from benchmark.store.run_directory import params_key
-from benchmark.store.storage import describe_outage, is_storage_outage, without_password
+from benchmark.store.storage import is_storage_outage
+from benchmark.store.study_state import FAILING_PARAMETER_SETS, no_result_reason
 from benchmark.tracking.run_log import chained, tracked_run
 from benchmark.tracking.tracker import TrackedRun
 
 _logger = logging.getLogger(__name__)
 
-FAILING_PARAMETER_SETS = 3
-"""A worker in which trials of this many different parameter sets raised in a row stops: its
-environment, not the parameters, is at fault (the other workers go on)."""
-
 
 def fold_seed(context: StudyContext, fold: int) -> int:
-    """Seed of a trial's fold: the same for every trial (common random numbers)."""
-    return context.config.study.sampler.seed * 1000 + fold
+    """Seed of a trial's fold: the same for every trial (common random numbers), never one the
+    retrain stage uses (:mod:`benchmark.search.seeds`)."""
+    config = context.config
+    return search_fold_seed(
+        config.study.sampler.seed, fold, config.retrain.seed_offset, config.data.n_folds
+    )
 
 
 @dataclass
 class WorkerSummary:
     trials_run: list[int] = field(default_factory=list)
     trials_failed: list[int] = field(default_factory=list)
-    """Trials whose training diverged."""
+    """Trials that failed and count: their training diverged, or a fold had no score."""
     trials_errored: list[int] = field(default_factory=list)
     """Trials that raised (their parameters were queued again, or given up)."""
     left_idle: bool = False
     """The worker left because live workers held every trial left."""
+    no_result: str | None = None
+    """Why the study cannot give a result (its budget is spent without a usable trial), in one
+    line with the fix; None when it can, or when it is not finished."""
 
 
 def evaluate_params(
@@ -96,9 +106,7 @@ def _train_folds(
         reporter = FoldReporter(trial, steps, fold.index)
         fit_dir = context.run_dir.trial_fold_dir(loss, key, fold.index)
         seed = fold_seed(context, fold.index)
-        with tracked_run(
-            context.tracker, fold_run(tracked_trial, fold.index, seed), trial_outcome
-        ) as fold_log:
+        with tracked_fold(context.tracker, tracked_trial, fold.index, seed) as fold_log:
             try:
                 trained = cv.train_fold(
                     loss,
@@ -115,6 +123,8 @@ def _train_folds(
                 raise
             result = trained.result
             fold_log.fit_finished(result)
+            if not math.isfinite(result.best_val_map_at_r):
+                raise _NoScore(fold.index, result.best_val_map_at_r)
         reporter.report(result.curve)  # a fold finished by an earlier trial is reported now
         scores.append(result.best_val_map_at_r)
         trial.set_user_attr(
@@ -133,6 +143,17 @@ def _train_folds(
     return statistics.fmean(scores)
 
 
+class _NoScore(Exception):
+    """A fold's best validation MAP@R is undefined: the trial fails and counts (its data, not
+    its parameters, is at fault, and a retry would score the same)."""
+
+    def __init__(self, fold: int, value: float):
+        super().__init__(
+            f"fold {fold}'s validation MAP@R is {value}: no validation image has another image "
+            "of its class to retrieve (every validation class needs at least 2 images)"
+        )
+
+
 class _Stop(KeyboardInterrupt):
     """SIGTERM/SIGUSR1 (a Slurm preemption): give the running trial back and stop like Ctrl-C."""
 
@@ -149,7 +170,9 @@ def run_worker(context: StudyContext, loss: str) -> WorkerSummary:
     """Run trials of ``loss``'s study until its budget is finished (or nothing is left for this
     worker to start), then return."""
     config = context.config
-    space = load_search_space(get_loss_spec(loss), config.dataset)
+    space = load_search_space(
+        get_loss_spec(loss), config.dataset, batch_size=config.training.batch_size
+    )
     study = create_study(context, loss, space)
     _record_study_settings(study, context, space)
     budget = TrialBudget(
@@ -171,7 +194,8 @@ def run_worker(context: StudyContext, loss: str) -> WorkerSummary:
         initial=budget.state().finished,
         bars=context.progress,
     )
-    outage = _Outage(context)
+    outage = StorageOutage(context)
+    silent = SilentTrialWait(context, study.study_name)
     streak = _FailureStreak(study.study_name)
     cut_off: optuna.Trial | None = None
     previous_handlers = _install_stop_handlers()
@@ -184,6 +208,10 @@ def run_worker(context: StudyContext, loss: str) -> WorkerSummary:
                 trial = budget.next_trial()
                 outage.over()
                 if trial is Next.FINISHED:
+                    trials = study.get_trials(deepcopy=False)
+                    summary.no_result = no_result_reason(
+                        study.study_name, trials, config.study.n_trials
+                    )
                     break
                 if trial is Next.IDLE:
                     summary.left_idle = True
@@ -193,8 +221,9 @@ def run_worker(context: StudyContext, loss: str) -> WorkerSummary:
                     )
                     break
                 if trial is Next.WAIT:
-                    time.sleep(min(config.study.heartbeat_interval, 5))
+                    silent.wait(budget.silent)
                     continue
+                silent.over()
                 _run_one_trial(context, trial, budget, loss, space, summary, streak)
                 progress.set_count(budget.state().finished)
             except _TrialCutOff as exc:
@@ -258,6 +287,12 @@ def _evaluate_trial(
         else:
             _tell(study, trial, values=diverged_value)
         summary.trials_failed.append(trial.number)
+    except _NoScore as exc:
+        _logger.warning("trial %d of %s failed and counts: %s", trial.number, study.study_name, exc)
+        trial.set_user_attr(trial_attrs.FAILURE, trial_attrs.NO_SCORE)
+        trial.set_user_attr(trial_attrs.FAIL_REASON, str(exc))
+        _tell(study, trial, state=TrialState.FAIL)
+        summary.trials_failed.append(trial.number)
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGUSR1 via _Stop
         with contextlib.suppress(Exception):  # storage down: recovered after the grace period
             budget.requeue(trial, "worker stopped by a signal (preempted or interrupted)")
@@ -265,6 +300,10 @@ def _evaluate_trial(
     except Exception as exc:
         if is_storage_outage(exc):
             raise
+        disk = filesystem_outage(exc)
+        if disk is not None:
+            outage = describe_filesystem_outage(disk, context.run_dir.path)
+            raise _hand_back(budget, trial, outage) from None
         reason = f"{type(exc).__name__}: {exc}"
         queued = budget.requeue(trial, reason, failure=trial_attrs.ERROR, count_retry=True)
         _logger.warning(
@@ -285,6 +324,19 @@ def _evaluate_trial(
     streak.reset()
 
 
+def _hand_back(budget: TrialBudget, trial: optuna.Trial, outage: str) -> FilesystemError:
+    """Give the trial back, uncounted (a disk that fails is not its parameters' fault): the
+    worker stops, as retrying would only train again until the same write fails."""
+    try:
+        budget.requeue(trial, outage)
+        handed = f"trial {trial.number} was handed back, not counted"
+    except Exception:  # the storage is on the failing disk too: recovered as a lost trial
+        handed = f"trial {trial.number} is recovered by the next worker"
+    return FilesystemError(
+        f"{outage}; this worker stops ({handed}): then run the same command to resume"
+    )
+
+
 class _FailureStreak:
     """Parameter sets whose trials raised in a row in this worker (a success resets it)."""
 
@@ -303,42 +355,6 @@ class _FailureStreak:
 
     def reset(self) -> None:
         self.keys.clear()
-
-
-class _Outage:
-    """Waits while the storage is unreachable, up to the study's grace period: after that the
-    other workers consider this one dead anyway, so it stops with one line."""
-
-    def __init__(self, context: StudyContext):
-        self.patience = context.config.study.grace_period
-        self.pause = max(min(context.config.study.heartbeat_interval, 5), 0.5)
-        self.url = without_password(context.storage_url)
-        self.since: float | None = None
-
-    def _reason(self, exc: BaseException) -> str:
-        reason = describe_outage(exc)
-        database = self.url and "://" in self.url and not self.url.startswith("journal://")
-        return f"storage {self.url}: {reason}" if database else reason
-
-    def wait(self, exc: BaseException) -> None:
-        now = time.monotonic()
-        if self.since is None:
-            self.since = now
-            _logger.warning(
-                "%s; waiting up to %.0f s for the storage", self._reason(exc), self.patience
-            )
-        if now - self.since >= self.patience:
-            raise StorageError(
-                f"{self._reason(exc)}; waited {now - self.since:.0f} s, so this worker stops "
-                "(the next one recovers its trial): once the storage is back, run the same "
-                "command or submit again"
-            ) from None
-        time.sleep(self.pause)
-
-    def over(self) -> None:
-        if self.since is not None:
-            _logger.warning("the storage is back after %.0f s", time.monotonic() - self.since)
-            self.since = None
 
 
 def _tell(study: optuna.Study, trial: optuna.Trial, **kwargs: Any) -> None:

@@ -5,6 +5,7 @@ each grid point; rendering the tables is the caller's (the report layer's) job."
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 
 from benchmark.config import ProtocolConfig
 from benchmark.errors import ConfigError, StudyFailed, TrainingDiverged
@@ -35,31 +36,45 @@ def resolve_losses(selection: str | None, config: ProtocolConfig) -> list[str]:
                 "'demo' (`mlrc losses` lists them)"
             )
     for name in names:
-        load_search_space(get_loss_spec(name), config.dataset)
+        load_search_space(
+            get_loss_spec(name), config.dataset, batch_size=config.training.batch_size
+        )
         fixed_params(config, name)
     return names
 
 
-def run_stages(context: StudyContext, losses: list[str], untrained: bool = True) -> list[str]:
-    """Run (or resume) every stage of ``losses``; finished work is skipped. Returns the losses
-    whose results are complete.
+@dataclass
+class StagesOutcome:
+    """What a run of the stages gave: the losses whose results are complete, and why each other
+    requested loss gave none (one line with the fix). A caller that reports success only when
+    ``failed`` is empty never calls a run that produced nothing a success."""
+
+    finished: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+def run_stages(context: StudyContext, losses: list[str], untrained: bool = True) -> StagesOutcome:
+    """Run (or resume) every stage of ``losses``; finished work is skipped.
 
     Each loss is searched (its study) then retrained, or, with ``study.params_from`` or a
     protocol that searches nothing, retrained with those fixed hyperparameters. ``untrained``
     first evaluates the untrained networks (the "no training" row). A loss whose study has no
-    usable trial or whose retraining diverged is skipped with a warning: one loss must not stop
-    the comparison.
+    usable trial or whose retraining diverged is skipped with a warning, and recorded in the
+    outcome's ``failed``: one loss must not stop the comparison.
     """
     if untrained:
         run_untrained(context)
-    finished = []
+    outcome = StagesOutcome()
     for loss in losses:
         try:
             if context.config.study.searches:
-                run_worker(context, loss)
+                no_result = run_worker(context, loss).no_result
+                if no_result is not None:
+                    raise StudyFailed(no_result)
             run_retrain(context, loss)
         except (StudyFailed, TrainingDiverged) as exc:
             _logger.warning("skipping %s: %s", loss, exc)
+            outcome.failed[loss] = str(exc)
             continue
-        finished.append(loss)
-    return finished
+        outcome.finished.append(loss)
+    return outcome

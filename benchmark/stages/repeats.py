@@ -19,6 +19,7 @@ import torch
 from benchmark.engine import concatenate_embeddings, eval_parts, retrieval_metrics
 from benchmark.errors import ConfigError
 from benchmark.progress import tracked
+from benchmark.search import seeds
 from benchmark.search.context import StudyContext
 from benchmark.store.results_file import ResultsFile, result_rows
 from benchmark.store.run_directory import code_version
@@ -38,12 +39,16 @@ class FoldOutcome:
 
 
 def retrain_seed(context: StudyContext, repeat: int, fold: int) -> int:
-    """The seed of fold ``fold`` of repeat ``repeat``: shared by every loss of the run."""
-    return context.config.retrain.seed_offset + 100 * repeat + fold
+    """The seed of fold ``fold`` of repeat ``repeat``: shared by every loss of the run, never
+    one the search trains from (:mod:`benchmark.search.seeds`)."""
+    return seeds.retrain_seed(context.config.retrain.seed_offset, repeat, fold)
 
 
 def repeats_to_run(context: StudyContext, loss: str, repeats: list[int] | None) -> list[int]:
-    """The requested repeats (default: all) that are not in the results yet."""
+    """The requested repeats (default: all) that are not in the results yet, or whose
+    searched parameters were chosen under another budget than the run's (see
+    :func:`~benchmark.stages.retrain.run_retrain`). A torn results file is repaired first:
+    the repeats it lost are run again."""
     count = context.config.retrain.repeats
     wanted = range(count) if repeats is None else repeats
     for repeat in wanted:
@@ -52,7 +57,9 @@ def repeats_to_run(context: StudyContext, loss: str, repeats: list[int] | None) 
                 f"repeat {repeat} does not exist: the run has retrain.repeats = {count} "
                 f"(repeats 0..{count - 1})"
             )
-    done = ResultsFile(context.run_dir).completed_repeats(loss)
+    results = ResultsFile(context.run_dir)
+    results.repair()
+    done = results.completed_repeats(loss, context.config.study.search_budget)
     return [r for r in wanted if r not in done]
 
 

@@ -51,8 +51,9 @@ class JournalFile(BaseJournalBackend):
         # Not <journal>.lock: that is where Optuna's own file backend (optuna-dashboard, a
         # user's script) puts its lock, and it breaks a lock file it finds there after 30 s.
         self.lock_path = lock_path or self.path.with_name(self.path.name + ".mlrc.lock")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.touch(exist_ok=True)
+        if not self.path.is_file():  # an existing one is only read until something is appended
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.touch(exist_ok=True)
         self._offsets: dict[int, int] = {0: 0}
         """Operations read -> the byte offset after them, to resume reading there."""
         self._warned: set[int] = set()

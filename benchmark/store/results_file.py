@@ -13,16 +13,21 @@ The columns:
   embeddings normalised and concatenated) or ``single`` (one model per repeat); ``dim``;
 - ``metric``, ``value``;
 - ``params`` (JSON), ``params_source`` (``search``, ``protocol``, ``none`` or the name of a
-  published configuration), ``seeds``, ``best_iterations``, ``best_epochs`` (JSON lists, one
+  published configuration), ``n_trials`` (the study budget the searched parameters were chosen
+  under; empty when nothing was searched, or in files written before it was recorded), ``seeds``, ``best_iterations``, ``best_epochs`` (JSON lists, one
   entry per model), ``ablation`` and ``ablation_value`` (empty, or the ablation's name and a
   JSON object of the ablated settings), ``code_version``.
+
+The file is whole or refused: a torn or short row (a writer died mid-write, a copy was cut) is
+never read as a value. The reader refuses it with one line naming the file and the row; the
+stages that write the file repair it first (:meth:`ResultsFile.repair`), dropping the repeats
+the tear touched (:mod:`benchmark.store.torn_repeats`) so that they are computed again.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +36,23 @@ import pandas as pd
 
 from benchmark.config import ProtocolConfig
 from benchmark.errors import ResultsError, UnknownLossError
-from benchmark.io import atomic_write_text, file_lock, first_bad_row, read_csv_checked
+from benchmark.io import (
+    atomic_write_text,
+    file_lock,
+    read_csv_checked,
+    read_text_checked,
+    split_torn_csv,
+)
 from benchmark.losses import get_loss_spec
+from benchmark.store.result_fields import (
+    budget_text,
+    canonical_json,
+    check_number_list,
+    fail_at_first,
+    number_or_none,
+)
 from benchmark.store.run_directory import RunDirectory
+from benchmark.store.torn_repeats import RepeatFields, WholeRepeats, whole_repeats
 
 _logger = logging.getLogger(__name__)
 
@@ -53,6 +72,7 @@ COLUMNS = [
     "value",
     "params",
     "params_source",
+    "n_trials",
     "seeds",
     "best_iterations",
     "best_epochs",
@@ -77,6 +97,16 @@ ROW_KEY = (
 )
 ORIGIN = "origin"
 """A column the reader adds: the file each row came from (for error messages)."""
+SEARCHED = "search"
+"""The ``params_source`` of rows whose parameters a study chose (their ``n_trials`` is its
+budget)."""
+# Columns an older file may lack, read as empty (unknown, or the default below).
+_OPTIONAL_TEXT_COLUMNS = ("display", "params_source", "n_trials", "ablation", "ablation_value")
+_REPEAT_FIELDS = RepeatFields(
+    repeat=("loss", "repeat", "ablation_value"),
+    group=("dataset", "protocol", "ablation", "ablation_value"),
+    evaluation=("mode", "dim", "metric"),
+)
 
 
 def result_rows(
@@ -118,17 +148,22 @@ class ResultsFile:
         self.lock_path = run_dir.lock_path("results")
 
     def read(self) -> pd.DataFrame:
-        """The rows, checked and completed (:func:`normalize_rows`); none yet: no rows."""
+        """The rows, checked and completed (:func:`normalize_rows`); none yet: no rows. A torn
+        row is refused (:class:`ResultsError`)."""
         if not self.path.is_file():
             return normalize_rows(pd.DataFrame(columns=COLUMNS), str(self.path))
         return read_results_csv(self.path)
 
-    def completed_repeats(self, loss: str) -> set[int]:
-        return self.completed_repeats_by_loss().get(loss, set())
+    def completed_repeats(self, loss: str, n_trials: int | None = None) -> set[int]:
+        return self.completed_repeats_by_loss(n_trials).get(loss, set())
 
-    def completed_repeats_by_loss(self) -> dict[str, set[int]]:
-        """The repeats in the file of every loss, from one read (``{loss: {0, 1}}``)."""
-        rows = self.read()
+    def completed_repeats_by_loss(self, n_trials: int | None = None) -> dict[str, set[int]]:
+        """The whole repeats in the file of every loss, from one read (``{loss: {0, 1}}``);
+        a repeat a tear touched is not among them (nothing is written). With ``n_trials``, a
+        searched repeat counts only if its parameters were chosen under that budget."""
+        rows = normalize_rows(self._whole_repeats().rows, str(self.path))
+        if n_trials is not None:
+            rows = rows[(rows["params_source"] != SEARCHED) | (rows["n_trials"] == str(n_trials))]
         repeats: dict[str, set[int]] = {}
         for loss, repeat in zip(rows["loss"], rows["repeat"], strict=True):
             repeats.setdefault(str(loss), set()).add(int(repeat))
@@ -137,10 +172,10 @@ class ResultsFile:
     def append(self, rows: list[dict[str, Any]]) -> int:
         """Add rows; the rows of a (loss, repeat, ablation setting) already present are not
         written twice. Returns the number of rows added. Rows already in the file are written
-        back as they were read, character for character."""
+        back as they were read, character for character (a torn file is repaired first)."""
         new = pd.DataFrame.from_records([_encode(row) for row in rows], columns=COLUMNS)
         with file_lock(self.lock_path):
-            old = self._read_as_written()
+            old = self._repaired()
             done = set(_keys(old))
             keep = [key not in done for key in _keys(new)]
             if not any(keep):
@@ -149,18 +184,71 @@ class ResultsFile:
             atomic_write_text(self.path, combined.to_csv(index=False))
             return int(sum(keep))
 
-    def _read_as_written(self) -> pd.DataFrame:
-        if not self.path.is_file():
-            return pd.DataFrame(columns=COLUMNS)
-        rows = read_csv_checked(self.path, "results CSV", dtype=str, keep_default_na=False)
-        normalize_rows(rows, str(self.path))  # a malformed file is an error, never rewritten
-        return rows
+    def repair(self) -> int:
+        """Drop the torn rows and every row of the repeats they belong to (one warning says
+        which), so that the stages compute those repeats again; returns the rows dropped."""
+        with file_lock(self.lock_path):
+            reading = self._whole_repeats()
+            self._write_repaired(reading)
+            return reading.rows_dropped + len(reading.records.torn)
+
+    def drop_repeats(self, loss: str, repeats: set[int], ablation_value: str = "") -> int:
+        """Remove the rows of ``loss``'s ``repeats`` (of one ablation setting: its JSON, as
+        written); returns how many."""
+        with file_lock(self.lock_path):
+            rows = self._repaired()
+            chosen = _of_repeats(rows, loss, repeats, ablation_value)
+            if chosen.any():
+                atomic_write_text(self.path, rows[~chosen].to_csv(index=False))
+            return int(chosen.sum())
+
+    def record_budget(self, loss: str, repeats: set[int], n_trials: int) -> int:
+        """Set ``n_trials`` of ``loss``'s ``repeats`` (their parameters are those the study
+        chooses under that budget too); returns the rows changed."""
+        with file_lock(self.lock_path):
+            rows = self._repaired()
+            if "n_trials" not in rows:
+                rows["n_trials"] = ""
+            chosen = _of_repeats(rows, loss, repeats) & (rows["n_trials"] != str(n_trials))
+            if chosen.any():
+                rows.loc[chosen, "n_trials"] = str(n_trials)
+                atomic_write_text(self.path, rows.to_csv(index=False))
+            return int(chosen.sum())
+
+    def _whole_repeats(self) -> WholeRepeats:
+        """The file's rows as written (text) without the repeats a tear touched; anything
+        else malformed raises (such a file is never rewritten)."""
+        text = _read_text(self.path) if self.path.is_file() else ""
+        records = split_torn_csv(text)
+        rows = _parse(records.whole_text, self.path) if records.header else _no_rows()
+        normalize_rows(rows, str(self.path))
+        return whole_repeats(rows, records, _REPEAT_FIELDS)
+
+    def _repaired(self) -> pd.DataFrame:
+        """The rows as written, the file rewritten without its torn repeats if it had any
+        (the caller holds the lock)."""
+        return self._write_repaired(self._whole_repeats())
+
+    def _write_repaired(self, reading: WholeRepeats) -> pd.DataFrame:
+        rows = reading.rows
+        if reading.damaged:
+            atomic_write_text(self.path, rows.to_csv(index=False))
+            _logger.warning(reading.warning(self.path))
+        return rows if len(rows) else _no_rows()
 
 
 def read_results_csv(path: Path) -> pd.DataFrame:
-    """The rows of one results CSV, checked and completed with defaults (see normalize_rows)."""
-    rows = read_csv_checked(path, "results CSV", dtype=str, keep_default_na=False)
-    return normalize_rows(rows, str(path))
+    """The rows of one results CSV, checked and completed with defaults (see normalize_rows);
+    a torn or short row is refused with one line naming it."""
+    text = _read_text(path)
+    records = split_torn_csv(text)
+    if records.torn:
+        raise ResultsError(
+            f"{path}, {records.torn[0].describe()}: a torn row (a write was cut short); run "
+            "`mlrc run` or `mlrc retrain` on its run directory to repair the file (its "
+            "incomplete repeat is dropped and computed again), or delete that row"
+        )
+    return normalize_rows(_parse(text, path), str(path))
 
 
 def normalize_rows(rows: pd.DataFrame, origin: str = "results rows") -> pd.DataFrame:
@@ -168,7 +256,7 @@ def normalize_rows(rows: pd.DataFrame, origin: str = "results rows") -> pd.DataF
 
     Defaults: ``display`` = the loss's table label, ``params_source`` = ``search`` (``none``
     for the untrained baseline), ``ablation`` and ``ablation_value`` empty (the latter is made
-    canonical JSON), ``best_epochs`` empty (unknown). Idempotent.
+    canonical JSON), ``n_trials`` and ``best_epochs`` empty (unknown). Idempotent.
     """
     missing = [column for column in REQUIRED_COLUMNS if column not in rows.columns]
     if missing:
@@ -177,7 +265,7 @@ def normalize_rows(rows: pd.DataFrame, origin: str = "results rows") -> pd.DataF
             f"{', '.join(REQUIRED_COLUMNS)} (and more), as `mlrc run` and `mlrc retrain` write them"
         )
     rows = rows.copy()
-    for column in ("display", "params_source", "ablation", "ablation_value", "best_epochs"):
+    for column in (*_OPTIONAL_TEXT_COLUMNS, "best_epochs"):
         if column not in rows.columns:
             rows[column] = ""
         rows[column] = rows[column].astype(object).where(rows[column].notna(), "").astype(str)
@@ -186,14 +274,14 @@ def normalize_rows(rows: pd.DataFrame, origin: str = "results rows") -> pd.DataF
             rows[column] = rows[column].astype(str)
     for column in ("repeat", "dim"):
         numbers = pd.to_numeric(rows[column], errors="coerce")
-        _fail_at_first(
+        fail_at_first(
             ~np.isfinite(numbers) | (numbers % 1 != 0), origin, rows[column], column, "integer"
         )
         rows[column] = numbers.astype("int64")
     # A value may be non-finite (NaN, inf, empty: a diverged evaluation, say): such rows are
     # kept here and left out of the statistics by ``finite_rows``. Text is an error.
-    values = [_number_or_none(text) for text in rows["value"]]
-    _fail_at_first(pd.Series([v is None for v in values]), origin, rows["value"], "value", "number")
+    values = [number_or_none(text) for text in rows["value"]]
+    fail_at_first(pd.Series([v is None for v in values]), origin, rows["value"], "value", "number")
     rows["value"] = np.asarray(values, dtype=np.float64)
     untrained = rows["loss"] == UNTRAINED
     no_display = rows["display"] == ""
@@ -201,10 +289,11 @@ def normalize_rows(rows: pd.DataFrame, origin: str = "results rows") -> pd.DataF
     rows.loc[(rows["params_source"] == "") & untrained, "params_source"] = "none"
     rows.loc[rows["params_source"] == "", "params_source"] = "search"
     rows["ablation_value"] = [
-        _canonical_json(text, origin, i) for i, text in enumerate(rows["ablation_value"])
+        canonical_json(text, origin, i) for i, text in enumerate(rows["ablation_value"])
     ]
     for i, text in enumerate(rows["best_epochs"]):
-        _check_number_list(text, origin, i)
+        check_number_list(text, origin, i)
+    rows["n_trials"] = [budget_text(text, origin, i) for i, text in enumerate(rows["n_trials"])]
     if ORIGIN not in rows.columns:
         rows[ORIGIN] = origin
     check_unique(rows)
@@ -274,27 +363,26 @@ def _describe_row(row: pd.Series) -> str:
     return f"({what}, value={row['value']}){where}"
 
 
-def _number_or_none(text: object) -> float | None:
-    """A number as read from the file (NaN for an empty field), None for text."""
-    if isinstance(text, int | float):
-        return float(text)
-    text = str(text).strip()
-    if text == "":
-        return math.nan
-    try:
-        return float(text)
-    except ValueError:
-        return None
+def _read_text(path: Path) -> str:
+    return read_text_checked(path, "results CSV")
 
 
-def _fail_at_first(bad: pd.Series, origin: str, shown: pd.Series, column: str, kind: str) -> None:
-    index = first_bad_row(bad)
-    if index is not None:
-        finite = "a finite integer" if kind == "integer" else "a number"
-        raise ResultsError(
-            f"{origin}, line {index + 2}: column '{column}' must be {finite}, not "
-            f"{shown.iloc[index]!r}; fix or delete that row"
-        )
+def _parse(text: str, path: Path) -> pd.DataFrame:
+    """The rows of a results CSV's text, as written (every field text)."""
+    return read_csv_checked(path, "results CSV", text, dtype=str, keep_default_na=False)
+
+
+def _no_rows() -> pd.DataFrame:
+    return pd.DataFrame(columns=COLUMNS)
+
+
+def _of_repeats(
+    rows: pd.DataFrame, loss: str, repeats: set[int], ablation_value: str = ""
+) -> pd.Series:
+    """The rows (as written) of ``loss``'s ``repeats`` at one ablation setting (none)."""
+    wanted = {str(repeat) for repeat in repeats}
+    setting = rows.get("ablation_value", "") == ablation_value
+    return (rows["loss"] == loss) & rows["repeat"].astype(str).isin(wanted) & setting
 
 
 def _keys(rows: pd.DataFrame) -> list[tuple[str, int, str]]:
@@ -308,32 +396,3 @@ def _encode(row: dict[str, Any]) -> dict[str, Any]:
         key: json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else value
         for key, value in row.items()
     }
-
-
-def _canonical_json(text: str, origin: str, index: int) -> str:
-    if not text:
-        return ""
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError:
-        value = None
-    if not isinstance(value, dict):
-        raise ResultsError(
-            f"{origin}, line {index + 2}: ablation_value must be a JSON object such as "
-            f'{{"batch_size": 180}}, not {text!r}'
-        )
-    return json.dumps(value, sort_keys=True)
-
-
-def _check_number_list(text: str, origin: str, index: int) -> None:
-    if not text:
-        return
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError:
-        value = None
-    if not (isinstance(value, list) and all(isinstance(v, int | float) for v in value)):
-        raise ResultsError(
-            f"{origin}, line {index + 2}: best_epochs must be a JSON list of epochs such as "
-            f"[12, 15, 9, 14], not {text!r}"
-        )

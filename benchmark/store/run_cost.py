@@ -11,9 +11,14 @@ loss, read from the run directory and its storage (``mlrc status``, ``mlrc slurm
   units of the mean finished fold's epochs (runs recorded without epochs: at the mean number of
   folds the finished trials finished). Retrains have ``repeats x folds``. A stage with no
   finished fold yet is priced at the loss's other stage, else at the run's mean fold time.
-- **Running**: trials whose worker sent a heartbeat within ``study.grace_period``, and retrain
-  folds that wrote a file within it. The ETA at the current rate is the training-hours left
-  divided by the trainings running now (none running: no ETA).
+- **Running**: trials whose worker beats (:mod:`benchmark.store.trial_liveness`: a heartbeat
+  within two heartbeat intervals), and retrain folds that wrote a file within
+  ``study.grace_period``. The ETA at the current rate is the training-hours left divided by the
+  trainings running now (none running: no ETA). A running trial whose worker went silent is not
+  running: it is listed as waited for, with its last heartbeat and when it is recovered.
+- **Failed**: trials that failed because of their parameters or data (a trial handed back by a
+  stopped worker is not one), and retrain folds that diverged. A study that cannot give a
+  result, or cannot work as it is, says why (:func:`~benchmark.store.study_state.cannot_work_reason`).
 
 Hours are summed wall times of trainings. With ``k`` workers sharing a device each training
 holds a k-th of it: ``workers_per_device`` divides the device-hours (never the ETA).
@@ -26,6 +31,7 @@ import statistics
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +43,15 @@ from benchmark.store import trial_attrs
 from benchmark.store.results_file import UNTRAINED, ResultsFile
 from benchmark.store.run_directory import RunDirectory, params_key
 from benchmark.store.storage import trials_by_study
-from benchmark.store.study_state import budget_state, study_name
+from benchmark.store.study_state import (
+    budget_state,
+    cannot_work_reason,
+    failures,
+    fold_trainings_per_trial,
+    last_beat,
+    study_name,
+)
+from benchmark.store.trial_liveness import Liveness, liveness, worker_description
 
 STUDY = "study"
 RETRAIN = "retrain"
@@ -59,6 +73,13 @@ class StageCost:
     pruned_epoch_fraction: float | None = None
     """A study with a pruner: the mean fraction of a full trial's epochs that its pruned
     trials trained (None without a pruned trial or recorded epochs)."""
+    failed: int = 0
+    silent: list[dict[str, Any]] = field(default_factory=list)
+    """Running trials whose worker went silent: ``trial``, ``last_heartbeat_s`` (ago),
+    ``recovered_at`` (epoch seconds; None when the next worker recovers it at once) and
+    ``worker``."""
+    problem: str | None = None
+    """Why the stage cannot give a result, or cannot work as it is (one line with the fix)."""
 
     @property
     def seconds_left(self) -> float | None:
@@ -100,7 +121,7 @@ class RunCost:
                     "loss": loss.loss,
                     **self._summary(loss.stages),
                     "stages": [
-                        {"stage": s.stage, **self._summary([s]), **self._pricing(s)}
+                        {"stage": s.stage, **self._summary([s]), **self._details(s)}
                         for s in loss.stages
                     ],
                 }
@@ -120,15 +141,18 @@ class RunCost:
             "device_hours_spent": sum(stage.seconds_spent for stage in stages) / hours,
             "device_hours_left": None if left is None else left / hours,
             "running": running,
+            "failed": sum(stage.failed for stage in stages),
             "eta_seconds": left / running if running and left is not None else None,
         }
 
     @staticmethod
-    def _pricing(stage: StageCost) -> dict[str, Any]:
+    def _details(stage: StageCost) -> dict[str, Any]:
         return {
             "mean_fold_seconds": stage.mean_fold_seconds,
             "priced_from": stage.priced_from or None,
             "pruned_epoch_fraction": stage.pruned_epoch_fraction,
+            "silent_trials": stage.silent,
+            "problem": stage.problem,
         }
 
 
@@ -165,14 +189,16 @@ def run_cost(
     for loss in losses:
         stages = []
         if config.study.searches:
-            stages.append(_study_cost(config, trials.get(loss, []), now))
+            stages.append(_study_cost(config, loss, trials.get(loss, []), now))
         stages.append(_retrain_cost(config, retrains.get(loss, []), now))
         costs.append(LossCost(loss, stages))
     _price_stages_without_folds(costs)
     return RunCost(run_dir.path, config.name, config.dataset, costs, workers_per_device)
 
 
-def _study_cost(config: ProtocolConfig, trials: list[FrozenTrial], now: float) -> StageCost:
+def _study_cost(
+    config: ProtocolConfig, loss: str, trials: list[FrozenTrial], now: float
+) -> StageCost:
     fold_seconds: dict[tuple[str, int], float] = {}
     for trial in trials:
         params = trial.user_attrs.get(trial_attrs.PARAMS)
@@ -191,59 +217,55 @@ def _study_cost(config: ProtocolConfig, trials: list[FrozenTrial], now: float) -
     finished = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
     folds_per_trial, pruned_fraction = float(config.data.n_folds), None
     if config.study.pruner != "none" and finished:
-        folds_per_trial, pruned_fraction = _folds_per_trial(finished, config.data.n_folds)
+        folds_per_trial, pruned_fraction = fold_trainings_per_trial(finished, config.data.n_folds)
     in_flight = [t for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)]
     started_folds = sum(len(trial_attrs.fold_records(t.user_attrs)) for t in in_flight)
     remaining = max(config.study.n_trials - budget_state(trials).finished, 0)
     left = max(remaining * folds_per_trial - started_folds, 0.0)
-    running = sum(_beating(t, now, config.study.grace_period) for t in trials)
+    study = config.study
+    states = {
+        t.number: liveness(t, now, study.heartbeat_interval, study.grace_period)
+        for t in trials
+        if t.state == TrialState.RUNNING
+    }
     return StageCost(
         stage=STUDY,
         trainings_done=len(fold_seconds),
         trainings_left=left,
         seconds_spent=sum(fold_seconds.values()) + sum(stopped),
         mean_fold_seconds=statistics.fmean(fold_seconds.values()) if fold_seconds else None,
-        running=running,
+        running=sum(state == Liveness.BEATING for state in states.values()),
+        failed=sum(failures(trials).values()),
+        silent=[
+            _silent_trial(t, states[t.number], now, study.grace_period)
+            for t in trials
+            if states.get(t.number, Liveness.BEATING) != Liveness.BEATING
+        ],
+        problem=cannot_work_reason(study_name(config, loss), trials, study.n_trials),
         pruned_epoch_fraction=pruned_fraction,
     )
 
 
-def _folds_per_trial(finished: list[FrozenTrial], folds: int) -> tuple[float, float | None]:
-    """What a trial left costs in fold trainings, from the finished trials of a pruned study:
-    their mean epochs over the mean epochs of a finished fold; and the mean fraction of a full
-    trial's epochs that the pruned ones trained. Without recorded epochs: the mean number of
-    folds they finished, and no fraction."""
-    epochs = [trial_attrs.epochs_trained(t.user_attrs) for t in finished]
-    fold_epochs = [
-        record.get(trial_attrs.FOLD_EPOCHS)
-        for t in finished
-        for record in trial_attrs.fold_records(t.user_attrs).values()
-    ]
-    if any(e is None for e in [*epochs, *fold_epochs]) or not fold_epochs:
-        return statistics.fmean(len(trial_attrs.fold_records(t.user_attrs)) for t in finished), None
-    fold = statistics.fmean(fold_epochs)
-    pruned = [e for e, t in zip(epochs, finished, strict=True) if t.state == TrialState.PRUNED]
-    fraction = statistics.fmean(e / (folds * fold) for e in pruned) if pruned else None
-    return statistics.fmean(epochs) / fold, fraction
-
-
-def _beating(trial: FrozenTrial, now: float, grace_period: float) -> bool:
-    """A RUNNING trial whose worker sent a heartbeat within ``grace_period`` (as the budget
-    decides that a worker is alive)."""
-    if trial.state != TrialState.RUNNING:
-        return False
-    started = trial.datetime_start.timestamp() if trial.datetime_start else 0.0
-    last_beat = max(float(trial.system_attrs.get(trial_attrs.HEARTBEAT, 0.0)), started)
-    return now - last_beat <= grace_period
+def _silent_trial(trial: FrozenTrial, state: Liveness, now: float, grace: float) -> dict:
+    """A running trial whose worker went silent (or is gone): what ``mlrc status`` says of it."""
+    beat = last_beat(trial, now)
+    return {
+        "trial": trial.number,
+        "last_heartbeat_s": round(now - beat, 1),
+        "recovered_at": beat + grace if state == Liveness.SILENT else None,
+        "worker": worker_description(trial),
+    }
 
 
 def _retrain_cost(config: ProtocolConfig, fit_dirs: list[Path], now: float) -> StageCost:
-    seconds, running = [], 0
+    seconds, running, diverged = [], 0, 0
     for fit_dir in fit_dirs:
         files = FitDirectory(fit_dir)
         if files.result.is_file():
             seconds.append(FitResult.from_dict(_read_json(files.result)).wall_time_s)
-        elif not files.diverged.is_file() and _active(fit_dir, now, config.study.grace_period):
+        elif files.diverged.is_file():
+            diverged += 1
+        elif _active(fit_dir, now, config.study.grace_period):
             running += 1
     total = config.retrain.repeats * config.data.n_folds
     return StageCost(
@@ -253,6 +275,7 @@ def _retrain_cost(config: ProtocolConfig, fit_dirs: list[Path], now: float) -> S
         seconds_spent=sum(seconds),
         mean_fold_seconds=statistics.fmean(seconds) if seconds else None,
         running=running,
+        failed=diverged,
     )
 
 
@@ -294,14 +317,15 @@ def format_run_cost(cost: RunCost) -> str:
     per_device = (
         f", {cost.workers_per_device} workers per device" if cost.workers_per_device > 1 else ""
     )
+    summary = cost.to_json()
     lines = [
         f"run directory: {cost.run_dir}",
         f"protocol {cost.protocol}, dataset {cost.dataset}{per_device}",
+        *_notes(summary),
         "",
         f"{'loss':<24} {'stage':<8} {'trainings done':>14} {'left':>7} {'device-h spent':>14} "
-        f"{'device-h left':>13} {'running':>7}  ETA",
+        f"{'device-h left':>13} {'running':>7} {'failed':>6}  ETA",
     ]
-    summary = cost.to_json()
     for loss in summary["losses"]:
         for stage in loss["stages"]:
             lines.append(_line(loss["loss"], stage["stage"], stage, stage["priced_from"]))
@@ -329,8 +353,34 @@ def _line(loss: str, stage: str, values: dict[str, Any], priced_from: str | None
     eta_text = "-" if eta is None else _duration(eta)
     return (
         f"{loss:<24} {stage:<8} {values['trainings_done']:>14} {values['trainings_left']:>7.0f} "
-        f"{_hours(values['device_hours_spent']):>14} {left_text:>13} {values['running']:>7}  "
-        f"{eta_text}"
+        f"{_hours(values['device_hours_spent']):>14} {left_text:>13} {values['running']:>7} "
+        f"{values['failed']:>6}  {eta_text}"
+    )
+
+
+def _notes(summary: dict[str, Any]) -> list[str]:
+    """What needs attention, above the table: a stage that cannot work, a silent trial."""
+    notes = []
+    for loss in summary["losses"]:
+        for stage in loss["stages"]:
+            if stage["problem"]:
+                notes.append(stage["problem"])  # it names the study
+            for silent in stage["silent_trials"]:
+                notes.append(f"{stage['stage']} {loss['loss']}: {_silent_note(silent)}")
+    return notes
+
+
+def _silent_note(silent: dict[str, Any]) -> str:
+    ago = _duration(silent["last_heartbeat_s"])
+    if silent["recovered_at"] is None:
+        return (
+            f"trial {silent['trial']} is lost (last heartbeat {ago} ago, {silent['worker']}): "
+            "the next worker recovers it at once"
+        )
+    at = datetime.fromtimestamp(silent["recovered_at"]).strftime("%H:%M:%S")
+    return (
+        f"waiting for a silent trial {silent['trial']} (last heartbeat {ago} ago, "
+        f"recovered at {at}; {silent['worker']})"
     )
 
 

@@ -9,6 +9,7 @@ spells them)::
     locks/<name>.lock                inter-process locks (trial budget, results file)
     trials/<loss>/<params-key>/fold_<k>/   one fit per fold of a trial (metrics only)
     retrain/<loss>/repeat_<r>/fold_<k>/    one fit per fold of a repeat (best checkpoint kept)
+    retrain/<loss>/repeat_<r>/params.json  the parameters those fits are trained with
     untrained/repeat_<r>/fold_<k>/         test embeddings of the untrained networks
     results.csv                      tidy result rows (one per loss, repeat, mode, metric)
     table.md                         the printed summary table
@@ -38,16 +39,14 @@ from typing import Any
 
 import benchmark
 from benchmark.config import PROJECT_ROOT, ProtocolConfig, protocol_from_dict
-from benchmark.errors import ConfigError, RunDirectoryError
+from benchmark.errors import ConfigError, PluginError, RunDirectoryError
 from benchmark.io import atomic_write_json
 from benchmark.plugins import load_plugin
 from benchmark.store.storage import without_password
 
 # Settings that may change between invocations on the same run directory without
-# invalidating finished work (they change budgets or hardware, not results).
+# invalidating finished work (they change hardware or bookkeeping, not results).
 _MUTABLE_SETTINGS = {
-    ("study", "n_trials"),
-    ("retrain", "repeats"),
     ("training", "device"),
     ("data", "num_workers"),
     ("data", "root"),
@@ -56,6 +55,11 @@ _MUTABLE_SETTINGS = {
     ("study", "heartbeat_interval"),
     ("study", "grace_period"),
 }
+BUDGET_SETTINGS = (("study", "n_trials"), ("retrain", "repeats"))
+"""The budgets of a run. Fixed per run directory like every setting that shapes results (a
+table compares losses searched and retrained alike), they are raised for all its losses at once
+with ``--raise-budget`` (:meth:`RunDirectory.initialise`), and never lowered."""
+RAISE_BUDGET_FLAG = "--raise-budget"
 
 
 RUNS_DIR = Path("results") / "runs"
@@ -133,8 +137,16 @@ class RunDirectory:
         """The fits of every repeat of ``loss``."""
         return self.path / "retrain" / loss
 
+    def retrain_repeat_dir(self, loss: str, repeat: int) -> Path:
+        """The fits of one repeat of ``loss``."""
+        return self.retrain_dir(loss) / f"repeat_{repeat}"
+
+    def retrain_params_path(self, loss: str, repeat: int) -> Path:
+        """The parameters the fits of one repeat of ``loss`` are trained with."""
+        return self.retrain_repeat_dir(loss, repeat) / "params.json"
+
     def retrain_fold_dir(self, loss: str, repeat: int, fold: int) -> Path:
-        return self.retrain_dir(loss) / f"repeat_{repeat}" / f"fold_{fold}"
+        return self.retrain_repeat_dir(loss, repeat) / f"fold_{fold}"
 
     @property
     def untrained_dir(self) -> Path:
@@ -213,20 +225,25 @@ class RunDirectory:
     def exists(self) -> bool:
         return self.manifest_path.is_file()
 
-    def check_settings(self, config: ProtocolConfig) -> None:
+    def check_settings(self, config: ProtocolConfig, raise_budget: bool = False) -> None:
         """Refuse ``config`` if the run was made with other result-changing settings (what
         :meth:`initialise` checks, without writing anything)."""
         if self.exists():
-            _check_same_protocol(self.manifest_path, self.protocol().to_dict(), config.to_dict())
+            _check_same_protocol(
+                self.manifest_path, self.protocol().to_dict(), config.to_dict(), raise_budget
+            )
 
     def initialise(
         self,
         config: ProtocolConfig,
         plugins: list[str],
         storage: str | None,
+        raise_budget: bool = False,
         tracker: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Write the manifest, or check that an existing one has the same settings. The
+        """Write the manifest, or check that an existing one has the same settings: every
+        setting that shapes results is fixed per run directory, the budgets included, which
+        ``raise_budget`` lets rise (for all the run's losses: they are recorded as raised). The
         storage URL is recorded without its password; ``tracker`` (the tracker's settings, or
         None) replaces the recorded one: it changes no result."""
         storage = without_password(storage)
@@ -235,8 +252,12 @@ class RunDirectory:
         if self.exists():
             manifest = self.read_manifest()
             # Settings added since the run was created read as their defaults.
-            _check_same_protocol(self.manifest_path, self.protocol().to_dict(), resolved)
-            manifest["protocol"] = resolved  # budgets may have been raised
+            old = self.protocol().to_dict()
+            raised = _check_same_protocol(self.manifest_path, old, resolved, raise_budget)
+            if raised:
+                when = datetime.now(timezone.utc).isoformat(timespec="seconds")
+                manifest.setdefault("budget_raised", []).append({"at": when, **raised})
+            manifest["protocol"] = resolved  # hardware settings, and budgets raised
             manifest["plugins"] = sorted(set(manifest.get("plugins", [])) | set(plugins))
             if storage:
                 manifest["storage"] = storage
@@ -298,27 +319,82 @@ class RunDirectory:
     def attach(self, storage_url: str | None = None) -> tuple[ProtocolConfig, str | None]:
         """What a process started cold needs: load the run's plugins, and return its protocol
         and storage URL (``storage_url`` overrides the one recorded in the manifest)."""
-        manifest = self.read_manifest()
-        for plugin in manifest.get("plugins", []):
-            load_plugin(plugin)
+        manifest = self.load_plugins()
         return self.protocol(), storage_url or manifest.get("storage")
 
+    def load_plugins(self) -> dict[str, Any]:
+        """Import the plugins the run recorded (its losses and datasets register, with their
+        table labels), as every command that reads the run does; returns the manifest."""
+        manifest = self.read_manifest()
+        for plugin in manifest.get("plugins", []):
+            try:
+                load_plugin(plugin)
+            except PluginError as exc:
+                raise PluginError(f"{exc} (a plugin recorded in {self.manifest_path})") from None
+        return manifest
 
-def _check_same_protocol(path: Path, old: dict, new: dict) -> None:
-    differences = []
+
+def setting_changes(
+    old: dict[str, Any], new: dict[str, Any], shared_only: bool = False
+) -> list[tuple[str, Any, Any]]:
+    """The settings that shape results and differ between two resolved protocols (as
+    ``ProtocolConfig.to_dict`` and run.json hold them): ``(name, old value, new value)``, the
+    budgets (:data:`BUDGET_SETTINGS`) included, the hardware and bookkeeping settings aside.
+    ``shared_only``: a setting one side lacks (an older run.json) is not compared."""
+    changes = []
     for section, values in new.items():
         if not isinstance(values, dict):
-            if old.get(section) != values and section not in {"source", "demo_losses"}:
-                differences.append(section)
+            if section in {"source", "demo_losses"} or (shared_only and section not in old):
+                continue
+            if old.get(section) != values:
+                changes.append((section, old.get(section), values))
             continue
         for key, value in values.items():
+            known = isinstance(old.get(section), dict) and key in old[section]
+            if (section, key) in _MUTABLE_SETTINGS or (shared_only and not known):
+                continue
             old_value = (old.get(section) or {}).get(key)
-            if isinstance(old_value, list):
-                old_value = type(value)(old_value) if isinstance(value, tuple) else old_value
-            if old_value != value and (section, key) not in _MUTABLE_SETTINGS:
-                differences.append(f"{section}.{key}: {old_value!r} -> {value!r}")
+            if isinstance(old_value, list) and isinstance(value, tuple):
+                old_value = tuple(old_value)  # JSON has no tuples
+            if old_value != value:
+                changes.append((f"{section}.{key}", old_value, value))
+    return changes
+
+
+def _check_same_protocol(
+    path: Path, old: dict, new: dict, raise_budget: bool = False
+) -> dict[str, list[int]]:
+    """Refuse ``new`` unless it has ``old``'s result-changing settings (budgets may rise with
+    ``raise_budget``); returns the budgets raised (``{"study.n_trials": [5, 8]}``)."""
+    budgets = {f"{section}.{key}" for section, key in BUDGET_SETTINGS}
+    differences, raised, lowered = [], {}, []
+    for name, old_value, value in setting_changes(old, new):
+        if name in budgets and raise_budget and value > old_value:
+            raised[name] = [old_value, value]
+            continue
+        differences.append(name if "." not in name else f"{name}: {old_value!r} -> {value!r}")
+        if name in budgets and value < old_value:
+            lowered.append(f"--set {name}={old_value}")
     if differences:
         raise ConfigError(
             f"{path} was created with other settings ({'; '.join(differences)}); "
-            "use a new --run-dir, or the original settings to resume"
+            + _how_to_resume(differences, lowered, raise_budget)
         )
+    return raised
+
+
+def _how_to_resume(differences: list[str], lowered: list[str], raise_budget: bool) -> str:
+    """The fix of a refused change of settings."""
+    budgets = {f"{section}.{key}:" for section, key in BUDGET_SETTINGS}
+    only_budgets = all(change.split()[0] in budgets for change in differences)
+    if lowered:
+        return (
+            f"a run's budget is never lowered (its losses were searched and retrained under "
+            f"it): resume with {' '.join(lowered)}, or use a new --run-dir"
+        )
+    if only_budgets and not raise_budget:
+        return (
+            "a run's budget is the same for all its losses; to raise it for all of them, add "
+            f"{RAISE_BUDGET_FLAG}, or resume with the recorded values or a new --run-dir"
+        )
+    return "use a new --run-dir, or the original settings to resume"

@@ -1,8 +1,13 @@
 """Optuna storage from one URL: a journal file (default) or a database.
 
 A URL never carries its password into a file: :func:`without_password` is what run.json and the
-job scripts record, and the database client (libpq) reads the password from ``PGPASSWORD``,
-``~/.pgpass`` or the 0600 file ``PGPASSFILE`` names.
+job scripts record, :func:`masked_url` what messages show, and the database client (libpq) reads
+the password from ``PGPASSWORD``, ``~/.pgpass`` or the 0600 file ``PGPASSFILE`` names.
+
+A database URL is read by SQLAlchemy's own parser (the one that connects), so what is stripped is
+exactly what would be sent: a password is percent-encoded as RFC 3986 says (``%40`` for ``@``,
+``%25`` for ``%``); a raw ``#``, ``/``, ``?`` or ``:`` in it is read as part of it, and a raw
+``@`` (the URL then holds two) is refused, since where the password ends is then a guess.
 """
 
 from __future__ import annotations
@@ -11,7 +16,6 @@ import importlib.util
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit, urlunsplit
 
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.trial import FrozenTrial
@@ -20,9 +24,13 @@ from benchmark.errors import StorageError
 from benchmark.store.journal import JournalFile, JournalWriteError
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
+
     from benchmark.store.run_directory import RunDirectory
 
 _RDB_SCHEMES = ("sqlite:", "postgresql", "mysql")
+_SCHEME = re.compile(r"[\w+]+://")
+_PASSWORD_KEY = "password"
 
 
 def open_storage(url: str | None, default_journal: Path) -> BaseStorage:
@@ -34,16 +42,16 @@ def open_storage(url: str | None, default_journal: Path) -> BaseStorage:
         return _journal(default_journal)
     if url.startswith("postgres://"):
         raise StorageError(
-            f"storage URL '{_masked(url)}': SQLAlchemy does not accept the scheme postgres://; "
-            "write postgresql://user:password@host/db"
+            f"storage URL '{masked_url(url)}': SQLAlchemy does not accept the scheme "
+            "postgres://; write postgresql://user:password@host/db"
         )
     if url.startswith("journal://"):
         return _journal(Path(url.removeprefix("journal://")))
     if url.startswith(_RDB_SCHEMES):
-        shown = _masked(url)
-        url = _with_postgres_driver(url)
+        shown = masked_url(url)
+        parsed = parse_database_url(url)
         try:
-            return _rdb_storage(url)
+            return _rdb_storage(_with_postgres_driver(parsed))
         except ImportError as exc:
             raise StorageError(
                 f"storage {shown}: the database driver is missing ({exc}); install it, e.g. "
@@ -52,7 +60,7 @@ def open_storage(url: str | None, default_journal: Path) -> BaseStorage:
         except Exception as exc:
             reason = _first_line(exc)
             hint = ""
-            if "password" in reason and without_password(url) == url:
+            if "password" in reason and parsed.password is None:
                 hint = (
                     " (the URL holds no password: the database client reads it from "
                     "PGPASSWORD, ~/.pgpass or the 0600 file named by PGPASSFILE)"
@@ -64,7 +72,7 @@ def open_storage(url: str | None, default_journal: Path) -> BaseStorage:
     if url.endswith((".journal", ".log")):
         return _journal(Path(url))
     raise StorageError(
-        f"storage URL '{url}' is not understood; use journal:///path/file.journal, "
+        f"storage URL '{masked_url(url)}' is not understood; use journal:///path/file.journal, "
         "sqlite:///path.db or postgresql://user:password@host/db"
     )
 
@@ -85,28 +93,77 @@ def _rdb_storage(url: str) -> RDBStorage:
         return RDBStorage(url, engine_kwargs=engine_kwargs)
 
 
-def _with_postgres_driver(url: str) -> str:
+def _with_postgres_driver(url: URL) -> str:
     """``postgresql://`` names no driver, and SQLAlchemy's default one changed in 2.1 (psycopg2
-    -> psycopg 3): pick whichever of the two is installed, psycopg 3 first."""
-    if not url.startswith("postgresql://"):
-        return url
-    for module, driver in (("psycopg", "psycopg"), ("psycopg2", "psycopg2")):
-        if importlib.util.find_spec(module) is not None:
-            return f"postgresql+{driver}://" + url.removeprefix("postgresql://")
-    return url
+    -> psycopg 3): pick whichever of the two is installed, psycopg 3 first. The URL is written
+    back with its password percent-encoded, so that no character in it means anything more."""
+    if url.drivername == "postgresql":
+        for module in ("psycopg", "psycopg2"):
+            if importlib.util.find_spec(module) is not None:
+                url = url.set(drivername=f"postgresql+{module}")
+                break
+    return url.render_as_string(hide_password=False)
+
+
+def parse_database_url(url: str) -> URL:
+    """``url`` as SQLAlchemy reads it when it connects; a URL whose password cannot be told
+    apart from the rest (a raw ``@`` in it) or that does not parse is refused in one line."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except ValueError:
+        raise StorageError(
+            f"storage URL '{masked_url(url)}' cannot be parsed (its port is not a number); "
+            "write scheme://user:password@host:port/database with the password percent-encoded"
+        ) from None
+    if parsed.password is not None and "@" in _after_password(url):
+        raise StorageError(
+            f"storage URL '{masked_url(url)}' holds more than one '@', so where its password "
+            "ends is a guess; percent-encode the password (an '@' as %40, a '%' as %25): "
+            "python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], "
+            'safe=""))\' PASSWORD'
+        )
+    return parsed
+
+
+def _after_password(url: str) -> str:
+    """What follows the ``@`` that ends the password, as SQLAlchemy's parser finds it: the user
+    name holds no ``:`` and the password no ``@``."""
+    authority = url.split("://", 1)[1]
+    return authority[authority.index("@", authority.index(":")) + 1 :]
 
 
 def without_password(url: str | None) -> str | None:
     """``url`` without its password (``postgresql://user:pw@host/db`` ->
-    ``postgresql://user@host/db``): what may be written into run.json and job scripts."""
-    if not url or "://" not in url:
+    ``postgresql://user@host/db``), in the user info or as a ``password=`` query parameter:
+    what may be written into run.json and job scripts. A URL that holds none is kept as is."""
+    if not url or not _SCHEME.match(url) or url.startswith("journal://"):
         return url
-    parts = urlsplit(url)
-    if parts.password is None:
+    parsed = parse_database_url(url)
+    if parsed.password is None and _PASSWORD_KEY not in parsed.query:
         return url
-    user = parts.netloc.rsplit("@", 1)[0].split(":", 1)[0]
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{user}@{host}" if user else host))
+    return _stripped(parsed).render_as_string(hide_password=False)
+
+
+def masked_url(url: str) -> str:
+    """``url`` with its password shown as ``***`` (for messages and status output); never
+    raises, and masks everything from the first ``:`` of the user info to the last ``@``."""
+    head, separator, rest = url.partition("://")
+    if not separator:
+        return url
+    user_info, at, host = rest.rpartition("@")
+    if at and ":" in user_info.split("/", 1)[0]:
+        rest = f"{user_info.split(':', 1)[0]}:***@{host}"
+    return head + separator + re.sub(r"(?<=[?&]password=)[^&]*", "***", rest)
+
+
+def _stripped(url: URL) -> URL:
+    from sqlalchemy.engine import URL
+
+    query = {key: value for key, value in url.query.items() if key != _PASSWORD_KEY}
+    # Not url.set(password=None): set() ignores the arguments that are None.
+    return URL.create(url.drivername, url.username, None, url.host, url.port, url.database, query)
 
 
 def is_storage_outage(exc: BaseException) -> bool:
@@ -135,8 +192,8 @@ def describe_outage(exc: BaseException) -> str:
         if isinstance(cause, JournalWriteError):
             return str(cause)
         if isinstance(cause, sqlalchemy_exc.SQLAlchemyError):
-            return _masked(_first_line(getattr(cause, "orig", None) or cause))
-    return _masked(_first_line(exc))
+            return _masked_text(_first_line(getattr(cause, "orig", None) or cause))
+    return _masked_text(_first_line(exc))
 
 
 def _causes(exc: BaseException) -> list[BaseException]:
@@ -154,9 +211,9 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _masked(url: str) -> str:
-    """``url`` with its password replaced by ``***`` (for error messages)."""
-    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
+def _masked_text(text: str) -> str:
+    """``text`` (a driver's message) with the password of any URL in it replaced by ``***``."""
+    return re.sub(r"://([^:/@\s]*):\S*@", r"://\1:***@", text)
 
 
 def _journal(path: Path) -> JournalStorage:

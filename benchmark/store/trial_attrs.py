@@ -11,8 +11,9 @@ from __future__ import annotations
 PARAMS = "loss_params"
 """The full hyperparameters of the trial (searched and fixed), as the loss is built with them."""
 FAILURE = "failure"
-"""Why a trial did not complete: one of :data:`DIVERGED`, :data:`ERROR`, :data:`ERROR_GAVE_UP`,
-:data:`WORKER_LOST`, :data:`WORKER_LOST_GAVE_UP` (absent for a completed trial)."""
+"""Why a trial did not complete: one of :data:`DIVERGED`, :data:`NO_SCORE`, :data:`ERROR`,
+:data:`ERROR_GAVE_UP`, :data:`WORKER_LOST`, :data:`WORKER_LOST_GAVE_UP` (absent for a completed
+trial)."""
 FAIL_REASON = "fail_reason"
 """The failure in words (the exception, or what the budget decided)."""
 RETRIES = "retries"
@@ -36,6 +37,9 @@ FOLD_INDEX = "fold"
 
 # Values of FAILURE.
 DIVERGED = "diverged"
+NO_SCORE = "no_score"
+"""A fold's validation MAP@R was undefined (NaN: no validation query had another image of its
+class): the trial failed and counts, so a study of such folds ends instead of retrying."""
 ERROR = "error"
 """The trial raised; its parameters were queued again (up to ``study.max_retries`` times)."""
 ERROR_GAVE_UP = "error_gave_up"
@@ -47,6 +51,13 @@ WORKER_LOST_GAVE_UP = "worker_lost_gave_up"
 # -- trial system attributes ----------------------------------------------------------------
 HEARTBEAT = "heartbeat"
 """The last time (epoch seconds) the worker running the trial said it was alive."""
+QUEUED_PARAMS = "fixed_params"
+"""Optuna's own key for the parameters of a trial queued with ``study.enqueue_trial`` (a
+re-queued copy holds them before it draws them)."""
+WORKER = "worker"
+"""Who runs the trial: host, boot id, PID namespace, PID and its start time
+(:func:`benchmark.store.trial_liveness.this_worker`), so that a worker on the same machine can
+tell when its process is gone."""
 
 # -- study metric name -----------------------------------------------------------------------
 OBJECTIVE_NAME = "mean validation MAP@R"

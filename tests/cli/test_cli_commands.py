@@ -47,6 +47,13 @@ def test_losses_lists_every_loss_with_kind_parameters_and_search_space(capsys):
     assert entries["triplet"]["description"].startswith("Triplet margin loss")
 
 
+def test_losses_json_resolves_the_search_spaces_for_a_batch_size(capsys):
+    entries = _losses_json(capsys, "--dataset", "cub", "--batch-size", "256")
+    assert entries["fastap"]["search_space"]["num_bins"]["high"] == 250.0
+    assert main(["losses", "--dataset", "cub", "--batch-size", "256"]) == 0
+    assert "search space (cub, batch 256)" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     ("dataset", "expected"),
     [
@@ -67,8 +74,8 @@ def test_losses_json_gives_mlrc_bounds_of_its_methods_per_dataset(capsys, datase
     assert (soft_triple["la"]["low"], soft_triple["la"]["high"]) == expected["la"]
     assert ("reg_weight" in soft_triple) is (dataset != "sop")
     assert entries["fastap"]["search_space"]["num_bins"] == {
-        "low": 2.0,
-        "high": 250.0,
+        "low": 3.0 if dataset == "sop" else 2.0,
+        "high": 32.0,
         "log": False,
         "int": True,
     }
@@ -222,7 +229,11 @@ def test_run_reads_the_protocol_once(capsys, tmp_path, monkeypatch):
         return real_load(*args, **kwargs)
 
     monkeypatch.setattr(benchmark.config, "load_protocol", counting_load)
-    monkeypatch.setattr(benchmark.stages.pipeline, "run_stages", lambda context, losses: losses)
+    monkeypatch.setattr(
+        benchmark.stages.pipeline,
+        "run_stages",
+        lambda context, losses: benchmark.stages.pipeline.StagesOutcome(finished=losses),
+    )
     args = ["run", "--losses", "mfcwms", "--run-dir", str(tmp_path / "r"), "--no-progress"]
     assert main(args) == 0
     printed = capsys.readouterr()

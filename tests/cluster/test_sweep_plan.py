@@ -45,16 +45,17 @@ def _add_trials(run_dir: RunDirectory, config, loss: str, states: list[TrialStat
         study.add_trial(create_trial(state=state, value=value, params={}, distributions={}))
 
 
-def _result(loss: str, repeat: int) -> dict:
-    """One complete result row (every column results.csv requires)."""
+def _result(loss: str, repeat: int, n_trials: int = 5) -> dict:
+    """One complete result row (every column results.csv requires), searched under the
+    ``config`` fixture's budget."""
     return {
         "dataset": "synthetic", "protocol": "demo", "loss": loss, "repeat": repeat,
-        "mode": "separated", "dim": 8, "metric": "map_at_r", "value": 0.1,
+        "mode": "separated", "dim": 8, "metric": "map_at_r", "value": 0.1, "n_trials": n_trials,
     }  # fmt: skip
 
 
-def _add_repeats(run_dir: RunDirectory, loss: str, repeats: list[int]) -> None:
-    ResultsFile(run_dir).append([_result(loss, r) for r in repeats])
+def _add_repeats(run_dir: RunDirectory, loss: str, repeats: list[int], n_trials: int = 5) -> None:
+    ResultsFile(run_dir).append([_result(loss, r, n_trials) for r in repeats])
 
 
 def test_a_fresh_sweep_has_a_study_and_retrain_per_loss_then_baseline_and_tables(tmp_path, config):
@@ -181,6 +182,20 @@ def test_finished_studies_and_repeats_submit_nothing_and_are_reported(tmp_path, 
     assert jobs["study-mfcwms"].array == (0, 1)  # 2 trials left (the failed one does not count)
     assert "study contrastive: finished (5/5 trials)" in plan.skipped
     assert "untrained baseline: all 3 repeats are in results.csv" in plan.skipped
+
+
+def test_repeats_searched_under_a_lower_budget_are_retrained_after_a_raise(tmp_path, config):
+    context = _context(tmp_path, config)  # study.n_trials = 5
+    context.run_dir.initialise(config, [], None)
+    for loss in LOSSES:
+        _add_trials(context.run_dir, config, loss, [TrialState.COMPLETE] * 5)
+    _add_repeats(context.run_dir, "contrastive", [0, 1, 2], n_trials=3)  # before the raise
+    _add_repeats(context.run_dir, "mfcwms", [0, 1, 2])
+    _add_repeats(context.run_dir, "untrained", [0, 1, 2])
+    plan = plan_sweep(context, LOSSES, active={})
+    assert [(job.key, job.array) for job in plan.jobs if job.stage == "retrain"] == [
+        ("retrain-contrastive", (0, 1, 2))
+    ]
 
 
 def test_jobs_still_queued_are_not_submitted_again_but_waited_for(tmp_path, config):

@@ -23,6 +23,7 @@ from pathlib import Path
 import optuna
 from optuna.trial import TrialState
 
+from benchmark.store import trial_attrs
 from benchmark.store.run_directory import RunDirectory, params_key
 from benchmark.store.storage import open_storage
 from benchmark.store.study_state import study_name
@@ -44,13 +45,16 @@ class Figures:
     trials: int
     wall_s: float
     note: str = ""
+    recovered: int = 0
+    """Trials of killed workers that the others recovered (failed, their parameters re-run)."""
 
     def line(self) -> str:
         note = f" ({self.note})" if self.note else ""
+        recovered = f", recovered {self.recovered}" if self.recovered else ""
         return (
-            f"{self.fault}: workers {self.workers}, kills {self.kills}, trials lost {self.lost}, "
-            f"duplicated {self.duplicated}, resumed {self.resumed}; {self.trials} trials, "
-            f"{self.wall_s:.0f} s{note}"
+            f"{self.fault}: workers {self.workers}, kills {self.kills}{recovered}, trials lost "
+            f"{self.lost}, duplicated {self.duplicated}, resumed {self.resumed}; {self.trials} "
+            f"trials, {self.wall_s:.0f} s{note}"
         )
 
 
@@ -67,7 +71,13 @@ class Sweep:
         self.logs = tmp_path / "logs"
         self.logs.mkdir()
         self.evaluations = tmp_path / "evaluations.log"
+        """One line per evaluation finished (all folds): trial number, parameter key, pid."""
         self.evaluations.touch()
+        self.starts = tmp_path / "starts.log"
+        """One line per evaluation started: trial number, pid."""
+        self.starts.touch()
+        self.killed: set[int] = set()
+        """The pids of the workers the chaos loop SIGKILLed."""
         self.run_dir.initialise(self.config, [], storage)
         self.trials()  # opens the storage once, as a submit does (a database gets its tables)
         self.started = 0
@@ -75,7 +85,8 @@ class Sweep:
     def start_worker(self) -> multiprocessing.Process:
         log = self.logs / f"worker-{self.started}.log"
         self.started += 1
-        args = (str(self.run_dir.path), self.storage, str(log), str(self.evaluations), self.fold_s)
+        logs = (str(log), str(self.evaluations), str(self.starts))
+        args = (str(self.run_dir.path), self.storage, logs, self.fold_s)
         worker = _FORK.Process(target=_worker_main, args=args)
         worker.start()
         worker.log = log  # type: ignore[attr-defined]
@@ -142,6 +153,53 @@ def study_figures(
     return Figures(fault, workers, kills, lost, duplicated, resumed, len(complete), wall_s, note)
 
 
+@dataclass
+class Recovery:
+    """What the workers' logs say about the trials of killed workers."""
+
+    recovered: int
+    """Trials lost with a killed worker and recovered by the others."""
+    redone: int
+    """Evaluations run again because their worker was killed after finishing them and before
+    the storage recorded the result (a window of milliseconds)."""
+
+
+def check_recovery(sweep: Sweep) -> Recovery:
+    """Assert that the trials of killed workers were recovered -- and only theirs: a live
+    worker's trial taken as lost would run twice -- and that every completed trial was
+    evaluated exactly once; an evaluation whose trial did not complete must come from a
+    killed worker (killed after finishing it, before the storage recorded it)."""
+    trials = sweep.trials()
+    complete = {t.number: params_key(t.params) for t in trials if t.state == TrialState.COMPLETE}
+    names = {name for t in trials if t.state == TrialState.COMPLETE for name in t.params}
+    lost = [t for t in trials if t.user_attrs.get(trial_attrs.FAILURE) == trial_attrs.WORKER_LOST]
+    started_by = dict(_log_rows(sweep.starts, 2))
+    taken = [t.number for t in lost if started_by.get(t.number, 0) not in {0, *sweep.killed}]
+    assert not taken, f"trials {taken} of live workers were taken as lost\n{sweep.worker_logs()}"
+    cut_short = {n for n, pid in started_by.items() if pid in sweep.killed and n not in complete}
+    unrecovered = sorted(cut_short - {t.number for t in lost})
+    assert not unrecovered, f"the killed workers' trials {unrecovered} were not recovered"
+    not_rerun = [
+        t.number
+        for t in lost
+        if set(t.params) == names and params_key(t.params) not in complete.values()
+    ]
+    assert not not_rerun, f"the parameters of lost trials {not_rerun} were never completed"
+    finished = _log_rows(sweep.evaluations, 3)
+    evaluated = sorted(number for number, _, _ in finished if number in complete)
+    assert evaluated == sorted(complete), "a completed trial was evaluated twice, or never"
+    again = [(number, pid) for number, _, pid in finished if number not in complete]
+    assert all(pid in sweep.killed for _, pid in again), f"evaluations ran twice: {again}"
+    return Recovery(recovered=len(lost), redone=len(again))
+
+
+def _log_rows(path: Path, width: int) -> list[tuple]:
+    """The rows of a stand-in's log: integers but for a parameter key (the middle column)."""
+    rows = [line.split(" ") for line in path.read_text().splitlines()]
+    assert all(len(row) == width for row in rows), f"a torn line in {path}"
+    return [tuple(v if i == 1 and width == 3 else int(v) for i, v in enumerate(r)) for r in rows]
+
+
 def chaos(
     sweep: Sweep,
     workers: int,
@@ -152,7 +210,8 @@ def chaos(
 ) -> tuple[int, int]:
     """Run ``workers`` workers; every ``kill_every_s`` SIGKILL a random live one and start a
     replacement, until the budget is nearly met or ``max_kills``; then, while the study is not
-    complete once every worker has left, start one more (the next submit). Returns (kills,
+    complete once every worker has left, start one more after the grace period (the next
+    submit, which comes later: it finds every dead worker's trial recoverable). Returns (kills,
     workers started after the chaos to resume)."""
     rng = random.Random(seed)
     live = [sweep.start_worker() for _ in range(workers)]
@@ -171,6 +230,7 @@ def chaos(
             victim = rng.choice(live)
             os.kill(victim.pid, signal.SIGKILL)
             victim.join()
+            sweep.killed.add(victim.pid)
             kills += 1
             live.append(sweep.start_worker())
             next_kill = time.monotonic() + kill_every_s
@@ -181,6 +241,7 @@ def chaos(
     resumed = 0
     while not sweep.complete():
         assert resumed < 3, "the study did not complete\n" + sweep.worker_logs()
+        time.sleep(sweep.config.study.grace_period)
         resume = sweep.start_worker()
         resume.join(timeout_s)
         resumed += 1
@@ -193,8 +254,9 @@ def stand_in_score(params: dict, fold: int) -> float:
     return (sum(values) * 7.31 + fold * 0.013) % 1.0
 
 
-def _worker_main(run_dir: str, storage: str | None, log: str, evaluations: str, fold_s: float):
+def _worker_main(run_dir: str, storage: str | None, logs: tuple[str, str, str], fold_s: float):
     """The forked worker: ``mlrc worker`` with the stand-in trainer; never returns."""
+    log, evaluations, starts = logs
     code = 1
     try:
         fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -207,9 +269,10 @@ def _worker_main(run_dir: str, storage: str | None, log: str, evaluations: str, 
             signal.signal(sig, signal.SIG_DFL)
 
         from benchmark.search import worker as optimize
-        from benchmark.store import trial_attrs
 
         def evaluate(context, loss, params, trial):
+            with open(starts, "a") as started:
+                started.write(f"{trial.number} {os.getpid()}\n")
             scores = []
             for fold in range(context.config.data.n_folds):
                 time.sleep(fold_s)

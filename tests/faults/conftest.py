@@ -11,11 +11,12 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
 TESTS = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(TESTS / "slurm"), str(TESTS / "study"), str(TESTS)]
+sys.path[:0] = [str(TESTS / "cluster"), str(TESTS)]
 
 from service_checks import (  # noqa: E402
     fresh_postgres_database,
@@ -115,7 +116,7 @@ class PrivateServer:
     def url_with_password(self) -> str:
         if self.password is None:
             return self.url
-        return self.url.replace("postgres@", f"postgres:{self.password}@")
+        return self.url.replace("postgres@", f"postgres:{quote(self.password, safe='')}@")
 
     def stop(self) -> None:
         self._as_postgres(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "stop")

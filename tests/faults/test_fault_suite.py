@@ -5,22 +5,26 @@
     loop SIGKILLs one every 1.5 s -> the budget is exact, no trial is lost or run twice; (c)
     PostgreSQL stopped for 30 s mid-sweep -> the workers wait and go on; (d) the journal's
     filesystem full -> one clear error, nothing torn, resumed once space is freed; (e) two
-    submits at once -> one sweep. Each prints one line of figures (the README's table); CI runs
-    it on the real single-node Slurm and PostgreSQL, as root (for the tmpfs).
+    submits at once -> one sweep. Each prints one line of figures (the table of
+    docs/guide/slurm.md); CI runs it on the real single-node Slurm and PostgreSQL, as root (for
+    the tmpfs).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import pandas as pd
 import pytest
-from chaos import Sweep, chaos, read_trials, study_figures
+from chaos import Sweep, chaos, check_recovery, read_trials, study_figures
 
 from benchmark.cluster import Ledger
 from benchmark.store.run_directory import RunDirectory
@@ -35,10 +39,17 @@ def _chaos_sweep(tmp_path, storage: str | None, figures, what: str) -> None:
     overrides = [*FAST_RECOVERY, "study.n_trials=64", "study.sampler.n_startup_trials=64"]
     sweep = Sweep(tmp_path, overrides, storage, fold_s=1.0)
     start = time.monotonic()
-    kills, resumed = chaos(sweep, workers=16, kill_every_s=1.5, max_kills=12)
-    result = sweep.figures(what, 16, kills, resumed, time.monotonic() - start)
+    kills, resumed = chaos(sweep, workers=16, kill_every_s=1.5, max_kills=24)
+    recovery = check_recovery(sweep)
+    redone = f"{recovery.redone} evaluations redone (killed before recording them)"
+    result = sweep.figures(
+        what, 16, kills, resumed, time.monotonic() - start, note=redone if recovery.redone else ""
+    )
+    result = dataclasses.replace(result, recovered=recovery.recovered)
     figures(result.line())
     assert kills >= 5, "the chaos loop hardly ran"
+    assert recovery.recovered >= 1, "no killed worker's trial was recovered: the kills hit nothing"
+    assert resumed == 0, "the sweep needed another worker after the chaos"
     assert (result.lost, result.duplicated) == (0, 0), sweep.worker_logs()
     assert "Traceback" not in sweep.worker_logs()
 
@@ -162,7 +173,14 @@ def _planted(context, loss, params, trial):
 optimize.evaluate_params = _planted
 """
 
-SECRET = "Pw-7c1f9e2a4d"
+# Every character that breaks a naive URL parser; each piece between them is distinctive, so
+# that a part of the password left in a file is found too.
+SECRET = "Pw7kXj#c1fmQz/9e2rTy?a4dqWv@Qx8vNb%z3wHk"
+SECRET_PIECES = ["Pw7kXj", "c1fmQz", "9e2rTy", "a4dqWv", "Qx8vNb", "z3wHk"]
+
+
+def _holding_the_secret(texts: dict[str, bytes]) -> list[str]:
+    return [name for name, text in texts.items() if any(p.encode() in text for p in SECRET_PIECES)]
 
 
 @pytest.mark.slurm
@@ -188,7 +206,10 @@ def test_a_a_crashed_study_task_strands_nothing_and_one_resubmit_completes_the_s
     run_dir = tmp_path / "run"
     submit = ["--plugin", str(plugin), "slurm", "submit", "--losses", "contrastive"]
     submit += ["--profile", str(profile), "--run-dir", str(run_dir)]
-    submit += ["--storage", private_postgres.url_with_password, *set_args(overrides)]
+    # As a user may type it: '#', '/' and '?' raw, '@' and '%' percent-encoded (RFC 3986).
+    typed = quote(SECRET, safe="#/?")
+    storage = private_postgres.url.replace("postgres@", f"postgres:{typed}@")
+    submit += ["--storage", storage, *set_args(overrides)]
     start = time.monotonic()
 
     assert main(submit) == 0
@@ -215,7 +236,6 @@ def test_a_a_crashed_study_task_strands_nothing_and_one_resubmit_completes_the_s
     undisturbed = pd.read_csv(local / "results.csv").set_index(keys)["value"].sort_index()
     pd.testing.assert_series_equal(on_slurm, undisturbed, check_exact=True)
 
-    storage = private_postgres.url_with_password
     fault = "(a) a study task crashes, one resubmit"
     result = study_figures(RunDirectory(run_dir), storage, fault, 1, 1, 1, wall)
     trials = read_trials(RunDirectory(run_dir), storage)
@@ -224,21 +244,48 @@ def test_a_a_crashed_study_task_strands_nothing_and_one_resubmit_completes_the_s
     figures(result.line() + ", results identical to an undisturbed run")
     assert (result.lost, result.duplicated) == (0, 0)
 
+    assert main(["status", str(run_dir), "--storage", storage]) == 0
+    assert main(["slurm", "status", str(run_dir), "--storage", storage]) == 0
+    shown = capsys.readouterr()
+    assert "storage postgresql://postgres:***@127.0.0.1" in shown.out  # masked, not dropped
     written = [p for p in tmp_path.rglob("*") if p.is_file() and p != pgpass]
-    holding = [p for p in written if SECRET.encode() in p.read_bytes()]
+    texts = {str(p): p.read_bytes() for p in written}
+    texts |= {"the output": (shown.out + shown.err).encode()}
+    holding = _holding_the_secret(texts)
     assert not holding, f"the password was written into {holding}"
     assert len(written) > 30  # scripts, logs, ledger, run.json, fits, results, tables
+    searched = {p.relative_to(run_dir).parts[:2] for p in written if p.is_relative_to(run_dir)}
+    assert {("run.json",), ("slurm", "jobs.json"), ("slurm", "submission-2")} <= searched
+    assert ("slurm", "logs") in searched and ("results.csv",) in searched
+
+
+# sbatch, held: its first call (whichever submit makes it, inside the submit lock) waits until
+# the test opens the gate, at most 50 s (sbatch's own timeout in mlrc is 60 s).
+HELD_SBATCH = """#!/bin/bash
+if mkdir "$SBATCH_GATE/held" 2>/dev/null; then
+    for ((i = 0; i < 500; i++)); do [[ -e "$SBATCH_GATE/open" ]] && break; sleep 0.1; done
+fi
+exec {sbatch} "$@"
+"""
 
 
 @pytest.mark.slurm
 def test_e_two_submits_at_once_queue_one_sweep(tmp_path, slurm_cluster, tiny_overrides, figures):
+    """Both start at once; the first to reach sbatch is held there, inside the submit lock,
+    until the other has ended: the two certainly overlap, and the other must be refused."""
     from slurm_helpers import job_states, set_args, write_profile
 
+    bin_dir, gate = tmp_path / "bin", tmp_path / "gate"
+    for folder in (bin_dir, gate):
+        folder.mkdir()
+    (bin_dir / "sbatch").write_text(HELD_SBATCH.format(sbatch=shutil.which("sbatch")))
+    (bin_dir / "sbatch").chmod(0o755)
     run_dir = tmp_path / "run"
     profile = write_profile(tmp_path, "max_workers: 2\n")
     args = ["slurm", "submit", "--losses", "contrastive", "--profile", str(profile)]
     args += ["--run-dir", str(run_dir), *set_args(tiny_overrides)]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    path = f"{bin_dir}:{os.environ['PATH']}"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PATH": path, "SBATCH_GATE": str(gate)}
     start = time.monotonic()
     submits = [
         subprocess.Popen(
@@ -250,6 +297,14 @@ def test_e_two_submits_at_once_queue_one_sweep(tmp_path, slurm_cluster, tiny_ove
         )
         for _ in range(2)
     ]
+    while not (gate / "held").exists() and any(s.poll() is None for s in submits):
+        assert time.monotonic() - start < 240, "no submit reached sbatch"
+        time.sleep(0.05)
+    held_at = time.monotonic()
+    while all(s.poll() is None for s in submits) and time.monotonic() - held_at < 45:
+        time.sleep(0.05)
+    ended_while_held = [s for s in submits if s.poll() is not None]
+    (gate / "open").touch()
     outputs = [submit.communicate(timeout=300) for submit in submits]
     wall = time.monotonic() - start
     queued = job_states(run_dir)
@@ -257,27 +312,31 @@ def test_e_two_submits_at_once_queue_one_sweep(tmp_path, slurm_cluster, tiny_ove
     jobs = sum(len(s["jobs"]) for s in submissions)
     figures(
         f"(e) 2 submits at once: workers 2 (submits), kills 0, trials lost 0, duplicated "
-        f"{jobs - 4} jobs, resumed 0; {len(submissions)} submission of {jobs} jobs, {wall:.0f} s"
+        f"{jobs - 4} jobs, resumed 0; {len(submissions)} submission of {jobs} jobs, the other "
+        f"refused while the first was held inside sbatch, {wall:.0f} s"
     )
-    assert len(submissions) == 1 and jobs == 4, outputs
+    report = [(s.returncode, out, err) for s, (out, err) in zip(submits, outputs, strict=True)]
+    assert (gate / "held").exists(), report  # a submit reached sbatch
+    assert len(ended_while_held) == 1, f"no submit ended while the other held the lock: {report}"
+    refused = ended_while_held[0]
+    assert refused.returncode == 2, report
+    error = outputs[submits.index(refused)][1]
+    assert error.strip().startswith("error: another `mlrc slurm submit` is at work"), error
+    assert len(error.strip().splitlines()) == 1, error
+    assert sorted(code for code, _, _ in report) == [0, 2], report
+    assert len(submissions) == 1 and jobs == 4, report
     assert sorted(queued) == [
         "retrain-contrastive",
         "retrain-untrained",
         "study-contrastive",
         "tables",
     ]
-    other = [(s.returncode, out, err) for s, (out, err) in zip(submits, outputs, strict=True)]
-    assert sorted(code for code, _, _ in other) in ([0, 0], [0, 2]), other
-    for code, out, err in other:
-        if code == 2:
-            assert err.strip().startswith("error: another `mlrc slurm submit` is at work")
-        elif "submitted study-contrastive" not in out:
-            assert "nothing to submit" in out
 
 
-def test_the_readme_shows_a_line_of_figures_for_every_fault():
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    block = readme.split("<!-- fault-figures:begin")[1].split("<!-- fault-figures:end -->")[0]
+@pytest.mark.parametrize("page", ["docs/guide/slurm.md", "docs/notes/faults.md"])
+def test_the_documentation_shows_a_line_of_figures_for_every_fault(page):
+    text = (Path(__file__).resolve().parents[2] / page).read_text()
+    block = text.split("<!-- fault-figures:begin")[1].split("<!-- fault-figures:end -->")[0]
     rows = [line for line in block.splitlines() if line.startswith("| (")]
     assert [row[2:5] for row in rows] == ["(a)", "(b)", "(b)", "(c)", "(d)", "(e)"]
     tests = [name for name in globals() if name.startswith("test_") and name[6] == "_"]

@@ -1,5 +1,5 @@
 """Search-space files: MLRC's bounds per dataset, shared hyperparameters searched alike, the
-README's table in step with the files, and bad files failing with one clear error."""
+tables of docs/losses.md in step with the files, and bad files failing with one clear error."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from benchmark.losses import get_loss_spec, list_losses
 from benchmark.losses.listing import loss_table, search_space_table
 from benchmark.losses.search_space import ORIGINS, load_search_space
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+LOSSES_PAGE = Path(__file__).resolve().parents[2] / "docs" / "losses.md"
+REFERENCE_PAGE = LOSSES_PAGE.parents[1] / "results" / "reference" / "mlrc-search-spaces.md"
 MLRC_DATASETS = ("cub", "cars196", "sop")
 
 # MLRC's final bounds (linear scale) per dataset, from results/reference/mlrc-search-spaces.md,
@@ -39,7 +40,7 @@ MLRC_LINEAR_RANGES = {
     "margin": {"margin": (-0.2, 2), "init_beta": (-0.2, 2)},
     "margin_per_class": {"margin": (-0.2, 2), "init_beta": (-0.2, 2)},
     "snr_contrastive": {"pos_margin": (0, 2), "neg_margin": (0, 2), "regularizer_weight": (0, 1)},
-    "fastap": {"num_bins": (2, 250)},
+    "fastap": {"num_bins": {"cub": (2, 32), "cars196": (2, 32), "sop": (3, 32)}},
     "soft_triple": {
         "la": {"cub": (0.01, 100), "cars196": (0.01, 100), "sop": (0.01, 200)},
         "gamma": {"cub": (1e-4, 100), "cars196": (0.01, 100), "sop": (0.01, 100)},
@@ -90,10 +91,92 @@ def test_soft_triple_searches_no_regulariser_on_sop_as_mlrc():
     assert sop.fixed["centers_per_class"] == 10
 
 
-def test_fastap_searches_integer_bins():
-    p = load_search_space(get_loss_spec("fastap"), "cub").params["num_bins"]
-    assert p.integer and (p.low, p.high, p.log) == (2, 250, False)
-    assert type(p.distribution()).__name__ == "IntDistribution"
+# MLRC's FastAP at batch 32: one trial per number of bins, the x axes of its plots
+# docs/papers/mlrc_plots/{cub,cars,sop}_fast_ap.png (powerful-benchmarker b8a58ad).
+MLRC_FASTAP_BINS_AT_BATCH_32 = {
+    "cub": range(2, 33),
+    "cars196": range(2, 33),
+    "sop": range(3, 33),
+}
+
+
+@pytest.mark.parametrize("dataset", MLRC_DATASETS)
+def test_fastap_at_batch_32_searches_mlrcs_integer_grid(dataset):
+    space = load_search_space(get_loss_spec("fastap"), dataset, batch_size=32)
+    distribution = space.params["num_bins"].distribution()
+    assert type(distribution).__name__ == "IntDistribution" and distribution.step == 1
+    values = range(distribution.low, distribution.high + 1)
+    assert values == MLRC_FASTAP_BINS_AT_BATCH_32[dataset]
+    assert space.batch_size is None
+
+
+def test_fastap_from_batch_256_searches_mlrcs_batch_256_range():
+    spec = get_loss_spec("fastap")
+    for batch_size in (256, 512):
+        space = load_search_space(spec, "cub", batch_size=batch_size)
+        assert _bounds(space, "num_bins") == (2, 250) and space.batch_size == 256
+    assert _bounds(load_search_space(spec, "cub", batch_size=255), "num_bins") == (2, 32)
+
+
+BATCH_SPACE = """
+params:
+  alpha: {low: 0.0, high: 1.0, log: false}
+  beta: {low: 0.0, high: 1.0, log: false}
+datasets:
+  cub: {params: {alpha: {low: 0.1}}, fixed: {beta: 0.5}}
+batch_sizes:
+  64: {params: {alpha: {high: 2.0}}}
+  256: {params: {alpha: {high: 3.0}, beta: {high: 4.0}}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("dataset", "batch_size", "alpha", "beta", "applied"),
+    [
+        (None, None, (0.0, 1.0), (0.0, 1.0), None),
+        (None, 32, (0.0, 1.0), (0.0, 1.0), None),
+        (None, 64, (0.0, 2.0), (0.0, 1.0), 64),
+        (None, 255, (0.0, 2.0), (0.0, 1.0), 64),
+        (None, 300, (0.0, 3.0), (0.0, 4.0), 256),
+        ("cub", 32, (0.1, 1.0), None, None),
+        ("cub", 300, (0.1, 3.0), None, 256),  # the dataset's entry, then the batch size's
+    ],
+)
+def test_batch_size_entries_apply_from_their_batch_size_up(
+    tmp_path, dataset, batch_size, alpha, beta, applied
+):
+    path = tmp_path / "space.yaml"
+    path.write_text(BATCH_SPACE)
+    spec = get_loss_spec("multi_similarity")
+    space = load_search_space(spec, dataset, path=path, batch_size=batch_size)
+    assert _bounds(space, "alpha") == alpha
+    if beta is None:  # fixed on CUB: a batch-size entry does not search it again
+        assert "beta" not in space.params and space.fixed == {"beta": 0.5}
+    else:
+        assert _bounds(space, "beta") == beta
+    assert space.batch_size == applied and space.batch_sizes == (64, 256)
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("big: {params: {alpha: {high: 2.0}}}", "batch_sizes.big: a key must be a batch size"),
+        ("0: {params: {alpha: {high: 2.0}}}", "batch_sizes.0: a key must be a batch size"),
+        ("64: {params: {gamma: {high: 2.0}}}", r"batch_sizes.64.params: \['gamma'\] not declared"),
+        (
+            "64: {params: {alpha: {low: 5.0}}}",
+            r"batch_sizes.64.params.alpha: low \(5.0\) is greater",
+        ),
+        ("64: {searched: {}}", r"batch_sizes.64: unknown key\(s\) \['searched'\]"),
+    ],
+)
+def test_a_bad_batch_size_entry_fails_on_every_load(tmp_path, entry, message):
+    path = tmp_path / "space.yaml"
+    path.write_text(
+        f"params:\n  alpha: {{low: 0.0, high: 1.0, log: false}}\nbatch_sizes:\n  {entry}\n"
+    )
+    with pytest.raises(ConfigError, match=message):
+        load_search_space(get_loss_spec("multi_similarity"), "cub", path=path, batch_size=32)
 
 
 def test_every_shipped_search_space_says_where_it_comes_from():
@@ -115,9 +198,9 @@ SHARED_WITH_MLRC = {
     ("subcenter_arcface", "scale"): ("arcface", "scale"),
     ("tuplet_margin", "margin"): ("arcface", "margin"),
     ("tuplet_margin", "scale"): ("arcface", "scale"),
+    ("tuplet_margin", "variance_weight"): ("snr_contrastive", "regularizer_weight"),
     ("lifted_structure", "pos_margin"): ("contrastive", "pos_margin"),
     ("lifted_structure", "neg_margin"): ("contrastive", "neg_margin"),
-    ("histogram", "n_bins"): ("fastap", "num_bins"),
     ("nca", "softmax_scale"): ("proxy_nca", "softmax_scale"),
 }
 
@@ -130,6 +213,43 @@ def test_losses_mlrc_never_ran_search_shared_quantities_as_mlrc(ours, mlrc, data
     reference = load_search_space(get_loss_spec(mlrc_loss), dataset)
     assert space.params[param].to_dict() == reference.params[mlrc_param].to_dict()
     assert space.origin == "this project"
+
+
+@pytest.mark.parametrize("dataset", [None, *dataset_names()])
+def test_histogram_bins_take_fastaps_widest_range_which_holds_the_authors_bins(dataset):
+    """FastAP's batch-32 grid stops at 32 bins; its batch-256 range [2, 250] holds the
+    Histogram authors' 100-200 bins (bin width 0.01-0.02 over [-1, 1])."""
+    bins = load_search_space(get_loss_spec("histogram"), dataset).params["n_bins"]
+    widest = load_search_space(get_loss_spec("fastap"), "cub", batch_size=256)
+    assert bins.to_dict() == widest.params["num_bins"].to_dict()
+    assert bins.low <= 100 and bins.high >= 200
+
+
+def test_tuplet_margins_variance_slacks_bracket_the_papers_over_two_decades():
+    space = load_search_space(get_loss_spec("tuplet_margin"))
+    for name in ("pos_eps", "neg_eps"):
+        p = space.params[name]
+        assert p.log and p.low * 100 <= 0.01 <= p.high / 100, name
+
+
+def test_reference_page_states_proxy_anchors_ranges_as_its_file():
+    paragraphs = [" ".join(p.split()) for p in REFERENCE_PAGE.read_text().split("\n\n")]
+    (text,) = [p for p in paragraphs if p.startswith("**The paper's own losses and ProxyAnchor**")]
+    spec = get_loss_spec("proxy_anchor")
+    default, sop = load_search_space(spec), load_search_space(spec, "sop")
+    for name in ("margin", "alpha"):
+        p = default.params[name]
+        assert f"{name} {p.scale} {p.bounds()}" in text, name
+    assert f"(SOP {sop.params['alpha'].bounds()})" in text
+
+
+def test_circle_file_cites_the_authors_fine_grained_retrieval_values_which_it_holds():
+    """Sun et al. use m 0.4, gamma 80 for fine-grained image retrieval (0.25 is for faces)."""
+    text = " ".join(get_loss_spec("circle").search_space_path.read_text().split())
+    assert "fine-grained image retrieval, our task: m 0.4, gamma 80" in text
+    space = load_search_space(get_loss_spec("circle"))
+    assert space.params["m"].low < 0.4 < space.params["m"].high
+    assert space.params["gamma"].low < 80 < space.params["gamma"].high
 
 
 def test_sub_centers_bracket_the_authors_three_over_two_decades():
@@ -329,14 +449,16 @@ def test_table_has_a_row_per_loss_and_parameter_with_its_per_dataset_ranges():
     assert "|  | mf_reg | fixed | 0.0 |  |" in table
 
 
-def test_readme_tables_match_the_registry_and_the_search_space_files():
+def test_docs_tables_match_the_registry_and_the_search_space_files():
     match = re.search(
-        r"<!-- search-spaces:begin -->\n(.*?)<!-- search-spaces:end -->", README.read_text(), re.S
+        r"<!-- search-spaces:begin -->\n(.*?)<!-- search-spaces:end -->",
+        LOSSES_PAGE.read_text(),
+        re.S,
     )
-    assert match, "README.md lacks the <!-- search-spaces:begin/end --> block"
+    assert match, "docs/losses.md lacks the <!-- search-spaces:begin/end --> block"
     expected = loss_table(list_losses()) + "\n" + search_space_table(list_losses())
     assert match[1] == expected, (
-        "README.md's loss tables are out of date: replace the block with the output of "
+        "docs/losses.md's loss tables are out of date: replace the block with the output of "
         "`mlrc losses --markdown`"
     )
 
@@ -353,4 +475,7 @@ def test_table_shows_a_parameter_fixed_on_one_dataset_and_integer_ranges():
     table = search_space_table([get_loss_spec("soft_triple"), get_loss_spec("fastap")])
     assert "|  | reg_weight | linear | [0, 1] | sop: fixed 0.0 |" in table
     assert "| SoftTriple (`soft_triple`) | la | linear | [0.01, 100] | sop: [0.01, 200] |" in table
-    assert "| FastAP (`fastap`) | num_bins | linear, integer | [2, 250] |  |" in table
+    assert (
+        "| FastAP (`fastap`) | num_bins | linear, integer | [2, 32] | sop: [3, 32]; "
+        "batch >= 256: [2, 250] |"
+    ) in table

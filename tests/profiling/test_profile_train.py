@@ -206,10 +206,13 @@ def test_loader_decodes_every_image_of_each_batch_from_disk(tmp_path, monkeypatc
 
 
 def test_cub_jpeg_tree_has_cubs_layout_and_real_jpeg_files(tmp_path):
-    tree = ensure_cub_jpeg_tree(8, 2, image_size=40, cache_dir=tmp_path)
+    # Enough classes that every MLRC fold fills a batch of 32 distinct classes, so that
+    # 'mlrc data check' (which also checks the folds) finds no problem.
+    classes = tree_classes(32, 4, "mlrc")
+    tree = ensure_cub_jpeg_tree(classes, 2, image_size=40, cache_dir=tmp_path)
     assert tree.name == "CUB_200_2011"
     index = read_cub(tree)
-    assert (index.num_classes, index.num_images) == (8, 16)
+    assert (index.num_classes, index.num_images) == (classes, 2 * classes)
     assert index.class_names[0].startswith("001.")
     for path in index.paths:
         with Image.open(path) as image:

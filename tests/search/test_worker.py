@@ -88,6 +88,8 @@ def _fake_context(fold_scores: list[float], run_dir: RunDirectory) -> SimpleName
     config = SimpleNamespace(
         study=SimpleNamespace(sampler=SimpleNamespace(seed=0)),
         training=SimpleNamespace(eval_every_epochs=1, max_epochs=2),
+        retrain=SimpleNamespace(seed_offset=1000),
+        data=SimpleNamespace(n_folds=len(folds)),
     )
     return SimpleNamespace(
         cross_validation=cross_validation,

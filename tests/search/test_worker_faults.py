@@ -27,10 +27,10 @@ def _stand_in(params: dict) -> float:
     return sum(value for value in params.values() if isinstance(value, float)) % 1.0
 
 
-def _context(tmp_path, name: str, overrides: list[str]) -> StudyContext:
+def _context(tmp_path, name: str, overrides: list[str], raise_budget: bool = False) -> StudyContext:
     run_dir = RunDirectory(tmp_path / name)
     config = tiny_config(overrides)
-    run_dir.initialise(config, [], None)
+    run_dir.initialise(config, [], None, raise_budget)
     return StudyContext(config, run_dir, None, progress=False)
 
 
@@ -101,7 +101,7 @@ def test_a_retrain_waits_for_its_study_to_be_complete(tmp_path, monkeypatch, ove
     )
     context = _context(tmp_path, "run", overrides)
     run_worker(context, LOSS)
-    longer = _context(tmp_path, "run", [*overrides, "study.n_trials=6"])  # the budget was raised
+    longer = _context(tmp_path, "run", [*overrides, "study.n_trials=6"], raise_budget=True)
     with pytest.raises(StudyFailed, match="has finished 4 of its 6 trials"):
         run_retrain(longer, LOSS)
 

@@ -3,14 +3,20 @@ with recorded fold times."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
+import shutil
+import subprocess
 import time
+from pathlib import Path
 
 import optuna
 import pytest
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
+from service_checks import need_service
 
 from benchmark.cli import main
 from benchmark.config import load_protocol
@@ -218,3 +224,37 @@ def test_mlrc_status_prints_the_table_and_the_json_keys(run_dir, capsys):
     keys = {"device_hours_spent", "device_hours_left", "eta_seconds"}
     assert keys <= set(data["total"]) and all(keys <= set(loss) for loss in data["losses"])
     assert main(["status", str(run_dir.path / "nothing")]) == 2
+
+
+@contextlib.contextmanager
+def _read_only_view(folder: Path, mount_point: Path):
+    """``folder`` seen through a read-only bind mount at ``mount_point``: even root cannot
+    write there (EROFS), unlike a chmod'ed copy (the tests run as root in CI)."""
+    mount_point.mkdir()
+    mounted = shutil.which("mount") is not None and all(
+        subprocess.run(argv, capture_output=True).returncode == 0
+        for argv in (
+            ["mount", "--bind", str(folder), str(mount_point)],
+            ["mount", "-o", "remount,bind,ro", str(mount_point)],
+        )
+    )
+    try:
+        need_service("a read-only bind mount", mounted, "run the tests as root (CI does)")
+        yield mount_point
+    finally:
+        subprocess.run(["umount", str(mount_point)], capture_output=True)
+
+
+def test_mlrc_status_reads_a_run_directory_on_a_read_only_filesystem(run_dir, tmp_path, capsys):
+    journal = run_dir.journal_path.read_bytes()
+    with _read_only_view(run_dir.path, tmp_path / "read-only") as view:
+        with pytest.raises(OSError) as refused:
+            (view / "probe").write_text("")
+        assert refused.value.errno == errno.EROFS  # root cannot write there either
+        assert main(["status", str(view)]) == 0
+        table = capsys.readouterr().out
+        assert main(["status", str(view), "--losses", "mfcwms", "--json"]) == 0
+        data = json.loads(capsys.readouterr().out)
+    assert "mfcwms" in table and table.splitlines()[-3].startswith("total")
+    assert [loss["loss"] for loss in data["losses"]] == ["mfcwms"]
+    assert run_dir.journal_path.read_bytes() == journal

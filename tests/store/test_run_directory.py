@@ -33,7 +33,10 @@ def test_budgets_may_be_raised_on_resume(tmp_path, tiny_overrides):
     run_dir = RunDirectory(tmp_path / "run")
     run_dir.initialise(tiny_config(tiny_overrides), [], None)
     run_dir.initialise(
-        tiny_config([*tiny_overrides, "study.n_trials=9", "retrain.repeats=4"]), [], None
+        tiny_config([*tiny_overrides, "study.n_trials=9", "retrain.repeats=4"]),
+        [],
+        None,
+        raise_budget=True,  # the one way (tests/store/test_run_budget.py)
     )
     config = run_dir.protocol()
     assert (config.study.n_trials, config.retrain.repeats) == (9, 4)
@@ -100,7 +103,7 @@ def test_only_run_directory_spells_the_paths_inside_a_run_directory():
     import benchmark
 
     package = Path(benchmark.__file__).parent
-    owner = package / "study" / "run_dir.py"
+    owner = package / "store" / "run_directory.py"
     spelled = []
     for path in sorted(package.rglob("*.py")):
         if path == owner:
