@@ -3,16 +3,18 @@
 :class:`GuardedTracker` forwards each call to the real tracker. The first call that raises
 (a server down, a full disk, a bug in a plugin) logs one warning -- once per process and tracker,
 however many runs follow -- and turns the tracker off for the rest of the process; the training
-goes on. Every call also leaves the random number generators (``random``, NumPy's and torch's)
+goes on. An HTTP client's own retry warnings (urllib3's) stay quiet during a call: the one
+warning says it all. Every call also leaves the random number generators (``random``, NumPy's and torch's)
 as it found them, so that a tracker cannot change a computed number.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import random
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,9 @@ _logger = logging.getLogger(__name__)
 
 _WARNED: set[str] = set()
 """Trackers that have already warned in this process."""
+
+_RETRY_LOGGERS = ("urllib3",)
+"""Loggers that warn of each retry of a failing request (MLflow's, W&B's HTTP client)."""
 
 
 class NullTracker:
@@ -74,7 +79,8 @@ class GuardedTracker:
             return
         state = (random.getstate(), np.random.get_state(), torch.get_rng_state())
         try:
-            getattr(self.tracker, method)(*args)
+            with _retries_quiet():
+                getattr(self.tracker, method)(*args)
         except Exception as exc:
             self.enabled = False
             if self.name not in _WARNED:
@@ -90,6 +96,20 @@ class GuardedTracker:
             random.setstate(state[0])
             np.random.set_state(state[1])
             torch.set_rng_state(state[2])
+
+
+@contextlib.contextmanager
+def _retries_quiet() -> Iterator[None]:
+    """The retry loggers show only errors for the block (their levels are restored after)."""
+    loggers = [logging.getLogger(name) for name in _RETRY_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 def open_tracker(

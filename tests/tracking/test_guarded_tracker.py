@@ -37,6 +37,15 @@ class FailingTracker:
         self.calls.append("close")
 
 
+class RetryingTracker(FailingTracker):
+    """Its server is down: its HTTP client warns of each retry, then the call raises."""
+
+    def start_run(self, run):
+        for attempt in range(2):
+            logging.getLogger("urllib3.connectionpool").warning("Retrying (%d) ...", attempt)
+        raise ConnectionError("Max retries exceeded")
+
+
 class RandomDrawingTracker(FailingTracker):
     def log_metrics(self, run, metrics, step):
         random.random(), np.random.rand(), torch.rand(1)
@@ -69,6 +78,18 @@ def test_a_second_tracker_of_the_same_name_does_not_warn_again_in_the_process(ca
     for _ in range(2):
         GuardedTracker("disk", FailingTracker()).log_metrics(RUN, {}, 0)
     assert len(_tracker_warnings(caplog)) == 1
+
+
+def test_a_dead_server_gives_one_warning_not_one_per_retry(caplog):
+    urllib3 = logging.getLogger("urllib3")
+    urllib3.setLevel(logging.INFO)
+    try:
+        GuardedTracker("http", RetryingTracker()).start_run(RUN)
+        assert urllib3.level == logging.INFO  # restored after the call
+    finally:
+        urllib3.setLevel(logging.NOTSET)
+    (warning,) = _tracker_warnings(caplog)
+    assert warning.startswith("tracker http failed in start_run (ConnectionError: Max retries")
 
 
 def test_a_tracker_call_leaves_every_random_generator_as_it_was():
