@@ -5,7 +5,7 @@ its loss's retrain run) and per parent (a trial, a retrain): ``start_run``, then
 ``log_metrics`` once per validation (the learning curve, stepped by training iteration), then
 ``end_run`` with the run's status and summary (best iteration, wall time, ...). ``close`` is
 called once when the process ends. Register a tracker of your own with
-:func:`~benchmark.tracking.register_tracker` (see ``docs/notes/trackers.md``).
+:func:`~benchmark.tracking.register_tracker` (see ``docs/guide/trackers.md``).
 """
 
 from __future__ import annotations

@@ -5,9 +5,10 @@ run.json with the plugin, it logs the trials of an `mlrc worker` and the folds o
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
-import textwrap
+from pathlib import Path
 
 import pytest
 from tracking_helpers import FOLDS, LOSS, REPEATS, TRIALS, fold_curves, tracked_overrides
@@ -20,41 +21,17 @@ from benchmark.tracking.settings import TrackerRequest
 
 pytestmark = pytest.mark.slow
 
-PLUGIN = '''
-    """Appends every tracker call to <run dir>/tracking/jsonl/events.jsonl."""
-    import json
-    import os
-
-    from benchmark.tracking import TrackerTarget, register_tracker
+DOCS_PAGE = Path(__file__).resolve().parents[2] / "docs" / "guide" / "trackers.md"
 
 
-    class JsonLinesTracker:
-        def __init__(self, folder):
-            self.path = folder / "events.jsonl"
-
-        def _write(self, **event):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a") as file:
-                file.write(json.dumps({**event, "pid": os.getpid()}) + "\\n")
-
-        def start_run(self, run):
-            parent = run.parent.key if run.parent else None
-            self._write(event="start", key=run.key, parent=parent, params=dict(run.params))
-
-        def log_metrics(self, run, metrics, step):
-            self._write(event="log", key=run.key, step=step, metrics=dict(metrics))
-
-        def end_run(self, run, status, summary):
-            self._write(event="end", key=run.key, status=status, summary=dict(summary))
-
-        def close(self):
-            pass
-
-
-    @register_tracker("jsonl")
-    def build_jsonl_tracker(target: TrackerTarget) -> JsonLinesTracker:
-        return JsonLinesTracker(target.folder)
-'''
+def documented_plugin() -> str:
+    """The plugin tracker of the docs' "Write your own tracker" (every call as a JSON line of
+    <run dir>/tracking/jsonl/events.jsonl, with the process that made it)."""
+    match = re.search(
+        r"<!-- docs-test: file my_tracker.py -->\n```python\n(.*?)```", DOCS_PAGE.read_text(), re.S
+    )
+    assert match, f"{DOCS_PAGE} lost its tested my_tracker.py block"
+    return match[1]
 
 
 def _mlrc(*args: str) -> None:
@@ -68,8 +45,8 @@ def _mlrc(*args: str) -> None:
 
 
 def test_a_plugin_tracker_logs_the_workers_and_retrains_started_cold(tmp_path, tiny_overrides):
-    plugin = tmp_path / "jsonl_tracker.py"
-    plugin.write_text(textwrap.dedent(PLUGIN))
+    plugin = tmp_path / "my_tracker.py"
+    plugin.write_text(documented_plugin())
     load_plugin(str(plugin))
     run_dir = RunDirectory(tmp_path / "run")
     config = load_protocol("demo", "synthetic", tracked_overrides(tiny_overrides))
