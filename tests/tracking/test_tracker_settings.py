@@ -73,17 +73,21 @@ def test_run_json_records_the_tracker_and_a_resume_keeps_it(tmp_path, tiny_overr
     from benchmark.config import load_protocol
     from benchmark.search.context import StudyContext
     from benchmark.store.run_directory import RunDirectory
+    from benchmark.tracking.guarded_tracker import NullTracker
+    from benchmark.tracking.registry import register_tracker
 
+    # A tracker of no library: the recording is the same for every tracker, installed or not.
+    register_tracker("quiet")(lambda target: NullTracker())
     config = load_protocol("demo", "synthetic", tiny_overrides)
     run_dir = RunDirectory(tmp_path / "run")
-    StudyContext.create(config, run_dir, tracker=TrackerRequest("tensorboard", str(tmp_path)))
-    recorded = {"name": "tensorboard", "uri": str(tmp_path)}
+    StudyContext.create(config, run_dir, tracker=TrackerRequest("quiet", str(tmp_path)))
+    recorded = {"name": "quiet", "uri": str(tmp_path)}
     assert json.loads(run_dir.manifest_path.read_text())["tracker"] == recorded
 
     StudyContext.create(config, run_dir)  # resumed without --tracker
     assert run_dir.recorded_tracker() == recorded
     attached = StudyContext.attach(run_dir.path)
-    assert attached.tracker_settings == TrackerSettings("tensorboard", str(tmp_path))
+    assert attached.tracker_settings == TrackerSettings("quiet", str(tmp_path))
     assert (
         StudyContext.attach(run_dir.path, tracker=TrackerRequest("none")).tracker_settings is None
     )
