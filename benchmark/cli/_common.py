@@ -12,6 +12,7 @@ from benchmark.cli._logging import add_verbosity_arguments
 if TYPE_CHECKING:
     from benchmark.config.ablation_grids import AblationPlan
     from benchmark.config.sections import ProtocolConfig
+    from benchmark.tracking.settings import TrackerRequest
 
 EXAMPLES: dict[str, str] = {
     "run": "mlrc run --protocol demo --losses contrastive,mfcwms --set study.n_trials=8",
@@ -113,6 +114,36 @@ def add_run_dir_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--storage", default=None, help="override the run's storage URL")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
+def add_tracker_arguments(parser: argparse.ArgumentParser, recorded: bool = False) -> None:
+    """--tracker and --tracking-uri: the experiment tracker every fold training is logged to."""
+    scope = (
+        "for this process (default: the tracker the run recorded)"
+        if recorded
+        else "recorded in run.json for every process of the run; none turns it off"
+    )
+    parser.add_argument(
+        "--tracker",
+        default=None,
+        metavar="NAME",
+        help=f"log each fold training to mlflow, tensorboard, wandb or a plugin's tracker, {scope}",
+    )
+    parser.add_argument(
+        "--tracking-uri",
+        default=None,
+        metavar="URI",
+        help="where the tracker logs, e.g. http://127.0.0.1:5000 for an mlflow server "
+        "(default: a store in the run directory, tracking/<tracker>/)",
+    )
+
+
+def tracker_request(args: argparse.Namespace) -> TrackerRequest:
+    """The --tracker/--tracking-uri of ``args`` as a
+    :class:`~benchmark.tracking.settings.TrackerRequest`."""
+    from benchmark.tracking.settings import TrackerRequest
+
+    return TrackerRequest(args.tracker, args.tracking_uri)
 
 
 def load_recorded_plugins(run_dir: Path | None) -> None:

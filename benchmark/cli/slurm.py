@@ -12,9 +12,11 @@ from benchmark.cli._common import (
     ablation_loss_selection,
     add_command,
     add_protocol_arguments,
+    add_tracker_arguments,
     check_ablation_points,
     load_config,
     load_recorded_plugins,
+    tracker_request,
 )
 
 if TYPE_CHECKING:
@@ -38,6 +40,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         _submit,
     )
     add_protocol_arguments(submit)
+    add_tracker_arguments(submit)
     submit.set_defaults(protocol=None)  # demo, or traditional with --ablate (as mlrc ablate)
     submit.add_argument(
         "--losses", default=None, help="comma-separated loss names, 'all', or 'demo' (the default)"
@@ -131,6 +134,7 @@ def _submit(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         scripts_dir=args.scripts_dir.absolute() if args.scripts_dir else None,
         ablation=ablation,
+        tracker=tracker_request(args),
         raise_budget=args.raise_budget,
     )
     print(f"run directory: {run_dir.path}")

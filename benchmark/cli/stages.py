@@ -11,9 +11,11 @@ from benchmark.cli._common import (
     add_command,
     add_protocol_arguments,
     add_run_dir_arguments,
+    add_tracker_arguments,
     load_config,
     load_recorded_plugins,
     no_result_status,
+    tracker_request,
 )
 
 if TYPE_CHECKING:
@@ -29,6 +31,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         commands, "run", "study -> retrain -> table for several losses on one dataset", _run
     )
     add_protocol_arguments(run)
+    add_tracker_arguments(run)
     run.add_argument(
         "--losses",
         default=None,
@@ -56,6 +59,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         _study,
     )
     add_protocol_arguments(study)
+    add_tracker_arguments(study)
     study.add_argument("--loss", required=True, help="the loss whose hyperparameters to search")
 
     worker = add_command(
@@ -65,11 +69,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         _worker,
     )
     add_run_dir_arguments(worker)
+    add_tracker_arguments(worker, recorded=True)
 
     retrain = add_command(
         commands, "retrain", "retrain the best parameters over the repeats and test them", _retrain
     )
     add_run_dir_arguments(retrain)
+    add_tracker_arguments(retrain, recorded=True)
     retrain.add_argument(
         "--repeat",
         type=int,
@@ -111,6 +117,7 @@ def _created_context(
         args.storage,
         args.plugin,
         progress=not args.no_progress,
+        tracker=tracker_request(args),
         raise_budget=args.raise_budget,
         losses=losses,
     )
@@ -120,7 +127,12 @@ def _attached_context(args: argparse.Namespace) -> StudyContext:
     """The existing run of --run-dir, joined by a process started cold."""
     from benchmark.search.context import StudyContext
 
-    return StudyContext.attach(args.run_dir.resolve(), args.storage, progress=not args.no_progress)
+    return StudyContext.attach(
+        args.run_dir.resolve(),
+        args.storage,
+        progress=not args.no_progress,
+        tracker=tracker_request(args),
+    )
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -39,11 +39,14 @@ from benchmark.search.fold_reporter import FoldReporter
 from benchmark.search.learning_curves import CurveSteps
 from benchmark.search.seeds import search_fold_seed
 from benchmark.search.study_factory import build_sampler, create_study
+from benchmark.search.trial_tracking import tracked_fold, trial_outcome, trial_run
 from benchmark.search.waits import SilentTrialWait, StorageOutage
 from benchmark.store import trial_attrs
 from benchmark.store.run_directory import params_key
 from benchmark.store.storage import is_storage_outage
 from benchmark.store.study_state import FAILING_PARAMETER_SETS, no_result_reason
+from benchmark.tracking.run_log import chained, tracked_run
+from benchmark.tracking.tracker import TrackedRun
 
 _logger = logging.getLogger(__name__)
 
@@ -82,6 +85,19 @@ def evaluate_params(
     fold, and after each fold but the last: a pruned trial stops at once, inside its fold
     (:class:`~benchmark.search.fold_reporter.FoldReporter`), and records what it trained.
     """
+    with tracked_run(context.tracker, trial_run(loss, trial, params), trial_outcome) as log:
+        value = _train_folds(context, loss, params, trial, log.run)
+        log.summary["value"] = value
+    return value
+
+
+def _train_folds(
+    context: StudyContext,
+    loss: str,
+    params: dict[str, Any],
+    trial: optuna.Trial,
+    tracked_trial: TrackedRun,
+) -> float:
     cv = context.cross_validation
     steps = CurveSteps.for_training(context.config.training)
     key = params_key(params)
@@ -89,22 +105,26 @@ def evaluate_params(
     for fold in cv.folds:
         reporter = FoldReporter(trial, steps, fold.index)
         fit_dir = context.run_dir.trial_fold_dir(loss, key, fold.index)
-        try:
-            trained = cv.train_fold(
-                loss,
-                params,
-                fold,
-                seed=fold_seed(context, fold.index),
-                fit_dir=fit_dir,
-                keep_checkpoint=False,
-                on_evaluation=reporter,
-            )
-        except optuna.TrialPruned:
-            reporter.record_pruned(fit_dir)
-            raise
-        result = trained.result
-        if not math.isfinite(result.best_val_map_at_r):
-            raise _NoScore(fold.index, result.best_val_map_at_r)
+        seed = fold_seed(context, fold.index)
+        with tracked_fold(context.tracker, tracked_trial, fold.index, seed) as fold_log:
+            try:
+                trained = cv.train_fold(
+                    loss,
+                    params,
+                    fold,
+                    seed=seed,
+                    fit_dir=fit_dir,
+                    keep_checkpoint=False,
+                    # The curve is logged before the pruner may stop the fold.
+                    on_evaluation=chained(fold_log, reporter),
+                )
+            except optuna.TrialPruned:
+                reporter.record_pruned(fit_dir)
+                raise
+            result = trained.result
+            fold_log.fit_finished(result)
+            if not math.isfinite(result.best_val_map_at_r):
+                raise _NoScore(fold.index, result.best_val_map_at_r)
         reporter.report(result.curve)  # a fold finished by an earlier trial is reported now
         scores.append(result.best_val_map_at_r)
         trial.set_user_attr(

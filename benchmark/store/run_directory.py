@@ -3,7 +3,8 @@
 Layout (all paths relative to the run directory; :class:`RunDirectory` is the one place that
 spells them)::
 
-    run.json                         the manifest: resolved protocol, dataset, plugins, storage
+    run.json                         the manifest: resolved protocol, dataset, plugins, storage,
+                                     tracker
     optuna.journal                   Optuna JournalStorage (default storage)
     locks/<name>.lock                inter-process locks (trial budget, results file)
     trials/<loss>/<params-key>/fold_<k>/   one fit per fold of a trial (metrics only)
@@ -17,6 +18,8 @@ spells them)::
                                      submission-<n>/ and dry-run/ (sbatch scripts), logs/,
                                      attempts/ (each job's attempt start and requeue count)
     tables/                          what the Slurm tables job writes (`mlrc tables --out`)
+    tracking/<tracker>/              a tracker's default store (`--tracker mlflow`: mlflow.db;
+                                     tensorboard: event files; wandb: offline runs)
 
 Inside a fit directory, :class:`~benchmark.engine.FitDirectory` names the files. Any process
 (worker, retrain, tables) starts cold from the run directory and, optionally, a storage URL;
@@ -174,6 +177,11 @@ class RunDirectory:
     def tables_dir(self) -> Path:
         return self.path / "tables"
 
+    def tracking_dir(self, tracker: str) -> Path:
+        """Where the tracker ``tracker`` keeps its default store (``--tracker`` without
+        ``--tracking-uri``)."""
+        return self.path / "tracking" / tracker
+
     # -- Slurm --------------------------------------------------------------------------------
 
     @property
@@ -234,12 +242,14 @@ class RunDirectory:
         raise_budget: bool = False,
         *,
         losses: Sequence[str] = (),
+        tracker: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Write the manifest, or check that an existing one has the same settings: every
         setting that shapes results is fixed per run directory, the budgets included, which
         ``raise_budget`` lets rise (for all the run's losses: they are recorded as raised). The
         storage URL is recorded without its password; ``losses`` join the run's losses (what a
-        worker started cold may join, :meth:`recorded_losses`)."""
+        worker started cold may join, :meth:`recorded_losses`); ``tracker`` (the tracker's
+        settings, or None) replaces the recorded one: it changes no result."""
         storage = without_password(storage)
         resolved = config.to_dict()
         plugins = [str(Path(p).resolve()) if p.endswith(".py") else p for p in plugins]
@@ -267,6 +277,7 @@ class RunDirectory:
             }
             if losses:
                 manifest["losses"] = sorted(set(losses))
+        manifest["tracker"] = tracker
         atomic_write_json(self.manifest_path, manifest)
         return manifest
 
@@ -288,6 +299,11 @@ class RunDirectory:
                 "or start a new --run-dir"
             )
         return manifest
+
+    def recorded_tracker(self) -> dict[str, Any] | None:
+        """The tracker settings recorded in the manifest (None: none, or no manifest yet)."""
+        tracker = self.read_manifest().get("tracker") if self.exists() else None
+        return tracker if isinstance(tracker, dict) else None
 
     def _recorded_protocol(self) -> dict[str, Any]:
         protocol = self.read_manifest().get("protocol")

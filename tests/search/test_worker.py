@@ -17,6 +17,7 @@ from benchmark.search.fold_pruners import FoldMatchedPercentilePruner
 from benchmark.search.worker import evaluate_params, run_worker
 from benchmark.stages.retrain import run_retrain
 from benchmark.store.run_directory import RunDirectory
+from benchmark.tracking.guarded_tracker import NullTracker
 
 
 class AlwaysNaNLoss(torch.nn.Module):
@@ -91,7 +92,11 @@ def _fake_context(fold_scores: list[float], run_dir: RunDirectory) -> SimpleName
         data=SimpleNamespace(n_folds=len(folds)),
     )
     return SimpleNamespace(
-        cross_validation=cross_validation, config=config, run_dir=run_dir, trained=trained
+        cross_validation=cross_validation,
+        config=config,
+        run_dir=run_dir,
+        trained=trained,
+        tracker=NullTracker(),
     )
 
 
