@@ -18,6 +18,13 @@ if TYPE_CHECKING:
 def register(commands: argparse._SubParsersAction) -> None:
     data = commands.add_parser("data", help="dataset utilities")
     data_commands = data.add_subparsers(dest="data_command", required=True, metavar="COMMAND")
+    _register_list(data_commands)
+    _register_check(data_commands)
+    _register_cache(data_commands)
+
+
+def _register_list(data_commands: argparse._SubParsersAction) -> None:
+    """mlrc data list."""
     listing = add_command(
         data_commands,
         "data list",
@@ -33,6 +40,10 @@ def register(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="print one Markdown table (the table of docs/guide/real-datasets.md)",
     )
+
+
+def _register_check(data_commands: argparse._SubParsersAction) -> None:
+    """mlrc data check."""
     check = add_command(
         data_commands,
         "data check",
@@ -66,6 +77,10 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="override a protocol value, e.g. --set training.batch_size=16 (repeatable)",
     )
     check.add_argument("--json", action="store_true", help="print one JSON object for scripts")
+
+
+def _register_cache(data_commands: argparse._SubParsersAction) -> None:
+    """mlrc data cache."""
     cache = add_command(
         data_commands,
         "data cache",
