@@ -25,7 +25,11 @@ class DataConfig:
     """Traditional split of In-Shop: evaluate query -> gallery; false pools them into one set."""
     fold_scheme: Literal["mlrc", "even"] = "mlrc"
     n_folds: int = 4
-    transform: Literal["bninception", "imagenet", "small"] = "bninception"
+    transform: Literal["bninception", "imagenet", "small", "trunk"] = "bninception"
+    """``bninception`` (BGR, 0-255, minus (104, 117, 128)), ``imagenet`` (ImageNet mean/std) and
+    ``small`` (32-64 px, [-1, 1]) are MLRC's pipelines, kept bitwise; ``trunk``: the same
+    geometry as ``imagenet``, normalised with the mean/std of ``model.trunk``'s registration
+    (a timm model's pretrained configuration)."""
     resize: int = 256
     resize_before_crop: bool = True
     """Resize before RandomResizedCrop (MLRC); the traditional protocol crops the original."""
@@ -50,7 +54,9 @@ class DataConfig:
 class ModelConfig:
     """The trunk and the embedder head."""
 
-    trunk: Literal["bninception", "resnet50", "small_cnn"] = "bninception"
+    trunk: str = "bninception"
+    """A registered trunk (``mlrc models``: bninception, resnet50, small_cnn, plugins') or
+    ``timm/<model name>`` with the optional timm package."""
     weights: str = "imagenet"
     """'imagenet' (local file or torch hub cache, never downloaded), a file path, or 'none'."""
     head: Literal["linear", "pool_linear"] = "linear"
