@@ -4,6 +4,7 @@ trunk, and the mean/std the ``trunk`` pipeline reads from the registration."""
 from __future__ import annotations
 
 import json
+import sys
 import textwrap
 
 import pytest
@@ -158,3 +159,21 @@ def test_a_protocol_with_an_unknown_trunk_stops_with_one_line(capsys):
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: model.trunk: unknown trunk 'nope'")
+
+
+def test_a_timm_trunk_without_timm_installed_is_one_line_with_the_install_command(
+    monkeypatch, capsys
+):
+    from benchmark.models.timm_trunk import timm_trunk_spec
+
+    timm_trunk_spec.cache_clear()
+    monkeypatch.setitem(sys.modules, "timm", None)  # `import timm` now fails as if absent
+    monkeypatch.setitem(sys.modules, "timm.data", None)
+    overrides = ["--set", "model.trunk=timm/vit_small_patch16_224"]
+    assert main(["run", "--protocol", "demo", *overrides, "--run-dir", "x"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "error: model.trunk: timm/<name> needs the optional timm package: "
+        "pip install 'mlrc-benchmark[timm]' (or: pip install timm)"
+    ]
+    timm_trunk_spec.cache_clear()
