@@ -187,6 +187,7 @@ def _cache(args: argparse.Namespace) -> int:
     from benchmark.data import build_protocol_caches
     from benchmark.data.protocol_caches import ROLES, disk_usage
     from benchmark.errors import ConfigError
+    from benchmark.models.trunk_input import trunk_mean_std
 
     if args.workers is not None and args.workers < 0:
         raise ConfigError(
@@ -201,7 +202,11 @@ def _cache(args: argparse.Namespace) -> int:
         overrides = [*args.overrides, *root_override(args.root)]
         config = load_registered_protocol(args.protocol, args.dataset, overrides)
     caches = build_protocol_caches(
-        config.dataset, config.data, args.workers, progress=not args.no_progress
+        config.dataset,
+        config.data,
+        args.workers,
+        progress=not args.no_progress,
+        trunk_mean_std=trunk_mean_std(config),
     )
     if not caches.distinct():
         print(f"protocol {config.name}: no pipeline of {config.dataset} can be cached exactly")

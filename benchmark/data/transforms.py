@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -190,7 +190,9 @@ def apply_first_step(transform: Callable | None, image: Image.Image) -> Image.Im
 
 
 def build_transforms(
-    config: DataConfig, resize_before_crop: bool | None = None
+    config: DataConfig,
+    resize_before_crop: bool | None = None,
+    trunk_mean_std: tuple[Sequence[float], Sequence[float]] | None = None,
 ) -> tuple[Callable, Callable]:
     """``(train_transform, eval_transform)`` for ``config.transform``.
 
@@ -198,6 +200,8 @@ def build_transforms(
       -> RandomHorizontalFlip; eval Resize(resize) -> CenterCrop(image_size); then RGB -> BGR,
       0-255, minus (104, 117, 128), std 1 (MLRC's pipeline with 256 / 227 / (0.16, 1)).
     - ``"imagenet"``: the same geometry, then ImageNet mean/std (ResNet-50).
+    - ``"trunk"``: the same geometry, then ``trunk_mean_std``: the mean and std (RGB in [0, 1])
+      of the trunk's registration, which the caller reads from it (required).
     - ``"small"``: for the synthetic 32-64 px images: RandomResizedCrop(image_size,
       scale=crop_scale) -> flip; eval resize to image_size x image_size; mean 0.5, std 0.5
       (:class:`SmallImageTransform`).
@@ -221,10 +225,17 @@ def build_transforms(
         to_tensor = [ToBGR255Tensor()]
     elif config.transform == "imagenet":
         to_tensor = [T.ToTensor(), T.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
+    elif config.transform == "trunk":
+        if trunk_mean_std is None:
+            raise ConfigError(
+                "data.transform: trunk needs the mean and std of model.trunk, which this "
+                "command does not read; set data.transform to the trunk's own pipeline"
+            )
+        to_tensor = [T.ToTensor(), T.Normalize(*trunk_mean_std)]
     else:
         raise ConfigError(
             f"data.transform {config.transform!r} is not one of ['bninception', 'imagenet', "
-            "'small']"
+            "'small', 'trunk']"
         )
     crop = T.RandomResizedCrop(config.image_size, scale=tuple(config.crop_scale))
     train_steps = [T.Resize(config.resize)] if resize_before_crop else []
