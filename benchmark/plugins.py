@@ -1,4 +1,4 @@
-"""Load users' own losses and datasets from a Python file or module (``mlrc --plugin FILE``)."""
+"""Load users' own losses, datasets and trunks from a Python file or module (``mlrc --plugin FILE``)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from benchmark.errors import PluginError
 
 
 def load_plugin(target: str) -> ModuleType:
-    """Import ``target`` (a ``.py`` file or a dotted module name) so its losses and datasets register.
+    """Import ``target`` (a ``.py`` file or a dotted module name) so its losses, datasets, trunks register.
 
     Importing a file twice returns the module already loaded, so several commands in one
     process (and a study that records its plugins for its workers) can load it freely.

@@ -39,18 +39,10 @@ def tiny_overrides() -> list[str]:
 
 
 @pytest.fixture(autouse=True)
-def isolated_loss_registry():
-    """Losses registered by a test (plugins, failing losses) do not leak into later tests."""
-    from benchmark.losses import registry_restored
-
-    with registry_restored():
-        yield
-
-
-@pytest.fixture(autouse=True)
-def isolated_dataset_registry():
-    """Datasets registered by a test (plugins, toy readers) do not leak into later tests."""
-    from benchmark.data import registry_restored
+def isolated_registries():
+    """Losses, datasets and trunks registered by a test (plugins, toy readers) do not leak into
+    later tests."""
+    from benchmark.registry import registry_restored
 
     with registry_restored():
         yield

@@ -132,6 +132,8 @@ def test_docs_have_the_tested_examples():
         "shell",
         "file my_dataset.py",
         "shell",
+        "file my_trunk.py",
+        "shell",
     ]
 
 
@@ -214,6 +216,25 @@ def test_dataset_plugin_example_lists_checks_and_runs_also_in_a_cold_worker(
     cold = subprocess.run([sys.executable, "-c", attach], capture_output=True, text=True)
     assert cold.returncode == 0, cold.stderr
     assert cold.stdout.split() == ["csv_images", "576", "96"]
+
+
+def test_trunk_plugin_example_lists_and_runs(tmp_path, monkeypatch, capsys, tiny_overrides):
+    commands = write_plugin_files_and_read_commands("Add your own trunk", tmp_path)
+    monkeypatch.chdir(tmp_path)
+    list_command, run_command = commands
+
+    assert main(list_command) == 0
+    listing = capsys.readouterr().out
+    assert re.search(r"^resnet18\s+224\s+512\s+plugin\s+\(0.485, 0.456, 0.406\)", listing, re.M)
+
+    # One trial and one repeat: ResNet-18 is far heavier than the demo network.
+    one = [*tiny_overrides, "study.n_trials=1", "study.sampler.n_startup_trials=1"]
+    fast = [arg for item in [*one, "retrain.repeats=1"] for arg in ("--set", item)]
+    assert main([*run_command, "--run-dir", "run", "--no-progress", *fast]) == 0
+    rows = pd.read_csv(tmp_path / "run" / "results.csv")
+    assert set(rows["loss"]) == {"mfcwms", "untrained"}
+    manifest = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert manifest["protocol"]["model"]["trunk"] == "resnet18"
 
 
 def test_docs_document_the_environment_variables_the_package_reads():

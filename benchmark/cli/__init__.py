@@ -20,6 +20,7 @@ from benchmark.cli import (
     data,
     gpu_check,
     loss_list,
+    model_list,
     profile,
     slurm,
     stages,
@@ -32,7 +33,18 @@ from benchmark.errors import BenchmarkError
 
 __all__ = ["EXAMPLES", "build_parser", "main"]
 
-_COMMAND_MODULES = (stages, ablate, tables, loss_list, data, profile, gpu_check, slurm, status)
+_COMMAND_MODULES = (
+    stages,
+    ablate,
+    tables,
+    loss_list,
+    model_list,
+    data,
+    profile,
+    gpu_check,
+    slurm,
+    status,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="FILE_OR_MODULE",
-        help="import a .py file or module that registers extra losses or datasets (repeatable)",
+        help="import a .py file or module that registers extra losses, datasets or trunks "
+        "(repeatable)",
     )
     add_verbosity_arguments(parser)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -22,6 +22,7 @@ EXAMPLES: dict[str, str] = {
     "ablate": "mlrc ablate mf-reg --protocol traditional --dataset cub --root ~/data/CUB_200_2011",
     "tables": "mlrc tables results/runs/mlrc-cub results/runs/mlrc-cars196 --out results/tables",
     "losses": "mlrc --plugin my_losses.py losses",
+    "models": "mlrc models timm/vit_small_patch16_224",
     "data check": "mlrc data check --dataset cub --root ~/data/CUB_200_2011 --json",
     "data list": "mlrc --plugin my_dataset.py data list",
     "data cache": "mlrc data cache --dataset cub --root ~/data/CUB_200_2011 --protocol mlrc",
@@ -168,13 +169,17 @@ def load_registered_protocol(
     protocol: str, dataset: str | None, overrides: Sequence[str] = ()
 ) -> ProtocolConfig:
     """The protocol ``protocol`` for ``dataset`` (its name as registered: ``SOP`` -> ``sop``),
-    with its dataset names checked against the dataset registry, plugins' datasets included."""
+    with its dataset names checked against the dataset registry and its trunk against the trunk
+    registry (an unknown trunk, or timm's without timm, stops here), plugins' included."""
     from benchmark.config import load_protocol
     from benchmark.data import dataset_names, get_dataset_spec
+    from benchmark.models.trunk_input import check_trunk_input
 
     if dataset is not None:
         dataset = get_dataset_spec(dataset).name
-    return load_protocol(protocol, dataset, list(overrides), known_datasets=dataset_names())
+    config = load_protocol(protocol, dataset, list(overrides), known_datasets=dataset_names())
+    check_trunk_input(config)
+    return config
 
 
 def root_override(root: str | None) -> list[str]:

@@ -18,6 +18,13 @@ if TYPE_CHECKING:
 def register(commands: argparse._SubParsersAction) -> None:
     data = commands.add_parser("data", help="dataset utilities")
     data_commands = data.add_subparsers(dest="data_command", required=True, metavar="COMMAND")
+    _register_list(data_commands)
+    _register_check(data_commands)
+    _register_cache(data_commands)
+
+
+def _register_list(data_commands: argparse._SubParsersAction) -> None:
+    """mlrc data list."""
     listing = add_command(
         data_commands,
         "data list",
@@ -33,6 +40,10 @@ def register(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="print one Markdown table (the table of docs/guide/real-datasets.md)",
     )
+
+
+def _register_check(data_commands: argparse._SubParsersAction) -> None:
+    """mlrc data check."""
     check = add_command(
         data_commands,
         "data check",
@@ -66,6 +77,10 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="override a protocol value, e.g. --set training.batch_size=16 (repeatable)",
     )
     check.add_argument("--json", action="store_true", help="print one JSON object for scripts")
+
+
+def _register_cache(data_commands: argparse._SubParsersAction) -> None:
+    """mlrc data cache."""
     cache = add_command(
         data_commands,
         "data cache",
@@ -172,6 +187,7 @@ def _cache(args: argparse.Namespace) -> int:
     from benchmark.data import build_protocol_caches
     from benchmark.data.protocol_caches import ROLES, disk_usage
     from benchmark.errors import ConfigError
+    from benchmark.models.trunk_input import trunk_mean_std
 
     if args.workers is not None and args.workers < 0:
         raise ConfigError(
@@ -186,7 +202,11 @@ def _cache(args: argparse.Namespace) -> int:
         overrides = [*args.overrides, *root_override(args.root)]
         config = load_registered_protocol(args.protocol, args.dataset, overrides)
     caches = build_protocol_caches(
-        config.dataset, config.data, args.workers, progress=not args.no_progress
+        config.dataset,
+        config.data,
+        args.workers,
+        progress=not args.no_progress,
+        trunk_mean_std=trunk_mean_std(config),
     )
     if not caches.distinct():
         print(f"protocol {config.name}: no pipeline of {config.dataset} can be cached exactly")

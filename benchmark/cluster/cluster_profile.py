@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -231,6 +232,10 @@ def time_limit_seconds(text: str) -> int:
     return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
 
 
+_Fail = Callable[[str, str], typing.NoReturn]
+"""Raise the one error of a profile key (``key``, ``problem``)."""
+
+
 def _check_values(profile: ClusterProfile) -> None:
     path = profile.source
 
@@ -252,7 +257,18 @@ def _check_values(profile: ClusterProfile) -> None:
             f"{profile.mlrc!r} must name the command, without empty words, e.g. mlrc or "
             "[python, -m, benchmark.cli]",
         )
+    _check_resources(profile, fail)
+    _check_names(profile, fail)
+    for key in profile.env:
+        if not _ENV_NAME.fullmatch(key):
+            fail("env", f"{key!r} is not a valid environment variable name (letters, digits, _)")
+    _check_extra_sbatch(profile, fail)
+    if profile.conda_env and profile.venv:
+        fail("conda_env", "give either venv or conda_env, not both")
 
+
+def _check_resources(profile: ClusterProfile, fail: _Fail) -> None:
+    """The profile's resources, then each stage's overrides: GPUs, CPUs, time, memory."""
     scopes: list[tuple[str, ClusterProfile | StageOverrides]] = [
         ("", profile),
         *((f"stages.{name}.", o) for name, o in profile.stages.items()),
@@ -278,6 +294,9 @@ def _check_values(profile: ClusterProfile) -> None:
                 "the key for the partition's default",
             )
 
+
+def _check_names(profile: ClusterProfile, fail: _Fail) -> None:
+    """Partition, account, QOS and GPU type: Slurm names."""
     names = [(key, getattr(profile, key)) for key in _NAME_SYNTAX]
     names += [(f"stages.{stage}.partition", o.partition) for stage, o in profile.stages.items()]
     for key, value in names:
@@ -291,13 +310,14 @@ def _check_values(profile: ClusterProfile) -> None:
                 f"{value!r} is not a Slurm name: letters, digits and _ . + - only"
                 + (" (several partitions: comma-separated)" if key.endswith("partition") else ""),
             )
+
+
+def _check_extra_sbatch(profile: ClusterProfile, fail: _Fail) -> None:
+    """``extra_sbatch`` options: one long sbatch option each, plain values, none that mlrc sets."""
     for key, options in _extra_sbatch_lists(profile):
         for option in options:
             if any(c in option for c in "\n\r\0"):
                 fail(key, f"{option!r} holds a line break: an #SBATCH line cannot contain one")
-    for key in profile.env:
-        if not _ENV_NAME.fullmatch(key):
-            fail("env", f"{key!r} is not a valid environment variable name (letters, digits, _)")
     for key, options in _extra_sbatch_lists(profile):
         for option in options:
             if not _SBATCH_OPTION.fullmatch(option):
@@ -316,8 +336,6 @@ def _check_values(profile: ClusterProfile) -> None:
                     f"spaces only in free text ({', '.join(sorted(_TEXT_OPTIONS))}); write the "
                     "value plain, e.g. '--constraint=a100|h100'",
                 )
-    if profile.conda_env and profile.venv:
-        fail("conda_env", "give either venv or conda_env, not both")
 
 
 def _time_problem(time: str, signal_seconds: int) -> str | None:

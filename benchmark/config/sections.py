@@ -41,7 +41,11 @@ class DataConfig:
         at_least(2, MAX_FOLDS),
         "one validates, the others train; at most 50 keeps fold seeds apart",
     )
-    transform: Literal["bninception", "imagenet", "small"] = "bninception"
+    transform: Literal["bninception", "imagenet", "small", "trunk"] = "bninception"
+    """``bninception`` (BGR, 0-255, minus (104, 117, 128)), ``imagenet`` (ImageNet mean/std) and
+    ``small`` (32-64 px, [-1, 1]) are MLRC's pipelines, kept bitwise; ``trunk``: the same
+    geometry as ``imagenet``, normalised with the mean/std of ``model.trunk``'s registration
+    (a timm model's pretrained configuration)."""
     resize: int = setting(256, at_least(1), "pixels")
     resize_before_crop: bool = True
     """Resize before RandomResizedCrop (MLRC); the traditional protocol crops the original."""
@@ -78,7 +82,11 @@ class DataConfig:
 class ModelConfig:
     """The trunk and the embedder head."""
 
-    trunk: Literal["bninception", "resnet50", "small_cnn"] = "bninception"
+    trunk: str = setting(
+        "bninception", None, "a registered trunk or timm/<name>: checked when the file is read"
+    )
+    """A registered trunk (``mlrc models``: bninception, resnet50, small_cnn, plugins') or
+    ``timm/<model name>`` with the optional timm package."""
     weights: str = setting(
         "imagenet", None, "imagenet, none or a file: checked when the network is built"
     )

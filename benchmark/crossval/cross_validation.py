@@ -36,6 +36,7 @@ from benchmark.engine import (
 )
 from benchmark.io import atomic_np_save
 from benchmark.models import build_model
+from benchmark.models.trunk_input import check_trunk_input, trunk_mean_std
 
 
 @dataclass
@@ -58,7 +59,10 @@ class CrossValidation:
         self.progress = progress
         self.run_device = RunDevice.from_config(config.training)
         self.index = load_dataset(config.dataset, config.data.root, config.data)
-        self.train_transform, self.eval_transform = build_transforms(config.data)
+        check_trunk_input(config)
+        self.train_transform, self.eval_transform = build_transforms(
+            config.data, trunk_mean_std=trunk_mean_std(config)
+        )
         self.split = build_split(
             self.index, config.data, self.train_transform, self.eval_transform, progress
         )

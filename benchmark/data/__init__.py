@@ -50,7 +50,6 @@ from benchmark.data.registry import (
     list_datasets,
     load_dataset,
     register_dataset,
-    registry_restored,
     traditional_split,
 )
 from benchmark.data.sop import read_sop
@@ -61,6 +60,7 @@ from benchmark.data.synthetic import (
     read_synthetic,
 )
 from benchmark.data.transforms import StagedTransform, build_transforms
+from benchmark.registry import registry_restored  # noqa: F401  (benchmark/registry.py)
 
 __all__ = [
     "FOLD_SCHEMES",
@@ -107,7 +107,6 @@ __all__ = [
     "read_sop",
     "read_synthetic",
     "register_dataset",
-    "registry_restored",
     "run_data_check",
     "traditional_split",
 ]

@@ -117,14 +117,17 @@ class BGR255(PixelNormalization):
 
 class ImageNetMeanStd(PixelNormalization):
     """ResNet-50's input: RGB in [0, 1] (``ToTensor()``), then ImageNet's mean and std
-    (``Normalize``)."""
+    (``Normalize``); another trunk's ``mean`` and ``std`` for ``data.transform: trunk``."""
 
     name = "imagenet"
 
+    def __init__(self, mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD):
+        self.mean, self.std = tuple(mean), tuple(std)
+
     def compute(self, pixels: torch.Tensor, channel_dim: int) -> torch.Tensor:
         shape = _channel_shape(pixels.dim(), channel_dim)
-        mean = torch.tensor(IMAGENET_MEAN, dtype=torch.float32).view(shape)
-        std = torch.tensor(IMAGENET_STD, dtype=torch.float32).view(shape)
+        mean = torch.tensor(self.mean, dtype=torch.float32).view(shape)
+        std = torch.tensor(self.std, dtype=torch.float32).view(shape)
         return pixels.float().div(255).sub_(mean).div_(std)
 
 

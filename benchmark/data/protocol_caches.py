@@ -140,16 +140,21 @@ def protocol_image_caches(
 
 
 def build_protocol_caches(
-    dataset: str, data: DataConfig, workers: int | None = None, progress: bool = True
+    dataset: str,
+    data: DataConfig,
+    workers: int | None = None,
+    progress: bool = True,
+    trunk_mean_std: tuple[Sequence[float], Sequence[float]] | None = None,
 ) -> ProtocolImageCaches:
     """Index ``dataset`` and build every cache its protocol's pipelines can use, as
     ``data.cache_images: true`` would on first use (``mlrc data cache``).
 
-    ``workers`` decoding processes (default: every core this process may use).
+    ``workers`` decoding processes (default: every core this process may use);
+    ``trunk_mean_std``: the trunk's, for ``data.transform: trunk``.
     """
     index = load_dataset(dataset, data.root, data)
     data = dataclasses.replace(data, cache_images=True)
-    train_transform, eval_transform = build_transforms(data)
+    train_transform, eval_transform = build_transforms(data, trunk_mean_std=trunk_mean_std)
     workers = usable_cores() if workers is None else workers
     return protocol_image_caches(index, data, train_transform, eval_transform, progress, workers)
 

@@ -12,11 +12,10 @@ users register theirs in a plugin (``mlrc --plugin my_dataset.py ...``)::
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import inspect
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from benchmark.data._layout import require_root_dir
 from benchmark.data.dataset_splits import TraditionalSplit, class_halves_split
 from benchmark.data.index import DatasetIndex
 from benchmark.errors import DatasetLayoutError, UnknownDatasetError
+from benchmark.registry import Registry
 
 DatasetReader = Callable[..., DatasetIndex]
 OfficialSplit = Callable[[DatasetIndex], TraditionalSplit]
@@ -47,7 +47,7 @@ class DatasetSpec:
         return "config" in inspect.signature(self.reader).parameters
 
 
-_REGISTRY: dict[str, DatasetSpec] = {}
+_REGISTRY: Registry[DatasetSpec] = Registry("dataset", identity=lambda spec: spec.reader)
 
 
 def register_dataset(
@@ -78,13 +78,10 @@ def register_dataset(
             generated into a cache folder); else a missing root stops with one clear error.
         replace: allow re-registering an existing name (for notebooks that reload a plugin).
     """
-    if not name or name != name.strip().lower() or " " in name:
-        raise ValueError(f"a dataset name is lower case without spaces, got {name!r}")
+    _REGISTRY.canonical_name(name)
 
     def decorator(reader: DatasetReader) -> DatasetReader:
-        if name in _REGISTRY and not replace and _REGISTRY[name].reader is not reader:
-            raise ValueError(f"a dataset named '{name}' is already registered")
-        _REGISTRY[name] = DatasetSpec(
+        spec = DatasetSpec(
             name=name,
             display=display,
             layout=layout,
@@ -92,6 +89,7 @@ def register_dataset(
             official_split=official_split,
             needs_root=needs_root,
         )
+        _REGISTRY.add(name, spec, replace=replace)
         return reader
 
     return decorator
@@ -99,23 +97,23 @@ def register_dataset(
 
 def get_dataset_spec(name: str) -> DatasetSpec:
     """The registration of ``name`` (case-insensitive); an unknown name raises one clear error."""
-    try:
-        return _REGISTRY[name.strip().lower()]
-    except KeyError:
+    spec = _REGISTRY.find(name)
+    if spec is None:
         raise UnknownDatasetError(
-            f"unknown dataset '{name}'; available datasets: {', '.join(_REGISTRY)} "
+            f"unknown dataset '{name}'; available datasets: {', '.join(_REGISTRY.names())} "
             "(register your own with --plugin my_dataset.py)"
-        ) from None
+        )
+    return spec
 
 
 def list_datasets() -> list[DatasetSpec]:
     """All registered datasets, in registration order."""
-    return list(_REGISTRY.values())
+    return _REGISTRY.entries()
 
 
 def dataset_names() -> list[str]:
     """Every name :func:`load_dataset` accepts, in registration order."""
-    return list(_REGISTRY)
+    return _REGISTRY.names()
 
 
 def load_dataset(
@@ -164,17 +162,6 @@ def traditional_split(index: DatasetIndex) -> TraditionalSplit:
     an official split (folder, synthetic), and indexes of no registered dataset, are split by
     class halves like CUB.
     """
-    spec = _REGISTRY.get(index.name)
+    spec = _REGISTRY.find(index.name)
     official_split = class_halves_split if spec is None else spec.official_split
     return official_split(index)
-
-
-@contextlib.contextmanager
-def registry_restored() -> Iterator[None]:
-    """Forget, on exit, every dataset registered or replaced inside the block (for tests)."""
-    saved = dict(_REGISTRY)
-    try:
-        yield
-    finally:
-        _REGISTRY.clear()
-        _REGISTRY.update(saved)

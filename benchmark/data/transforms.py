@@ -9,7 +9,7 @@ the run's device, bitwise what the whole pipeline computed on the host before.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,6 +22,7 @@ from benchmark.config import DataConfig
 from benchmark.data.device_transform import (
     NORMALIZATIONS,
     DeviceTransform,
+    ImageNetMeanStd,
     MinusOneToOne,
     Normalize,
     NormalizeThenResize,
@@ -207,7 +208,9 @@ def apply_first_step(transform: Callable | None, image: Image.Image) -> Image.Im
 
 
 def build_transforms(
-    config: DataConfig, resize_before_crop: bool | None = None
+    config: DataConfig,
+    resize_before_crop: bool | None = None,
+    trunk_mean_std: tuple[Sequence[float], Sequence[float]] | None = None,
 ) -> tuple[Callable, Callable]:
     """``(train_transform, eval_transform)`` for ``config.transform``.
 
@@ -215,6 +218,8 @@ def build_transforms(
       -> RandomHorizontalFlip; eval Resize(resize) -> CenterCrop(image_size); then RGB -> BGR,
       0-255, minus (104, 117, 128), std 1 (MLRC's pipeline with 256 / 227 / (0.16, 1)).
     - ``"imagenet"``: the same geometry, then ImageNet mean/std (ResNet-50).
+    - ``"trunk"``: the same geometry, then ``trunk_mean_std``: the mean and std (RGB in [0, 1])
+      of the trunk's registration, which the caller reads from it (required).
     - ``"small"``: for the synthetic 32-64 px images: RandomResizedCrop(image_size,
       scale=crop_scale) -> flip; eval resize to image_size x image_size; mean 0.5, std 0.5
       (:class:`SmallImageTransform`).
@@ -238,11 +243,21 @@ def build_transforms(
             SmallImageTransform(config.image_size, train=True, scale=config.crop_scale),
             SmallImageTransform(config.image_size, train=False),
         )
-    if config.transform not in NORMALIZATIONS:
+    if config.transform == "trunk":
+        if trunk_mean_std is None:
+            raise ConfigError(
+                "data.transform: trunk needs the mean and std of model.trunk, which this "
+                "command does not read; set data.transform to the trunk's own pipeline"
+            )
+        normalization: PixelNormalization = ImageNetMeanStd(*trunk_mean_std)
+    elif config.transform in NORMALIZATIONS:
+        normalization = NORMALIZATIONS[config.transform]()
+    else:
         raise ConfigError(
-            f"data.transform {config.transform!r} is not one of {sorted(NORMALIZATIONS)}"
+            f"data.transform {config.transform!r} is not one of "
+            f"{sorted([*NORMALIZATIONS, 'trunk'])}"
         )
-    to_tensor = [ToPixelTensor(NORMALIZATIONS[config.transform]())]
+    to_tensor = [ToPixelTensor(normalization)]
     crop = T.RandomResizedCrop(config.image_size, scale=tuple(config.crop_scale))
     train_steps = [T.Resize(config.resize)] if resize_before_crop else []
     train = StagedTransform(

@@ -13,7 +13,6 @@ from benchmark.losses._registry import (
     get_loss_spec,
     list_losses,
     register_loss,
-    registry_restored,
 )
 from benchmark.losses.class_wise_multi_similarity import ClassWiseMultiSimilarityLoss
 
@@ -31,6 +30,7 @@ from benchmark.losses import mlrc_methods  # noqa: F401  (MLRC's other methods)
 # isort: split
 from benchmark.losses import beyond_mlrc  # noqa: F401  (PML losses MLRC never ran)
 from benchmark.losses.mlrc_methods import MLRC2020_METHODS
+from benchmark.registry import registry_restored  # noqa: F401  (benchmark/registry.py)
 
 __all__ = [
     "ClassWiseMultiSimilarityLoss",
@@ -42,5 +42,4 @@ __all__ = [
     "get_loss_spec",
     "list_losses",
     "register_loss",
-    "registry_restored",
 ]

@@ -9,10 +9,9 @@ docstring.
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -21,6 +20,7 @@ import torch
 
 from benchmark.config import shipped_data_dir
 from benchmark.errors import UnknownLossError
+from benchmark.registry import Registry
 
 LossKind = Literal["pair", "classification"]
 LossBuilder = Callable[..., torch.nn.Module]
@@ -69,7 +69,7 @@ class LossSpec:
         return frozenset(names | (TRAINING_HYPERPARAMETERS if self.has_parameters else set()))
 
 
-_REGISTRY: dict[str, LossSpec] = {}
+_REGISTRY: Registry[LossSpec] = Registry("loss", identity=lambda spec: spec.builder)
 
 
 def register_loss(
@@ -89,7 +89,8 @@ def register_loss(
     hyperparameters, against which the search space is validated.
 
     Args:
-        name: the name used on the command line and in result rows (``mfcwms``).
+        name: the name used on the command line and in result rows, lower case (``mfcwms``;
+            lookups ignore case, :mod:`benchmark.registry`).
         display: the row label in tables (``MFCWMS``).
         kind: ``"pair"`` (batches of 8 classes x 4 images) or ``"classification"`` (32 x 1).
         has_parameters: the loss owns trainable tensors (proxies, mean fields, class weights);
@@ -111,13 +112,12 @@ def register_loss(
             f"loss name {name!r} is not an identifier: use letters, digits and _ "
             f"(e.g. {suggestion!r})"
         )
+    _REGISTRY.canonical_name(name)
     if parameter_weight_decay is not None and not has_parameters:
         raise ValueError("parameter_weight_decay needs has_parameters=True")
 
     def decorator(builder: LossBuilder) -> LossBuilder:
-        if name in _REGISTRY and not replace and _REGISTRY[name].builder is not builder:
-            raise ValueError(f"a loss named '{name}' is already registered")
-        _REGISTRY[name] = LossSpec(
+        spec = LossSpec(
             name=name,
             display=display,
             kind=kind,
@@ -126,6 +126,7 @@ def register_loss(
             search_space_path=_resolve_search_space(search_space or f"{name}.yaml", builder),
             parameter_weight_decay=parameter_weight_decay,
         )
+        _REGISTRY.add(name, spec, replace=replace)
         return builder
 
     return decorator
@@ -144,20 +145,20 @@ def _resolve_search_space(search_space: str | Path, builder: LossBuilder) -> Pat
 
 
 def get_loss_spec(name: str) -> LossSpec:
-    """The registration of ``name``; an unknown name raises one clear error."""
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        known = ", ".join(sorted(_REGISTRY))
+    """The registration of ``name`` (case-insensitive); an unknown name raises one clear error."""
+    spec = _REGISTRY.find(name)
+    if spec is None:
+        known = ", ".join(sorted(_REGISTRY.names()))
         raise UnknownLossError(
             f"unknown loss '{name}'; registered losses: {known} "
             "(register your own with --plugin my_losses.py)"
-        ) from None
+        )
+    return spec
 
 
 def list_losses() -> list[LossSpec]:
     """All registered losses, in registration order."""
-    return list(_REGISTRY.values())
+    return _REGISTRY.entries()
 
 
 def build_loss(
@@ -171,20 +172,3 @@ def build_loss(
     spec = get_loss_spec(name)
     kwargs = {k: v for k, v in hyperparameters.items() if k not in TRAINING_HYPERPARAMETERS}
     return spec.builder(num_classes=num_classes, embedding_size=embedding_size, **kwargs)
-
-
-@contextlib.contextmanager
-def registry_restored() -> Iterator[None]:
-    """Forget, on exit, every loss registered or replaced inside the block.
-
-    For tests and notebooks that register throwaway losses::
-
-        with registry_restored():
-            register_loss("tmp", display="T", kind="pair")(build_tmp)
-    """
-    saved = dict(_REGISTRY)
-    try:
-        yield
-    finally:
-        _REGISTRY.clear()
-        _REGISTRY.update(saved)

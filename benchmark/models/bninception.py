@@ -5,6 +5,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from benchmark.config import ModelConfig
+from benchmark.models.trunk_registry import register_trunk
+
 
 class BNInceptionTrunk(nn.Module):
     """BN-Inception feature extractor: images -> a 1024-channel feature map.
@@ -36,3 +39,20 @@ class BNInceptionTrunk(nn.Module):
 
 # Keys of the official state dict that this trunk does not have (the removed classifier).
 BNINCEPTION_CLASSIFIER_PREFIXES = ("last_linear.",)
+
+
+@register_trunk(
+    "bninception",
+    display="BN-Inception",
+    input_size=227,
+    # Caffe's BGR 0-255 minus (104, 117, 128), std 1, written for RGB pixels in [0, 1].
+    mean=(128 / 255, 117 / 255, 104 / 255),
+    std=(1 / 255, 1 / 255, 1 / 255),
+    feature_dim=BNInceptionTrunk.out_features,
+    classifier_prefixes=BNINCEPTION_CLASSIFIER_PREFIXES,
+    # pretrainedmodels.pretrained_settings["bninception"]["imagenet"]["url"]
+    imagenet_weights="bn_inception-52deb4733.pth",
+)
+def build_bninception(config: ModelConfig) -> BNInceptionTrunk:
+    """MLRC's trunk: pretrainedmodels' BN-Inception, 1024-d features."""
+    return BNInceptionTrunk()

@@ -6,6 +6,9 @@ from collections import OrderedDict
 
 from torch import nn
 
+from benchmark.config import ModelConfig
+from benchmark.models.trunk_registry import IMAGENET_MEAN, IMAGENET_STD, register_trunk
+
 
 class ResNet50Trunk(nn.Sequential):
     """ResNet-50 feature extractor: images -> a 2048-channel feature map (7 x 7 at 224 px).
@@ -31,3 +34,19 @@ class ResNet50Trunk(nn.Sequential):
 
 # Keys of the official state dict that this trunk does not have (the removed classifier).
 RESNET50_CLASSIFIER_PREFIXES = ("fc.",)
+
+
+@register_trunk(
+    "resnet50",
+    display="ResNet-50",
+    input_size=224,
+    mean=IMAGENET_MEAN,
+    std=IMAGENET_STD,
+    feature_dim=ResNet50Trunk.out_features,
+    classifier_prefixes=RESNET50_CLASSIFIER_PREFIXES,
+    # torchvision.models.ResNet50_Weights.IMAGENET1K_V1.url
+    imagenet_weights="resnet50-0676ba61.pth",
+)
+def build_resnet50(config: ModelConfig) -> ResNet50Trunk:
+    """torchvision's ResNet-50, 2048-d features."""
+    return ResNet50Trunk()

@@ -7,6 +7,9 @@ from itertools import pairwise
 import torch
 from torch import nn
 
+from benchmark.config import ModelConfig
+from benchmark.models.trunk_registry import register_trunk
+
 
 class SmallCNN(nn.Module):
     """Conv-BN-ReLU blocks, each halving the resolution: images -> a ``4 * width`` channel map.
@@ -37,3 +40,16 @@ def _conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
         nn.BatchNorm2d(out_channels),
         nn.ReLU(inplace=True),
     )
+
+
+@register_trunk(
+    "small_cnn",
+    display="small CNN",
+    input_size=32,
+    mean=(0.5, 0.5, 0.5),
+    std=(0.5, 0.5, 0.5),
+    feature_dim=4 * ModelConfig.small_cnn_width,
+)
+def build_small_cnn(config: ModelConfig) -> SmallCNN:
+    """Three conv blocks for the synthetic 32-64 px images (CPU demo); 4 x width features."""
+    return SmallCNN(width=config.small_cnn_width)

@@ -12,15 +12,7 @@ from pathlib import Path
 import torch
 
 from benchmark.errors import ConfigError, WeightsNotFoundError
-
-# The file names of the official downloads; the torch hub cache stores a download under its
-# URL's file name, so a user who ever loaded these weights online already has them.
-IMAGENET_WEIGHT_FILES: dict[str, str] = {
-    # pretrainedmodels.pretrained_settings["bninception"]["imagenet"]["url"]
-    "bninception": "bn_inception-52deb4733.pth",
-    # torchvision.models.ResNet50_Weights.IMAGENET1K_V1.url
-    "resnet50": "resnet50-0676ba61.pth",
-}
+from benchmark.models.trunk_registry import TrunkSpec, get_trunk_spec
 
 
 def hub_checkpoint_dir() -> Path:
@@ -28,17 +20,20 @@ def hub_checkpoint_dir() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints"
 
 
-def imagenet_weights_path(trunk: str) -> Path:
-    """Where the ImageNet weights of ``trunk`` must be (the torch hub cache)."""
-    if trunk not in IMAGENET_WEIGHT_FILES:
+def imagenet_weights_path(trunk: str | TrunkSpec) -> Path:
+    """Where the ImageNet weights of ``trunk`` must be: the torch hub cache, under the file name
+    of the official download (a user who ever loaded them online already has them)."""
+    spec = trunk if isinstance(trunk, TrunkSpec) else get_trunk_spec(trunk)
+    if spec.imagenet_weights is None:
         raise ConfigError(
-            f"model.weights=imagenet: trunk '{trunk}' has no pretrained weights; "
-            "set model.weights=none (--set model.weights=none) or give the path of a weights file"
+            f"model.weights=imagenet: trunk '{spec.name}' has no ImageNet weights file in the "
+            "torch hub cache; give the path of a local weights file (model.weights=PATH) or set "
+            "model.weights=none (--set model.weights=none)"
         )
-    return hub_checkpoint_dir() / IMAGENET_WEIGHT_FILES[trunk]
+    return hub_checkpoint_dir() / spec.imagenet_weights
 
 
-def resolve_weights(trunk: str, weights: str) -> Path | None:
+def resolve_weights(trunk: str | TrunkSpec, weights: str) -> Path | None:
     """The local file that holds ``weights`` for ``trunk``, or None for random initialisation.
 
     Raises:
@@ -50,7 +45,8 @@ def resolve_weights(trunk: str, weights: str) -> Path | None:
     path = imagenet_weights_path(trunk) if choice.lower() == "imagenet" else Path(choice)
     path = path.expanduser()
     if not path.is_file():
-        what = f"ImageNet weights of '{trunk}'" if choice.lower() == "imagenet" else "weights"
+        name = trunk.name if isinstance(trunk, TrunkSpec) else trunk
+        what = f"ImageNet weights of '{name}'" if choice.lower() == "imagenet" else "weights"
         raise WeightsNotFoundError(
             f"{what} not found at {path} (nothing is downloaded); put the file there, "
             "or set model.weights=none (--set model.weights=none) to train from scratch"
@@ -70,7 +66,7 @@ def load_weights(
     tensors that differ from the model's only by singleton dimensions are reshaped.
     """
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = _read_state(path)
     except Exception as exc:  # noqa: BLE001 (any unreadable file is the same user error)
         raise ConfigError(f"model.weights: cannot read {path}: {exc}") from None
     state = _unwrap(state, path)
@@ -103,6 +99,15 @@ def load_weights(
     except RuntimeError as exc:
         first = str(exc).strip().splitlines()[-1].strip()
         raise ConfigError(f"model.weights: {path} does not fit the trunk: {first}") from None
+
+
+def _read_state(path: Path) -> object:
+    """The tensors of a ``.safetensors`` file (timm's hub format), else of a torch file."""
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file  # installed with timm
+
+        return load_file(str(path), device="cpu")
+    return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def _unwrap(state: object, path: Path) -> dict[str, torch.Tensor]:

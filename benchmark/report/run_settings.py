@@ -19,7 +19,7 @@ from typing import Any
 from benchmark.errors import ConfigError
 from benchmark.report.sources import ResultsSource, run_identity
 from benchmark.report.summary import SETTINGS
-from benchmark.store.run_directory import BUDGET_SETTINGS, setting_changes
+from benchmark.store.setting_changes import BUDGET_SETTINGS, setting_changes
 
 ALLOW_FLAG = "--allow-mixed-settings"
 # The budgets are the rows' (marked where they differ); the confidence level is the report's

@@ -40,28 +40,11 @@ from typing import Any
 
 import benchmark
 from benchmark.config import PROJECT_ROOT, ProtocolConfig, protocol_from_dict
-from benchmark.errors import ConfigError, PluginError, RunDirectoryError
+from benchmark.errors import PluginError, RunDirectoryError
 from benchmark.io import atomic_write_json
 from benchmark.plugins import load_plugin
+from benchmark.store.setting_changes import check_same_protocol
 from benchmark.store.storage import without_password
-
-# Settings that may change between invocations on the same run directory without
-# invalidating finished work (they change hardware or bookkeeping, not results).
-_MUTABLE_SETTINGS = {
-    ("training", "device"),
-    ("data", "num_workers"),
-    ("data", "root"),
-    ("data", "cache_images"),  # the cache gives bitwise the same batches as the image files
-    ("data", "cache_dir"),
-    ("study", "heartbeat_interval"),
-    ("study", "grace_period"),
-}
-BUDGET_SETTINGS = (("study", "n_trials"), ("retrain", "repeats"))
-"""The budgets of a run. Fixed per run directory like every setting that shapes results (a
-table compares losses searched and retrained alike), they are raised for all its losses at once
-with ``--raise-budget`` (:meth:`RunDirectory.initialise`), and never lowered."""
-RAISE_BUDGET_FLAG = "--raise-budget"
-
 
 RUNS_DIR = Path("results") / "runs"
 """Where run directories go by default (relative to the working directory; git-ignored)."""
@@ -230,7 +213,7 @@ class RunDirectory:
         """Refuse ``config`` if the run was made with other result-changing settings (what
         :meth:`initialise` checks, without writing anything)."""
         if self.exists():
-            _check_same_protocol(
+            check_same_protocol(
                 self.manifest_path, self.protocol().to_dict(), config.to_dict(), raise_budget
             )
 
@@ -257,7 +240,7 @@ class RunDirectory:
             manifest = self.read_manifest()
             # Settings added since the run was created read as their defaults.
             old = self.protocol().to_dict()
-            raised = _check_same_protocol(self.manifest_path, old, resolved, raise_budget)
+            raised = check_same_protocol(self.manifest_path, old, resolved, raise_budget)
             if raised:
                 when = datetime.now(timezone.utc).isoformat(timespec="seconds")
                 manifest.setdefault("budget_raised", []).append({"at": when, **raised})
@@ -353,69 +336,3 @@ class RunDirectory:
             except PluginError as exc:
                 raise PluginError(f"{exc} (a plugin recorded in {self.manifest_path})") from None
         return manifest
-
-
-def setting_changes(
-    old: dict[str, Any], new: dict[str, Any], shared_only: bool = False
-) -> list[tuple[str, Any, Any]]:
-    """The settings that shape results and differ between two resolved protocols (as
-    ``ProtocolConfig.to_dict`` and run.json hold them): ``(name, old value, new value)``, the
-    budgets (:data:`BUDGET_SETTINGS`) included, the hardware and bookkeeping settings aside.
-    ``shared_only``: a setting one side lacks (an older run.json) is not compared."""
-    changes = []
-    for section, values in new.items():
-        if not isinstance(values, dict):
-            if section in {"source", "demo_losses"} or (shared_only and section not in old):
-                continue
-            if old.get(section) != values:
-                changes.append((section, old.get(section), values))
-            continue
-        for key, value in values.items():
-            known = isinstance(old.get(section), dict) and key in old[section]
-            if (section, key) in _MUTABLE_SETTINGS or (shared_only and not known):
-                continue
-            old_value = (old.get(section) or {}).get(key)
-            if isinstance(old_value, list) and isinstance(value, tuple):
-                old_value = tuple(old_value)  # JSON has no tuples
-            if old_value != value:
-                changes.append((f"{section}.{key}", old_value, value))
-    return changes
-
-
-def _check_same_protocol(
-    path: Path, old: dict, new: dict, raise_budget: bool = False
-) -> dict[str, list[int]]:
-    """Refuse ``new`` unless it has ``old``'s result-changing settings (budgets may rise with
-    ``raise_budget``); returns the budgets raised (``{"study.n_trials": [5, 8]}``)."""
-    budgets = {f"{section}.{key}" for section, key in BUDGET_SETTINGS}
-    differences, raised, lowered = [], {}, []
-    for name, old_value, value in setting_changes(old, new):
-        if name in budgets and raise_budget and value > old_value:
-            raised[name] = [old_value, value]
-            continue
-        differences.append(name if "." not in name else f"{name}: {old_value!r} -> {value!r}")
-        if name in budgets and value < old_value:
-            lowered.append(f"--set {name}={old_value}")
-    if differences:
-        raise ConfigError(
-            f"{path} was created with other settings ({'; '.join(differences)}); "
-            + _how_to_resume(differences, lowered, raise_budget)
-        )
-    return raised
-
-
-def _how_to_resume(differences: list[str], lowered: list[str], raise_budget: bool) -> str:
-    """The fix of a refused change of settings."""
-    budgets = {f"{section}.{key}:" for section, key in BUDGET_SETTINGS}
-    only_budgets = all(change.split()[0] in budgets for change in differences)
-    if lowered:
-        return (
-            f"a run's budget is never lowered (its losses were searched and retrained under "
-            f"it): resume with {' '.join(lowered)}, or use a new --run-dir"
-        )
-    if only_budgets and not raise_budget:
-        return (
-            "a run's budget is the same for all its losses; to raise it for all of them, add "
-            f"{RAISE_BUDGET_FLAG}, or resume with the recorded values or a new --run-dir"
-        )
-    return "use a new --run-dir, or the original settings to resume"

@@ -164,8 +164,14 @@ def test_the_dataset_is_named_as_registered_so_its_protocol_entry_applies():
 def test_every_shipped_protocol_names_registered_datasets_only():
     from benchmark.cli._common import load_registered_protocol
     from benchmark.config import available_protocols
+    from benchmark.errors import ConfigError
+    from benchmark.models.timm_trunk import timm_available
 
     for name in available_protocols():
+        if name == "mlrc-vit" and not timm_available():  # its trunk is timm's: one clear line
+            with pytest.raises(ConfigError, match=r"needs the optional timm package: pip"):
+                load_registered_protocol(name, None)
+            continue
         assert load_registered_protocol(name, None).dataset
 
 

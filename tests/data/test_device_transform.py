@@ -42,6 +42,7 @@ from benchmark.data.device_transform import (
     collate_fn_of,
     device_transform_of,
 )
+from benchmark.data.transforms import device_transform_of_pipeline
 from benchmark.engine import LossBundle, Trainer
 from benchmark.engine.train_loader import build_train_loader
 from benchmark.models import build_model
@@ -287,3 +288,19 @@ def test_a_demo_fold_trains_bitwise_as_on_the_float_batches(tmp_path, monkeypatc
     assert device_transform_of(train) is None  # the second fit read float batches
     assert len(uint8_curve) == 4 and uint8_curve == float_curve  # every loss and MAP@R value
     assert all(torch.equal(uint8_weights[k], float_weights[k]) for k in float_weights)
+
+
+def test_a_trunk_mean_and_std_finish_bitwise_as_to_tensor_and_normalize():
+    """``data.transform: trunk`` (a registered trunk's mean/std): uint8 pixels finished on the
+    device are bitwise torchvision's float pipeline of before."""
+    mean, std = (0.1, 0.2, 0.3), (0.5, 0.25, 0.125)
+    data = DataConfig(transform="trunk", resize=40, image_size=24)
+    _, evaluation = build_transforms(data, trunk_mean_std=(mean, std))
+    generator = torch.Generator().manual_seed(2)
+    pixels = torch.randint(0, 256, (30, 40, 3), dtype=torch.uint8, generator=generator).numpy()
+    image = Image.fromarray(pixels)
+    reference = T.Compose([T.Resize(40), T.CenterCrop(24), T.ToTensor(), T.Normalize(mean, std)])(
+        image
+    )
+    finish = device_transform_of_pipeline(evaluation)
+    assert torch.equal(finish.one(evaluation(image)), reference)

@@ -3,13 +3,12 @@ optional libraries (a test that needs one skips without it, and fails in CI)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
 
+import extra_checks
 from run_helpers import load_study, set_args
-from service_checks import need_service
 
 from benchmark.cli import main
 from benchmark.store import trial_attrs
@@ -44,12 +43,9 @@ def run_tiny(run_dir: Path, overrides: list[str], *extra: str) -> None:
 
 
 def need_extra(module: str, extra: str = "trackers") -> None:
-    """Skip (fail in CI) when the tracker library ``module`` is not installed."""
-    need_service(
-        module,
-        importlib.util.find_spec(module) is not None,
-        f"pip install -e '.[{extra}]' (CI installs it)",
-    )
+    """Skip (fail where MLRC_REQUIRE_EXTRAS=1, as in CI) when the tracker library ``module`` is
+    not installed."""
+    extra_checks.need_extra(module, extra)
 
 
 def fold_curves(run_dir: Path) -> dict[str, list[dict[str, Any]]]:
