@@ -35,7 +35,7 @@ from benchmark.report.page_template import note, page, section
 from benchmark.report.sources import ResultsSource, run_identity
 from benchmark.report.study_trials import NO_STUDY_DATA, loss_studies, read_run_trials
 from benchmark.report.table_model import TableDocument
-from benchmark.store.run_cost import run_cost
+from benchmark.store.run_cost import cost_of_run
 from benchmark.store.run_directory import RunDirectory, code_version
 
 INDEX = "index.html"
@@ -189,7 +189,7 @@ def _cost_body(source: ResultsSource, trials: dict | str, displays: dict[str, st
     if isinstance(trials, str):
         return note(f"cost unknown: {trials}")
     try:
-        return cost_html(run_cost(RunDirectory(source.run_dir), trials=trials), displays)
+        return cost_html(cost_of_run(RunDirectory(source.run_dir), trials=trials), displays)
     except BenchmarkError as exc:
         return note(f"cost unknown: {exc}")
 

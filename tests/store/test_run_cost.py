@@ -23,7 +23,7 @@ from benchmark.config import load_protocol
 from benchmark.engine import FitDirectory, FitResult
 from benchmark.io import atomic_write_json
 from benchmark.store import trial_attrs
-from benchmark.store.run_cost import run_cost
+from benchmark.store.run_cost import cost_of_run
 from benchmark.store.run_directory import RunDirectory
 from benchmark.store.storage import open_storage
 from benchmark.store.study_state import study_name
@@ -99,7 +99,7 @@ def run_dir(tmp_path) -> RunDirectory:
 
 
 def test_spent_left_and_eta_per_stage_and_loss(run_dir):
-    cost = run_cost(run_dir, now=NOW).to_json()
+    cost = cost_of_run(run_dir, now=NOW).to_json()
     mfcwms, cwms = cost["losses"]
     assert (mfcwms["loss"], cwms["loss"]) == ("mfcwms", "cwms")
     study, retrain = mfcwms["stages"]
@@ -136,7 +136,7 @@ def test_nothing_runs_without_a_fresh_heartbeat_or_a_recent_file(run_dir):
     later = NOW + 3600  # the demo's grace period is 300 s
     for path in run_dir.path.rglob("last.pt"):
         os.utime(path, (NOW, NOW))
-    total = run_cost(run_dir, now=later).to_json()["total"]
+    total = cost_of_run(run_dir, now=later).to_json()["total"]
     assert total["running"] == 0 and total["eta_seconds"] is None
     assert total["device_hours_left"] > 0
 
@@ -152,7 +152,7 @@ def test_pruning_prices_the_trials_left_at_the_folds_finished_trials_trained(tmp
     )
     _add(study, 0.1, [10.0] * 4)
     _add(study, 0.2, [10.0] * 2, state=TrialState.PRUNED)
-    stage = run_cost(run_dir, now=NOW).to_json()["losses"][0]["stages"][0]
+    stage = cost_of_run(run_dir, now=NOW).to_json()["losses"][0]["stages"][0]
     assert stage["trainings_left"] == pytest.approx(4 * 3.0)  # 4 trials at (4 + 2) / 2 folds
 
 
