@@ -41,7 +41,6 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def _status(args: argparse.Namespace) -> int:
     from benchmark.errors import ConfigError
-    from benchmark.stages.pipeline import resolve_losses
     from benchmark.store.run_cost import cost_of_run, format_run_cost
     from benchmark.store.run_directory import RunDirectory
 
@@ -50,6 +49,8 @@ def _status(args: argparse.Namespace) -> int:
     run_dir = RunDirectory(args.run_dir.absolute())
     losses = None
     if args.losses is not None:
+        from benchmark.stages.pipeline import resolve_losses  # the loss registry: torch
+
         config, _ = run_dir.attach(args.storage)
         losses = resolve_losses(args.losses, config)
     cost = cost_of_run(

@@ -15,26 +15,9 @@ import torch
 from pytorch_metric_learning import losses as pml_losses
 from pytorch_metric_learning import regularizers as pml_regularizers
 
+from benchmark.config.reference_methods import MLRC2020_METHODS  # noqa: F401  (re-exported)
 from benchmark.losses._registry import register_loss
 from benchmark.losses.pml_wrappers import MLRCSparseCentersRegularizer, NormalizedEmbeddingsLoss
-
-MLRC2020_METHODS = (
-    "contrastive",
-    "triplet",
-    "ntxent",
-    "proxy_nca",
-    "margin",
-    "margin_per_class",
-    "normalized_softmax",
-    "cosface",
-    "arcface",
-    "fastap",
-    "snr_contrastive",
-    "multi_similarity",
-    "multi_similarity_miner",
-    "soft_triple",
-)
-"""MLRC's 14 methods, in the row order of its tables."""
 
 
 @register_loss("triplet", display="Triplet", kind="pair")

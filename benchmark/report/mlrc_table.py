@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchmark.losses import MLRC2020_METHODS
+from benchmark.config.reference_methods import MLRC2020_METHODS
 from benchmark.report.labels import (
     OWN_PARAMS_SOURCES,
     UNTRAINED,

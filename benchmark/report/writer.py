@@ -204,6 +204,8 @@ def _main_table(documents: list[TableDocument]) -> str:
 def _run_figures(
     results: Sequence[ResultsSource], out_dir: Path, confidence: float
 ) -> list[FigureOutcome]:
+    if all(source.run_dir is None for source in results):
+        return []  # results files only: no run directory to draw from
     # matplotlib (and the Optuna storage) are imported only when figures are drawn.
     from benchmark.report.learning_curves import learning_curve_figure
     from benchmark.report.optuna_figures import optuna_figures

@@ -43,7 +43,6 @@ from benchmark.io import (
     read_text_checked,
     split_torn_csv,
 )
-from benchmark.losses import get_loss_spec
 from benchmark.store.result_fields import (
     budget_text,
     canonical_json,
@@ -322,6 +321,8 @@ def display_of(loss: str) -> str:
     baseline's, else the name itself (a loss whose plugin is not loaded)."""
     if loss == UNTRAINED:
         return UNTRAINED_DISPLAY
+    from benchmark.losses import get_loss_spec  # the loss registry loads torch: only if asked
+
     try:
         return get_loss_spec(loss).display
     except UnknownLossError:
