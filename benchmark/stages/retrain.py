@@ -19,8 +19,9 @@ from benchmark.io import atomic_write_text
 from benchmark.losses import get_loss_spec
 from benchmark.search.context import StudyContext
 from benchmark.search.fixed_params import fixed_params
+from benchmark.search.seeds import retrain_seed
 from benchmark.search.study_factory import best_params, load_study
-from benchmark.stages.repeats import FoldOutcome, repeats_to_run, retrain_seed, run_repeats
+from benchmark.stages.repeats import FoldOutcome, repeats_to_run, run_repeats
 from benchmark.store.results_file import SEARCHED, ResultsFile
 from benchmark.store.study_state import budget_state
 
@@ -56,7 +57,7 @@ def run_retrain(context: StudyContext, loss: str, repeats: list[int] | None = No
     cv = context.cross_validation
 
     def trained_fold(repeat: int, fold: int) -> FoldOutcome:
-        seed = retrain_seed(context, repeat, fold)
+        seed = retrain_seed(context.config.retrain.seed_offset, repeat, fold)
         fold_dir = context.run_dir.retrain_fold_dir(loss, repeat, fold)
         trained = cv.train_fold(loss, params, cv.folds[fold], seed, fold_dir, keep_checkpoint=True)
         embeddings = cv.test_embeddings(trained.model, fold_dir)

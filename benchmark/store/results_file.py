@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,14 @@ ROW_KEY = (
     "metric",
     "repeat",
 )
+MODE_SINGLE, MODE_SEPARATED, MODE_CONCATENATED = "single", "separated", "concatenated"
+MODES = (MODE_SINGLE, MODE_SEPARATED, MODE_CONCATENATED)
+"""The ``mode`` of a result: one model (the traditional protocol), the mean of the folds'
+models (MLRC's separated), or their embeddings concatenated (MLRC's concatenated)."""
+MAP_AT_R, PRECISION_AT_1, R_PRECISION = "map_at_r", "precision_at_1", "r_precision"
+METRIC_NAMES = (MAP_AT_R, PRECISION_AT_1, R_PRECISION)
+"""The ``metric`` of a result, as :mod:`benchmark.engine.retrieval_metrics` names them (also
+the order of Tables 7-9); the traditional protocol adds ``recall_at_<K>``."""
 ORIGIN = "origin"
 """A column the reader adds: the file each row came from (for error messages)."""
 SEARCHED = "search"
@@ -167,6 +176,16 @@ class ResultsFile:
         for loss, repeat in zip(rows["loss"], rows["repeat"], strict=True):
             repeats.setdefault(str(loss), set()).add(int(repeat))
         return repeats
+
+    def missing_repeats(
+        self, config: ProtocolConfig, losses: Iterable[str]
+    ) -> dict[str, list[int]]:
+        """loss -> the repeats of ``config.retrain.repeats`` still to retrain, from one read: not
+        whole in the file, or searched under another budget than ``config``'s (a raised
+        ``study.n_trials`` retrains them)."""
+        done = self.completed_repeats_by_loss(config.study.search_budget)
+        every = range(config.retrain.repeats)
+        return {loss: [r for r in every if r not in done.get(loss, set())] for loss in losses}
 
     def append(self, rows: list[dict[str, Any]]) -> int:
         """Add rows; the rows of a (loss, repeat, ablation setting) already present are not
