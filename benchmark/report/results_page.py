@@ -38,7 +38,7 @@ from benchmark.report.table_model import TableDocument
 from benchmark.store.run_cost import cost_of_run
 from benchmark.store.run_directory import RunDirectory, code_version
 
-INDEX = "index.html"
+PAGE_FILE = "index.html"
 TABLES_DIR = "tables"
 FIGURES_DIR = "figures"
 STUDIES_DIR = "studies"
@@ -86,7 +86,7 @@ def write_results_page(
         f"Written by <code>mlrc tables --html</code> (mlrc-benchmark "
         f"{escape(code_version())}). A static page: no script, nothing fetched from a network."
     )
-    index = html_dir / INDEX
+    index = html_dir / PAGE_FILE
     atomic_write_text(
         index, page(_title(sources), _subtitle(sources), nav, "\n".join(body), footer)
     )
