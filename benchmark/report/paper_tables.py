@@ -37,13 +37,8 @@ from benchmark.report.labels import (
 )
 from benchmark.report.stats_table import Axis, build_stats_table, loss_row_label
 from benchmark.report.table_model import TableDocument
-from benchmark.store.results_file import (
-    MAP_AT_R,
-    MODE_CONCATENATED,
-    MODE_SEPARATED,
-    MODE_SINGLE,
-    ablation_settings,
-)
+from benchmark.store.result_fields import ablation_settings
+from benchmark.store.results_file import MAP_AT_R, MODE_CONCATENATED, MODE_SEPARATED, MODE_SINGLE
 
 MAIN_MODES = (MODE_SEPARATED, MODE_CONCATENATED)
 TABLE1_STEM = "table1"

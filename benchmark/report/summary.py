@@ -9,13 +9,8 @@ import pandas as pd
 
 from benchmark.report.labels import BEST_EPOCH
 from benchmark.report.stats import confidence_interval, sample_std
-from benchmark.store.results_file import (
-    MODE_SINGLE,
-    ROW_KEY,
-    UNTRAINED,
-    best_epoch_of,
-    finite_rows,
-)
+from benchmark.store.result_fields import best_epoch_of
+from benchmark.store.results_file import MODE_SINGLE, ROW_KEY, UNTRAINED, finite_rows
 
 # What identifies a cell: a result's key without its repeat (the repeats of a cell are
 # summarised), and the loss's label beside the loss.

@@ -97,12 +97,10 @@ ROW_KEY = (
 )
 MODE_SINGLE, MODE_SEPARATED, MODE_CONCATENATED = "single", "separated", "concatenated"
 MODES = (MODE_SINGLE, MODE_SEPARATED, MODE_CONCATENATED)
-"""The ``mode`` of a result: one model (the traditional protocol), the mean of the folds'
-models (MLRC's separated), or their embeddings concatenated (MLRC's concatenated)."""
+"""A result's ``mode``: one model, the folds' models' mean, or their embeddings joined."""
 MAP_AT_R, PRECISION_AT_1, R_PRECISION = "map_at_r", "precision_at_1", "r_precision"
 METRIC_NAMES = (MAP_AT_R, PRECISION_AT_1, R_PRECISION)
-"""The ``metric`` of a result, as :mod:`benchmark.engine.retrieval_metrics` names them (also
-the order of Tables 7-9); the traditional protocol adds ``recall_at_<K>``."""
+"""A result's ``metric`` (engine.retrieval_metrics's names; traditional adds recall_at_<K>)."""
 ORIGIN = "origin"
 """A column the reader adds: the file each row came from (for error messages)."""
 SEARCHED = "search"
@@ -161,9 +159,6 @@ class ResultsFile:
         if not self.path.is_file():
             return normalize_rows(pd.DataFrame(columns=COLUMNS), str(self.path))
         return read_results_csv(self.path)
-
-    def completed_repeats(self, loss: str, n_trials: int | None = None) -> set[int]:
-        return self.completed_repeats_by_loss(n_trials).get(loss, set())
 
     def completed_repeats_by_loss(self, n_trials: int | None = None) -> dict[str, set[int]]:
         """The whole repeats in the file of every loss, from one read (``{loss: {0, 1}}``);
@@ -361,19 +356,6 @@ def check_unique(rows: pd.DataFrame) -> None:
         f"the result ({what}) appears more than once, in {where}; pass each run once "
         "(a result counted twice would bias the mean and narrow the interval)"
     )
-
-
-def ablation_settings(ablation_value: str) -> dict[str, object]:
-    """The ablated settings of a row (``{}`` for a normal row)."""
-    return json.loads(ablation_value) if ablation_value else {}
-
-
-def best_epoch_of(best_epochs: str) -> float | None:
-    """The early-stopped epoch of a row: the mean over its fold models, None when unknown."""
-    if not best_epochs:
-        return None
-    epochs = json.loads(best_epochs)
-    return sum(epochs) / len(epochs) if epochs else None
 
 
 def _describe_row(row: pd.Series) -> str:

@@ -48,9 +48,8 @@ def test_a_repeat_is_never_written_twice(tmp_path, tiny_overrides):
     results.append(_rows(config, "mfcwms", 0, 0.25))
     results.append(_rows(config, "mfcwms", 0, 0.99) + _rows(config, "mfcwms", 1, 0.3))
     rows = results.read()
-    assert results.completed_repeats("mfcwms") == {0, 1}
+    assert results.completed_repeats_by_loss() == {"mfcwms": {0, 1}}
     assert rows.loc[rows["repeat"] == 0, "value"].tolist() == [0.25, pytest.approx(0.35)]
-    assert results.completed_repeats("cwms") == set()
 
 
 def test_completed_repeats_of_every_loss_from_one_read(tmp_path, tiny_overrides):
@@ -108,7 +107,7 @@ def test_a_malformed_results_file_is_one_error_and_is_not_rewritten(tmp_path, ti
     broken = results.path.read_text().replace(",0,separated,", ",x,separated,", 1)
     results.path.write_text(broken)
     with pytest.raises(ResultsError, match=r"results.csv, line 2: column 'repeat' must be"):
-        results.completed_repeats("mfcwms")
+        results.completed_repeats_by_loss()
     with pytest.raises(ResultsError, match="column 'repeat'"):
         results.append(_rows(config, "cwms", 0, 0.5))
     assert results.path.read_text() == broken
