@@ -15,7 +15,6 @@ import torch
 from pytorch_metric_learning import losses as pml_losses
 from pytorch_metric_learning import regularizers as pml_regularizers
 
-from benchmark.config.reference_methods import MLRC2020_METHODS  # noqa: F401  (re-exported)
 from benchmark.losses._registry import register_loss
 from benchmark.losses.pml_wrappers import MLRCSparseCentersRegularizer, NormalizedEmbeddingsLoss
 

@@ -6,9 +6,9 @@ import optuna
 import pytest
 import torch
 
+from benchmark.config.reference_methods import MLRC2020_METHODS
 from benchmark.errors import UnknownLossError
 from benchmark.losses import (
-    MLRC2020_METHODS,
     build_loss,
     get_loss_spec,
     list_losses,
