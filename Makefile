@@ -1,7 +1,8 @@
 # Two commands set everything up on a fresh machine:
 #   make demo   - creates .venv, installs, runs the MLRC protocol on the embedded synthetic dataset
-#   make test   - creates .venv, installs, runs ruff (lint and format), the import contract and
-#                 the test suite (which builds the documentation site with `mkdocs build --strict`)
+#   make test   - creates .venv, installs, runs ruff (lint and format), the import contract, mypy
+#                 on benchmark/ and the test suite (which builds the documentation site with
+#                 `mkdocs build --strict`)
 #   make docs   - builds the documentation site into site/ (offline)
 PYTHON ?= python3
 VENV := .venv
@@ -48,6 +49,7 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest
 
 demo: $(STAMP)
@@ -95,6 +97,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/python -m mypy
 
 clean-runs:
 	rm -rf results/runs

@@ -142,7 +142,7 @@ def file_lock(path: Path, timeout: float | None = None) -> Iterator[None]:
             slot.depth -= 1
         return
     deadline = None if timeout is None else time.monotonic() + timeout
-    if not slot.mutex.acquire(timeout=-1 if deadline is None else max(timeout, 0)):
+    if not slot.mutex.acquire(timeout=-1 if timeout is None else max(timeout, 0)):
         raise LockTimeout(f"{path} is held by another thread of this process")
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -334,4 +334,4 @@ def describe_filesystem_outage(error: OSError, place: Path | None = None) -> str
     path = error.filename if error.filename is not None else place
     where = f"cannot write {path}" if path is not None else "cannot write a file"
     reason = error.strerror or os.strerror(error.errno or 0)
-    return f"{where}: {reason}; {FILESYSTEM_OUTAGES[error.errno]}"
+    return f"{where}: {reason}; {FILESYSTEM_OUTAGES[error.errno or 0]}"

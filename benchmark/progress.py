@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sized
 from typing import Any, TypeVar
 
 from tqdm import tqdm
@@ -135,7 +135,7 @@ def tracked(
     ``options`` are :class:`Progress`'s (``logger`` is required); ``total`` defaults to
     ``len(items)``.
     """
-    if total is None and hasattr(items, "__len__"):
+    if total is None and isinstance(items, Sized):
         total = len(items)
     with Progress(description, total, **options) as progress:
         for item in items:

@@ -42,6 +42,7 @@ PUBLIC_PACKAGES = (
     "stages",
     "report",
     "cluster",
+    "tracking",
 )
 CPU_TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
 

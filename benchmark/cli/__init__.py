@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+from typing import Any
 
 from benchmark.cli import (
     ablate,
@@ -91,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(sig, handler)
 
 
-def _stop_on_signals() -> dict[int, object]:
+def _stop_on_signals() -> dict[int, Any]:
     """SIGTERM and SIGUSR1 (a Slurm time limit, preemption or cancel) stop every command the way
     Ctrl-C does: finished work is saved, a worker hands its trial back, and the exit status is
     130. (Without this, SIGUSR1 killed retrain, ablation and tables jobs on the spot.) Returns
@@ -102,7 +103,7 @@ def _stop_on_signals() -> dict[int, object]:
             signal.signal(sig, signal.SIG_IGN)
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
-    previous = {}
+    previous: dict[int, Any] = {}
     for sig in (signal.SIGTERM, signal.SIGUSR1):
         try:
             previous[sig] = signal.signal(sig, stop)

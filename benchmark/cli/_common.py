@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchmark.cli._logging import add_verbosity_arguments
+
+if TYPE_CHECKING:
+    from benchmark.config.ablation_grids import AblationPlan
+    from benchmark.config.sections import ProtocolConfig
+    from benchmark.tracking.settings import TrackerRequest
 
 EXAMPLES: dict[str, str] = {
     "run": "mlrc run --protocol demo --losses contrastive,mfcwms --set study.n_trials=8",
@@ -47,7 +52,10 @@ def add_command(
     is the help text unless ``options`` (passed to ``add_parser``) give another, or None."""
     options = {"description": help_text, **options}
     parser = commands.add_parser(
-        name.split()[-1], help=help_text, epilog="example: " + EXAMPLES[name], **options
+        name.split()[-1],
+        help=help_text.replace("%", "%%"),  # argparse %-formats help texts ("95% interval")
+        epilog="example: " + EXAMPLES[name],
+        **options,
     )
     parser.set_defaults(handler=handler)
     add_verbosity_arguments(parser, subcommand=True)
@@ -108,6 +116,36 @@ def add_run_dir_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
 
+def add_tracker_arguments(parser: argparse.ArgumentParser, recorded: bool = False) -> None:
+    """--tracker and --tracking-uri: the experiment tracker every fold training is logged to."""
+    scope = (
+        "for this process (default: the tracker the run recorded)"
+        if recorded
+        else "recorded in run.json for every process of the run; none turns it off"
+    )
+    parser.add_argument(
+        "--tracker",
+        default=None,
+        metavar="NAME",
+        help=f"log each fold training to mlflow, tensorboard, wandb or a plugin's tracker, {scope}",
+    )
+    parser.add_argument(
+        "--tracking-uri",
+        default=None,
+        metavar="URI",
+        help="where the tracker logs, e.g. http://127.0.0.1:5000 for an mlflow server "
+        "(default: a store in the run directory, tracking/<tracker>/)",
+    )
+
+
+def tracker_request(args: argparse.Namespace) -> TrackerRequest:
+    """The --tracker/--tracking-uri of ``args`` as a
+    :class:`~benchmark.tracking.settings.TrackerRequest`."""
+    from benchmark.tracking.settings import TrackerRequest
+
+    return TrackerRequest(args.tracker, args.tracking_uri)
+
+
 def load_recorded_plugins(run_dir: Path | None) -> None:
     """Import the plugins an existing run directory recorded (its losses and datasets), so
     that resuming it needs no --plugin again; nothing for a new or absent one."""
@@ -117,14 +155,18 @@ def load_recorded_plugins(run_dir: Path | None) -> None:
         RunDirectory(Path(run_dir)).load_plugins()
 
 
-def load_config(args: argparse.Namespace, extra_overrides: list[str] = ()):
+def load_config(args: argparse.Namespace, extra_overrides: Sequence[str] = ()) -> ProtocolConfig:
     """The protocol named by --protocol/--dataset with --root, --set (and ``extra_overrides``
-    from other flags) applied."""
+    from other flags) applied. Its ``losses:`` section is checked against the loss registry
+    (once plugins are loaded) by ``StudyContext.create``, and by the commands that make no
+    context (:func:`check_ablation_points`, ``slurm submit``)."""
     overrides = [*args.overrides, *extra_overrides, *root_override(args.root)]
     return load_registered_protocol(args.protocol, args.dataset, overrides)
 
 
-def load_registered_protocol(protocol: str, dataset: str | None, overrides: list[str] = ()):
+def load_registered_protocol(
+    protocol: str, dataset: str | None, overrides: Sequence[str] = ()
+) -> ProtocolConfig:
     """The protocol ``protocol`` for ``dataset`` (its name as registered: ``SOP`` -> ``sop``),
     with its dataset names checked against the dataset registry, plugins' datasets included."""
     from benchmark.config import load_protocol
@@ -138,6 +180,53 @@ def load_registered_protocol(protocol: str, dataset: str | None, overrides: list
 def root_override(root: str | None) -> list[str]:
     """--root as a protocol override (``data.root=...``), or nothing when it is not given."""
     return [] if root is None else [f"data.root={root}"]
+
+
+def check_ablation_points(
+    args: argparse.Namespace, base: ProtocolConfig, plan: AblationPlan, losses: list[str]
+) -> None:
+    """Every grid point's protocol (``base`` with --values applied), checked like any protocol, before a
+    point is listed or trained: a value out of range is one line naming the point."""
+    from benchmark.config.ablation_grids import point_config
+    from benchmark.errors import ConfigError
+    from benchmark.search.loss_settings import check_loss_settings
+
+    overrides = [*args.overrides, *root_override(args.root)]
+    for slug, setting in plan.points:
+        try:
+            config = point_config(
+                args.protocol, base.dataset, overrides, plan.ablation, setting, losses
+            )
+            check_loss_settings(config)
+        except ConfigError as exc:
+            raise type(exc)(f"ablation {plan.ablation.name}, point {slug}: {exc}") from None
+
+
+def ablation_loss_selection(selection: str | None, plan: AblationPlan) -> str:
+    """--losses as given (an empty one included, which names no loss and is refused), else
+    the losses the ablation compares."""
+    return ",".join(plan.ablation.losses) if selection is None else selection
+
+
+def check_writable(path: Path, option: str, folder: bool = False) -> None:
+    """Refuse, before any work, an output ``path`` (a file, or a ``folder``) that cannot be
+    written: on a read-only filesystem or without permission, it would fail at the end."""
+    import os
+
+    from benchmark.errors import ConfigError
+
+    target = path if folder else path.parent
+    existing = target.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(f"{option} {path}: {existing} is a file; give a path in a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        read_only = os.statvfs(existing).f_flag & os.ST_RDONLY
+        why = "a read-only file system" if read_only else "no permission to write there"
+        raise ConfigError(
+            f"{option} {path}: cannot write to {existing} ({why}); give a writable path"
+        )
 
 
 NO_RESULT = 1

@@ -14,7 +14,7 @@ import importlib.util
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import ModuleType
 
 from tqdm import tqdm
@@ -49,7 +49,7 @@ def add_verbosity_arguments(parser: argparse.ArgumentParser, subcommand: bool = 
     )
 
 
-def log_level(verbose: int, quiet: bool, environ: dict[str, str] = os.environ) -> int:
+def log_level(verbose: int, quiet: bool, environ: Mapping[str, str] = os.environ) -> int:
     """The level of the package's loggers: -q or -v if given, else ``MLRC_LOG_LEVEL``, else
     INFO (warnings and progress lines)."""
     if quiet and verbose:

@@ -7,8 +7,10 @@ import logging
 from pathlib import Path
 
 from benchmark.cli._common import (
+    ablation_loss_selection,
     add_command,
     add_protocol_arguments,
+    check_ablation_points,
     load_config,
     no_result_status,
     root_override,
@@ -54,11 +56,12 @@ def _ablate(args: argparse.Namespace) -> int:
 
     base = load_config(args)
     plan = select_points(args.ablation, base, args.values, args.point)
+    losses = resolve_losses(ablation_loss_selection(args.losses, plan), base)
+    check_ablation_points(args, base, plan, losses)
     if args.list:
         for index, (slug, setting) in enumerate(plan.points):
             print(f"{index}  {slug}  {setting}")
         return 0
-    losses = resolve_losses(args.losses or ",".join(plan.ablation.losses), base)
     run_dir = RunDirectory(
         Path(args.run_dir or default_run_dir(base, plan.ablation.name)).resolve()
     )

@@ -6,8 +6,13 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from benchmark.cli._common import add_command, load_registered_protocol, root_override
+
+if TYPE_CHECKING:
+    from benchmark.config.sections import ProtocolConfig
+    from benchmark.data.fold_feasibility import BatchShape
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -87,7 +92,10 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="override a protocol value, e.g. --set data.cache_dir=/scratch/mlrc (repeatable)",
     )
     cache.add_argument(
-        "--workers", type=int, default=None, help="decoding processes (default: every core)"
+        "--workers",
+        type=int,
+        default=None,
+        help="decoding processes, 0: in this process (default: every core)",
     )
     cache.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
@@ -132,18 +140,20 @@ def _check(args: argparse.Namespace) -> int:
     from benchmark.config import load_protocol
     from benchmark.data import run_data_check
     from benchmark.errors import UnknownDatasetError
+    from benchmark.search.loss_settings import check_loss_settings
 
     try:
         config = load_registered_protocol(args.protocol, args.dataset, args.overrides)
     except UnknownDatasetError:  # the check reports it, in its own format (--json included)
         config = load_protocol(args.protocol, args.dataset, args.overrides)
+    check_loss_settings(config)  # the protocol's losses: section, as a run would check it
     shapes = _batch_shapes(config, args.losses)
     return run_data_check(
         config.dataset, args.root, as_json=args.json, config=config.data, shapes=shapes
     )
 
 
-def _batch_shapes(config, losses: str | None):
+def _batch_shapes(config: ProtocolConfig, losses: str | None) -> list[BatchShape]:
     """The batches of ``losses`` (default: the protocol's) under ``config``'s training."""
     from benchmark.data.fold_feasibility import batch_shapes
     from benchmark.losses import get_loss_spec
@@ -161,7 +171,13 @@ def _batch_shapes(config, losses: str | None):
 def _cache(args: argparse.Namespace) -> int:
     from benchmark.data import build_protocol_caches
     from benchmark.data.protocol_caches import ROLES, disk_usage
+    from benchmark.errors import ConfigError
 
+    if args.workers is not None and args.workers < 0:
+        raise ConfigError(
+            f"--workers must be >= 0 (decoding processes; 0 decodes in this process; leave it "
+            f"out for every core), got {args.workers}"
+        )
     if args.run_dir is not None:
         from benchmark.store.run_directory import RunDirectory
 

@@ -40,6 +40,8 @@ if TYPE_CHECKING:  # loaded when the command runs, not by `mlrc --help`
     import numpy as np
     import torch
 
+    from benchmark.engine.retrieval_metrics import KnnBackend
+
 # The demo protocol shrunk to seconds (the test suite's TINY_OVERRIDES are these).
 TINY_OVERRIDES = (
     "data.synthetic_classes=48",
@@ -156,7 +158,9 @@ def _separated_map_at_r(results_path: Path) -> dict[str, float]:
 
     rows = read_results_csv(results_path)
     rows = rows[(rows["mode"] == MODE_SEPARATED) & (rows["metric"] == MAP_AT_R)]
-    return {loss: float(np.mean(group["value"].to_numpy())) for loss, group in rows.groupby("loss")}
+    return {
+        str(loss): float(np.mean(group["value"].to_numpy())) for loss, group in rows.groupby("loss")
+    }
 
 
 def check_metrics_agree(device: torch.device, run_dir: Path | None = None) -> tuple[bool, str]:
@@ -166,7 +170,9 @@ def check_metrics_agree(device: torch.device, run_dir: Path | None = None) -> tu
     embedding_sets = {"random clustered": clustered_embeddings()}
     if run_dir is not None:
         embedding_sets.update(run_test_embeddings(run_dir))
-    backends = ["auto", "torch"] + (["faiss"] if faiss_searches_on(device) else [])
+    backends: list[KnnBackend] = ["auto", "torch"]
+    if faiss_searches_on(device):
+        backends.append("faiss")
     ok, parts = True, []
     for name, (embeddings, labels) in embedding_sets.items():
         reference = retrieval_metrics(embeddings, labels, device="cpu", knn="faiss")
@@ -204,6 +210,7 @@ def run_test_embeddings(run_dir: Path) -> dict[str, tuple[np.ndarray, np.ndarray
     import numpy as np
 
     from benchmark.engine import FitDirectory
+    from benchmark.engine.evaluation import eval_parts
     from benchmark.search.context import StudyContext
     from benchmark.store.run_directory import RunDirectory
 
@@ -215,7 +222,8 @@ def run_test_embeddings(run_dir: Path) -> dict[str, tuple[np.ndarray, np.ndarray
     ]
     if not cached:
         return {}
-    labels = StudyContext.attach(run_dir, progress=False).cross_validation.test_set.labels
+    test_set = StudyContext.attach(run_dir, progress=False).cross_validation.test_set
+    labels = eval_parts(test_set)[0].labels  # of the one-part test embeddings above
     name = "run test embeddings " + "/".join(cached[0].relative_to(run_dir).parts[1:4])
     return {name: (np.load(cached[0]), labels)}
 
@@ -236,7 +244,8 @@ def check_profile_train(device: torch.device, csv_path: Path) -> tuple[bool, str
 
 def summarize_train_rows(rows: list[dict[str, str]]) -> str:
     """The key numbers of a ``mlrc profile train`` CSV in one line."""
-    parts, projections = [], {}
+    parts: list[str] = []
+    projections: dict[str, list[str]] = {}
     for row in rows:
         kind, setting, count = row["measurement"], row["setting"], row["count"]
         if row["status"] != "ok":

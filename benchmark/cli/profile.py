@@ -5,8 +5,17 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from benchmark.cli._common import add_command, add_protocol_choice, load_registered_protocol
+from benchmark.cli._common import (
+    add_command,
+    add_protocol_choice,
+    check_writable,
+    load_registered_protocol,
+)
+
+if TYPE_CHECKING:
+    import torch
 
 _logger = logging.getLogger(__name__)
 
@@ -64,9 +73,10 @@ def register(commands: argparse._SubParsersAction) -> None:
 def _profile_losses(args: argparse.Namespace) -> int:
     from benchmark.profiling import format_profile_table, profile_losses, write_profile_csv
 
+    check_writable(args.csv, "--csv")
     kwargs = {
         "embedding_size": args.embedding_size,
-        "device": args.device,
+        "device": str(_profile_device(args.device)),
         "repeats": args.repeats,
         "num_threads": args.threads,
     }
@@ -78,8 +88,8 @@ def _profile_losses(args: argparse.Namespace) -> int:
         kwargs["batch_sizes"] = _counts(args.batch_sizes, "--batch-sizes", minimum=2)
     if args.num_classes:
         kwargs["num_classes"] = _counts(args.num_classes, "--num-classes", minimum=1)
-    if args.losses:
-        kwargs["losses"] = [name.strip() for name in args.losses.split(",") if name.strip()]
+    if args.losses is not None:
+        kwargs["losses"] = _names(args.losses, "--losses")
     rows = profile_losses(**kwargs)
     print(format_profile_table(rows))
     write_profile_csv(rows, args.csv)
@@ -151,8 +161,9 @@ def _register_train(profile_commands: argparse._SubParsersAction) -> None:
         "--pruning-saves",
         type=float,
         default=None,
-        help="projection: the fraction of study fold trainings pruning saves (default 0.23, "
-        "what wilcoxon:p_threshold=0.3 saved on the demo studies of docs/decisions.md)",
+        help="projection: the fraction of the study's training epochs pruning saves (default: "
+        "the saving mlrc profile pruners measured, in docs/guide/search.md; printed with its "
+        "source)",
     )
     train.add_argument(
         "--csv",
@@ -164,11 +175,13 @@ def _register_train(profile_commands: argparse._SubParsersAction) -> None:
 
 
 def _profile_train(args: argparse.Namespace) -> int:
-    from benchmark.profiling.projection import MEASURED_PRUNING_SAVES
+    from benchmark.profiling.projection import pruning_saving
     from benchmark.profiling.train import TrainProfileOptions, profile_training
     from benchmark.profiling.train_report import format_train_profile, write_train_profile_csv
 
+    check_writable(args.csv, "--csv")
     config = load_registered_protocol(args.protocol, args.dataset, args.overrides)
+    pruning_saves, pruning_source = pruning_saving(args.pruning_saves)
     options = TrainProfileOptions(
         device=_profile_device(args.device),
         network=args.network,
@@ -182,7 +195,8 @@ def _profile_train(args: argparse.Namespace) -> int:
         worker_cache=args.workers_cache,
         cores_per_device=args.cores_per_device,
         epochs_per_training=args.epochs_per_training,
-        pruning_saves=MEASURED_PRUNING_SAVES if args.pruning_saves is None else args.pruning_saves,
+        pruning_saves=pruning_saves,
+        pruning_source=pruning_source,
         plugins=tuple(args.plugin),
         progress=not args.no_progress,
     )
@@ -193,7 +207,7 @@ def _profile_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _profile_device(name: str):
+def _profile_device(name: str) -> torch.device:
     import torch
 
     from benchmark.engine import resolve_device
@@ -261,11 +275,12 @@ def _profile_samplers(args: argparse.Namespace) -> int:
         write_sampler_csv,
     )
 
+    check_writable(args.csv, "--csv")
     rows = compare_samplers(
         args.protocol,
         args.dataset,
         args.loss,
-        kinds=[kind.strip() for kind in args.samplers.split(",") if kind.strip()],
+        kinds=_names(args.samplers, "--samplers"),
         seeds=_counts(args.seeds, "--seeds"),
         workers=args.workers,
         overrides=args.overrides,
@@ -307,14 +322,18 @@ def _register_pruners(profile_commands: argparse._SubParsersAction) -> None:
 
 
 def _profile_pruners(args: argparse.Namespace) -> int:
-    from benchmark.profiling.pruner_comparison import compare_pruners, format_pruner_table
+    from benchmark.profiling.pruner_comparison import compare_pruners
+    from benchmark.profiling.pruner_table import format_pruner_table
 
+    check_writable(args.csv, "--csv")
+    if args.keep is not None:
+        check_writable(args.keep, "--keep", folder=True)
     rows = compare_pruners(
         args.protocol,
         args.dataset,
-        losses=_names(args.losses),
+        losses=_names(args.losses, "--losses"),
         seeds=_counts(args.seeds, "--seeds"),
-        pruners=_names(args.pruners),
+        pruners=_names(args.pruners, "--pruners"),
         overrides=args.overrides,
         work_dir=args.keep,
         csv_path=args.csv,
@@ -325,5 +344,10 @@ def _profile_pruners(args: argparse.Namespace) -> int:
     return 0
 
 
-def _names(text: str) -> list[str]:
-    return [item.strip() for item in text.split(",") if item.strip()]
+def _names(text: str, option: str) -> list[str]:
+    from benchmark.errors import ConfigError
+
+    names = [item.strip() for item in text.split(",") if item.strip()]
+    if not names:
+        raise ConfigError(f"{option} {text!r} names nothing; give comma-separated names")
+    return names

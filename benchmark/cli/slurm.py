@@ -5,14 +5,23 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from benchmark.cli._common import (
     EXAMPLES,
+    ablation_loss_selection,
     add_command,
     add_protocol_arguments,
+    add_tracker_arguments,
+    check_ablation_points,
     load_config,
     load_recorded_plugins,
+    tracker_request,
 )
+
+if TYPE_CHECKING:
+    from benchmark.cluster.ablation_plan import AblationRequest
+    from benchmark.config.sections import ProtocolConfig
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -31,6 +40,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         _submit,
     )
     add_protocol_arguments(submit)
+    add_tracker_arguments(submit)
     submit.set_defaults(protocol=None)  # demo, or traditional with --ablate (as mlrc ablate)
     submit.add_argument(
         "--losses", default=None, help="comma-separated loss names, 'all', or 'demo' (the default)"
@@ -94,6 +104,7 @@ def _submit(args: argparse.Namespace) -> int:
     from benchmark.cluster import load_cluster_profile, submit_sweep
     from benchmark.errors import ConfigError
     from benchmark.search.fixed_params import fixed_params
+    from benchmark.search.loss_settings import check_loss_settings
     from benchmark.stages.pipeline import resolve_losses
     from benchmark.store.run_directory import RunDirectory, default_run_dir
 
@@ -106,6 +117,7 @@ def _submit(args: argparse.Namespace) -> int:
     profile = load_cluster_profile(args.profile)
     load_recorded_plugins(args.run_dir)  # resuming a run needs no --plugin again
     config = load_config(args)
+    check_loss_settings(config)
     ablation = _ablation_request(args, config) if args.ablate else None
     losses = ablation.losses if ablation else resolve_losses(args.losses, config)
     for loss in losses if ablation is None else []:
@@ -122,6 +134,7 @@ def _submit(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         scripts_dir=args.scripts_dir.absolute() if args.scripts_dir else None,
         ablation=ablation,
+        tracker=tracker_request(args),
         raise_budget=args.raise_budget,
     )
     print(f"run directory: {run_dir.path}")
@@ -147,14 +160,15 @@ def _submit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ablation_request(args: argparse.Namespace, config):
+def _ablation_request(args: argparse.Namespace, config: ProtocolConfig) -> AblationRequest:
     """The grid of --ablate, and the protocol arguments every point job repeats."""
     from benchmark.cluster.ablation_plan import AblationRequest
     from benchmark.config.ablation_grids import select_points
     from benchmark.stages.pipeline import resolve_losses
 
     plan = select_points(args.ablate, config, args.values)
-    losses = resolve_losses(args.losses or ",".join(plan.ablation.losses), config)
+    losses = resolve_losses(ablation_loss_selection(args.losses, plan), config)
+    check_ablation_points(args, config, plan, losses)
     protocol_args = ["--protocol", args.protocol, "--dataset", config.dataset]
     if args.root is not None:
         protocol_args += ["--root", args.root]

@@ -5,15 +5,23 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from benchmark.cli._common import (
     add_command,
     add_protocol_arguments,
     add_run_dir_arguments,
+    add_tracker_arguments,
     load_config,
     load_recorded_plugins,
     no_result_status,
+    tracker_request,
 )
+
+if TYPE_CHECKING:
+    from benchmark.config.sections import ProtocolConfig
+    from benchmark.search.context import StudyContext
+    from benchmark.store.run_directory import RunDirectory
 
 _logger = logging.getLogger(__name__)
 
@@ -23,6 +31,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         commands, "run", "study -> retrain -> table for several losses on one dataset", _run
     )
     add_protocol_arguments(run)
+    add_tracker_arguments(run)
     run.add_argument(
         "--losses",
         default=None,
@@ -50,6 +59,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         _study,
     )
     add_protocol_arguments(study)
+    add_tracker_arguments(study)
     study.add_argument("--loss", required=True, help="the loss whose hyperparameters to search")
 
     worker = add_command(
@@ -59,11 +69,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         _worker,
     )
     add_run_dir_arguments(worker)
+    add_tracker_arguments(worker, recorded=True)
 
     retrain = add_command(
         commands, "retrain", "retrain the best parameters over the repeats and test them", _retrain
     )
     add_run_dir_arguments(retrain)
+    add_tracker_arguments(retrain, recorded=True)
     retrain.add_argument(
         "--repeat",
         type=int,
@@ -73,13 +85,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
 
 
-def _run_directory(args: argparse.Namespace, config):
+def _run_directory(args: argparse.Namespace, config: ProtocolConfig) -> RunDirectory:
     from benchmark.store.run_directory import RunDirectory, default_run_dir
 
     return RunDirectory(Path(args.run_dir or default_run_dir(config)).resolve())
 
 
-def _run_config(args: argparse.Namespace):
+def _run_config(args: argparse.Namespace) -> ProtocolConfig:
     """The protocol of --protocol/--dataset/--set, with --params-from and --search applied
     (an existing --run-dir's plugins loaded first: its datasets and losses are known)."""
     load_recorded_plugins(args.run_dir)
@@ -91,9 +103,11 @@ def _run_config(args: argparse.Namespace):
     return load_config(args, extra_overrides=overrides)
 
 
-def _created_context(args: argparse.Namespace, config, losses: list[str]):
-    """The run of ``config`` (from :func:`_run_config`) in --run-dir, created or resumed; folds
-    on which every trial of one of ``losses`` would fail are refused first."""
+def _created_context(
+    args: argparse.Namespace, config: ProtocolConfig, losses: list[str]
+) -> StudyContext:
+    """The run of ``config`` (from :func:`_run_config`) for ``losses`` in --run-dir, created
+    or resumed; folds on which every trial of one of ``losses`` would fail are refused first."""
     from benchmark.search.context import StudyContext
 
     run_dir = _run_directory(args, config)
@@ -103,16 +117,22 @@ def _created_context(args: argparse.Namespace, config, losses: list[str]):
         args.storage,
         args.plugin,
         progress=not args.no_progress,
+        tracker=tracker_request(args),
         raise_budget=args.raise_budget,
         losses=losses,
     )
 
 
-def _attached_context(args: argparse.Namespace):
+def _attached_context(args: argparse.Namespace) -> StudyContext:
     """The existing run of --run-dir, joined by a process started cold."""
     from benchmark.search.context import StudyContext
 
-    return StudyContext.attach(args.run_dir.resolve(), args.storage, progress=not args.no_progress)
+    return StudyContext.attach(
+        args.run_dir.resolve(),
+        args.storage,
+        progress=not args.no_progress,
+        tracker=tracker_request(args),
+    )
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -145,9 +165,12 @@ def _study(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
+    from benchmark.search.study_factory import require_joinable
     from benchmark.search.worker import run_worker
 
-    summary = run_worker(_attached_context(args), args.loss)
+    context = _attached_context(args)
+    require_joinable(context, args.loss, args.storage)
+    summary = run_worker(context, args.loss)
     _logger.info(
         "worker done: ran trials %s, diverged or unscored %s",
         summary.trials_run,

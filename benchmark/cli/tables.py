@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from benchmark.cli._common import add_command
+from benchmark.cli._common import add_command, check_writable
 
 DEFAULT_OUT = Path("results") / "tables"
 
@@ -79,6 +79,9 @@ def _tables(args: argparse.Namespace) -> int:
         raise ConfigError(f"--out {args.out} is a file; give a folder for the tables")
     if args.html is not None and args.html.exists() and not args.html.is_dir():
         raise ConfigError(f"--html {args.html} is a file; give a folder for the results page")
+    check_writable(args.out, "--out", folder=True)
+    if args.html is not None:
+        check_writable(args.html, "--html", folder=True)
     if args.confidence is not None and not 0 < args.confidence < 1:
         raise ConfigError(f"--confidence {args.confidence} must lie strictly between 0 and 1")
     listing = write_report(

@@ -246,10 +246,17 @@ def _check_values(profile: ClusterProfile) -> None:
         fail("array_throttle", "must be at least 1 (or null for no throttle)")
     if not 1 <= profile.signal_seconds <= 65535:
         fail("signal_seconds", "must lie in 1..65535 (Slurm's --signal limit)")
-    if not profile.mlrc:
-        fail("mlrc", "must name the command, e.g. mlrc or [python, -m, benchmark.cli]")
+    if not profile.mlrc or not all(word.strip() for word in profile.mlrc):
+        fail(
+            "mlrc",
+            f"{profile.mlrc!r} must name the command, without empty words, e.g. mlrc or "
+            "[python, -m, benchmark.cli]",
+        )
 
-    scopes = [("", profile), *((f"stages.{name}.", o) for name, o in profile.stages.items())]
+    scopes: list[tuple[str, ClusterProfile | StageOverrides]] = [
+        ("", profile),
+        *((f"stages.{name}.", o) for name, o in profile.stages.items()),
+    ]
     for prefix, scope in scopes:  # the profile's resources, then each stage's overrides
         if scope.gpus is not None and scope.gpus not in (0, 1):
             fail(
@@ -262,7 +269,7 @@ def _check_values(profile: ClusterProfile) -> None:
         problem = _time_problem(scope.time, profile.signal_seconds) if scope.time else None
         if problem:
             fail(f"{prefix}time", problem)
-        if scope.mem is not None and _MEMORY.match(scope.mem) is None:
+        if scope.mem is not None and _MEMORY.fullmatch(scope.mem) is None:
             fail(f"{prefix}mem", f"{scope.mem!r} is not a Slurm memory size such as 32G or 16000M")
         if scope.mem is not None and int(scope.mem.rstrip("KMGT")) == 0:
             fail(
@@ -278,7 +285,7 @@ def _check_values(profile: ClusterProfile) -> None:
             continue
         if not value.strip():
             fail(key, "is empty; remove the key or give a name")
-        if _NAME_SYNTAX[key.rsplit(".", 1)[-1]].match(value) is None:
+        if _NAME_SYNTAX[key.rsplit(".", 1)[-1]].fullmatch(value) is None:
             fail(
                 key,
                 f"{value!r} is not a Slurm name: letters, digits and _ . + - only"
@@ -289,11 +296,11 @@ def _check_values(profile: ClusterProfile) -> None:
             if any(c in option for c in "\n\r\0"):
                 fail(key, f"{option!r} holds a line break: an #SBATCH line cannot contain one")
     for key in profile.env:
-        if not _ENV_NAME.match(key):
-            fail(f"env.{key}", "is not a valid environment variable name (letters, digits, _)")
+        if not _ENV_NAME.fullmatch(key):
+            fail("env", f"{key!r} is not a valid environment variable name (letters, digits, _)")
     for key, options in _extra_sbatch_lists(profile):
         for option in options:
-            if not _SBATCH_OPTION.match(option):
+            if not _SBATCH_OPTION.fullmatch(option):
                 fail(
                     key,
                     f"{option!r} is not a long sbatch option such as '--constraint=a100' "

@@ -27,7 +27,8 @@ TEMPLATE_PATH = shipped_data_dir("slurm", "slurm") / "templates" / "job.sbatch"
 class _ScriptTemplate(string.Template):
     """``{{name}}`` placeholders, so bash's own ``$name`` and ``${...}`` pass through as is."""
 
-    pattern = r"\{\{(?:(?P<named>[a-z_]+)\}\}|(?P<braced>(?!))|(?P<escaped>(?!))|(?P<invalid>))"
+    # typeshed types the class attribute as the compiled pattern Template makes of this text
+    pattern = r"\{\{(?:(?P<named>[a-z_]+)\}\}|(?P<braced>(?!))|(?P<escaped>(?!))|(?P<invalid>))"  # type: ignore[assignment]
 
 
 # What a fit writes once it has finished: an attempt that wrote one made progress.

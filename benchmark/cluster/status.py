@@ -9,6 +9,7 @@ When Slurm does not answer, the progress is still shown, with a note.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -209,7 +210,7 @@ def _job_status(entry: LedgerEntry, states: list[TaskState]) -> JobStatus:
     )
 
 
-def _by_job(tasks) -> dict[str, list[TaskState]]:
+def _by_job(tasks: Iterable[TaskState]) -> dict[str, list[TaskState]]:
     grouped: dict[str, list[TaskState]] = {}
     for task in tasks:
         grouped.setdefault(task.job_id.split("_")[0], []).append(task)

@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from benchmark.cluster.ablation_plan import AblationRequest, plan_ablation
 from benchmark.cluster.cluster_profile import ClusterProfile
@@ -36,6 +37,8 @@ from benchmark.errors import ConfigError, SlurmError
 from benchmark.losses import get_loss_spec
 from benchmark.store.run_directory import RunDirectory
 from benchmark.store.storage import open_storage, without_password
+from benchmark.tracking.guarded_tracker import open_tracker
+from benchmark.tracking.settings import TrackerRequest, TrackerSettings, resolve_tracker
 
 
 @dataclass(frozen=True)
@@ -82,12 +85,16 @@ def submit_sweep(
     ablation: AblationRequest | None = None,
     slurm: Slurm | None = None,
     raise_budget: bool = False,
+    tracker: TrackerRequest | None = None,
 ) -> Submission:
     """Submit the jobs still needed for ``losses`` (or, with ``dry_run``, only write them);
     with ``ablation``, the grid points of that ablation instead of a sweep. ``raise_budget``
     records a raised budget in ``run.json`` (as ``mlrc run --raise-budget``): the jobs, which
-    read it there, search every loss further and retrain what changed."""
+    read it there, search every loss further and retrain what changed. ``tracker`` (over the
+    run's recorded one) is checked here and recorded in ``run.json``, where every job finds
+    it."""
     slurm = slurm or Slurm()
+    tracker_settings = _checked_tracker(run_dir, tracker)
     storage_url = without_password(storage_url or profile.storage)
     plugins = [_absolute(plugin) for plugin in plugins or []]
     if scripts_dir is not None and scripts_dir.exists() and not scripts_dir.is_dir():
@@ -99,8 +106,9 @@ def submit_sweep(
         context = SweepContext(run_dir, config, profile, storage_url, tuple(plugins))
         folder = scripts_dir or _fresh_dry_run_folder(run_dir)
         return _plan_and_write(context, losses, ablation, queue, folder, slurm, number=None)
+    recorded = None if tracker_settings is None else tracker_settings.to_dict()
     _check_before_submitting(
-        config, losses, run_dir, storage_url, plugins, slurm, ablation, raise_budget
+        config, losses, run_dir, storage_url, plugins, slurm, ablation, raise_budget, recorded
     )
     ledger = Ledger(run_dir)
     with ledger.submitting() as number:
@@ -171,11 +179,13 @@ def _check_before_submitting(
     slurm: Slurm,
     ablation: AblationRequest | None,
     raise_budget: bool = False,
+    tracker: dict[str, Any] | None = None,
 ) -> None:
     """Settings unlike the run's, a missing sbatch, a wrong dataset root, folds on which every
     trial of a loss would fail, or an unreachable database fail now, before any job is queued;
-    a sweep's settings are recorded in ``run.json``. The storage is opened with the URL the jobs
-    get (no password in it), so a job would reach it too."""
+    a sweep's settings, losses (and ``tracker``) are recorded in ``run.json`` (its workers may
+    then join those studies only). The storage is opened with the URL the jobs get (no password
+    in it), so a job would reach it too."""
     if ablation is None:
         run_dir.check_settings(config, raise_budget)  # a refused change fails first
     if not slurm.available():
@@ -188,7 +198,20 @@ def _check_before_submitting(
         kinds = {loss: get_loss_spec(loss).images_per_class for loss in losses}
         require_feasible(index, config, kinds)
         open_storage(storage_url, run_dir.journal_path)  # an unreachable database fails here
-        run_dir.initialise(config, plugins, storage_url, raise_budget)
+        run_dir.initialise(
+            config, plugins, storage_url, raise_budget, losses=losses, tracker=tracker
+        )
+
+
+def _checked_tracker(
+    run_dir: RunDirectory, request: TrackerRequest | None
+) -> TrackerSettings | None:
+    """The sweep's tracker (the request over the recorded one); an unknown name or a missing
+    library fails here, not in the jobs."""
+    settings = resolve_tracker(run_dir.recorded_tracker(), request)
+    if settings is not None:
+        open_tracker(settings, run_dir.tracking_dir(settings.name), str(run_dir.path))
+    return settings
 
 
 def _submit_in_order(
@@ -203,7 +226,7 @@ def _submit_in_order(
 ) -> list[SubmittedJob]:
     """sbatch every job after those it depends on; record each in the ledger, as submission
     ``number``, once accepted."""
-    submitted = []
+    submitted: list[SubmittedJob] = []
     job_ids = dict(active)
     for job in jobs:
         dependency = dependency_spec(job, job_ids)

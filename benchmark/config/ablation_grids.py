@@ -11,6 +11,7 @@ of its text; the defaults below bracket its published settings and ``--values`` 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -216,6 +217,9 @@ def _parse_values(ablation: Ablation, text: str) -> dict[str, list[Any]]:
 
 def _number(item: str, text: str) -> float:
     try:
-        return float(item)
+        number = float(item)
     except ValueError:
         raise ConfigError(f"--values {text!r}: {item!r} is not a number") from None
+    if not math.isfinite(number):
+        raise ConfigError(f"--values {text!r}: {item.strip()!r} is not a finite number")
+    return number

@@ -14,9 +14,15 @@ from typing import Any, Literal
 
 import yaml
 
+from benchmark.config.bounds import (
+    describe_problem,
+    reference_table,
+    relation_problems,
+    section_problems,
+    value_problem,
+)
 from benchmark.config.files import available_protocols, protocol_path, read_yaml
 from benchmark.config.sections import (
-    MAX_FOLDS,
     DataConfig,
     ModelConfig,
     ProtocolConfig,
@@ -96,7 +102,7 @@ def load_protocol(
         source=str(path),
         **sections,
     )
-    _check_values(config, path)
+    check_bounds(config, str(path), overridden=bool(overrides))
     return config
 
 
@@ -167,11 +173,17 @@ def _check_override(item: str, keys: list[str], value: Any) -> Any:
         if key not in names:
             section = ".".join(keys[:depth])
             raise ConfigError(f"--set {item}: unknown key '{key}' in {section}; allowed: {names}")
+        field = next(f for f in dataclasses.fields(hint) if f.name == key)
         hint = typing.get_type_hints(hint)[key]
     if isinstance(value, str) and float in (hint, *typing.get_args(hint)):
         with contextlib.suppress(ValueError):
             value = float(value)
-    coerce_value(value, hint, f"--set {item}")
+    checked = coerce_value(value, hint, f"--set {item}")
+    problem = None if dataclasses.is_dataclass(hint) else value_problem(field, checked)
+    if problem is not None:
+        raise ConfigError(
+            f"--set {item}: {describe_problem('.'.join(keys), field, checked, problem)}"
+        )
     return value
 
 
@@ -194,7 +206,7 @@ def coerce_value(value: Any, hint: Any, where: str) -> Any:
     bool, int, float, str); numbers become text for ``str``. Raises ConfigError naming ``where``."""
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _build_dataclass(hint, value, where)
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
@@ -241,36 +253,31 @@ def coerce_value(value: Any, hint: Any, where: str) -> Any:
     return value
 
 
-def _check_values(config: ProtocolConfig, path: Path) -> None:
-    checks = [
-        (config.data.n_folds >= 2, "data.n_folds must be at least 2"),
-        (config.data.n_folds <= MAX_FOLDS, f"data.n_folds must be at most {MAX_FOLDS}"),
-        (config.data.num_workers >= 0, "data.num_workers must be >= 0 (0: load in the process)"),
-        (config.training.batch_size >= 2, "training.batch_size must be at least 2"),
-        (config.training.iterations_per_epoch >= 0, "training.iterations_per_epoch must be >= 0"),
-        (config.training.patience_evaluations >= 0, "training.patience_evaluations must be >= 0"),
-        (all(k >= 1 for k in config.training.recall_at), "training.recall_at values must be >= 1"),
-        (config.training.eval_every_epochs >= 1, "training.eval_every_epochs must be >= 1"),
-        (config.training.patience_epochs >= 0, "training.patience_epochs must be >= 0"),
-        (config.training.max_epochs >= 1, "training.max_epochs must be >= 1"),
-        (config.study.n_trials >= 1, "study.n_trials must be >= 1"),
-        (config.retrain.repeats >= 1, "retrain.repeats must be >= 1"),
-        (0 < config.retrain.confidence < 1, "retrain.confidence must lie in (0, 1)"),
-        (config.model.embedding_size >= 1, "model.embedding_size must be >= 1"),
-        (0 < config.model.bn_momentum <= 1, "model.bn_momentum must lie in (0, 1]"),
-    ]
-    for ok, message in checks:
-        if not ok:
-            raise ConfigError(f"{path}: {message}")
+def check_bounds(config: ProtocolConfig, where: str, overridden: bool = False) -> None:
+    """Raise one ConfigError, prefixed by ``where``, for the first setting out of its bounds
+    (declared on the section's fields, :mod:`benchmark.config.bounds`) or the first broken
+    relation between two settings (``overridden``: --set items may have made it)."""
+    for key in _SECTIONS:
+        for problem in section_problems(getattr(config, key), key):
+            raise ConfigError(f"{where}: {problem}")
+    for problem in relation_problems(config):
+        raise ConfigError(f"{where}{' with its --set overrides' if overridden else ''}: {problem}")
 
 
 def protocol_from_dict(data: dict[str, Any], where: str = "run manifest") -> ProtocolConfig:
-    """Rebuild a resolved protocol (as written by :meth:`ProtocolConfig.to_dict`)."""
+    """Rebuild a resolved protocol (as written by :meth:`ProtocolConfig.to_dict`), checked like
+    a protocol file. Every section must be there: a missing one would silently read as its
+    defaults (a study budget of 50 trials, say), so it is refused."""
+    missing = [key for key in _SECTIONS if not isinstance(data.get(key), dict)]
+    if missing:
+        raise ConfigError(
+            f"{where}: its protocol lacks the section(s) {', '.join(missing)} (every run records "
+            "all of them); restore it from a copy, or start a new --run-dir"
+        )
     sections = {
-        key: _build_dataclass(cls, data.get(key) or {}, f"{where}: {key}")
-        for key, cls in _SECTIONS.items()
+        key: _build_dataclass(cls, data[key], f"{where}: {key}") for key, cls in _SECTIONS.items()
     }
-    return ProtocolConfig(
+    config = ProtocolConfig(
         name=data["name"],
         dataset=data["dataset"],
         losses=_loss_defaults(data.get(_LOSSES) or {}, f"{where}: losses"),
@@ -279,3 +286,10 @@ def protocol_from_dict(data: dict[str, Any], where: str = "run manifest") -> Pro
         source=data.get("source", ""),
         **sections,
     )
+    check_bounds(config, where)
+    return config
+
+
+def settings_reference() -> str:
+    """The Markdown reference of every protocol setting's bound (docs/guide/protocols.md)."""
+    return reference_table(_SECTIONS)

@@ -7,6 +7,7 @@ so the rule "test classes never reach a trial" is enforced here: trials only eve
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import numpy as np
 import torch
 
 from benchmark.config import ProtocolConfig
-from benchmark.crossval.protocol_split import build_split
+from benchmark.crossval.protocol_split import ImageEvalSet, build_split
 from benchmark.data import (
     Fold,
     ImageSet,
@@ -68,7 +69,7 @@ class CrossValidation:
         return self.split.fold_sets(fold)
 
     @property
-    def test_set(self) -> EvalSet:
+    def test_set(self) -> ImageEvalSet:
         """The test images (used by the retrain stage only, never by a trial of an MLRC split)."""
         return self.split.test_set
 
@@ -85,8 +86,10 @@ class CrossValidation:
         seed: int,
         fit_dir: Path,
         keep_checkpoint: bool,
+        on_evaluation: Callable[[Trainer], None] | None = None,
     ) -> TrainedFold:
-        """Train one fold to early stop (or return its finished result from ``fit_dir``)."""
+        """Train one fold to early stop (or return its finished result from ``fit_dir``);
+        ``on_evaluation`` is the :class:`Trainer`'s (a trial reports and prunes through it)."""
         train_set, val_set = self.fold_sets(fold)
         model = self.build_model(seed)
         loss = LossBundle.build(
@@ -102,6 +105,7 @@ class CrossValidation:
             keep_checkpoint=keep_checkpoint,
             progress=self.progress,
             description=f"{loss_name} fold {fold.index}",
+            on_evaluation=on_evaluation,
         )
         return TrainedFold(trainer.fit(train_set, val_set), model)
 

@@ -38,6 +38,9 @@ from benchmark.data import (
 )
 from benchmark.engine import EvalSet
 
+ImageEvalSet = ImageSet | tuple[ImageSet, ImageSet]
+"""An ``EvalSet`` of the split's images (whose labels are read for the test metrics)."""
+
 
 class _CachedImages:
     """The image caches of a split's pipelines, built on first use."""
@@ -108,7 +111,7 @@ class ClassFolds(_CachedImages):
         return self._fold_sets[fold.index]
 
     @cached_property
-    def test_set(self) -> EvalSet:
+    def test_set(self) -> ImageEvalSet:
         """The test classes (used by the retrain stage only, never by a trial)."""
         return image_set_for_classes(
             self.index, self.test_classes, self.eval_transform, image_cache=self.test_cache
@@ -143,10 +146,10 @@ class PredefinedSplit(_CachedImages):
         )
 
     @cached_property
-    def test_set(self) -> EvalSet:
+    def test_set(self) -> ImageEvalSet:
         split, cache = self.split, self.test_cache
         if split.gallery is not None and self.data.inshop_query_gallery:
-            return tuple(
+            query, gallery = (
                 image_set_for_images(
                     self.index,
                     ids,
@@ -156,6 +159,7 @@ class PredefinedSplit(_CachedImages):
                 )
                 for ids in (split.query, split.gallery)
             )
+            return query, gallery
         test_images = (
             split.query if split.gallery is None else np.concatenate([split.query, split.gallery])
         )
@@ -173,5 +177,7 @@ def build_split(
     progress: bool = True,
 ) -> ClassFolds | PredefinedSplit:
     """The split ``data.split`` names (its image caches are built when first needed)."""
-    kind = {"mlrc": ClassFolds, "traditional": PredefinedSplit}[data.split]
+    kinds: dict[str, type[ClassFolds | PredefinedSplit]]
+    kinds = {"mlrc": ClassFolds, "traditional": PredefinedSplit}
+    kind = kinds[data.split]
     return kind(index, data, train_transform, eval_transform, progress)

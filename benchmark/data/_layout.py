@@ -61,9 +61,11 @@ def read_rows(path: Path, columns: int, skip: int = 0) -> Iterator[tuple[int, li
     """Yield ``(line_number, fields)`` of a whitespace-separated text file, skipping blanks.
 
     Rows with fewer than ``columns`` fields raise a DatasetLayoutError naming file and line.
+    Bytes that are not UTF-8 (a file name in another encoding) are kept as the surrogate
+    escapes Python uses for such file names, so that the path finds the file on disk.
     """
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = path.read_text(encoding="utf-8", errors="surrogateescape")
     except OSError as exc:
         raise DatasetLayoutError(f"cannot read '{path}': {exc.strerror or exc}") from None
     for number, line in enumerate(text.splitlines(), start=1):

@@ -21,7 +21,7 @@ class ClassBalancedSampler(MPerClassSampler):
     """
 
     def __iter__(self):
-        self.labels = sorted(self.labels)
+        self.labels: list = sorted(self.labels)  # PML's class list, shuffled by each epoch
         return super().__iter__()
 
 

@@ -15,6 +15,7 @@ which is the registry's default official split.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -89,7 +90,7 @@ def read_cub(root: str | Path) -> DatasetIndex:
     )
 
 
-def _pairs(path: Path):
+def _pairs(path: Path) -> Iterator[tuple[int, tuple[str, str]]]:
     for line, fields in read_rows(path, columns=2):
         yield line, (fields[0], " ".join(fields[1:]))
 

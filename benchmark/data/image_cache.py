@@ -72,7 +72,7 @@ def image_cache_key(
         stats = list(pool.map(_size_and_mtime, absolute))
     files = hashlib.sha256()
     for path, (size, mtime_ns) in zip(absolute, stats, strict=True):
-        files.update(f"{path}\0{size}\0{mtime_ns}\n".encode())
+        files.update(os.fsencode(f"{path}\0{size}\0{mtime_ns}\n"))  # any file name's bytes
     return {
         "format": CACHE_FORMAT,
         "dataset": dataset,

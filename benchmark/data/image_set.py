@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch.utils.data
@@ -87,8 +87,8 @@ class ImageSet(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.paths)
 
-    def __getitem__(self, i: int):
-        if self._cache_rows is not None:
+    def __getitem__(self, i: int) -> tuple[Any, int]:
+        if self._cache_rows is not None and self.image_cache is not None:
             pixels = self.image_cache.pixels(int(self._cache_rows[i]))
             return self._from_pixels(pixels), int(self.labels[i])
         image = load_image(self.paths[i])

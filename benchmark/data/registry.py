@@ -144,7 +144,7 @@ def load_dataset(
             f"MLRC_DATA=<dir holding {spec.name}/>) pointing to {spec.layout}"
         )
     path = None if root is None else Path(root).expanduser()
-    if spec.needs_root:
+    if spec.needs_root and path is not None:  # None raised above
         require_root_dir(path, spec.name, spec.layout)
     options = {"config": config} if spec.reader_takes_config else {}
     index = spec.reader(path, **options)

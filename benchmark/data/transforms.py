@@ -42,12 +42,14 @@ class SmallImageTransform:
         self.scale = tuple(scale)
         self.ratio = ratio
 
-    def __call__(self, image) -> torch.Tensor:
+    def __call__(self, image: Image.Image | np.ndarray) -> torch.Tensor:
         pixels = torch.from_numpy(np.asarray(image, dtype=np.uint8).copy())
         tensor = pixels.permute(2, 0, 1).float().div_(127.5).sub_(1.0)
         if self.train:
             draws = torch.rand(11, 4).tolist()  # one RNG call: 10 crop attempts + flip
-            top, left, height, width = self._crop_box(*tensor.shape[-2:], draws[:10])
+            top, left, height, width = self._crop_box(
+                tensor.shape[-2], tensor.shape[-1], draws[:10]
+            )
             tensor = tensor[:, top : top + height, left : left + width]
             if draws[10][0] < 0.5:
                 tensor = tensor.flip(-1)
@@ -212,7 +214,7 @@ def build_transforms(
     flip = T.RandomHorizontalFlip()
     if config.transform == "small":
         return (
-            SmallImageTransform(config.image_size, train=True, scale=tuple(config.crop_scale)),
+            SmallImageTransform(config.image_size, train=True, scale=config.crop_scale),
             SmallImageTransform(config.image_size, train=False),
         )
     if config.transform == "bninception":

@@ -52,6 +52,11 @@ class FitDirectory:
     def diverged(self) -> Path:
         return self.fit_dir / "diverged.json"
 
+    def delete_weights(self) -> None:
+        """Remove ``best.pt`` and ``last.pt`` (a run whose weights are not kept)."""
+        self.best.unlink(missing_ok=True)
+        self.last.unlink(missing_ok=True)
+
     def test_embeddings(self, parts: int) -> tuple[Path, ...]:
         """The test embedding files of a test set in ``parts`` parts (1: self-retrieval,
         2: query -> gallery)."""

@@ -89,7 +89,8 @@ class RunDevice:
         if self.is_cuda:
             torch.backends.cuda.matmul.allow_tf32 = self.tf32
             torch.backends.cudnn.allow_tf32 = self.tf32
-        return model.to(self.device, memory_format=self.memory_format)
+        # torch's stubs leave out Module.to's memory_format (it takes it, as Tensor.to does)
+        return model.to(self.device, memory_format=self.memory_format)  # type: ignore[call-overload]
 
     def place_module(self, module: torch.nn.Module) -> torch.nn.Module:
         """Move a non-convolutional module (a loss with parameters) to the run's device."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 import torch
 from torch.utils.data import Dataset
@@ -13,6 +14,8 @@ from benchmark.engine.retrieval_metrics import retrieval_metrics
 
 EvalSet = Dataset | tuple[Dataset, Dataset]
 """A dataset that is its own reference, or a (query, gallery) pair as In-Shop's."""
+
+_Part = TypeVar("_Part", bound=Dataset)
 
 
 def evaluate(
@@ -34,6 +37,6 @@ def evaluate(
     return retrieval_metrics(*pairs, device=run_device.device, recall_at=recall_at)
 
 
-def eval_parts(eval_set: EvalSet) -> tuple[Dataset, ...]:
+def eval_parts(eval_set: _Part | tuple[_Part, _Part]) -> tuple[_Part, ...]:
     """``(images,)`` for a set that is its own reference, else ``(query, gallery)``."""
     return eval_set if isinstance(eval_set, tuple) else (eval_set,)

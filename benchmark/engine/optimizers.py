@@ -41,10 +41,13 @@ def build_optimizers(
     """
     optimizers = {
         "trunk": build_optimizer(
-            model.trunk.parameters(), config.trunk_lr, config.weight_decay, config
+            model.get_submodule("trunk").parameters(), config.trunk_lr, config.weight_decay, config
         ),
         "embedder": build_optimizer(
-            model.embedder.parameters(), config.embedder_lr, config.weight_decay, config
+            model.get_submodule("embedder").parameters(),
+            config.embedder_lr,
+            config.weight_decay,
+            config,
         ),
     }
     loss_parameters = [p for p in loss.module.parameters() if p.requires_grad]

@@ -45,7 +45,9 @@ class _RetrievalCalculator(AccuracyCalculator):
     def requires_knn(self) -> list[str]:
         return [*super().requires_knn(), "recall_at_k"]
 
-    def determine_k(self, bin_counts, num_reference_embeddings, ref_includes_query) -> int:
+    def determine_k(
+        self, bin_counts: torch.Tensor, num_reference_embeddings: int, ref_includes_query: bool
+    ) -> int:
         k = super().determine_k(bin_counts, num_reference_embeddings, ref_includes_query)
         if not self.recall_at:
             return k
@@ -134,7 +136,9 @@ def retrieval_metrics(
     return metrics
 
 
-def knn_function(device: torch.device, backend: KnnBackend = "auto", num_references: int = 1):
+def knn_function(
+    device: torch.device, backend: KnnBackend = "auto", num_references: int = 1
+) -> FaissKNN | CustomKNN:
     """The k-NN search of :func:`retrieval_metrics` for ``device`` (see the module docstring)."""
     if backend not in ("auto", "faiss", "torch"):
         raise ValueError(f"knn must be 'auto', 'faiss' or 'torch', got {backend!r}")

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
 from benchmark.config import TrainingConfig
 from benchmark.engine.epoch_sampler import EpochSampler, ShuffledEpochSampler
 from benchmark.errors import ConfigError
 
+if TYPE_CHECKING:
+    from benchmark.data.image_set import ImageSet
+
 
 def build_train_loader(
-    train_set: Dataset,
+    train_set: ImageSet,
     config: TrainingConfig,
     images_per_class: int,
     *,

@@ -8,17 +8,19 @@ import math
 import random
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
 from benchmark.config import TrainingConfig
 from benchmark.engine.checkpoint import FitDirectory, load_best_model, load_checkpoint, write_curve
 from benchmark.engine.device import RunDevice
+from benchmark.engine.epoch_sampler import EpochSampler, ShuffledEpochSampler
 from benchmark.engine.evaluation import EvalSet, evaluate
 from benchmark.engine.fit_result import FitResult
 from benchmark.engine.loss_bundle import LossBundle
@@ -28,6 +30,9 @@ from benchmark.engine.train_loader import build_train_loader
 from benchmark.errors import ConfigError, TrainingDiverged
 from benchmark.io import atomic_torch_save, atomic_write_json
 from benchmark.progress import Progress
+
+if TYPE_CHECKING:
+    from benchmark.data.image_set import ImageSet
 
 _logger = logging.getLogger(__name__)
 
@@ -83,6 +88,8 @@ class Trainer:
         keep_checkpoint: keep the weight files once finished (else only metrics remain).
         progress: show a progress bar labelled ``description`` on a terminal (else, and without
             it, a DEBUG line per epoch).
+        on_evaluation: called with the trainer after every validation (and once after resuming);
+            what it raises stops the run at once, leaving its last checkpoint as it is.
     """
 
     def __init__(
@@ -97,6 +104,7 @@ class Trainer:
         keep_checkpoint: bool = True,
         progress: bool = True,
         description: str = "",
+        on_evaluation: Callable[[Trainer], None] | None = None,
     ):
         self.model = model
         self.loss = loss
@@ -107,6 +115,7 @@ class Trainer:
         self.keep_checkpoint = keep_checkpoint
         self.progress = progress
         self.description = description or loss.name
+        self.on_evaluation = on_evaluation
         self.run_device = RunDevice.from_config(config)
         self.state = TrainingState()
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
@@ -121,7 +130,7 @@ class Trainer:
 
     # -- the run ----------------------------------------------------------------------------
 
-    def fit(self, train_set: Dataset, val_set: EvalSet) -> FitResult:
+    def fit(self, train_set: ImageSet, val_set: EvalSet) -> FitResult:
         """Train to early stop on ``train_set``, validating on ``val_set``; return the result.
 
         On return the model holds the best weights. ``val_set`` is a dataset that is its own
@@ -140,6 +149,7 @@ class Trainer:
             _logger.debug("%s: resumed at epoch %d", self.files.fit_dir, self.state.epoch)
         else:
             self.validate(val_set)
+        self._evaluated()
         loader = self.train_loader(train_set)
         with self._progress_bar(len(loader)) as bar:
             try:
@@ -148,6 +158,7 @@ class Trainer:
                     if self._evaluation_due():
                         self.check_finite_weights()
                         self.validate(val_set)
+                        self._evaluated()
             finally:
                 self._end_warmup()
         return self._finish()
@@ -156,7 +167,8 @@ class Trainer:
         """One epoch over ``loader``, reseeded from ``(seed, epoch)``."""
         epoch = self.state.epoch + 1
         _seed_epoch(self.seed, epoch)
-        loader.sampler.set_epoch(epoch)
+        # build_train_loader's sampler (its docstring): every epoch a pure function of its number
+        cast(EpochSampler | ShuffledEpochSampler, loader.sampler).set_epoch(epoch)
         trunk_trains = self._set_warmup(epoch)
         self.model.train()
         self.loss.module.train()
@@ -215,8 +227,8 @@ class Trainer:
         }
         self.state.last_eval_epoch = self.state.epoch
         self.state.curve.append(row)
-        if self._improves(row["val_map_at_r"]):
-            self.state.best_val_map_at_r = row["val_map_at_r"]
+        if self._improves(metrics["map_at_r"]):
+            self.state.best_val_map_at_r = metrics["map_at_r"]
             self.state.best_epoch, self.state.best_iteration = (
                 self.state.epoch,
                 self.state.iteration,
@@ -319,7 +331,7 @@ class Trainer:
         self.state = TrainingState()
         self._session_start = time.perf_counter()
 
-    def train_loader(self, train_set: Dataset) -> DataLoader:
+    def train_loader(self, train_set: ImageSet) -> DataLoader:
         """The training loader of this run (see :func:`build_train_loader`)."""
         return build_train_loader(
             train_set,
@@ -353,6 +365,10 @@ class Trainer:
             return False
         return val_map_at_r > self.state.best_val_map_at_r or not self.files.best.is_file()
 
+    def _evaluated(self) -> None:
+        if self.on_evaluation is not None:
+            self.on_evaluation(self)
+
     def _evaluation_due(self) -> bool:
         epoch = self.state.epoch
         return epoch % self.config.eval_every_epochs == 0 or epoch >= self.config.max_epochs
@@ -384,7 +400,7 @@ class Trainer:
         load_best_model(self.files.fit_dir, self.model, self.loss.module)
         atomic_write_json(self.files.result, result.to_dict())
         if not self.keep_checkpoint:
-            self._delete_weights()
+            self.files.delete_weights()
         return result
 
     def _diverged(self, value: float) -> None:
@@ -393,12 +409,8 @@ class Trainer:
             {"loss_name": self.loss.name, "iteration": self.state.iteration, "value": repr(value)},
         )
         if not self.keep_checkpoint:
-            self._delete_weights()
+            self.files.delete_weights()
         raise TrainingDiverged(self.loss.name, self.state.iteration, value)
-
-    def _delete_weights(self) -> None:
-        self.files.best.unlink(missing_ok=True)
-        self.files.last.unlink(missing_ok=True)
 
 
 def _seed_epoch(seed: int, epoch: int) -> None:

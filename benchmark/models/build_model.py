@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 from torch import nn
 
@@ -60,7 +61,8 @@ def build_model(config: ModelConfig) -> EmbeddingModel:
     if weights_path is not None:
         load_weights(trunk, weights_path, ignore_prefixes=classifier_prefixes)
     set_batchnorm_momentum(trunk, config.bn_momentum)
-    embedder = HEADS[config.head](trunk.out_features, config)
+    # Every trunk declares its feature size (EmbeddingModel's contract); nn.Module hides its type.
+    embedder = HEADS[config.head](cast(int, trunk.out_features), config)
     return EmbeddingModel(
         trunk, embedder, config.embedding_size, freeze_batchnorm=config.freeze_batchnorm
     )

@@ -58,7 +58,9 @@ def resolve_weights(trunk: str, weights: str) -> Path | None:
     return path
 
 
-def load_weights(trunk: torch.nn.Module, path: Path, *, ignore_prefixes: tuple[str, ...] = ()):
+def load_weights(
+    trunk: torch.nn.Module, path: Path, *, ignore_prefixes: tuple[str, ...] = ()
+) -> None:
     """Load a weights file into ``trunk`` (strict, on the CPU).
 
     Accepted files: the official state dict of the trunk's network (the ImageNet files; loaded

@@ -96,7 +96,9 @@ def write_cub_jpeg_tree(
     """Write ``directory/CUB_200_2011`` with its three index files and JPEG class folders."""
     width, height = image_size, image_size if image_height is None else image_height
     root = directory / CUB_DIRNAME
-    image_lines, label_lines, class_lines = [], [], []
+    image_lines: list[str] = []
+    label_lines: list[str] = []
+    class_lines: list[str] = []
     for class_id, attributes in enumerate(class_attributes(classes, seed), start=1):
         class_name = "_".join(word.capitalize() for word in attributes)
         folder = f"{class_id:03d}.{class_name}"

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
 from benchmark.config import DataConfig, TrainingConfig
 from benchmark.data import DatasetIndex, ImageCache, build_transforms, image_set_for_classes
+from benchmark.engine.epoch_sampler import EpochSampler, ShuffledEpochSampler
 from benchmark.engine.train_loader import build_train_loader
 
 
@@ -93,7 +95,7 @@ def measure_loader(
         pin_memory=pin_memory,
         length=(skipped + batches) * batch_size,
     )
-    loader.sampler.set_epoch(1)
+    cast(EpochSampler | ShuffledEpochSampler, loader.sampler).set_epoch(1)
     arrivals = [time.perf_counter() for _ in loader]
     delivered = len(arrivals) - skipped
     if delivered != batches:

@@ -24,7 +24,7 @@ import statistics
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 
@@ -39,6 +39,11 @@ from benchmark.profiling.measure import (
 )
 from benchmark.progress import Progress
 from benchmark.store.loss_profile import PROFILE_COLUMNS
+
+if TYPE_CHECKING:
+    from benchmark.losses.mean_field_class_wise_multi_similarity import (
+        MeanFieldClassWiseMultiSimilarityLoss,
+    )
 
 _logger = logging.getLogger(__name__)
 
@@ -266,7 +271,10 @@ def _profile_one(
 
     torch.manual_seed(seed)  # the loss's parameters: identical for mfcwms and its reference
     if name == DIRECT_CXC:
-        module = DirectMeanFieldCWMS(_build("mfcwms", classes, embedding_size))
+        mfcwms = cast(
+            "MeanFieldClassWiseMultiSimilarityLoss", _build("mfcwms", classes, embedding_size)
+        )
+        module = DirectMeanFieldCWMS(mfcwms)
     else:
         module = _build(name, classes, embedding_size)
     module = module.to(device)

@@ -9,7 +9,7 @@ import math
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 
@@ -19,7 +19,7 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def peak_memory_bytes(step, device: torch.device) -> int:
+def peak_memory_bytes(step: Callable[[], object], device: torch.device) -> int:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
         torch.cuda.reset_peak_memory_stats(device)
@@ -32,7 +32,7 @@ def peak_memory_bytes(step, device: torch.device) -> int:
     return cpu_peak_memory_bytes(step)
 
 
-def cpu_peak_memory_bytes(step) -> int:
+def cpu_peak_memory_bytes(step: Callable[[], object]) -> int:
     activities = [torch.profiler.ProfilerActivity.CPU]
     with (
         _stderr_silenced(),

@@ -16,16 +16,20 @@ measured) and ``L`` the loader's images/s per core (reading JPEG files, or the i
                    + losses x repeats x folds x t_test,
 
 with ``t_train`` the device-seconds of one training, ``t_test`` those of one test embedding and
-``p`` the fraction of study fold trainings a pruner saves. Every input is printed with the
-result, so that anyone can redo it with their own numbers.
+``p`` the fraction of the study's training epochs a pruner saves (a pruned trial stops inside
+its fold, so the saving is in epochs, the device time, not in whole fold trainings; default: the
+saving ``mlrc profile pruners`` measured, :data:`~benchmark.store.pruning_saving.MEASURED_PRUNING`).
+Every input is printed with the result, so that anyone can redo it with their own numbers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from benchmark.config import ProtocolConfig
+from benchmark.store.pruning_saving import MEASURED_PRUNING
 
 # CUB-200-2011 under the MLRC split: classes 1-100 (5,864 images) train and validate, classes
 # 101-200 (5,924 images) test; the 4 folds validate on about a quarter of the train+val images.
@@ -35,11 +39,14 @@ TABLE1_LOSSES = 10
 DEFAULT_EPOCHS_PER_TRAINING = 50.0
 """An assumption (set it with --epochs-per-training): a fold's best epoch plus the patience."""
 DEFAULT_CORES_PER_DEVICE = 8
-MEASURED_PRUNING_SAVES = 0.23
-"""The projection's default for --pruning-saves: the fraction of study fold trainings that
-``wilcoxon:p_threshold=0.3`` saved in the ``mlrc profile pruners`` measurement of
-docs/decisions.md (6 demo studies, the same best configuration in each), the most of the
-pruners measured."""
+GIVEN_PRUNING_SOURCE = "given on the command line"
+
+
+def pruning_saving(given: float | None) -> tuple[float, str]:
+    """``--pruning-saves``: the fraction given, else the measured one, with its source."""
+    if given is None:
+        return MEASURED_PRUNING.epochs_saved, MEASURED_PRUNING.source
+    return given, GIVEN_PRUNING_SOURCE
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,8 @@ class ProjectionInputs:
     cores_per_device: int = DEFAULT_CORES_PER_DEVICE
     epochs_per_training: float = DEFAULT_EPOCHS_PER_TRAINING
     pruning_saves: float = 0.0
+    pruning_source: str = ""
+    """Where ``pruning_saves`` comes from (a measurement, or the command line)."""
     losses: int = TABLE1_LOSSES
     trials: int = 50
     folds: int = 4
@@ -68,7 +77,7 @@ class ProjectionInputs:
     test_images: float = CUB_TEST_IMAGES
 
     @classmethod
-    def for_protocol(cls, config: ProtocolConfig, **values) -> ProjectionInputs:
+    def for_protocol(cls, config: ProtocolConfig, **values: Any) -> ProjectionInputs:
         """The protocol's budgets and schedule (trials, folds, repeats, epoch length)."""
         training = config.training
         return cls(
@@ -163,8 +172,9 @@ def format_projection(inputs: ProjectionInputs, costs: list[ProjectedCost]) -> s
         f"    iterations = {inputs.iterations_per_epoch}, batch = {inputs.batch_size}, every = "
         f"{inputs.eval_every_epochs} epochs, V = {inputs.val_images:.0f} validation images, "
         f"T = {inputs.test_images:.0f} test images",
-        f"    p = {inputs.pruning_saves:.2f} of the study's fold trainings saved by pruning "
-        f"(--pruning-saves); {study:.0f} study + {retrain:.0f} retrain trainings unpruned",
+        f"    p = {inputs.pruning_saves:.2f} of the study's training epochs saved by pruning "
+        f"(--pruning-saves: {inputs.pruning_source or 'given'}); {study:.0f} study + "
+        f"{retrain:.0f} retrain trainings unpruned",
         "",
         f"  {'images from':<12} {'pruning':<8} {'workers/device':>14} {'h/training':>10} "
         f"{'device-hours':>12}  bound by",

@@ -3,19 +3,26 @@
 For each loss and sampler seed the same study runs to its budget without pruning, then once per
 pruner. Each pruned study is compared with the unpruned one:
 
-- fold trainings run (each trial's ``fold_<k>`` records), against the unpruned study's;
+- the device time of its search: the epochs its trials trained (finished folds and the fold a
+  pruner stopped; load-independent) and the summed wall time of its trials (as measured, under
+  whatever load the machine had), and the fold trainings it finished;
 - the best configuration's validation MAP@R (the study's objective);
 - the test MAP@R of the best configuration retrained over ``retrain.repeats`` seeds, against
   the 95% Student-t interval of the unpruned best configuration's (a pruned study that found the
   same configuration shares the unpruned retrain: same parameters, same seeds, same numbers).
 
+A study meets the goal (:data:`GOAL_EPOCHS_SAVED`) when its pruner saved at least half of the
+unpruned study's epochs and its retrained test MAP@R lies within the unpruned interval.
+
 A pruner is written ``NAME[:SETTING=VALUE...]``, with ``NAME`` a ``study.pruner`` and each
 ``SETTING`` one of its ``study.pruner_<SETTING>`` values: ``median``,
-``median:warmup_folds=0``, ``wilcoxon:p_threshold=0.3``, ``percentile:percentile=25``.
+``median:warmup_folds=0``, ``wilcoxon:p_threshold=0.3``, ``curve_median:startup_trials=3``,
+``curve_halving:reduction_factor=2``.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import time
@@ -23,12 +30,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from optuna.trial import TrialState
 
 from benchmark.config import load_protocol
 from benchmark.errors import ConfigError
 from benchmark.io import atomic_write_csv, kept_or_temporary_dir
+from benchmark.losses import get_loss_spec
 from benchmark.progress import Progress
 from benchmark.report.stats import confidence_interval
 from benchmark.search.context import StudyContext
@@ -40,7 +47,16 @@ from benchmark.store.results_file import MAP_AT_R, MODE_SEPARATED, ResultsFile
 from benchmark.store.run_directory import RunDirectory
 
 UNPRUNED = "none"
-PRUNER_SETTINGS = ("warmup_folds", "percentile", "p_threshold")
+PRUNER_SETTINGS = (
+    "warmup_folds",
+    "warmup_evaluations",
+    "startup_trials",
+    "percentile",
+    "p_threshold",
+    "reduction_factor",
+    "min_evaluations",
+)
+GOAL_EPOCHS_SAVED = 0.5
 PRUNER_COLUMNS = (
     "loss",
     "seed",
@@ -49,6 +65,11 @@ PRUNER_COLUMNS = (
     "pruned",
     "fold_trainings",
     "fold_trainings_unpruned",
+    "epochs",
+    "epochs_unpruned",
+    "epochs_saved",
+    "search_wall_time_s",
+    "search_wall_time_s_unpruned",
     "best_val_map_at_r",
     "best_val_map_at_r_unpruned",
     "same_best",
@@ -57,6 +78,7 @@ PRUNER_COLUMNS = (
     "unpruned_ci_low",
     "unpruned_ci_high",
     "within_unpruned_ci",
+    "goal_met",
     "wall_time_s",
 )
 
@@ -94,8 +116,14 @@ def compare_pruners(
     Runs live in ``work_dir`` (default: a temporary folder, removed); with ``csv_path`` the
     rows are written after every study, so an interrupted comparison keeps what it measured.
     """
-    for spec in pruners:
-        pruner_overrides(spec)  # a malformed spec fails before any training
+    configs = {}  # every seed and pruner checked before any training
+    for seed, spec in itertools.product(seeds, [UNPRUNED, *pruners]):
+        try:
+            configs[seed, spec] = load_protocol(protocol, dataset, _settings(overrides, seed, spec))
+        except ConfigError as exc:
+            raise ConfigError(f"pruner {spec!r}, seed {seed}: {exc}") from None
+    for loss in losses:
+        get_loss_spec(loss)
     rows: list[dict[str, Any]] = []
     total = len(losses) * len(seeds) * (1 + len(pruners))
     with (
@@ -107,8 +135,7 @@ def compare_pruners(
                 reference = None
                 for spec in [UNPRUNED, *pruners]:
                     bar.set_postfix(f"{loss} seed {seed} {spec}")
-                    settings = [*overrides, f"study.sampler.seed={seed}", *pruner_overrides(spec)]
-                    config = load_protocol(protocol, dataset, settings)
+                    config = configs[seed, spec]
                     run_dir = RunDirectory(scratch / f"{loss}-seed{seed}-{_slug(spec)}")
                     context = StudyContext.create(config, run_dir, progress=False)
                     outcome = _run_study(context, loss, reference)
@@ -120,6 +147,11 @@ def compare_pruners(
     return rows
 
 
+def _settings(overrides: Sequence[str], seed: int, spec: str) -> list[str]:
+    """The --set items of one study: the user's, the sampler seed, then the pruner's."""
+    return [*overrides, f"study.sampler.seed={seed}", *pruner_overrides(spec)]
+
+
 class _Outcome:
     """One study, run and retrained: what the comparison reads from it."""
 
@@ -128,6 +160,10 @@ class _Outcome:
         self.trials = len(trials)
         self.pruned = sum(t.state == TrialState.PRUNED for t in trials)
         self.fold_trainings = sum(len(trial_attrs.fold_records(t.user_attrs)) for t in trials)
+        self.epochs = sum(trial_attrs.epochs_trained(t.user_attrs) or 0 for t in trials)
+        self.search_wall_time_s = sum(
+            t.user_attrs.get(trial_attrs.WALL_TIME_S, 0.0) for t in trials
+        )
         self.best_value = study.best_value
         self.params = params
         self.test_values = test_values
@@ -159,6 +195,8 @@ def _test_map_at_r(run_dir: RunDirectory, loss: str) -> list[float]:
 def _row(loss: str, seed: int, spec: str, outcome: _Outcome, reference: _Outcome) -> dict[str, Any]:
     interval = reference.interval
     test = outcome.interval.mean
+    saved = 1.0 - outcome.epochs / reference.epochs if reference.epochs else math.nan
+    within = bool(interval.low <= test <= interval.high)
     return {
         "loss": loss,
         "seed": seed,
@@ -167,6 +205,11 @@ def _row(loss: str, seed: int, spec: str, outcome: _Outcome, reference: _Outcome
         "pruned": outcome.pruned,
         "fold_trainings": outcome.fold_trainings,
         "fold_trainings_unpruned": reference.fold_trainings,
+        "epochs": outcome.epochs,
+        "epochs_unpruned": reference.epochs,
+        "epochs_saved": saved,
+        "search_wall_time_s": outcome.search_wall_time_s,
+        "search_wall_time_s_unpruned": reference.search_wall_time_s,
         "best_val_map_at_r": outcome.best_value,
         "best_val_map_at_r_unpruned": reference.best_value,
         "same_best": outcome.params == reference.params,
@@ -174,71 +217,10 @@ def _row(loss: str, seed: int, spec: str, outcome: _Outcome, reference: _Outcome
         "test_map_at_r_unpruned": interval.mean,
         "unpruned_ci_low": interval.low,
         "unpruned_ci_high": interval.high,
-        "within_unpruned_ci": bool(interval.low <= test <= interval.high),
+        "within_unpruned_ci": within,
+        "goal_met": within and saved >= GOAL_EPOCHS_SAVED,
         "wall_time_s": outcome.wall_time_s,
     }
-
-
-def summarize_pruners(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per pruner: fold trainings run against the unpruned studies, and how often its answer
-    was the same configuration, or within the unpruned retrain's interval."""
-    summary = []
-    for spec in dict.fromkeys(row["pruner"] for row in rows):
-        mine = [row for row in rows if row["pruner"] == spec]
-        run = sum(row["fold_trainings"] for row in mine)
-        unpruned = sum(row["fold_trainings_unpruned"] for row in mine)
-        summary.append(
-            {
-                "pruner": spec,
-                "studies": len(mine),
-                "fold_trainings": run,
-                "fold_trainings_unpruned": unpruned,
-                "saved": 1.0 - run / unpruned if unpruned else math.nan,
-                "same_best": sum(row["same_best"] for row in mine),
-                "within_unpruned_ci": sum(row["within_unpruned_ci"] for row in mine),
-                "best_val_difference": float(
-                    np.mean(
-                        [r["best_val_map_at_r"] - r["best_val_map_at_r_unpruned"] for r in mine]
-                    )
-                ),
-                "test_difference": float(
-                    np.mean([r["test_map_at_r"] - r["test_map_at_r_unpruned"] for r in mine])
-                ),
-            }
-        )
-    return summary
-
-
-def format_pruner_table(rows: Sequence[dict[str, Any]]) -> str:
-    """Every study, then one summary line per pruner."""
-    header = (
-        f"{'loss':<14} {'seed':>4} {'pruner':<26} {'pruned':>9} {'folds':>11} "
-        f"{'best val':>8} {'test':>6} {'unpruned test [95% CI]':>24} {'same':>5} {'in CI':>5}"
-    )
-    lines = [header, "-" * len(header)]
-    for r in rows:
-        ci = "{:.4f} [{:.4f}, {:.4f}]".format(
-            r["test_map_at_r_unpruned"], r["unpruned_ci_low"], r["unpruned_ci_high"]
-        )
-        pruned = "{}/{}".format(r["pruned"], r["trials"])
-        folds = "{}/{}".format(r["fold_trainings"], r["fold_trainings_unpruned"])
-        same = "yes" if r["same_best"] else "no"
-        within = "yes" if r["within_unpruned_ci"] else "no"
-        lines.append(
-            f"{r['loss']:<14} {r['seed']:>4} {r['pruner']:<26} {pruned:>9} {folds:>11} "
-            f"{r['best_val_map_at_r']:>8.4f} {r['test_map_at_r']:>6.4f} {ci:>24} "
-            f"{same:>5} {within:>5}"
-        )
-    lines += ["", "per pruner (over every loss and seed):"]
-    for s in summarize_pruners(rows):
-        lines.append(
-            f"  {s['pruner']}: {s['fold_trainings']}/{s['fold_trainings_unpruned']} fold "
-            f"trainings ({100 * s['saved']:.0f}% saved); same best configuration in "
-            f"{s['same_best']}/{s['studies']} studies, retrained test MAP@R within the unpruned "
-            f"95% interval in {s['within_unpruned_ci']}/{s['studies']}; mean difference: best "
-            f"val {s['best_val_difference']:+.4f}, test {s['test_difference']:+.4f}"
-        )
-    return "\n".join(lines)
 
 
 def write_pruner_csv(rows: Sequence[dict[str, Any]], path: Path) -> Path:

@@ -20,6 +20,7 @@ import numpy as np
 from optuna.trial import TrialState
 
 from benchmark.config import load_protocol
+from benchmark.errors import ConfigError
 from benchmark.io import atomic_write_csv
 from benchmark.losses import get_loss_spec
 from benchmark.losses.search_space import SearchSpace, load_search_space
@@ -54,19 +55,29 @@ def compare_samplers(
     overrides: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     """One row per (sampler, seed) run alone and one per sampler run by ``workers`` workers."""
+    if workers < 1:
+        raise ConfigError(
+            f"--workers must be >= 1 (the processes of the parallel run), got {workers}"
+        )
+    get_loss_spec(loss)
+    configs = {}  # every sampler and seed checked before any training
+    for kind, seed in itertools.product(kinds, seeds):
+        settings = [*overrides, f"study.sampler.kind={kind}", f"study.sampler.seed={seed}"]
+        try:
+            configs[kind, seed] = load_protocol(protocol, dataset, settings)
+        except ConfigError as exc:
+            raise ConfigError(f"sampler {kind!r}, seed {seed}: {exc}") from None
     rows = []
     with tempfile.TemporaryDirectory(prefix="mlrc-samplers-") as scratch:
         for kind, seed in itertools.product(kinds, seeds):
-            settings = [*overrides, f"study.sampler.kind={kind}", f"study.sampler.seed={seed}"]
-            config = load_protocol(protocol, dataset, settings)
+            config = configs[kind, seed]
             run_dir = RunDirectory(Path(scratch) / f"{kind}-{seed}")
             context = StudyContext.create(config, run_dir, progress=False)
             start = time.perf_counter()
             run_worker(context, loss)
             rows.append(_row(context, loss, kind, seed, 1, time.perf_counter() - start))
         for kind in kinds:
-            settings = [*overrides, f"study.sampler.kind={kind}", f"study.sampler.seed={seeds[0]}"]
-            config = load_protocol(protocol, dataset, settings)
+            config = configs[kind, seeds[0]]
             run_dir = RunDirectory(Path(scratch) / f"{kind}-parallel")
             context = StudyContext.create(config, run_dir, progress=False)
             wall = _run_parallel_workers(run_dir, loss, workers)
@@ -94,7 +105,9 @@ def _row(
     )
     trials = [t for t in study.trials if t.state == TrialState.COMPLETE]
     scored = [
-        t.value for t in trials if t.user_attrs.get(trial_attrs.FAILURE) != trial_attrs.DIVERGED
+        t.value
+        for t in trials
+        if t.user_attrs.get(trial_attrs.FAILURE) != trial_attrs.DIVERGED and t.value is not None
     ]
     distances = _pairwise_distances(space, [t.params for t in trials])
     return {

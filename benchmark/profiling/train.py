@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -103,7 +103,8 @@ class TrainProfileOptions:
             ``$MLRC_CACHE_DIR`` or ~/.cache/mlrc).
         cores_per_device: loader cores a device gets on the cluster (for the projection).
         epochs_per_training: the mean epochs of a training assumed by the projection.
-        pruning_saves: the fraction of study fold trainings a pruner saves (projection).
+        pruning_saves: the fraction of the study's training epochs a pruner saves (projection).
+        pruning_source: where ``pruning_saves`` comes from (printed with the projection).
         plugins: ``--plugin`` files, recorded in the worker runs so their workers load them.
         progress: show a progress bar on a terminal (else log lines).
     """
@@ -124,6 +125,7 @@ class TrainProfileOptions:
     cores_per_device: int = DEFAULT_CORES_PER_DEVICE
     epochs_per_training: float = DEFAULT_EPOCHS_PER_TRAINING
     pruning_saves: float = 0.0
+    pruning_source: str = ""
     plugins: tuple[str, ...] = ()
     progress: bool = True
 
@@ -233,6 +235,7 @@ def profile_training(config: ProtocolConfig, options: TrainProfileOptions) -> Tr
         cores_per_device=options.cores_per_device,
         epochs_per_training=options.epochs_per_training,
         pruning_saves=options.pruning_saves,
+        pruning_source=options.pruning_source,
     )
 
 
@@ -252,7 +255,11 @@ def _loader_cache(
 
 
 def _interleaved_loaders(
-    loader, counts: list[int], cache: ImageCache | None, options: TrainProfileOptions, bar: Progress
+    loader: Callable[[int, ImageCache | None], LoaderMeasurement],
+    counts: list[int],
+    cache: ImageCache | None,
+    options: TrainProfileOptions,
+    bar: Progress,
 ) -> list[LoaderMeasurement]:
     """Each round times every count from the files, then from the cache; rounds are pooled."""
     pooled: dict[tuple[int, bool], LoaderMeasurement] = {}

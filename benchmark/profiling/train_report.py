@@ -83,6 +83,7 @@ class TrainProfile:
     cores_per_device: int = DEFAULT_CORES_PER_DEVICE
     epochs_per_training: float = DEFAULT_EPOCHS_PER_TRAINING
     pruning_saves: float = 0.0
+    pruning_source: str = ""
 
     @property
     def on_cpu(self) -> bool:
@@ -158,6 +159,7 @@ class TrainProfile:
             cores_per_device=self.cores_per_device,
             epochs_per_training=self.epochs_per_training,
             pruning_saves=self.pruning_saves,
+            pruning_source=self.pruning_source,
         )
         return inputs, project(inputs)
 
@@ -166,7 +168,7 @@ class TrainProfile:
         (the step, not the loader, then limits the tiny runs)."""
         cached = any(m.cached for m in self.workers)
         one = self.one_worker(cached)
-        if one is None:
+        if one is None or not one.trainings_per_hour:  # one_worker's is always measured
             return {}
         return {
             m.processes: m.trainings_per_hour / one.trainings_per_hour
@@ -197,7 +199,12 @@ class TrainProfile:
                 ratios.append((name, measured.images_per_s / files.images_per_s))
         for measured in self.workers:
             one = self.one_worker(measured.cached)
-            if one is not None and measured.processes != 1 and measured.trainings_per_hour:
+            if (
+                one is not None
+                and one.trainings_per_hour
+                and measured.processes != 1
+                and measured.trainings_per_hour
+            ):
                 cache = " (image cache)" if measured.cached else ""
                 name = f"{measured.processes} workers / 1 worker{cache}"
                 ratios.append((name, measured.trainings_per_hour / one.trainings_per_hour))
@@ -264,10 +271,11 @@ class TrainProfile:
             for m in self.workers
             if m.processes != 1 and m.trainings_per_hour and m.cached == cached
         ]
-        if one is None or not others:
+        if one is None or not one.trainings_per_hour or not others:
             return ""
-        best = max(others, key=lambda m: m.trainings_per_hour)
-        ratio = best.trainings_per_hour / one.trainings_per_hour
+        rates = [(m.trainings_per_hour, m) for m in others if m.trainings_per_hour]  # all others
+        best_rate, best = max(rates, key=lambda pair: pair[0])
+        ratio = best_rate / one.trainings_per_hour
         where = "on the CPU" if self.on_cpu else "per GPU"
         if ratio >= WORKERS_PAY_OFF:
             return (
@@ -386,7 +394,7 @@ class TrainProfile:
             unit="trainings/hour",
             seconds=m.window_s if m.status == "ok" else None,
             ratio=m.trainings_per_hour / one.trainings_per_hour
-            if one and m.trainings_per_hour
+            if one and one.trainings_per_hour and m.trainings_per_hour
             else None,
             ratio_to="1 worker" if one and m.trainings_per_hour else None,
             status=m.status,
@@ -457,6 +465,8 @@ def _loader_section(profile: TrainProfile) -> list[str]:
     if profile.cache_note:
         lines.append(f"  {profile.cache_note}")
     step = profile.step(profile.protocol_setting)
+    if step is None:  # then no core is needed either (cores_needed)
+        return lines
     for source, rate, cores in profile.cores_needed():
         lines.append(
             f"one training step ({step.images_per_s:.0f} images/s in "

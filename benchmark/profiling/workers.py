@@ -70,7 +70,9 @@ def measure_workers(
     config = replace(
         run_config, study=replace(run_config.study, n_trials=processes * trials_per_worker)
     )
-    context = StudyContext.create(config, RunDirectory(run_path), plugins=plugins, progress=False)
+    context = StudyContext.create(
+        config, RunDirectory(run_path), plugins=plugins, progress=False, losses=[loss_name]
+    )
     cached = config.data.cache_images
     if cached:  # built here, untimed: the workers would otherwise all build it at once
         context.cross_validation.split.caches  # noqa: B018
@@ -87,8 +89,9 @@ def measure_workers(
     if not trials:
         failure = "failed: no trial completed"
         return WorkerMeasurement(processes, threads, 0, 0.0, wall_s, failure, cached)
-    first_start = min(t.datetime_start for t in trials)
-    last_end = max(t.datetime_complete for t in trials)
+    # a complete trial has both times
+    first_start = min(t.datetime_start for t in trials if t.datetime_start is not None)
+    last_end = max(t.datetime_complete for t in trials if t.datetime_complete is not None)
     window_s = (last_end - first_start).total_seconds()
     trainings = len(trials) * config.data.n_folds
     return WorkerMeasurement(processes, threads, trainings, window_s, wall_s, cached=cached)

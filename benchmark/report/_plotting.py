@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")  # figures are files: no display, also on a cluster node
 
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
+import numpy as np  # noqa: E402
+from matplotlib.artist import Artist  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 DPI = 120
 
 
-def new_figure(width: float = 6.4, height: float = 4.2, ncols: int = 1, nrows: int = 1):
+def new_figure(
+    width: float = 6.4, height: float = 4.2, ncols: int = 1, nrows: int = 1
+) -> tuple[Figure, Any]:
     """A figure and its axes (an array when there are several)."""
     figure, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=nrows * ncols == 1)
     return figure, axes
@@ -31,11 +38,11 @@ def save_png(figure: Figure, path: Path, legend_rows: int = 0) -> Path:
     return path
 
 
-def shared_legend(figure: Figure, axes, columns: int = 4) -> int:
+def shared_legend(figure: Figure, axes: Sequence[Axes] | np.ndarray, columns: int = 4) -> int:
     """One legend for the whole figure: the labelled artists of all its panels, each once; in
     the panel when there is one, else below the panels. Returns the rows it takes below them
     (for ``save_png``)."""
-    handles = {}
+    handles: dict[str, Artist] = {}
     for ax in axes:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(label, handle)

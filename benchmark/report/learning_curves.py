@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
+from matplotlib.typing import ColorType
 
 from benchmark.engine import FitDirectory
 from benchmark.report._plotting import new_figure, save_png
@@ -155,7 +157,7 @@ def mean_curve(curves: list[list[dict]], confidence: float = 0.95) -> MeanCurve:
     )
 
 
-def _draw_tail(axes, curve: MeanCurve, start: int, colour) -> None:
+def _draw_tail(axes: Axes, curve: MeanCurve, start: int, colour: ColorType) -> None:
     """The curve past its last banded epoch: lighter, no band, its model count where it
     changes."""
     axes.plot(

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import optuna
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from optuna.trial import TrialState
 
@@ -90,10 +92,11 @@ def history_figure(
         complete = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
         folds = [(t.number, 100 * score) for t in trials for score in _fold_scores(t)]
         if folds:
-            ax.scatter(*zip(*folds, strict=True), s=8, color="0.6", label="one fold")
+            fold_numbers, fold_scores = zip(*folds, strict=True)
+            ax.scatter(fold_numbers, fold_scores, s=8, color="0.6", label="one fold")
         if complete:
             numbers = [t.number for t in complete]
-            values = [100 * t.value for t in complete]
+            values = [100 * t.value for t in complete if t.value is not None]  # all of them
             ax.scatter(numbers, values, s=20, color="C0", label="trial (mean over its folds)")
             ax.step(numbers, _running_max(values), where="post", color="C3", label="best so far")
         states = Counter(t.state.name.lower() for t in trials)
@@ -147,7 +150,7 @@ _FEW_TRIALS_NOTE = (
 )
 
 
-def _say_in_panel(ax, text: str) -> None:
+def _say_in_panel(ax: Axes, text: str) -> None:
     """A panel without bars says why instead (a study is never left out silently)."""
     ax.text(0.5, 0.5, text, ha="center", va="center", wrap=True, transform=ax.transAxes)
     ax.set_xticks([])
@@ -158,7 +161,7 @@ def _importances(study: optuna.Study) -> dict[str, float] | str:
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if len(complete) < 2:
         return f"{len(complete)} complete trial(s), importances need 2"
-    values = {trial.value for trial in complete}
+    values = {trial.value for trial in complete if trial.value is not None}  # all of them
     if len(values) == 1:
         return f"all {len(complete)} trials tie at {100 * values.pop():.2f}% (nothing to explain)"
     evaluator = optuna.importance.FanovaImportanceEvaluator(seed=IMPORTANCE_SEED)
@@ -170,7 +173,7 @@ def _importances(study: optuna.Study) -> dict[str, float] | str:
 
 def _fold_scores(trial: optuna.trial.FrozenTrial) -> list[float]:
     """The best validation MAP@R of each finished fold of a trial (its ``fold_<k>`` user
-    attributes; the intermediate values are running means over the folds, for the pruner)."""
+    attributes; the intermediate values are the evaluations inside the folds, for pruners)."""
     records = trial_attrs.fold_records(trial.user_attrs).values()
     return [
         record[trial_attrs.FOLD_VAL_MAP_AT_R]
@@ -179,7 +182,7 @@ def _fold_scores(trial: optuna.trial.FrozenTrial) -> list[float]:
     ]
 
 
-def _panels(count: int):
+def _panels(count: int) -> tuple[Figure, list[Axes]]:
     ncols = min(3, count)
     nrows = math.ceil(count / ncols)
     figure, axes = new_figure(4.2 * ncols, 3.4 * nrows, ncols=ncols, nrows=nrows)

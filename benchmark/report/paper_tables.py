@@ -36,7 +36,7 @@ from benchmark.report.labels import (
     setting_words,
 )
 from benchmark.report.stats_table import Axis, build_stats_table, loss_row_label
-from benchmark.report.table_model import TableDocument
+from benchmark.report.table_model import Table, TableDocument
 from benchmark.store.result_fields import ablation_settings
 from benchmark.store.results_file import MAP_AT_R, MODE_CONCATENATED, MODE_SEPARATED, MODE_SINGLE
 
@@ -67,7 +67,8 @@ def table1(summary: pd.DataFrame, metrics: tuple[str, ...] = (MAP_AT_R,)) -> Tab
         & summary["mode"].isin(MAIN_MODES)
         & summary["metric"].isin(metrics)
     ]
-    tables, frames = [], []
+    tables: list[Table] = []
+    frames: list[pd.DataFrame] = []
     for metric in metrics:
         metric_cells = cells[cells["metric"] == metric]
         if metric_cells.empty:
@@ -345,7 +346,7 @@ def _ablation_row_axis(
 def _row_parts(cells: pd.DataFrame, row_settings: tuple[str, ...]) -> list[str]:
     """What a row label of an ablation table names: what varies between its rows."""
     varying = _varying(cells, ("dataset", "protocol", "loss", "params_source"))
-    parts = [name for name in ("dataset", "protocol") if name in varying]
+    parts: list[str] = [name for name in ("dataset", "protocol") if name in varying]
     if {"loss", "params_source"} & varying or not (parts or row_settings):
         parts.append("loss")
     return parts + (["settings"] if row_settings else [])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -158,7 +159,7 @@ def reference_document(summary: pd.DataFrame, reference: pd.DataFrame) -> TableD
     return TableDocument("table_reference", [table], merged[columns])
 
 
-def _row_label(row, several_protocols: bool) -> str:
+def _row_label(row: Any, several_protocols: bool) -> str:
     """'CUB · ArcFace† · 512D concatenated MAP@R': which of our results a row compares, with
     the † of a published configuration and, where several ran, the protocol."""
     if isinstance(row.display, str):
@@ -171,7 +172,7 @@ def _row_label(row, several_protocols: bool) -> str:
     return " · ".join(parts)
 
 
-def _comparison_cells(row) -> list[Cell]:
+def _comparison_cells(row: Any) -> list[Cell]:
     theirs = f"{100 * row.mean:.2f}"
     if not math.isnan(row.ci_low):
         theirs += f" [{100 * row.ci_low:.2f}, {100 * row.ci_high:.2f}]"

@@ -15,9 +15,12 @@ nothing is fetched at view time, so the folder opens from ``file://`` or any web
 from __future__ import annotations
 
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
 
 from benchmark.errors import BenchmarkError
 from benchmark.io import atomic_write_text
@@ -37,6 +40,9 @@ from benchmark.report.study_trials import NO_STUDY_DATA, loss_studies, read_run_
 from benchmark.report.table_model import TableDocument
 from benchmark.store.run_cost import cost_of_run
 from benchmark.store.run_directory import RunDirectory, code_version
+
+if TYPE_CHECKING:
+    from optuna.trial import FrozenTrial
 
 PAGE_FILE = "index.html"
 TABLES_DIR = "tables"
@@ -182,12 +188,15 @@ def _run_body(source: ResultsSource, anchor: str, html_dir: Path, figures: bool)
     )
 
 
-def _cost_body(source: ResultsSource, trials: dict | str, displays: dict[str, str]) -> str:
+def _cost_body(
+    source: ResultsSource, trials: Mapping[str, list[FrozenTrial]] | str, displays: dict[str, str]
+) -> str:
     """Device-hours spent and left, as ``mlrc status`` prices them, or why they are unknown."""
     if not source.manifest:
         return note("no run.json in this folder: what the run cost is unknown")
     if isinstance(trials, str):
         return note(f"cost unknown: {trials}")
+    assert source.run_dir is not None  # a run.json is read from a run directory
     try:
         return cost_html(cost_of_run(RunDirectory(source.run_dir), trials=trials), displays)
     except BenchmarkError as exc:
@@ -196,7 +205,7 @@ def _cost_body(source: ResultsSource, trials: dict | str, displays: dict[str, st
 
 def _studies_body(
     source: ResultsSource,
-    trials: dict | str,
+    trials: Mapping[str, list[FrozenTrial]] | str,
     anchor: str,
     html_dir: Path,
     figures: bool,
@@ -238,7 +247,7 @@ def _displays(source: ResultsSource) -> dict[str, str]:
     return dict(zip(rows["loss"], rows["display"], strict=True)) if len(rows) else {}
 
 
-def _identity_words(rows) -> str:
+def _identity_words(rows: pd.DataFrame) -> str:
     identity = run_identity(rows) if len(rows) else None
     if identity is None:
         return ""

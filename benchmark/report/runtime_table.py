@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 
@@ -48,7 +49,8 @@ def runtime_document(profile: pd.DataFrame) -> TableDocument:
         ["device", "embedding_size"], sort=False
     ):
         for quantity in _QUANTITIES:
-            tables.append(_quantity_table(group, device, int(embedding_size), *quantity))
+            size = int(cast(int, embedding_size))  # pandas-stubs: a group key is any Hashable
+            tables.append(_quantity_table(group, str(device), size, *quantity))
     frame = profile.assign(display=[loss_label(loss) for loss in profile["loss"]])
     return TableDocument("table_runtime", tables, frame)
 

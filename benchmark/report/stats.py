@@ -43,7 +43,7 @@ def confidence_interval(values: Sequence[float], confidence: float = 0.95) -> Me
     return MeanWithInterval(mean, mean - half, mean + half, n, confidence)
 
 
-def sample_std(values: Sequence[float]) -> float:
+def sample_std(values: Sequence[float] | np.ndarray) -> float:
     """Sample standard deviation (ddof = 1), exactly 0 for identical values (where rounding
     in the mean would otherwise leave ~1e-17 and turn a certain difference into a t-test)."""
     array = np.asarray(values, dtype=np.float64)

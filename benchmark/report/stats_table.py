@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 import pandas as pd
 
@@ -90,6 +91,7 @@ def build_stats_table(
         for index, mark in _repeat_marks(frame).items()
     }
     cells = [[MISSING] * len(columns.keys) for _ in rows.keys]
+    record: Any  # a row of columns of several types (pandas-stubs: each the union of all)
     for index, record in zip(frame.index, frame.itertuples(index=False), strict=True):
         cells[record.row_index][record.column_index] = Cell(
             format_mean_interval(record.mean, record.half_width, record.n, record.metric),
@@ -231,7 +233,7 @@ def _repeat_marks(frame: pd.DataFrame) -> dict[int, str]:
 def _usual_n(ns: pd.Series) -> int:
     """A family's usual number of repeats: its most frequent n, the larger one on a tie."""
     counts = ns.value_counts()
-    return int(max(n for n, count in counts.items() if count == counts.max()))
+    return int(max(cast(int, n) for n, count in counts.items() if count == counts.max()))
 
 
 def _drop_empty(rows: Axis, columns: Axis, frame: pd.DataFrame) -> tuple[Axis, Axis, pd.DataFrame]:
@@ -258,8 +260,9 @@ def _place(summary: pd.DataFrame, rows: Axis, columns: Axis) -> pd.DataFrame:
     row_index = {key: i for i, key in enumerate(rows.keys)}
     column_index = {key: j for j, key in enumerate(columns.keys)}
     frame = summary.assign(
-        row_index=[row_index.get(key) for key in _keys(summary, rows.fields)],
-        column_index=[column_index.get(key) for key in _keys(summary, columns.fields)],
+        # pandas-stubs refuse a list with None (a missing value), which pandas takes
+        row_index=[row_index.get(key) for key in _keys(summary, rows.fields)],  # type: ignore[misc]
+        column_index=[column_index.get(key) for key in _keys(summary, columns.fields)],  # type: ignore[misc]
     )
     frame = frame[frame["row_index"].notna() & frame["column_index"].notna()]
     frame = frame.astype({"row_index": int, "column_index": int})
@@ -299,14 +302,21 @@ def _add_significance(frame: pd.DataFrame, compare_within: tuple[str, ...]) -> p
             SIGNIFICANCE_LEVEL,
         )
         best = [index for index, r in zip(family.index, results, strict=True) if r.is_best]
-        best_shown = _shown(frame.at[best[0], "mean"], family["metric"].iloc[0]) if best else None
+        best_shown = (
+            _shown(cast(float, frame.at[best[0], "mean"]), family["metric"].iloc[0])
+            if best
+            else None
+        )
         for index, result in zip(family.index, results, strict=True):
             frame.loc[index, ["p_value", "p_holm"]] = [result.p_value, result.p_holm]
             frame.loc[index, "is_best"] = result.is_best
             frame.at[index, "not_significantly_worse"] = result.not_worse
             frame.loc[index, "bold"] = bool(
-                frame.at[index, "n"] >= MIN_REPEATS_TO_COMPARE
-                and _shown(frame.at[index, "mean"], frame.at[index, "metric"]) == best_shown
+                cast(int, frame.at[index, "n"]) >= MIN_REPEATS_TO_COMPARE
+                and _shown(
+                    cast(float, frame.at[index, "mean"]), cast(str, frame.at[index, "metric"])
+                )
+                == best_shown
             )
     return frame
 

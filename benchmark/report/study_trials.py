@@ -133,7 +133,7 @@ def trial_reason(trial: FrozenTrial, folds_done: int, n_folds: int) -> str:
     if trial.state == TrialState.PRUNED:
         reasons.append(f"pruned after {folds_done} of {n_folds} folds")
     elif trial.state == TrialState.FAIL:
-        failure = trial.user_attrs.get(trial_attrs.FAILURE)
+        failure: str = trial.user_attrs.get(trial_attrs.FAILURE) or ""
         words = FAILURE_WORDS.get(failure, failure or "failed")
         detail = trial.user_attrs.get(trial_attrs.FAIL_REASON)
         reasons.append(f"{words}: {detail}" if detail else words)

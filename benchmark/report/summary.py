@@ -5,6 +5,8 @@ Every table (md, tex and csv alike) and every figure of results is drawn from th
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pandas as pd
 
 from benchmark.report.labels import BEST_EPOCH
@@ -60,7 +62,7 @@ def summarize_results(rows: pd.DataFrame, confidence: float = 0.95) -> pd.DataFr
     return pd.DataFrame.from_records(records, columns=columns)
 
 
-def cell_budget(budgets) -> str:
+def cell_budget(budgets: Iterable[str]) -> str:
     """The :data:`BUDGET` of a cell from its rows' ``n_trials``."""
     distinct = sorted(set(budgets), key=lambda text: (text != "", int(text) if text else 0))
     if len(distinct) == 1:
@@ -90,7 +92,8 @@ def with_best_epoch_rows(rows: pd.DataFrame) -> pd.DataFrame:
     recorded = [best_epoch_of(text) for text in per_repeat["best_epochs"]]
     epochs = per_repeat.assign(
         metric=BEST_EPOCH,
-        value=[None if epoch is None else epoch - PAPER_EPOCH_OFFSET for epoch in recorded],
+        # pandas-stubs refuse a list with None (a missing value), which pandas takes
+        value=[None if epoch is None else epoch - PAPER_EPOCH_OFFSET for epoch in recorded],  # type: ignore[misc]
     )
     epochs = epochs[epochs["value"].notna()]
     return pd.concat([rows, epochs], ignore_index=True)

@@ -16,6 +16,7 @@ dataset (shown only with ``mlrc tables --allow-mixed-settings``) are marked with
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Hashable
 
 import pandas as pd
 
@@ -28,10 +29,10 @@ UNLIKE_BUDGET = "unlike_budget"
 """The CSV column saying a cell's budget differs from its family's usual one."""
 
 
-def budget_marks(frame: pd.DataFrame, compare_within: tuple[str, ...]) -> dict[int, str]:
+def budget_marks(frame: pd.DataFrame, compare_within: tuple[str, ...]) -> dict[Hashable, str]:
     """``k trials`` for each searched cell whose budget is not its family's usual one, and for
     each cell whose repeats were searched under several budgets."""
-    marks: dict[int, str] = {}
+    marks: dict[Hashable, str] = {}
     if BUDGET not in frame or frame.empty:
         return marks
     searched = frame[(frame["params_source"] == SEARCHED) & (frame["loss"] != UNTRAINED)]
@@ -47,7 +48,7 @@ def budget_marks(frame: pd.DataFrame, compare_within: tuple[str, ...]) -> dict[i
     return marks
 
 
-def settings_marks(frame: pd.DataFrame) -> dict[int, str]:
+def settings_marks(frame: pd.DataFrame) -> dict[Hashable, str]:
     """The settings a cell's run was made with unlike the table's other runs, where any."""
     if SETTINGS not in frame:
         return {}
@@ -85,7 +86,7 @@ def budget_note(family: str) -> Note:
     )
 
 
-def with_unlike_columns(frame: pd.DataFrame, marks: dict[int, str]) -> pd.DataFrame:
+def with_unlike_columns(frame: pd.DataFrame, marks: dict[Hashable, str]) -> pd.DataFrame:
     """``frame`` with its cells' budgets and whether each is marked (``marks``: the budget
     marks), when any budget is known, and the settings of runs made unlike the others, when
     any; a table from files without budgets, of runs made alike, keeps its columns."""

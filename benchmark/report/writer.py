@@ -210,7 +210,8 @@ def _run_figures(
     from benchmark.report.learning_curves import learning_curve_figure
     from benchmark.report.optuna_figures import optuna_figures
 
-    outcomes, used = [], set()
+    outcomes: list[FigureOutcome] = []
+    used: set[str] = set()
     for source in results:
         if source.run_dir is None:
             continue
@@ -249,6 +250,7 @@ def _panel_titles(rows: pd.DataFrame) -> dict[str, str]:
 
 def _run_stem(source: ResultsSource, used: set[str]) -> str:
     """``<protocol>_<dataset>`` of a run directory; its folder name is added if taken."""
+    assert source.run_dir is not None  # figures are drawn for run directories only
     identity = run_identity(source.rows)
     stem = file_slug("_".join(identity) if identity else source.run_dir.name)
     if stem in used:

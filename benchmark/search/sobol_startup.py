@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -80,7 +81,7 @@ class SobolStartupSampler(BaseSampler):
         study: Study,
         trial: FrozenTrial,
         state: TrialState,
-        values: list[float] | None,
+        values: Sequence[float] | None,
     ) -> None:
         self.then.after_trial(study, trial, state, values)
 
@@ -103,7 +104,7 @@ def _from_unit(u: float, distribution: BaseDistribution) -> float | int:
         raise TypeError(f"Sobol start-up supports float and int ranges, not {distribution!r}")
     low, high, step = distribution.low, distribution.high, distribution.step
     is_int = isinstance(distribution, IntDistribution)
-    half = 0.5 * step if is_int else 0.0
+    half = 0.5 * distribution.step if isinstance(distribution, IntDistribution) else 0.0
     start, stop = low - half, high + half
     if distribution.log:
         value = math.exp(math.log(start) + u * (math.log(stop) - math.log(start)))

@@ -35,13 +35,18 @@ from benchmark.losses.search_space import SearchSpace, load_search_space
 from benchmark.progress import Progress
 from benchmark.search.budget import Heartbeat, Next, TrialBudget
 from benchmark.search.context import StudyContext
+from benchmark.search.fold_reporter import FoldReporter
+from benchmark.search.learning_curves import CurveSteps
 from benchmark.search.seeds import search_fold_seed
 from benchmark.search.study_factory import build_sampler, create_study
+from benchmark.search.trial_tracking import tracked_fold, trial_outcome, trial_run
 from benchmark.search.waits import SilentTrialWait, StorageOutage
 from benchmark.store import trial_attrs
 from benchmark.store.run_directory import params_key
 from benchmark.store.storage import is_storage_outage
 from benchmark.store.study_state import FAILING_PARAMETER_SETS, no_result_reason
+from benchmark.tracking.run_log import chained, tracked_run
+from benchmark.tracking.tracker import TrackedRun
 
 _logger = logging.getLogger(__name__)
 
@@ -72,25 +77,53 @@ def evaluate_params(
 ) -> float:
     """Train the folds with ``params``; finished folds (of an earlier, lost trial) are reused.
 
-    After each fold its score is reported to the trial as an intermediate value at step = fold
-    index, so that pruners compare trials on the same folds (:mod:`benchmark.search.fold_pruners`);
-    the pruner is asked while folds are left to train.
+    Every evaluation inside a fold is reported to the trial as an intermediate value at a
+    fold-major step (:mod:`benchmark.search.learning_curves`), so that pruners compare trials at
+    the same fold and epoch, and the pruner is asked after each evaluation that does not end its
+    fold, and after each fold but the last: a pruned trial stops at once, inside its fold
+    (:class:`~benchmark.search.fold_reporter.FoldReporter`), and records what it trained.
     """
+    with tracked_run(context.tracker, trial_run(loss, trial, params), trial_outcome) as log:
+        value = _train_folds(context, loss, params, trial, log.run)
+        log.summary["value"] = value
+    return value
+
+
+def _train_folds(
+    context: StudyContext,
+    loss: str,
+    params: dict[str, Any],
+    trial: optuna.Trial,
+    tracked_trial: TrackedRun,
+) -> float:
     cv = context.cross_validation
+    steps = CurveSteps.for_training(context.config.training)
     key = params_key(params)
     scores: list[float] = []
     for fold in cv.folds:
-        trained = cv.train_fold(
-            loss,
-            params,
-            fold,
-            seed=fold_seed(context, fold.index),
-            fit_dir=context.run_dir.trial_fold_dir(loss, key, fold.index),
-            keep_checkpoint=False,
-        )
-        result = trained.result
-        if not math.isfinite(result.best_val_map_at_r):
-            raise _NoScore(fold.index, result.best_val_map_at_r)
+        reporter = FoldReporter(trial, steps, fold.index)
+        fit_dir = context.run_dir.trial_fold_dir(loss, key, fold.index)
+        seed = fold_seed(context, fold.index)
+        with tracked_fold(context.tracker, tracked_trial, fold.index, seed) as fold_log:
+            try:
+                trained = cv.train_fold(
+                    loss,
+                    params,
+                    fold,
+                    seed=seed,
+                    fit_dir=fit_dir,
+                    keep_checkpoint=False,
+                    # The curve is logged before the pruner may stop the fold.
+                    on_evaluation=chained(fold_log, reporter),
+                )
+            except optuna.TrialPruned:
+                reporter.record_pruned(fit_dir)
+                raise
+            result = trained.result
+            fold_log.fit_finished(result)
+            if not math.isfinite(result.best_val_map_at_r):
+                raise _NoScore(fold.index, result.best_val_map_at_r)
+        reporter.report(result.curve)  # a fold finished by an earlier trial is reported now
         scores.append(result.best_val_map_at_r)
         trial.set_user_attr(
             trial_attrs.fold_key(fold.index),
@@ -98,10 +131,10 @@ def evaluate_params(
                 trial_attrs.FOLD_VAL_MAP_AT_R: result.best_val_map_at_r,
                 trial_attrs.FOLD_BEST_ITERATION: result.best_iteration,
                 trial_attrs.FOLD_ITERATIONS: result.iterations,
+                trial_attrs.FOLD_EPOCHS: result.epochs,
                 trial_attrs.FOLD_WALL_TIME_S: result.wall_time_s,
             },
         )
-        trial.report(result.best_val_map_at_r, step=fold.index)
         # After the last fold nothing is left to save: the trial completes with its value.
         if fold is not cv.folds[-1] and trial.should_prune():
             raise optuna.TrialPruned()
@@ -237,8 +270,9 @@ def _evaluate_trial(
     try:
         with Heartbeat(budget, trial.number, context.config.study.heartbeat_interval):
             value = evaluate_params(context, loss, params, trial)
-    except optuna.TrialPruned:
-        _logger.debug("%s trial %d pruned", loss, trial.number)
+    except optuna.TrialPruned as exc:
+        _logger.debug("%s trial %d pruned: %s", loss, trial.number, exc)
+        trial.set_user_attr(trial_attrs.WALL_TIME_S, time.time() - start)
         _tell(study, trial, state=TrialState.PRUNED)
     except TrainingDiverged as exc:
         _logger.debug("%s trial %d diverged: %s", loss, trial.number, exc)
@@ -351,7 +385,7 @@ def _install_stop_handlers() -> dict[int, Any]:
             signal.signal(sig, signal.SIG_IGN)
         raise _Stop(signal.Signals(signum).name)
 
-    previous = {}
+    previous: dict[int, Any] = {}
     for sig in (signal.SIGTERM, signal.SIGUSR1):
         with contextlib.suppress(ValueError):  # not the main thread: no handlers
             previous[sig] = signal.signal(sig, handler)

@@ -78,7 +78,7 @@ def gather_point(
     rows = rows.assign(ablation=ablation.name, ablation_value=value)
     _drop_superseded(ResultsFile(run_dir), rows, ablation.name, value)
     records = [
-        {key: (None if _missing(value) else value) for key, value in record.items()}
+        {str(key): (None if _missing(value) else value) for key, value in record.items()}
         for record in rows.to_dict("records")
     ]
     return ResultsFile(run_dir).append(records)

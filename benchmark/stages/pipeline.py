@@ -24,7 +24,7 @@ def resolve_losses(selection: str | None, config: ProtocolConfig) -> list[str]:
     """``a,b,c`` -> those losses; ``all`` -> every registered loss; None/``demo`` -> the
     protocol's ``demo_losses`` (all losses if it lists none). Unknown names, broken search
     spaces and missing fixed hyperparameters raise now, not after hours of training."""
-    if selection in (None, "", "demo"):
+    if selection in (None, "demo"):
         names = config.demo_losses or [spec.name for spec in list_losses()]
     elif selection == "all":
         names = [spec.name for spec in list_losses()]

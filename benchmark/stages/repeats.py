@@ -118,7 +118,7 @@ def repeat_rows(
     return rows
 
 
-def _scorer(context: StudyContext):
+def _scorer(context: StudyContext) -> Callable[[list[torch.Tensor]], dict[str, float]]:
     """``score([query])`` or ``score([query, gallery])``: the test metrics of embeddings."""
     cv = context.cross_validation
     parts = eval_parts(cv.test_set)

@@ -2,7 +2,8 @@
 
 For each repeat r and fold k the model is trained with seed ``seed_offset + 100 r + k`` (early
 stopped on the fold's own validation classes), and its best checkpoint embeds the test classes
-(see :mod:`benchmark.stages.repeats`).
+(see :mod:`benchmark.stages.repeats`). The run's tracker logs each fold training as a run
+``retrain/<loss>/repeat_<r>/fold_<k>`` nested under the loss's retrain run ``retrain/<loss>``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from benchmark.search.study_factory import best_params, load_study
 from benchmark.stages.repeats import FoldOutcome, repeats_to_run, run_repeats
 from benchmark.store.results_file import SEARCHED, ResultsFile
 from benchmark.store.study_state import budget_state
+from benchmark.tracking.run_log import tracked_run
+from benchmark.tracking.tracker import TrackedRun
 
 _logger = logging.getLogger(__name__)
 
@@ -55,17 +58,50 @@ def run_retrain(context: StudyContext, loss: str, repeats: list[int] | None = No
     for repeat in todo:
         _own_fits(context, loss, repeat, params)
     cv = context.cross_validation
+    tracked = retrain_run(context, loss, params, details["params_source"])
 
     def trained_fold(repeat: int, fold: int) -> FoldOutcome:
         seed = retrain_seed(context.config.retrain.seed_offset, repeat, fold)
         fold_dir = context.run_dir.retrain_fold_dir(loss, repeat, fold)
-        trained = cv.train_fold(loss, params, cv.folds[fold], seed, fold_dir, keep_checkpoint=True)
+        fold_run = retrain_fold_run(context, tracked, repeat, fold, seed)
+        with tracked_run(context.tracker, fold_run) as log:
+            trained = cv.train_fold(
+                loss, params, cv.folds[fold], seed, fold_dir, True, on_evaluation=log
+            )
+            log.fit_finished(trained.result)
         embeddings = cv.test_embeddings(trained.model, fold_dir)
         return FoldOutcome(
             seed, embeddings, trained.result.best_iteration, trained.result.best_epoch
         )
 
-    run_repeats(context, loss, get_loss_spec(loss).display, todo, trained_fold, details)
+    with tracked_run(context.tracker, tracked):
+        run_repeats(context, loss, get_loss_spec(loss).display, todo, trained_fold, details)
+
+
+def retrain_run(context: StudyContext, loss: str, params: dict, params_source: str) -> TrackedRun:
+    """The tracked run of ``loss``'s retrain, keyed by its folder in the run directory: every
+    retrained fold is nested under it."""
+    return TrackedRun(
+        key=context.run_dir.retrain_dir(loss).relative_to(context.run_dir.path).as_posix(),
+        name=f"{loss} retrain",
+        params={**params, "params_source": params_source},
+        tags={"stage": "retrain", "loss": loss},
+    )
+
+
+def retrain_fold_run(
+    context: StudyContext, parent: TrackedRun, repeat: int, fold: int, seed: int
+) -> TrackedRun:
+    """The tracked run of fold ``fold`` of repeat ``repeat``, nested under the retrain run and
+    keyed by its fit directory."""
+    loss = parent.tags["loss"]
+    fit_dir = context.run_dir.retrain_fold_dir(loss, repeat, fold)
+    return parent.child(
+        fit_dir.relative_to(context.run_dir.retrain_dir(loss)).as_posix(),
+        f"{parent.name} repeat {repeat} fold {fold}",
+        params={**parent.params, "repeat": repeat, "fold": fold, "seed": seed},
+        tags={**parent.tags, "stage": "retrain-fold", "repeat": str(repeat), "fold": str(fold)},
+    )
 
 
 def _rerun_under_raised_budget(

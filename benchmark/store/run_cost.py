@@ -3,11 +3,15 @@ loss, read from the run directory and its storage (``mlrc status``, ``mlrc slurm
 
 - **Spent**: the recorded wall time of every finished fold training -- a study trial's
   ``fold_<k>`` records (each fold counted once, however many times a lost trial was re-queued
-  and reused it) and each retrained fold's ``result.json``.
+  and reused it) and each retrained fold's ``result.json`` -- and of each fold a pruner stopped
+  (its ``pruned_fold`` record).
 - **Left**: the fold trainings still to run x the mean fold time. A study has ``n_trials x
-  folds`` of them, fewer when a pruner is on: the trials left are counted at the mean number of
-  folds the finished trials trained. Retrains have ``repeats x folds``. A stage with no finished
-  fold yet is priced at the loss's other stage, else at the run's mean fold time.
+  folds`` of them, fewer when a pruner is on: each trial left is counted at the mean epochs the
+  finished trials trained (a pruned one the fraction it trained before it was stopped), in
+  units of the mean finished fold's epochs (runs recorded without epochs: at the mean number of
+  folds the finished trials finished); before any finished, at the saving measured by ``mlrc
+  profile pruners`` (:mod:`benchmark.store.pruning_saving`). Retrains: ``repeats x folds``. A
+  stage with no finished fold is priced at the loss's other stage, else the run's mean fold.
 - **Running**: trials whose worker beats (:mod:`benchmark.store.trial_liveness`: a heartbeat
   within two heartbeat intervals), and retrain folds that wrote a file within
   ``study.grace_period``. The ETA at the current rate is the training-hours left divided by the
@@ -37,6 +41,7 @@ from optuna.trial import FrozenTrial, TrialState
 from benchmark.config import ProtocolConfig
 from benchmark.engine import FitDirectory, FitResult
 from benchmark.store import trial_attrs
+from benchmark.store.pruning_saving import pricing_notes, trial_price
 from benchmark.store.results_file import UNTRAINED, ResultsFile
 from benchmark.store.run_directory import RunDirectory, params_key
 from benchmark.store.storage import trials_by_study
@@ -66,6 +71,12 @@ class StageCost:
     priced_from: str = ""
     """Where the mean fold time comes from when the stage has none of its own."""
     running: int = 0
+    pruned_epoch_fraction: float | None = None
+    """A study with a pruner: the mean fraction of a full trial's epochs that its pruned
+    trials trained (None without a pruned trial or recorded epochs)."""
+    pruning_priced_from: str = ""
+    """Where the pruning saving of the trials left comes from when no trial finished yet (the
+    measured one: :data:`~benchmark.store.pruning_saving.MEASURED_PRUNING`)."""
     failed: int = 0
     silent: list[dict[str, Any]] = field(default_factory=list)
     """Running trials whose worker went silent: ``trial``, ``last_heartbeat_s`` (ago),
@@ -125,7 +136,8 @@ class RunCost:
 
     def _summary(self, stages: list[StageCost]) -> dict[str, Any]:
         lefts = [stage.seconds_left for stage in stages]
-        left = None if any(value is None for value in lefts) else sum(lefts)
+        known = [value for value in lefts if value is not None]
+        left = None if len(known) < len(lefts) else sum(known)
         running = sum(stage.running for stage in stages)
         hours = 3600.0 * self.workers_per_device
         return {
@@ -143,6 +155,8 @@ class RunCost:
         return {
             "mean_fold_seconds": stage.mean_fold_seconds,
             "priced_from": stage.priced_from or None,
+            "pruned_epoch_fraction": stage.pruned_epoch_fraction,
+            "pruning_priced_from": stage.pruning_priced_from or None,
             "silent_trials": stage.silent,
             "problem": stage.problem,
         }
@@ -191,7 +205,6 @@ def cost_of_run(
 def _study_cost(
     config: ProtocolConfig, loss: str, trials: list[FrozenTrial], now: float
 ) -> StageCost:
-    folds = config.data.n_folds
     fold_seconds: dict[tuple[str, int], float] = {}
     for trial in trials:
         params = trial.user_attrs.get(trial_attrs.PARAMS)
@@ -202,16 +215,17 @@ def _study_cost(
             seconds = record.get(trial_attrs.FOLD_WALL_TIME_S)
             if seconds is not None:
                 fold_seconds[(key, fold)] = float(seconds)
+    stopped = [
+        float(trial.user_attrs[trial_attrs.PRUNED_FOLD].get(trial_attrs.FOLD_WALL_TIME_S) or 0.0)
+        for trial in trials
+        if trial_attrs.PRUNED_FOLD in trial.user_attrs
+    ]
     finished = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
-    folds_per_trial = float(folds)
-    if config.study.pruner != "none" and finished:
-        folds_per_trial = statistics.fmean(
-            len(trial_attrs.fold_records(t.user_attrs)) for t in finished
-        )
+    price = trial_price(config.study, config.data.n_folds, finished)
     in_flight = [t for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)]
     started_folds = sum(len(trial_attrs.fold_records(t.user_attrs)) for t in in_flight)
     remaining = max(config.study.n_trials - budget_state(trials).finished, 0)
-    left = max(remaining * folds_per_trial - started_folds, 0.0)
+    left = max(remaining * price.folds - started_folds, 0.0)
     study = config.study
     states = {
         t.number: liveness(t, now, study.heartbeat_interval, study.grace_period)
@@ -222,9 +236,11 @@ def _study_cost(
         stage=STUDY,
         trainings_done=len(fold_seconds),
         trainings_left=left,
-        seconds_spent=sum(fold_seconds.values()),
+        seconds_spent=sum(fold_seconds.values()) + sum(stopped),
         mean_fold_seconds=statistics.fmean(fold_seconds.values()) if fold_seconds else None,
         running=sum(state == Liveness.BEATING for state in states.values()),
+        pruned_epoch_fraction=price.pruned_epoch_fraction,
+        pruning_priced_from=price.source,
         failed=sum(failures(trials).values()),
         silent=[
             _silent_trial(t, states[t.number], now, study.grace_period)
@@ -325,6 +341,7 @@ def format_run_cost(cost: RunCost) -> str:
         "the mean fold time (* priced from another stage); ETA = hours left / trainings "
         "running now",
     ]
+    lines += pricing_notes(summary)
     return "\n".join(lines)
 
 

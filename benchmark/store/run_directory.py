@@ -3,7 +3,8 @@
 Layout (all paths relative to the run directory; :class:`RunDirectory` is the one place that
 spells them)::
 
-    run.json                         the manifest: resolved protocol, dataset, plugins, storage
+    run.json                         the manifest: resolved protocol, dataset, plugins, storage,
+                                     tracker
     optuna.journal                   Optuna JournalStorage (default storage)
     locks/<name>.lock                inter-process locks (trial budget, results file)
     trials/<loss>/<params-key>/fold_<k>/   one fit per fold of a trial (metrics only)
@@ -17,6 +18,8 @@ spells them)::
                                      submission-<n>/ and dry-run/ (sbatch scripts), logs/,
                                      attempts/ (each job's attempt start and requeue count)
     tables/                          what the Slurm tables job writes (`mlrc tables --out`)
+    tracking/<tracker>/              a tracker's default store (`--tracker mlflow`: mlflow.db;
+                                     tensorboard: event files; wandb: offline runs)
 
 Inside a fit directory, :class:`~benchmark.engine.FitDirectory` names the files. Any process
 (worker, retrain, tables) starts cold from the run directory and, optionally, a storage URL;
@@ -29,6 +32,7 @@ import functools
 import hashlib
 import json
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -173,6 +177,11 @@ class RunDirectory:
     def tables_dir(self) -> Path:
         return self.path / "tables"
 
+    def tracking_dir(self, tracker: str) -> Path:
+        """Where the tracker ``tracker`` keeps its default store (``--tracker`` without
+        ``--tracking-uri``)."""
+        return self.path / "tracking" / tracker
+
     # -- Slurm --------------------------------------------------------------------------------
 
     @property
@@ -231,11 +240,16 @@ class RunDirectory:
         plugins: list[str],
         storage: str | None,
         raise_budget: bool = False,
+        *,
+        losses: Sequence[str] = (),
+        tracker: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Write the manifest, or check that an existing one has the same settings: every
         setting that shapes results is fixed per run directory, the budgets included, which
         ``raise_budget`` lets rise (for all the run's losses: they are recorded as raised). The
-        storage URL is recorded without its password."""
+        storage URL is recorded without its password; ``losses`` join the run's losses (what a
+        worker started cold may join, :meth:`recorded_losses`); ``tracker`` (the tracker's
+        settings, or None) replaces the recorded one: it changes no result."""
         storage = without_password(storage)
         resolved = config.to_dict()
         plugins = [str(Path(p).resolve()) if p.endswith(".py") else p for p in plugins]
@@ -251,6 +265,8 @@ class RunDirectory:
             manifest["plugins"] = sorted(set(manifest.get("plugins", [])) | set(plugins))
             if storage:
                 manifest["storage"] = storage
+            if losses:
+                manifest["losses"] = sorted(set(manifest.get("losses", [])) | set(losses))
         else:
             manifest = {
                 "protocol": resolved,
@@ -259,6 +275,9 @@ class RunDirectory:
                 "code_version": code_version(),
                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             }
+            if losses:
+                manifest["losses"] = sorted(set(losses))
+        manifest["tracker"] = tracker
         atomic_write_json(self.manifest_path, manifest)
         return manifest
 
@@ -281,6 +300,11 @@ class RunDirectory:
             )
         return manifest
 
+    def recorded_tracker(self) -> dict[str, Any] | None:
+        """The tracker settings recorded in the manifest (None: none, or no manifest yet)."""
+        tracker = self.read_manifest().get("tracker") if self.exists() else None
+        return tracker if isinstance(tracker, dict) else None
+
     def _recorded_protocol(self) -> dict[str, Any]:
         protocol = self.read_manifest().get("protocol")
         if not isinstance(protocol, dict):
@@ -299,6 +323,19 @@ class RunDirectory:
                 f"{self.manifest_path}: its protocol is malformed ({type(exc).__name__}: "
                 f"{exc}); restore it from a copy, or start a new --run-dir"
             ) from None
+
+    def recorded_losses(self) -> list[str] | None:
+        """The losses the run was started for (by ``mlrc run``, ``study`` or ``slurm
+        submit``); None when its manifest records none (made by an older version)."""
+        losses = self.read_manifest().get("losses")
+        if losses is None:
+            return None
+        if not isinstance(losses, list) or not all(isinstance(loss, str) for loss in losses):
+            raise RunDirectoryError(
+                f"{self.manifest_path}: 'losses' must be a list of loss names, got {losses!r}; "
+                "restore it from a copy"
+            )
+        return losses
 
     def attach(self, storage_url: str | None = None) -> tuple[ProtocolConfig, str | None]:
         """What a process started cold needs: load the run's plugins, and return its protocol

@@ -44,7 +44,7 @@ def open_storage(url: str | None, default_journal: Path) -> BaseStorage:
             "postgres://; write postgresql://user:password@host/db"
         )
     if url.startswith("journal://"):
-        return _journal(Path(url.removeprefix("journal://")))
+        return _journal_named(url, default_journal)
     if url.startswith(_RDB_SCHEMES):
         shown = masked_url(url)
         parsed = parse_database_url(url)
@@ -68,11 +68,23 @@ def open_storage(url: str | None, default_journal: Path) -> BaseStorage:
                 "running and reachable, or omit --storage to use the run directory's journal file"
             ) from None
     if url.endswith((".journal", ".log")):
-        return _journal(Path(url))
+        return _journal_named(url, default_journal)
     raise StorageError(
         f"storage URL '{masked_url(url)}' is not understood; use journal:///path/file.journal, "
         "sqlite:///path.db or postgresql://user:password@host/db"
     )
+
+
+def journal_file(url: str | None, default_journal: Path) -> Path | None:
+    """The journal file a storage URL names (``None``: ``default_journal``), or None for a
+    database."""
+    if url is None or url == "":
+        return default_journal
+    if url.startswith("journal://"):
+        return Path(url.removeprefix("journal://"))
+    if not url.startswith(_RDB_SCHEMES) and url.endswith((".journal", ".log")):
+        return Path(url)
+    return None
 
 
 def _rdb_storage(url: str) -> RDBStorage:
@@ -218,6 +230,12 @@ def _first_line(exc: BaseException) -> str:
 def _masked_text(text: str) -> str:
     """``text`` (a driver's message) with the password of any URL in it replaced by ``***``."""
     return re.sub(r"://([^:/@\s]*):\S*@", r"://\1:***@", text)
+
+
+def _journal_named(url: str, default_journal: Path) -> JournalStorage:
+    path = journal_file(url, default_journal)
+    assert path is not None, "a journal URL always names a file"
+    return _journal(path)
 
 
 def _journal(path: Path) -> JournalStorage:

@@ -46,10 +46,10 @@ def incomplete_repeats(
     if whole.empty:
         return set()
     repeat_keys = _keys(whole, fields.repeat)
-    evaluations = {}
+    evaluations: dict[tuple[str, ...], set[tuple[str, ...]]] = {}
     for key, evaluation in zip(repeat_keys, _keys(whole, fields.evaluation), strict=True):
         evaluations.setdefault(key, set()).add(evaluation)
-    groups = {}
+    groups: dict[tuple[str, ...], set[tuple[str, ...]]] = {}
     for key, group in zip(repeat_keys, _keys(whole, fields.group), strict=True):
         groups.setdefault(group, set()).add(key)
     siblings = {key: members - {key} for members in groups.values() for key in members}

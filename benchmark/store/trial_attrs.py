@@ -27,7 +27,13 @@ FOLD_PREFIX = "fold_"
 FOLD_VAL_MAP_AT_R = "val_map_at_r"
 FOLD_BEST_ITERATION = "best_iteration"
 FOLD_ITERATIONS = "iterations"
+FOLD_EPOCHS = "epochs"
 FOLD_WALL_TIME_S = "wall_time_s"
+PRUNED_FOLD = "pruned_fold"
+"""The fold a pruner stopped in the middle of its training: {FOLD_INDEX, FOLD_VAL_MAP_AT_R (its
+best so far), FOLD_BEST_ITERATION, FOLD_ITERATIONS, FOLD_EPOCHS, FOLD_WALL_TIME_S}; its finished
+folds are ``fold_<k>`` records as a completed trial's."""
+FOLD_INDEX = "fold"
 
 # Values of FAILURE.
 DIVERGED = "diverged"
@@ -78,3 +84,14 @@ def fold_records(user_attrs: dict) -> dict[int, dict]:
         if key.startswith(FOLD_PREFIX) and suffix.isdigit() and isinstance(value, dict):
             records[int(suffix)] = value
     return dict(sorted(records.items()))
+
+
+def epochs_trained(user_attrs: dict) -> int | None:
+    """Epochs a trial trained over its finished folds and the fold a pruner stopped; None when
+    a record lacks them (trials recorded before epochs were)."""
+    records = list(fold_records(user_attrs).values())
+    if PRUNED_FOLD in user_attrs:
+        records.append(user_attrs[PRUNED_FOLD])
+    epochs = [record.get(FOLD_EPOCHS) for record in records]
+    known = [int(value) for value in epochs if value is not None]
+    return sum(known) if len(known) == len(epochs) else None

@@ -32,6 +32,7 @@ def _refused(tmp_path, text: str) -> str:
         _profile(tmp_path, text)
     message = str(error.value)
     assert str(tmp_path / "cluster.yaml") in message, "the error must name the profile file"
+    assert "\n" not in message, "one line"
     return message
 
 
@@ -149,9 +150,16 @@ def test_env_values_are_shell_text(tmp_path):
         ("extra_sbatch: ['--array=0-3']\n", "--array is set by mlrc"),
         ('partition: "gpu\\n#SBATCH --account=theirs"\n', "partition: 'gpu\\n#SBATCH --account=theirs' is not a Slurm name"),
         ('extra_sbatch: ["--comment=a\\nb"]\n', "holds a line break"),
-        ('env: {"BAD-NAME": 1}\n', "env.BAD-NAME: is not a valid environment variable name"),
+        ('env: {"BAD-NAME": 1}\n', "env: 'BAD-NAME' is not a valid environment variable name"),
         ("venv: /a\nconda_env: b\n", "either venv or conda_env"),
-        ("mlrc: []\n", "mlrc: must name the command"),
+        ("mlrc: []\n", "mlrc: [] must name the command"),
+        ('mlrc: ""\n', "mlrc: [''] must name the command, without empty words"),
+        ('mlrc: [python, " ", benchmark.cli]\n', "without empty words"),
+        ('mem: "64G\\n"\n', "mem: '64G\\n' is not a Slurm memory size"),
+        ('stages: {tables: {mem: "4G\\n"}}\n', "stages.tables.mem: '4G\\n' is not a Slurm"),
+        ('partition: "gpu\\n"\n', "partition: 'gpu\\n' is not a Slurm name"),
+        ('qos: "normal\\n"\n', "qos: 'normal\\n' is not a Slurm name"),
+        ('env: {"HOME\\n": x}\n', "env: 'HOME\\n' is not a valid environment variable name"),
     ],
 )  # fmt: skip
 def test_bad_values_are_refused_naming_the_key(tmp_path, text, expected):

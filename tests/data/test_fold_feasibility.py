@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import write_image
+from dataset_trees import write_image
 
 from benchmark.cli import main
 from benchmark.config import load_protocol

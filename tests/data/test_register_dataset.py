@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import make_folder
+from dataset_trees import make_folder
 
 from benchmark.config import DataConfig
 from benchmark.data import (

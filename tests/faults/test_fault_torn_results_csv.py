@@ -1,11 +1,11 @@
-"""The fault suite's case (f): a torn results.csv.
+"""The fault suite's case (i): a torn results.csv.
 
 A writer that dies mid-write (a crash, a full disk, a copy cut short) leaves the file cut at any
 byte. The finished run's results.csv is cut at many places (seeded random bytes, a line end
 inside a repeat, the header); each time `mlrc tables` refuses a torn row with one line naming
 the file and row (never a value read as 0), and `mlrc run` repairs the file: the same bytes as
 before the cut, from the finished fits (none is trained again). Kept in its own file: the other
-cases live in test_fault_suite.py.
+cases live in test_fault_suite.py and test_run_faults.py.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def _cut_points(text: str, seed: int = 0) -> list[tuple[str, int]]:
     return points
 
 
-def test_f_a_torn_results_csv_is_refused_by_tables_and_repaired_by_the_rerun(
+def test_i_a_torn_results_csv_is_refused_by_tables_and_repaired_by_the_rerun(
     tmp_path, tiny_overrides, figures, capsys
 ):
     run_dir = tmp_path / "run"
@@ -67,7 +67,7 @@ def test_f_a_torn_results_csv_is_refused_by_tables_and_repaired_by_the_rerun(
     wall = time.monotonic() - start
     cuts = CUTS + 2
     figures(
-        f"(f) a torn results.csv: {cuts} cuts ({CUTS} at random bytes, 1 at a line end inside a "
+        f"(i) a torn results.csv: {cuts} cuts ({CUTS} at random bytes, 1 at a line end inside a "
         f"repeat, 1 in the header); tables refused {refused} torn rows with one line each; the "
         f"rerun restored the same bytes {repaired} times, fits trained again 0; {wall:.0f} s"
     )

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from benchmark.config import load_protocol
-from benchmark.profiling.projection import ProjectionInputs, format_projection, project
+from benchmark.profiling.projection import (
+    ProjectionInputs,
+    format_projection,
+    project,
+    pruning_saving,
+)
+from benchmark.store.pruning_saving import MEASURED_PRUNING
 
 INPUTS = ProjectionInputs(
     device="a test device",
@@ -18,6 +26,7 @@ INPUTS = ProjectionInputs(
     cores_per_device=8,
     epochs_per_training=10.0,
     pruning_saves=0.4,
+    pruning_source="a test measurement",
 )
 
 
@@ -52,7 +61,8 @@ def test_the_projection_prints_its_formula_and_every_input():
         "C = 8 loader cores per device",
         "g(1) = 1.00, g(2) = 1.50 (measured)",
         "E = 10 epochs per training (an assumption",
-        "p = 0.40 of the study's fold trainings saved",
+        "p = 0.40 of the study's training epochs saved by pruning (--pruning-saves: a test "
+        "measurement)",
         "2000 study + 400 retrain trainings unpruned",
     ):
         assert piece in text, piece
@@ -74,3 +84,13 @@ def test_the_mlrc_protocol_gives_the_budgets_of_table_1():
         2,
     )
     assert [c.cached for c in project(inputs)] == [False, False]  # no cache measured
+
+
+def test_the_pruning_saving_is_the_measured_one_unless_given_and_says_which():
+    measured = (MEASURED_PRUNING.epochs_saved, MEASURED_PRUNING.source)
+    assert pruning_saving(None) == measured
+    assert pruning_saving(0.1) == (0.1, "given on the command line")
+    saves, source = pruning_saving(None)
+    inputs = dataclasses.replace(INPUTS, pruning_saves=saves, pruning_source=source)
+    line = f"p = {saves:.2f} of the study's training epochs saved by pruning (--pruning-saves: "
+    assert line + MEASURED_PRUNING.source + ")" in format_projection(inputs, project(inputs))

@@ -1,4 +1,5 @@
-"""Pruners compare a trial with others on the same folds (a paired comparison)."""
+"""Fold pruners compare a trial with others on the same finished folds (a paired comparison),
+reading each fold's score from its ``fold_<k>`` record."""
 
 from __future__ import annotations
 
@@ -28,8 +29,16 @@ def _running_means(scores: list[float]) -> dict[int, float]:
     return {k: sum(scores[: k + 1]) / (k + 1) for k in range(len(scores))}
 
 
+def _fold_records(scores: list[float]) -> dict[str, dict]:
+    return {
+        trial_attrs.fold_key(fold): {trial_attrs.FOLD_VAL_MAP_AT_R: score}
+        for fold, score in enumerate(scores)
+    }
+
+
 def _study(pruner: optuna.pruners.BasePruner, report) -> optuna.Study:
-    """A study holding :data:`FINISHED`, each trial reporting ``report(scores)``."""
+    """A study holding :data:`FINISHED` (their fold records), each trial reporting
+    ``report(scores)`` as intermediate values."""
     study = optuna.create_study(direction="maximize", pruner=pruner)
     for scores in FINISHED:
         study.add_trial(
@@ -38,16 +47,20 @@ def _study(pruner: optuna.pruners.BasePruner, report) -> optuna.Study:
                 params={"x": 0.5},
                 distributions={"x": FloatDistribution(0, 1)},
                 intermediate_values=report(scores),
+                user_attrs=_fold_records(scores),
             )
         )
     return study
 
 
 def _prunes_after_each_fold(study: optuna.Study, scores: list[float], report) -> list[bool]:
+    """The pruner's decision after each fold, as the worker asks it: the fold's record, then
+    the question."""
     trial = study.ask()
     decisions = []
     for fold in range(len(scores)):
         trial.report(report(scores[: fold + 1])[fold], step=fold)
+        trial.set_user_attr(trial_attrs.fold_key(fold), _fold_records(scores)[f"fold_{fold}"])
         decisions.append(trial.should_prune())
     return decisions
 
@@ -78,8 +91,18 @@ def test_the_fold_matched_median_keeps_a_trial_that_is_better_on_the_same_folds(
     assert _prunes_after_each_fold(study, better, per_fold) == [False] * 4
     # Scored on fold 1 alone, 0.33 beats every finished trial's fold 1, though not their fold 0.
     trial = study.ask()
-    trial.report(0.33, step=1)
+    trial.set_user_attr(trial_attrs.fold_key(1), {trial_attrs.FOLD_VAL_MAP_AT_R: 0.33})
     assert not trial.should_prune()
+
+
+def test_inside_a_fold_the_fold_pruners_decide_on_the_finished_folds_only():
+    pruner = FoldMatchedPercentilePruner(percentile=50, n_startup_trials=5, n_warmup_folds=0)
+    study = _study(pruner, lambda scores: dict(enumerate(scores)))
+    trial = study.ask()
+    trial.report(0.01, step=0)  # a poor evaluation inside fold 0, which has not finished
+    assert not trial.should_prune()
+    trial.set_user_attr(trial_attrs.fold_key(0), {trial_attrs.FOLD_VAL_MAP_AT_R: 0.30})
+    assert trial.should_prune()
 
 
 def test_no_pruning_before_enough_trials_completed_and_diverged_trials_do_not_count():
@@ -93,7 +116,7 @@ def test_no_pruning_before_enough_trials_completed_and_diverged_trials_do_not_co
             params={"x": 0.5},
             distributions={"x": FloatDistribution(0, 1)},
             intermediate_values={0: 0.0},
-            user_attrs={trial_attrs.FAILURE: trial_attrs.DIVERGED},
+            user_attrs={trial_attrs.FAILURE: trial_attrs.DIVERGED, **_fold_records([0.0])},
         )
     )
     assert _prunes_after_each_fold(study, [0.1, 0.1], per_fold) == [False, False]
@@ -103,6 +126,7 @@ def test_no_pruning_before_enough_trials_completed_and_diverged_trials_do_not_co
             params={"x": 0.5},
             distributions={"x": FloatDistribution(0, 1)},
             intermediate_values=per_fold([0.36, 0.31, 0.31, 0.31]),
+            user_attrs=_fold_records([0.36, 0.31, 0.31, 0.31]),
         )
     )
     assert _prunes_after_each_fold(study, [0.1, 0.1], per_fold) == [True, True]

@@ -70,5 +70,5 @@ def test_moved_seeds_keep_clear_of_every_unmoved_fold_seed():
 
 
 def test_more_folds_than_the_seed_scheme_keeps_apart_are_refused():
-    with pytest.raises(ConfigError, match=f"data.n_folds must be at most {MAX_FOLDS}"):
+    with pytest.raises(ConfigError, match=rf"data.n_folds must be in \[2, {MAX_FOLDS}\]"):
         load_protocol("demo", None, [f"data.n_folds={MAX_FOLDS + 1}"])

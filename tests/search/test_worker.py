@@ -17,6 +17,7 @@ from benchmark.search.fold_pruners import FoldMatchedPercentilePruner
 from benchmark.search.worker import evaluate_params, run_worker
 from benchmark.stages.retrain import run_retrain
 from benchmark.store.run_directory import RunDirectory
+from benchmark.tracking.guarded_tracker import NullTracker
 
 
 class AlwaysNaNLoss(torch.nn.Module):
@@ -65,16 +66,20 @@ def test_diverged_trials_are_told_as_the_diverged_value_and_count_toward_the_bud
 
 
 def _fake_context(fold_scores: list[float], run_dir: RunDirectory) -> SimpleNamespace:
-    """A study context whose folds 'train' instantly to the given best validation MAP@R."""
+    """A study context whose folds 'train' instantly to the given best validation MAP@R, in
+    2 epochs validated each (the score at both)."""
     trained = []
 
-    def train_fold(loss, params, fold, seed, fit_dir, keep_checkpoint):
+    def train_fold(loss, params, fold, seed, fit_dir, keep_checkpoint, on_evaluation=None):
         trained.append(fold.index)
+        score = fold_scores[fold.index]
         result = SimpleNamespace(
-            best_val_map_at_r=fold_scores[fold.index],
+            best_val_map_at_r=score,
             best_iteration=10,
             iterations=20,
+            epochs=2,
             wall_time_s=0.1,
+            curve=[{"epoch": epoch, "val_map_at_r": score} for epoch in (0, 1, 2)],
         )
         return SimpleNamespace(result=result, model=None)
 
@@ -82,11 +87,16 @@ def _fake_context(fold_scores: list[float], run_dir: RunDirectory) -> SimpleName
     cross_validation = SimpleNamespace(folds=folds, train_fold=train_fold)
     config = SimpleNamespace(
         study=SimpleNamespace(sampler=SimpleNamespace(seed=0)),
+        training=SimpleNamespace(eval_every_epochs=1, max_epochs=2),
         retrain=SimpleNamespace(seed_offset=1000),
         data=SimpleNamespace(n_folds=len(folds)),
     )
     return SimpleNamespace(
-        cross_validation=cross_validation, config=config, run_dir=run_dir, trained=trained
+        cross_validation=cross_validation,
+        config=config,
+        run_dir=run_dir,
+        trained=trained,
+        tracker=NullTracker(),
     )
 
 
@@ -98,9 +108,13 @@ def test_objective_is_the_mean_of_the_folds_best_validation_map_at_r(tmp_path):
     assert value == pytest.approx(0.3)
     assert trial.user_attrs["fold_2"]["val_map_at_r"] == 0.3
     assert trial.user_attrs["fold_0"]["best_iteration"] == 10
+    assert trial.user_attrs["fold_3"]["epochs"] == 2
     study.tell(trial, value)
-    # Each fold's score is an intermediate value at step = fold index (paired pruners use it).
-    assert study.trials[0].intermediate_values == pytest.approx({0: 0.1, 1: 0.2, 2: 0.3, 3: 0.6})
+    # A fold finished earlier reports its curve after training: 2 steps per fold, fold-major.
+    expected = {
+        2 * fold + e: score for fold, score in enumerate([0.1, 0.2, 0.3, 0.6]) for e in (0, 1)
+    }
+    assert study.trials[0].intermediate_values == pytest.approx(expected)
 
 
 def test_a_trial_is_never_pruned_after_its_last_fold(tmp_path):

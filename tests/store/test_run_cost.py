@@ -23,6 +23,7 @@ from benchmark.config import load_protocol
 from benchmark.engine import FitDirectory, FitResult
 from benchmark.io import atomic_write_json
 from benchmark.store import trial_attrs
+from benchmark.store.pruning_saving import MEASURED_PRUNING
 from benchmark.store.run_cost import cost_of_run
 from benchmark.store.run_directory import RunDirectory
 from benchmark.store.storage import open_storage
@@ -141,7 +142,7 @@ def test_nothing_runs_without_a_fresh_heartbeat_or_a_recent_file(run_dir):
     assert total["device_hours_left"] > 0
 
 
-def test_pruning_prices_the_trials_left_at_the_folds_finished_trials_trained(tmp_path):
+def test_without_recorded_epochs_pruning_prices_the_trials_left_at_the_folds_finished(tmp_path):
     config = load_protocol("demo", "synthetic", ["study.n_trials=6", "study.pruner=median"])
     run_dir = RunDirectory(tmp_path / "run")
     run_dir.initialise(config, [], None)
@@ -154,6 +155,89 @@ def test_pruning_prices_the_trials_left_at_the_folds_finished_trials_trained(tmp
     _add(study, 0.2, [10.0] * 2, state=TrialState.PRUNED)
     stage = cost_of_run(run_dir, now=NOW).to_json()["losses"][0]["stages"][0]
     assert stage["trainings_left"] == pytest.approx(4 * 3.0)  # 4 trials at (4 + 2) / 2 folds
+
+
+def _trained(folds: dict[int, tuple[int, float]], stopped: tuple[int, int, float] | None):
+    """User attributes of a trial: finished folds {k: (epochs, seconds)}, and the fold a
+    pruner stopped (k, epochs, seconds)."""
+    attrs = {trial_attrs.PARAMS: {"alpha": len(folds) / 10}}
+    for fold, (epochs, seconds) in folds.items():
+        attrs[trial_attrs.fold_key(fold)] = {
+            trial_attrs.FOLD_EPOCHS: epochs,
+            trial_attrs.FOLD_WALL_TIME_S: seconds,
+        }
+    if stopped is not None:
+        fold, epochs, seconds = stopped
+        attrs[trial_attrs.PRUNED_FOLD] = {
+            trial_attrs.FOLD_INDEX: fold,
+            trial_attrs.FOLD_EPOCHS: epochs,
+            trial_attrs.FOLD_WALL_TIME_S: seconds,
+        }
+    return attrs
+
+
+def test_pruning_prices_the_trials_left_at_the_epochs_the_finished_trials_trained(tmp_path, capsys):
+    config = load_protocol("demo", "synthetic", ["study.n_trials=6", "study.pruner=curve_median"])
+    run_dir = RunDirectory(tmp_path / "run")
+    run_dir.initialise(config, [], None)
+    study = optuna.create_study(
+        study_name=study_name(config, "mfcwms"),
+        storage=open_storage(None, run_dir.journal_path),
+        direction="maximize",
+    )
+    trials = [  # finished folds of 10 epochs (10 s), and folds stopped after 5 and 2 epochs
+        (TrialState.COMPLETE, _trained({k: (10, 10.0) for k in range(4)}, None)),
+        (TrialState.PRUNED, _trained({0: (10, 10.0)}, (1, 5, 5.0))),
+        (TrialState.PRUNED, _trained({}, (0, 2, 2.0))),
+    ]
+    for number, (state, attrs) in enumerate(trials):
+        study.add_trial(
+            create_trial(
+                state=state,
+                value=0.3 if state == TrialState.COMPLETE else None,
+                params={"alpha": number / 10},
+                distributions=SPACE,
+                user_attrs=attrs,
+            )
+        )
+    stage = cost_of_run(run_dir, now=NOW).to_json()["losses"][0]["stages"][0]
+    # The trials trained 40, 15 and 2 epochs: 4, 1.5 and 0.2 folds of 10 epochs, 1.9 a trial
+    # on average; 3 trials left. (Counting finished folds, 5 / 3 a trial, would give 5.)
+    assert stage["trainings_left"] == pytest.approx(3 * 1.9)
+    assert stage["device_hours_left"] == pytest.approx(3 * 1.9 * 10.0 / 3600)
+    assert stage["trainings_done"] == 5
+    assert stage["device_hours_spent"] == pytest.approx((50.0 + 5.0 + 2.0) / 3600)
+    # The pruned trials trained 15 / 40 and 2 / 40 of a full trial's epochs.
+    assert stage["pruned_epoch_fraction"] == pytest.approx((15 / 40 + 2 / 40) / 2)
+    assert main(["status", str(run_dir.path)]) == 0
+    assert "mfcwms study: its pruned trials trained 21% of a full trial's epochs" in (
+        capsys.readouterr().out
+    )
+
+
+def test_before_a_trial_finished_the_measured_pruner_is_priced_at_its_measured_saving(
+    tmp_path, capsys
+):
+    measured = [f"study.{key}={value}" for key, value in MEASURED_PRUNING.settings.items()]
+    config = load_protocol("demo", "synthetic", ["study.n_trials=6", *measured])
+    run_dir = RunDirectory(tmp_path / "run")
+    run_dir.initialise(config, [], None)
+    study = optuna.create_study(
+        study_name=study_name(config, "mfcwms"),
+        storage=open_storage(None, run_dir.journal_path),
+        direction="maximize",
+    )
+    _add(study, 0.1, [], state=TrialState.RUNNING)
+    stage = cost_of_run(run_dir, now=NOW).to_json()["losses"][0]["stages"][0]
+    # 6 trials left at 4 folds less the measured fraction of their epochs (none unpruned: 24)
+    left = 6 * 4 * (1.0 - MEASURED_PRUNING.epochs_saved)
+    assert stage["trainings_left"] == pytest.approx(left, abs=0.05)  # rounded in the JSON
+    assert stage["pruning_priced_from"] == MEASURED_PRUNING.source
+    assert main(["status", str(run_dir.path)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        f"mfcwms study: no trial finished yet; pruning priced at {MEASURED_PRUNING.source}" in out
+    )
 
 
 def test_mlrc_status_prints_the_table_and_the_json_keys(run_dir, capsys):

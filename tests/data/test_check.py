@@ -1,9 +1,11 @@
 import json
+import os
 
 from PIL import Image
 
 from benchmark.config import DataConfig
-from benchmark.data import check_image, run_data_check
+from benchmark.data import check_image, load_dataset, run_data_check
+from benchmark.data.image_cache import image_cache_key
 
 JSON_KEYS = {
     "dataset",
@@ -118,3 +120,21 @@ def test_too_few_classes_for_the_folds_still_reports_the_split(inshop_root, caps
         "3 train+val classes cannot make 4 class-disjoint folds; lower data.n_folds or use "
         "a dataset with more classes"
     ]
+
+
+def test_a_file_name_that_is_not_utf8_is_found_not_reported_missing(small_cub, capsys):
+    """images.txt lists the name's bytes (Latin-1 here); the file is read and cached."""
+    images_txt = small_cub / "images.txt"
+    lines = images_txt.read_bytes().splitlines()
+    image_id, relative = lines[0].split(b" ", 1)
+    renamed = relative.replace(b".jpg", b"_caf\xe9.jpg")  # 'café' in Latin-1: not UTF-8
+    os.rename(os.fsencode(small_cub / "images") + b"/" + relative,
+              os.fsencode(small_cub / "images") + b"/" + renamed)  # fmt: skip
+    images_txt.write_bytes(b"\n".join([image_id + b" " + renamed, *lines[1:]]) + b"\n")
+
+    assert run_data_check("cub", str(small_cub), as_json=True, progress=False) == 0
+    report = _json(capsys)
+    assert report["problems"] == [] and report["num_images"] == 16
+    index = load_dataset("cub", str(small_cub))
+    assert os.fsencode(index.paths[0]).endswith(b"_caf\xe9.jpg")
+    assert image_cache_key("cub", index.paths, None)["count"] == 16  # any file name hashes
