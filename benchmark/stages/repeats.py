@@ -16,7 +16,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from benchmark.engine import concatenate_embeddings, eval_parts, retrieval_metrics
+from benchmark.engine.embeddings import concatenate_embeddings
+from benchmark.engine.evaluation import eval_parts
+from benchmark.engine.retrieval_metrics import retrieval_metrics
 from benchmark.errors import ConfigError
 from benchmark.progress import tracked
 from benchmark.search.context import StudyContext
