@@ -14,12 +14,11 @@ from torchvision import transforms as T
 from torchvision.transforms import functional as TF
 
 from benchmark.config import DataConfig
+from benchmark.config.image_statistics import IMAGENET_MEAN, IMAGENET_STD
 from benchmark.errors import ConfigError
 
 BNINCEPTION_MEAN = (104.0, 117.0, 128.0)
 """BN-Inception (Caffe) channel means, in BGR order, on the 0-255 scale."""
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 class SmallImageTransform:
