@@ -86,10 +86,6 @@ class Progress:
         else:
             self._log()
 
-    @property
-    def shows_bar(self) -> bool:
-        return self._bar is not None
-
     def update(self, steps: int = 1) -> None:
         """``steps`` more steps are done."""
         self.set_count(self.count + steps)

@@ -8,10 +8,14 @@ configures handlers, once per command.
 from __future__ import annotations
 
 import argparse
+import importlib.abc
+import importlib.machinery
+import importlib.util
 import logging
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from types import ModuleType
 
 from tqdm import tqdm
 
@@ -72,10 +76,9 @@ def configure_logging(level: int, verbose: int = 0) -> None:
     Optuna logs through the same handler, from WARNING; its INFO lines (a study created, a
     trial finished when it runs the loop itself) only repeat our progress lines, so they show
     from -v on, next to our DEBUG line of each trial's value and parameters. Calling this
-    again replaces the previous configuration.
+    again replaces the previous configuration. Optuna is configured when it is first
+    imported (now, if it already is), so a command that never needs it never loads it.
     """
-    import optuna
-
     root = logging.getLogger()
     for handler in [h for h in root.handlers if isinstance(h, _StderrHandler)]:
         root.removeHandler(handler)
@@ -84,13 +87,55 @@ def configure_logging(level: int, verbose: int = 0) -> None:
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose >= 2 else max(level, logging.WARNING))
     logging.getLogger(PACKAGE).setLevel(level)
+    if verbose >= 2:
+        optuna_level = logging.DEBUG
+    else:
+        optuna_level = logging.INFO if level <= logging.DEBUG else root.level
+    _after_import("optuna", lambda optuna: _configure_optuna(optuna, optuna_level))
+    logging.captureWarnings(True)
+
+
+def _configure_optuna(optuna: ModuleType, level: int) -> None:
+    """Optuna's records go to our handler (not its own), from ``level``."""
     optuna.logging.disable_default_handler()
     optuna.logging.enable_propagation()
-    if verbose >= 2:
-        optuna.logging.set_verbosity(logging.DEBUG)
+    optuna.logging.set_verbosity(level)
+
+
+def _after_import(name: str, configure: Callable[[ModuleType], None]) -> None:
+    """``configure(module)`` now if top-level module ``name`` is imported, else right after its
+    first import; a later call replaces a pending one."""
+    sys.meta_path[:] = [f for f in sys.meta_path if getattr(f, "module", None) != name]
+    if name in sys.modules:
+        configure(sys.modules[name])
     else:
-        optuna.logging.set_verbosity(logging.INFO if level <= logging.DEBUG else root.level)
-    logging.captureWarnings(True)
+        sys.meta_path.insert(0, _ConfigureOnImport(name, configure))
+
+
+class _ConfigureOnImport(importlib.abc.MetaPathFinder):
+    """Finds nothing itself: wraps the loader of one module to configure it once loaded."""
+
+    def __init__(self, module: str, configure: Callable[[ModuleType], None]):
+        self.module = module
+        self._configure = configure
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname != self.module:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None:
+            return spec
+        exec_module, configure = spec.loader.exec_module, self._configure
+
+        def exec_then_configure(module: ModuleType) -> None:
+            exec_module(module)
+            configure(module)
+
+        spec.loader.exec_module = exec_then_configure  # type: ignore[method-assign]
+        return spec
 
 
 class _StderrHandler(logging.Handler):

@@ -154,10 +154,10 @@ def _separated_map_at_r(results_path: Path) -> dict[str, float]:
     """Each loss's separated MAP@R in the run's results, the mean over its repeats."""
     import numpy as np
 
-    from benchmark.store.results_file import read_results_csv
+    from benchmark.store.results_file import MAP_AT_R, MODE_SEPARATED, read_results_csv
 
     rows = read_results_csv(results_path)
-    rows = rows[(rows["mode"] == "separated") & (rows["metric"] == "map_at_r")]
+    rows = rows[(rows["mode"] == MODE_SEPARATED) & (rows["metric"] == MAP_AT_R)]
     return {
         str(loss): float(np.mean(group["value"].to_numpy())) for loss, group in rows.groupby("loss")
     }

@@ -41,8 +41,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def _status(args: argparse.Namespace) -> int:
     from benchmark.errors import ConfigError
-    from benchmark.stages.pipeline import resolve_losses
-    from benchmark.store.run_cost import format_run_cost, run_cost
+    from benchmark.store.run_cost import cost_of_run, format_run_cost
     from benchmark.store.run_directory import RunDirectory
 
     if args.workers_per_device < 1:
@@ -50,9 +49,11 @@ def _status(args: argparse.Namespace) -> int:
     run_dir = RunDirectory(args.run_dir.absolute())
     losses = None
     if args.losses is not None:
+        from benchmark.stages.pipeline import resolve_losses  # the loss registry: torch
+
         config, _ = run_dir.attach(args.storage)
         losses = resolve_losses(args.losses, config)
-    cost = run_cost(
+    cost = cost_of_run(
         run_dir,
         storage_url=args.storage,
         losses=losses,

@@ -98,7 +98,7 @@ def _values_argument(plan: AblationPlan) -> str:
 
 
 def _point_finished(context: SweepContext, request: AblationRequest, slug: str) -> bool:
-    results = ResultsFile(context.run_dir.point(slug))
-    repeats = set(range(context.config.retrain.repeats))
-    done = results.completed_repeats_by_loss(context.config.study.search_budget)
-    return all(repeats <= done.get(loss, set()) for loss in request.losses)
+    missing = ResultsFile(context.run_dir.point(slug)).missing_repeats(
+        context.config, request.losses
+    )
+    return not any(missing.values())

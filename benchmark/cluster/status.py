@@ -25,7 +25,7 @@ from benchmark.cluster.sweep_progress import (
 )
 from benchmark.errors import SlurmError
 from benchmark.store.results_file import UNTRAINED
-from benchmark.store.run_cost import RunCost, format_run_cost, run_cost
+from benchmark.store.run_cost import RunCost, cost_of_run, format_run_cost
 from benchmark.store.run_directory import RunDirectory
 from benchmark.store.storage import masked_url, trials_by_study
 
@@ -100,7 +100,7 @@ def sweep_status(
     workers_per_device: int = 1,
 ) -> SweepStatus:
     """Progress of every study and retrain of the run, the states of its Slurm jobs, and its
-    cost so far and left (:func:`~benchmark.store.run_cost.run_cost`)."""
+    cost so far and left (:func:`~benchmark.store.run_cost.cost_of_run`)."""
     slurm = slurm or Slurm()
     config, storage_url = run_dir.attach(storage_url)
     ledger = Ledger(run_dir)
@@ -121,7 +121,7 @@ def sweep_status(
         retrains=read_retrain_progress(run_dir, config, [*losses, UNTRAINED]),
         jobs=jobs,
         notes=notes,
-        cost=run_cost(run_dir, storage_url, losses, workers_per_device, trials=trials),
+        cost=cost_of_run(run_dir, storage_url, losses, workers_per_device, trials=trials),
     )
 
 

@@ -171,9 +171,11 @@ def _build_image_caches_first(
     are cached in a second by the first job that needs them. A valid cache makes the job end at
     once; the training jobs would build a missing one themselves, all at the same time.
     """
+    from benchmark.data.protocol_caches import cached_roles  # torchvision: only when planning
+
     data = context.config.data
     training = [job for job in plan.jobs if job.stage in ("study", "retrain")]
-    if not data.cache_images or data.transform == "small" or not training:
+    if data.transform == "small" or not training or not cached_roles(data):
         return
     if CACHE_KEY not in active:
         plan.jobs.insert(0, cache_job(context))

@@ -45,11 +45,12 @@ class RetrainProgress:
 
     loss: str
     repeats: int
-    done: tuple[int, ...]
+    remaining: list[int]
+    """The repeats still to retrain (``ResultsFile.missing_repeats``)."""
 
     @property
-    def remaining(self) -> list[int]:
-        return [repeat for repeat in range(self.repeats) if repeat not in self.done]
+    def done(self) -> list[int]:
+        return [repeat for repeat in range(self.repeats) if repeat not in self.remaining]
 
 
 def read_study_progress(
@@ -83,13 +84,9 @@ def read_retrain_progress(
 ) -> list[RetrainProgress]:
     """The repeats of each loss already in ``results.csv`` (whole, and under the run's
     budget: a repeat searched under a lower one is retrained after a raise)."""
-    done = ResultsFile(run_dir).completed_repeats_by_loss(config.study.search_budget)
+    missing = ResultsFile(run_dir).missing_repeats(config, losses)
     return [
-        RetrainProgress(
-            loss=loss,
-            repeats=config.retrain.repeats,
-            done=tuple(sorted(done.get(loss, ()))),
-        )
+        RetrainProgress(loss=loss, repeats=config.retrain.repeats, remaining=missing[loss])
         for loss in losses
     ]
 

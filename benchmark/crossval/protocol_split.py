@@ -20,23 +20,20 @@ from functools import cached_property
 import numpy as np
 
 from benchmark.config import DataConfig
-from benchmark.data import (
+from benchmark.data.dataset_splits import mlrc_split
+from benchmark.data.folds import Fold, build_folds
+from benchmark.data.image_cache import ImageCache
+from benchmark.data.image_set import ImageSet, image_set_for_classes, image_set_for_images
+from benchmark.data.index import DatasetIndex
+from benchmark.data.protocol_caches import (
     TEST,
     TRAINING,
     VALIDATION,
-    DatasetIndex,
-    Fold,
-    ImageCache,
-    ImageSet,
     ProtocolImageCaches,
-    build_folds,
-    image_set_for_classes,
-    image_set_for_images,
-    mlrc_split,
     protocol_image_caches,
-    traditional_split,
 )
-from benchmark.engine import EvalSet
+from benchmark.data.registry import traditional_split
+from benchmark.engine.evaluation import EvalSet
 
 ImageEvalSet = ImageSet | tuple[ImageSet, ImageSet]
 """An ``EvalSet`` of the split's images (whose labels are read for the test metrics)."""

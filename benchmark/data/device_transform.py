@@ -25,13 +25,13 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset, Subset, default_collate
 
+from benchmark.config.image_statistics import IMAGENET_MEAN, IMAGENET_STD
+
 if TYPE_CHECKING:
     from benchmark.data.image_set import ImageSet
 
 BNINCEPTION_MEAN = (104.0, 117.0, 128.0)
 """BN-Inception (Caffe) channel means, in BGR order, on the 0-255 scale."""
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 _PIXEL_VALUES = 256
 

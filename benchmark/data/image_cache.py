@@ -43,7 +43,7 @@ import PIL
 import torchvision
 from PIL import Image
 
-from benchmark.data.cache_folder import MANIFEST, default_cache_dir, ensure_cached_folder
+from benchmark.data.cache_folder import MANIFEST, ensure_cached_folder
 from benchmark.data.image_set import load_image
 from benchmark.data.transforms import apply_first_step, first_step_names
 from benchmark.data.worker_processes import ordered_map
@@ -260,8 +260,3 @@ def cache_is_complete(directory: Path) -> bool:
         and np.all(index[1:, 0] == index[:-1, 0] + sizes[:-1])
         and index[-1, 0] + sizes[-1] == pixel_bytes
     )
-
-
-def cache_root(cache_dir: str | Path | None) -> Path:
-    """Where caches go: ``cache_dir``, else ``$MLRC_CACHE_DIR`` or ``~/.cache/mlrc``."""
-    return Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()

@@ -81,6 +81,17 @@ def cache_refusal(data: DataConfig, transform: Callable | None) -> str | None:
     )
 
 
+def cached_roles(data: DataConfig) -> list[str]:
+    """The roles (training, validation, test) whose images the protocol ``data`` reads from an
+    image cache: none unless ``data.cache_images``; a role whose pipeline
+    :func:`cache_refusal` refuses reads the files."""
+    if not data.cache_images:
+        return []
+    train_transform, eval_transform = build_transforms(data)
+    transforms = {TRAINING: train_transform, VALIDATION: eval_transform, TEST: eval_transform}
+    return [role for role in ROLES if cache_refusal(data, transforms[role]) is None]
+
+
 def cached_image_ids(index: DatasetIndex, data: DataConfig) -> dict[str, np.ndarray]:
     """The image ids each role of the protocol reads: ``{"training": ..., "validation": ...,
     "test": ...}``."""

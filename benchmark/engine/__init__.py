@@ -8,38 +8,22 @@ Typical use (see ``tests/engine/`` for runnable versions)::
     result.best_val_map_at_r
 """
 
-from benchmark.engine.checkpoint import FitDirectory, load_best_model
-from benchmark.engine.device import RunDevice, resolve_device
-from benchmark.engine.embeddings import concatenate_embeddings, embed
-from benchmark.engine.epoch_sampler import EpochSampler
-from benchmark.engine.evaluation import EvalSet, eval_parts, evaluate
-from benchmark.engine.fit_result import FitResult
-from benchmark.engine.loss_bundle import LossBundle
-from benchmark.engine.optimizers import build_optimizers, build_schedulers
-from benchmark.engine.retrieval_metrics import METRICS, retrieval_metrics
-from benchmark.engine.seeding import derive_seed, seed_everything
-from benchmark.engine.trainer import Trainer
-from benchmark.engine.training_state import TrainingState
+from benchmark._lazy import lazy_exports
 
-__all__ = [
-    "METRICS",
-    "EpochSampler",
-    "EvalSet",
-    "FitDirectory",
-    "FitResult",
-    "LossBundle",
-    "RunDevice",
-    "Trainer",
-    "TrainingState",
-    "build_optimizers",
-    "build_schedulers",
-    "concatenate_embeddings",
-    "derive_seed",
-    "embed",
-    "eval_parts",
-    "evaluate",
-    "load_best_model",
-    "resolve_device",
-    "retrieval_metrics",
-    "seed_everything",
-]
+__all__, __getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "checkpoint": ("FitDirectory", "load_best_model"),
+        "device": ("RunDevice", "resolve_device"),
+        "embeddings": ("concatenate_embeddings", "embed"),
+        "epoch_sampler": ("EpochSampler",),
+        "evaluation": ("EvalSet", "eval_parts", "evaluate"),
+        "fit_result": ("FitResult",),
+        "loss_bundle": ("LossBundle",),
+        "optimizers": ("build_optimizers", "build_schedulers"),
+        "retrieval_metrics": ("METRICS", "retrieval_metrics"),
+        "seeding": ("derive_seed", "seed_everything"),
+        "trainer": ("Trainer",),
+        "training_state": ("TrainingState",),
+    },
+)

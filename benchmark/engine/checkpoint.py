@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from benchmark.errors import ConfigError
 from benchmark.io import atomic_write_csv, atomic_write_json
+
+if TYPE_CHECKING:  # torch loads where weights are read: a fit's paths alone do not need it
+    import torch
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,8 @@ def write_curve(files: FitDirectory, curve: list[dict[str, Any]]) -> None:
 def load_checkpoint(path: Path, identity: dict[str, Any], device: torch.device) -> dict[str, Any]:
     """The checkpoint at ``path``, refused unless it belongs to the run ``identity`` describes
     (its seed and loss): resuming another run's weights would silently mix two runs."""
+    import torch
+
     checkpoint = torch.load(path, map_location=device, weights_only=True)
     for key, value in identity.items():
         if checkpoint.get(key) != value:
@@ -105,6 +108,8 @@ def load_best_model(
             f"no best checkpoint at {files.best}: the run was fit with keep_checkpoint=False "
             "or has not validated yet"
         )
+    import torch
+
     device = next(model.parameters()).device
     checkpoint = torch.load(files.best, map_location=device, weights_only=True)
     model.load_state_dict(checkpoint["model"])

@@ -29,13 +29,10 @@ from benchmark.losses import mlrc_methods  # noqa: F401  (MLRC's other methods)
 
 # isort: split
 from benchmark.losses import beyond_mlrc  # noqa: F401  (PML losses MLRC never ran)
-from benchmark.losses.mlrc_methods import MLRC2020_METHODS
-from benchmark.registry import registry_restored  # noqa: F401  (benchmark/registry.py)
 
 __all__ = [
     "ClassWiseMultiSimilarityLoss",
     "LossSpec",
-    "MLRC2020_METHODS",
     "MeanFieldClassWiseMultiSimilarityLoss",
     "MeanFieldContrastiveLoss",
     "build_loss",

@@ -18,24 +18,6 @@ from pytorch_metric_learning import regularizers as pml_regularizers
 from benchmark.losses._registry import register_loss
 from benchmark.losses.pml_wrappers import MLRCSparseCentersRegularizer, NormalizedEmbeddingsLoss
 
-MLRC2020_METHODS = (
-    "contrastive",
-    "triplet",
-    "ntxent",
-    "proxy_nca",
-    "margin",
-    "margin_per_class",
-    "normalized_softmax",
-    "cosface",
-    "arcface",
-    "fastap",
-    "snr_contrastive",
-    "multi_similarity",
-    "multi_similarity_miner",
-    "soft_triple",
-)
-"""MLRC's 14 methods, in the row order of its tables."""
-
 
 @register_loss("triplet", display="Triplet", kind="pair")
 def build_triplet(num_classes: int, embedding_size: int, margin: float = 0.05) -> torch.nn.Module:

@@ -7,7 +7,8 @@ from collections import OrderedDict
 from torch import nn
 
 from benchmark.config import ModelConfig
-from benchmark.models.trunk_registry import IMAGENET_MEAN, IMAGENET_STD, register_trunk
+from benchmark.config.image_statistics import IMAGENET_MEAN, IMAGENET_STD
+from benchmark.models.trunk_registry import register_trunk
 
 
 class ResNet50Trunk(nn.Sequential):

@@ -34,9 +34,6 @@ RGB = tuple[float, float, float]
 TIMM_PREFIX = "timm/"
 """``model.trunk: timm/<model name>``: any model of the ``timm`` package."""
 
-IMAGENET_MEAN: RGB = (0.485, 0.456, 0.406)
-IMAGENET_STD: RGB = (0.229, 0.224, 0.225)
-
 
 @dataclass(frozen=True)
 class TrunkSpec:

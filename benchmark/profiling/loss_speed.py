@@ -38,6 +38,7 @@ from benchmark.profiling.measure import (
     torch_threads,
 )
 from benchmark.progress import Progress
+from benchmark.store.loss_profile import PROFILE_COLUMNS
 
 if TYPE_CHECKING:
     from benchmark.losses.mean_field_class_wise_multi_similarity import (
@@ -74,23 +75,6 @@ MAX_DIRECT_CXC_ENTRIES = 1 << 28
 # step is recorded as skipped instead.
 MAX_CPU_MEMORY_MB = 8192.0
 PROBE_BATCH_SIZES = (64, 128)
-
-PROFILE_COLUMNS = (
-    "loss",
-    "batch_size",
-    "num_classes",
-    "embedding_size",
-    "device",
-    "status",
-    "time_ms",
-    "peak_memory_mb",
-    "value",
-    "time_vs_proxy_anchor",
-    "memory_vs_proxy_anchor",
-    "time_vs_direct_cxc",
-    "memory_vs_direct_cxc",
-    "value_rel_diff_vs_direct_cxc",
-)
 
 
 def profile_losses(

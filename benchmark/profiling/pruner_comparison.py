@@ -43,7 +43,7 @@ from benchmark.search.study_factory import best_params, load_study
 from benchmark.search.worker import run_worker
 from benchmark.stages.retrain import run_retrain
 from benchmark.store import trial_attrs
-from benchmark.store.results_file import ResultsFile
+from benchmark.store.results_file import MAP_AT_R, MODE_SEPARATED, ResultsFile
 from benchmark.store.run_directory import RunDirectory
 
 UNPRUNED = "none"
@@ -188,7 +188,7 @@ def _run_study(context: StudyContext, loss: str, reference: _Outcome | None) -> 
 def _test_map_at_r(run_dir: RunDirectory, loss: str) -> list[float]:
     """Test MAP@R of each repeat (separated: the mean over the fold models)."""
     rows = ResultsFile(run_dir).read()
-    mask = (rows["loss"] == loss) & (rows["mode"] == "separated") & (rows["metric"] == "map_at_r")
+    mask = (rows["loss"] == loss) & (rows["mode"] == MODE_SEPARATED) & (rows["metric"] == MAP_AT_R)
     return rows[mask].sort_values("repeat")["value"].astype(float).tolist()
 
 

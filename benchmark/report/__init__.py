@@ -5,25 +5,19 @@ render a run's own summary table (``table.md``); ``summarize_results`` is the fr
 is drawn from.
 """
 
-from benchmark.report.stats import MeanWithInterval, compare_with_best, confidence_interval
-from benchmark.report.summary import summarize_results
-from benchmark.report.table import (
-    format_ablation_table,
-    format_results_table,
-    write_ablation_table,
-    write_run_table,
-)
-from benchmark.report.writer import ReportListing, write_report
+from benchmark._lazy import lazy_exports
 
-__all__ = [
-    "MeanWithInterval",
-    "ReportListing",
-    "compare_with_best",
-    "confidence_interval",
-    "format_ablation_table",
-    "format_results_table",
-    "summarize_results",
-    "write_ablation_table",
-    "write_report",
-    "write_run_table",
-]
+__all__, __getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "stats": ("MeanWithInterval", "compare_with_best", "confidence_interval"),
+        "summary": ("summarize_results",),
+        "table": (
+            "format_ablation_table",
+            "format_results_table",
+            "write_ablation_table",
+            "write_run_table",
+        ),
+        "writer": ("ReportListing", "write_report"),
+    },
+)

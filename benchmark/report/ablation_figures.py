@@ -19,6 +19,7 @@ from benchmark.report.labels import (
     ordered_modes,
 )
 from benchmark.report.paper_tables import SETTING, ablation_cells
+from benchmark.store.results_file import MODE_CONCATENATED, MODE_SINGLE
 
 EMBEDDING_DIM = "embedding-dim"
 ALPHA_BASE = "alpha-base"
@@ -47,7 +48,7 @@ def embedding_dim_figure(summary: pd.DataFrame, out_dir: Path) -> FigureOutcome:
                 label = line["display"].iloc[0] + (f" ({mode_text})" if several_modes else "")
                 x = line[size].astype(float).to_numpy()
                 mean = 100 * line["mean"].to_numpy()
-                style = "--" if mode == "concatenated" else "-"  # one colour per loss
+                style = "--" if mode == MODE_CONCATENATED else "-"  # one colour per loss
                 ax.plot(x, mean, style, marker="o", color=colours[loss], label=label)
                 low = np.where(line["n"] > 1, 100 * line["ci_low"], mean)
                 high = np.where(line["n"] > 1, 100 * line["ci_high"], mean)
@@ -96,7 +97,7 @@ def alpha_base_figure(summary: pd.DataFrame, out_dir: Path) -> FigureOutcome:
         ax.set_yticks(range(grid.shape[0]), [f"{v:g}" for v in grid.index])
         ax.set_xlabel("base")
         ax.set_ylabel(r"$\alpha$")
-        shown_mode = "" if mode == "single" else f" ({MODE_LABELS.get(mode, mode).lower()})"
+        shown_mode = "" if mode == MODE_SINGLE else f" ({MODE_LABELS.get(mode, mode).lower()})"
         ax.set_title(f"{dataset_label(dataset)} · {display}{shown_mode}: MAP@R (%)")
         figure.colorbar(image, ax=ax)
     return FigureOutcome(save_png(figure, out_dir / "figure3b_alpha_base.png"))

@@ -7,7 +7,18 @@ from collections.abc import Iterable
 
 from benchmark.data import get_dataset_spec
 from benchmark.errors import UnknownDatasetError
-from benchmark.store.results_file import UNTRAINED, display_of
+from benchmark.store.results_file import (
+    MAP_AT_R,
+    METRIC_NAMES,
+    MODE_CONCATENATED,
+    MODE_SEPARATED,
+    MODE_SINGLE,
+    MODES,
+    PRECISION_AT_1,
+    R_PRECISION,
+    UNTRAINED,
+    display_of,
+)
 
 # The paper's Table 1 order; other losses (users' own) follow in order of first appearance,
 # then the "no training" baseline.
@@ -29,8 +40,11 @@ _OTHER_LABELS = {"mfcwms_direct_cxc": "MFCWMS (direct C×C)"}
 # The paper's dataset order; dataset labels are the registrations' ``display``.
 DATASET_ORDER = ("cub", "cars196", "sop", "inshop")
 
-MODE_ORDER = ("single", "separated", "concatenated")
-MODE_LABELS = {"single": "Single model", "separated": "Separated", "concatenated": "Concatenated"}
+MODE_LABELS = {
+    MODE_SINGLE: "Single model",
+    MODE_SEPARATED: "Separated",
+    MODE_CONCATENATED: "Concatenated",
+}
 
 # How the paper names the protocols; others (users' own, the demos) are named as they are.
 PROTOCOL_LABELS = {"mlrc": "MLRC", "traditional": "traditional"}
@@ -50,12 +64,11 @@ SETTING_WORDS = {
     "batch_size": "batch size",
 }
 
-STANDARD_METRICS = ("map_at_r", "precision_at_1", "r_precision")  # also the order of Tables 7-9
 BEST_EPOCH = "best_epoch"  # derived from ``best_epochs``: the epoch of the early-stopped model
 METRIC_LABELS = {
-    "map_at_r": "MAP@R",
-    "precision_at_1": "P@1",
-    "r_precision": "RP",
+    MAP_AT_R: "MAP@R",
+    PRECISION_AT_1: "P@1",
+    R_PRECISION: "RP",
     BEST_EPOCH: "Epoch",
 }
 _RECALL = re.compile(r"recall_at_(\d+)")
@@ -78,8 +91,8 @@ def is_recall_metric(metric: str) -> bool:
 
 def metric_sort_key(metric: str) -> tuple[int, str, int]:
     """MAP@R, P@1, RP (the paper's order), then Recall@K by K, then others by name."""
-    if metric in STANDARD_METRICS:
-        return (0, "", STANDARD_METRICS.index(metric))
+    if metric in METRIC_NAMES:
+        return (0, "", METRIC_NAMES.index(metric))
     recall = _RECALL.fullmatch(metric)
     return (1, "", int(recall[1])) if recall else (2, metric, 0)
 
@@ -146,7 +159,7 @@ def ordered_datasets(datasets: Iterable[str]) -> list[str]:
 
 def ordered_modes(modes: Iterable[str]) -> list[str]:
     seen = list(dict.fromkeys(modes))
-    return [m for m in MODE_ORDER if m in seen] + [m for m in seen if m not in MODE_ORDER]
+    return [m for m in MODES if m in seen] + [m for m in seen if m not in MODES]
 
 
 def file_slug(text: str) -> str:

@@ -15,7 +15,7 @@ from itertools import groupby
 from benchmark.report.latex_layout import MIN_BODY_PT, LatexLayout, choose_layout
 from benchmark.report.table_model import Cell, Emphasis, Table
 
-MISSING_TEXT = "---"
+MISSING_TEX = "---"
 _MATH_MARK = re.compile(r"[A-Za-z0-9=]+")
 PACKAGES = ("booktabs", "graphicx")
 ROTATED_PACKAGE = "rotating"
@@ -151,12 +151,12 @@ def _group_header(groups: list[str]) -> list[str]:
 
 def _plain_cell(cell: Cell) -> str:
     """The cell's text as LaTeX prints it (a mean and its half-width close up around ±)."""
-    return MISSING_TEXT.replace("---", "—") if cell.text is None else cell.text.replace(" ± ", "±")
+    return MISSING_TEX.replace("---", "—") if cell.text is None else cell.text.replace(" ± ", "±")
 
 
 def _cell(cell: Cell) -> str:
     if cell.text is None:
-        return MISSING_TEXT
+        return MISSING_TEX
     text = escape_latex(_plain_cell(cell))
     if cell.emphasis is Emphasis.BEST:
         text = rf"\textbf{{{text}}}"

@@ -29,6 +29,7 @@ from benchmark.report.figure_outcome import FigureOutcome
 from benchmark.report.labels import dataset_label, loss_label, ordered_losses, protocol_label
 from benchmark.report.sources import run_identity
 from benchmark.report.stats import confidence_interval
+from benchmark.store.results_file import MODE_SEPARATED, MODE_SINGLE
 from benchmark.store.run_directory import RunDirectory
 
 CURVE_METRIC = "val_map_at_r"
@@ -64,7 +65,7 @@ def learning_curve_figure(
         return FigureOutcome.skip(
             f"learning curves of {run_dir}: no retrain/<loss>/repeat_*/fold_*/curve.json there"
         )
-    traditional = (rows["mode"] == "single").any() and not rows["mode"].isin(["separated"]).any()
+    traditional = (rows["mode"] == MODE_SINGLE).any() and not (rows["mode"] == MODE_SEPARATED).any()
     display = dict(zip(rows["loss"], rows["display"], strict=True))
     figure, axes = new_figure()
     thinned = clipped = False

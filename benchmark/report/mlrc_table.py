@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchmark.losses import MLRC2020_METHODS
+from benchmark.config.reference_methods import MLRC2020_METHODS
 from benchmark.report.labels import (
     OWN_PARAMS_SOURCES,
     UNTRAINED,
@@ -27,10 +27,17 @@ from benchmark.report.labels import (
 from benchmark.report.latex import escape_latex
 from benchmark.report.stats_table import Axis, build_stats_table, loss_row_label
 from benchmark.report.table_model import Note, TableDocument
+from benchmark.store.results_file import (
+    MAP_AT_R,
+    MODE_CONCATENATED,
+    MODE_SEPARATED,
+    PRECISION_AT_1,
+    R_PRECISION,
+)
 
 MLRC_STEM = "table_mlrc"
-MLRC_MODES = {"concatenated": "Concatenated", "separated": "Separated"}  # MLRC's column order
-MLRC_METRICS = ("precision_at_1", "r_precision", "map_at_r")
+MLRC_MODES = {MODE_CONCATENATED: "Concatenated", MODE_SEPARATED: "Separated"}  # MLRC's column order
+MLRC_METRICS = (PRECISION_AT_1, R_PRECISION, MAP_AT_R)
 PRETRAINED = "Pretrained"
 _COLUMN_KEY = ("protocol", "dataset", "mode", "dim", "metric")
 _PRETRAINED_NOTE = (

@@ -37,9 +37,10 @@ from benchmark.report.labels import (
 )
 from benchmark.report.stats_table import Axis, build_stats_table, loss_row_label
 from benchmark.report.table_model import Table, TableDocument
-from benchmark.store.results_file import ablation_settings
+from benchmark.store.result_fields import ablation_settings
+from benchmark.store.results_file import MAP_AT_R, MODE_CONCATENATED, MODE_SEPARATED, MODE_SINGLE
 
-MAIN_MODES = ("separated", "concatenated")
+MAIN_MODES = (MODE_SEPARATED, MODE_CONCATENATED)
 TABLE1_STEM = "table1"
 TRADITIONAL_STEM = "table2_3_traditional"
 # The main table of a run (``table.md``, and what ``mlrc tables`` prints): the first present.
@@ -58,7 +59,7 @@ ABLATION_ROW_SETTINGS = {"alpha-base": ("alpha",)}
 SETTING = "setting:"  # prefix of the columns holding one ablated setting each
 
 
-def table1(summary: pd.DataFrame, metrics: tuple[str, ...] = ("map_at_r",)) -> TableDocument | None:
+def table1(summary: pd.DataFrame, metrics: tuple[str, ...] = (MAP_AT_R,)) -> TableDocument | None:
     """Table 1: rows = losses (paper order), columns = datasets x (128D, 512D); one table per
     metric of ``metrics`` (the paper's Table 1 is MAP@R; Tables 7-9 hold the others)."""
     cells = summary[
@@ -156,8 +157,8 @@ def traditional_table(summary: pd.DataFrame) -> list[TableDocument]:
     """Tables 2-3: per dataset, MAP@R and the early-stopped epoch of the single models."""
     cells = summary[
         (summary["ablation"] == "")
-        & (summary["mode"] == "single")
-        & summary["metric"].isin(["map_at_r", BEST_EPOCH])
+        & (summary["mode"] == MODE_SINGLE)
+        & summary["metric"].isin([MAP_AT_R, BEST_EPOCH])
     ]
     if cells.empty:
         return []
@@ -165,9 +166,9 @@ def traditional_table(summary: pd.DataFrame) -> list[TableDocument]:
     keys, labels, group_labels = [], [], []
     for (protocol, dataset), group_label in _protocol_dataset_groups(cells).items():
         group = cells[(cells["protocol"] == protocol) & (cells["dataset"] == dataset)]
-        dims = sorted(group.loc[group["metric"] == "map_at_r", "dim"].unique())
+        dims = sorted(group.loc[group["metric"] == MAP_AT_R, "dim"].unique())
         for dim in dims or sorted(group["dim"].unique()):
-            for metric in ("map_at_r", BEST_EPOCH):
+            for metric in (MAP_AT_R, BEST_EPOCH):
                 keys.append((protocol, dataset, int(dim), metric))
                 labels.append(metric_label(metric) + (f" {int(dim)}D" if len(dims) > 1 else ""))
                 group_labels.append(group_label)
@@ -230,7 +231,7 @@ def ablation_tables(summary: pd.DataFrame) -> list[TableDocument]:
 
 def ablation_cells(summary: pd.DataFrame, ablation: str) -> pd.DataFrame:
     """The MAP@R cells of one ablation, with one ``setting:<name>`` column per ablated setting."""
-    cells = summary[(summary["ablation"] == ablation) & (summary["metric"] == "map_at_r")].copy()
+    cells = summary[(summary["ablation"] == ablation) & (summary["metric"] == MAP_AT_R)].copy()
     settings = [ablation_settings(text) for text in cells["ablation_value"]]
     names = list(dict.fromkeys(name for setting in settings for name in setting))
     for name in names:  # object dtype: a setting absent from a row stays None, not NaN

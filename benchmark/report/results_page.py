@@ -38,13 +38,13 @@ from benchmark.report.page_template import note, page, section
 from benchmark.report.sources import ResultsSource, run_identity
 from benchmark.report.study_trials import NO_STUDY_DATA, loss_studies, read_run_trials
 from benchmark.report.table_model import TableDocument
-from benchmark.store.run_cost import run_cost
+from benchmark.store.run_cost import cost_of_run
 from benchmark.store.run_directory import RunDirectory, code_version
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
-INDEX = "index.html"
+PAGE_FILE = "index.html"
 TABLES_DIR = "tables"
 FIGURES_DIR = "figures"
 STUDIES_DIR = "studies"
@@ -92,7 +92,7 @@ def write_results_page(
         f"Written by <code>mlrc tables --html</code> (mlrc-benchmark "
         f"{escape(code_version())}). A static page: no script, nothing fetched from a network."
     )
-    index = html_dir / INDEX
+    index = html_dir / PAGE_FILE
     atomic_write_text(
         index, page(_title(sources), _subtitle(sources), nav, "\n".join(body), footer)
     )
@@ -198,7 +198,7 @@ def _cost_body(
         return note(f"cost unknown: {trials}")
     assert source.run_dir is not None  # a run.json is read from a run directory
     try:
-        return cost_html(run_cost(RunDirectory(source.run_dir), trials=trials), displays)
+        return cost_html(cost_of_run(RunDirectory(source.run_dir), trials=trials), displays)
     except BenchmarkError as exc:
         return note(f"cost unknown: {exc}")
 

@@ -17,19 +17,8 @@ from benchmark.io import read_csv_checked
 from benchmark.report.labels import file_slug, loss_label, ordered_losses
 from benchmark.report.latex import escape_latex
 from benchmark.report.table_model import MISSING, Cell, Note, Table, TableDocument
+from benchmark.store.loss_profile import PROFILE_REQUIRED
 
-PROFILE_REQUIRED = (
-    "loss",
-    "batch_size",
-    "num_classes",
-    "embedding_size",
-    "device",
-    "status",
-    "time_ms",
-    "peak_memory_mb",
-    "time_vs_proxy_anchor",
-    "memory_vs_proxy_anchor",
-)
 # (measured column, ratio column, unit, decimals, title)
 _QUANTITIES = (
     ("time_ms", "time_vs_proxy_anchor", "ms", 2, "time of one forward + backward step"),

@@ -11,21 +11,13 @@ import pandas as pd
 
 from benchmark.report.labels import BEST_EPOCH
 from benchmark.report.stats import confidence_interval, sample_std
-from benchmark.store.results_file import UNTRAINED, best_epoch_of, finite_rows
+from benchmark.store.result_fields import best_epoch_of
+from benchmark.store.results_file import MODE_SINGLE, ROW_KEY, UNTRAINED, finite_rows
 
-# What identifies a cell; the repeats of a cell are summarised.
-SUMMARY_KEY = [
-    "dataset",
-    "protocol",
-    "loss",
-    "display",
-    "params_source",
-    "ablation",
-    "ablation_value",
-    "mode",
-    "dim",
-    "metric",
-]
+# What identifies a cell: a result's key without its repeat (the repeats of a cell are
+# summarised), and the loss's label beside the loss.
+SUMMARY_KEY = [key for key in ROW_KEY if key != "repeat"]
+SUMMARY_KEY.insert(SUMMARY_KEY.index("loss") + 1, "display")
 STAT_COLUMNS = ["mean", "std", "ci_low", "ci_high", "half_width", "n", "confidence"]
 SETTINGS = "settings"
 """The summary column of the settings a cell's run was made with unlike the other runs of its
@@ -93,7 +85,7 @@ def with_best_epoch_rows(rows: pd.DataFrame) -> pd.DataFrame:
     early-stopped: they have no epoch (their cell shows "—").
     """
     trained = rows["loss"] != UNTRAINED
-    single = rows[(rows["mode"] == "single") & (rows["best_epochs"] != "") & trained]
+    single = rows[(rows["mode"] == MODE_SINGLE) & (rows["best_epochs"] != "") & trained]
     if single.empty:
         return rows
     per_repeat = single.drop_duplicates([c for c in SUMMARY_KEY if c != "metric"] + ["repeat"])

@@ -14,7 +14,7 @@ from benchmark.report.paper_tables import (
     traditional_table,
 )
 from benchmark.report.summary import summarize_results, with_best_epoch_rows
-from benchmark.store.results_file import ResultsFile, normalize_rows
+from benchmark.store.results_file import MAP_AT_R, ResultsFile, normalize_rows
 from benchmark.store.run_directory import RunDirectory
 
 
@@ -27,7 +27,7 @@ def format_results_table(rows: pd.DataFrame, confidence: float = 0.95, title: bo
         return "(no results yet)"
     rows = normalize_rows(rows)
     summary = summarize_results(with_best_epoch_rows(rows), confidence)
-    candidates = [table1(summary, ("map_at_r",)), *traditional_table(summary)]
+    candidates = [table1(summary, (MAP_AT_R,)), *traditional_table(summary)]
     document = main_document([d for d in candidates if d is not None])
     if document is None:
         return "(no results yet)"

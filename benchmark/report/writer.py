@@ -17,7 +17,6 @@ from benchmark.errors import ConfigError
 from benchmark.report.figure_outcome import FigureOutcome
 from benchmark.report.labels import (
     BEST_EPOCH,
-    STANDARD_METRICS,
     dataset_label,
     file_slug,
     is_known_metric,
@@ -38,6 +37,7 @@ from benchmark.report.runtime_table import read_profile_csv, runtime_document
 from benchmark.report.sources import ResultsSource, merge_rows, read_source, run_identity
 from benchmark.report.summary import summarize_results, with_best_epoch_rows
 from benchmark.report.table_model import TableDocument
+from benchmark.store.results_file import MAP_AT_R, METRIC_NAMES
 
 DEFAULT_CONFIDENCE = 0.95
 CSV_FLOAT_FORMAT = "%.10g"
@@ -75,7 +75,7 @@ def check_metrics(metrics: Sequence[str], rows: pd.DataFrame) -> tuple[str, ...]
     chosen = tuple(dict.fromkeys(m.strip() for m in metrics if m.strip()))
     for metric in chosen or ("",):
         if metric == BEST_EPOCH or not (is_known_metric(metric) or metric in present):
-            known = sorted(set(STANDARD_METRICS) | (present - {BEST_EPOCH}))
+            known = sorted(set(METRIC_NAMES) | (present - {BEST_EPOCH}))
             raise ConfigError(
                 f"unknown metric '{metric}' in --metrics; choose from {', '.join(known)} "
                 "(recall_at_<k> for traditional-protocol rows), comma-separated"
@@ -127,7 +127,7 @@ def write_tables_document(documents: list[TableDocument], out_dir: Path) -> Path
 def write_report(
     sources: Sequence[Path],
     out_dir: Path,
-    metrics: Sequence[str] = ("map_at_r",),
+    metrics: Sequence[str] = (MAP_AT_R,),
     reference_csv: Path | None = None,
     profile_csv: Path | None = None,
     confidence: float | None = None,
@@ -204,6 +204,8 @@ def _main_table(documents: list[TableDocument]) -> str:
 def _run_figures(
     results: Sequence[ResultsSource], out_dir: Path, confidence: float
 ) -> list[FigureOutcome]:
+    if all(source.run_dir is None for source in results):
+        return []  # results files only: no run directory to draw from
     # matplotlib (and the Optuna storage) are imported only when figures are drawn.
     from benchmark.report.learning_curves import learning_curve_figure
     from benchmark.report.optuna_figures import optuna_figures

@@ -36,7 +36,7 @@ REFERENCE_DIR = shipped_data_dir("reference", "results/reference")
 PUBLISHED_SOURCES: dict[str, str] = {"mlrc2020": "mlrc_eccv2020_best_hyperparameters.csv"}
 """Source names accepted by ``--params-from`` -> their file in ``results/reference/``."""
 
-REQUIRED_COLUMNS = ("dataset", "loss", "parameter", "value", "extra")
+PUBLISHED_COLUMNS = ("dataset", "loss", "parameter", "value", "extra")
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def read_published(source: str | Path) -> list[PublishedConfiguration]:
             rows = list(reader)
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise ConfigError(f"{path}: cannot read published parameters: {exc}") from None
-    missing = [column for column in REQUIRED_COLUMNS if column not in header]
+    missing = [column for column in PUBLISHED_COLUMNS if column not in header]
     if missing:
         raise ConfigError(
             f"{path}: missing column(s) {missing}; published parameters need the header "
@@ -83,7 +83,7 @@ def read_published(source: str | Path) -> list[PublishedConfiguration]:
     configurations: dict[tuple[str, str, int], dict[str, float]] = {}
     for row in rows:
         where = f"{path} line {reader.line_num}"
-        cells = {column: (row.get(column) or "").strip() for column in REQUIRED_COLUMNS}
+        cells = {column: (row.get(column) or "").strip() for column in PUBLISHED_COLUMNS}
         key = (cells["loss"], cells["dataset"], _batch_size(cells["extra"], where))
         params = configurations.setdefault(key, {})
         if cells["parameter"] in params:

@@ -67,8 +67,6 @@ class WorkerSummary:
     """Trials that failed and count: their training diverged, or a fold had no score."""
     trials_errored: list[int] = field(default_factory=list)
     """Trials that raised (their parameters were queued again, or given up)."""
-    left_idle: bool = False
-    """The worker left because live workers held every trial left."""
     no_result: str | None = None
     """Why the study cannot give a result (its budget is spent without a usable trial), in one
     line with the fix; None when it can, or when it is not finished."""
@@ -214,7 +212,6 @@ def run_worker(context: StudyContext, loss: str) -> WorkerSummary:
                     )
                     break
                 if trial is Next.IDLE:
-                    summary.left_idle = True
                     _logger.info(
                         "study %s: live workers hold every trial left; this worker leaves",
                         study.study_name,

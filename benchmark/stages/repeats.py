@@ -16,12 +16,19 @@ from typing import Any
 import numpy as np
 import torch
 
-from benchmark.engine import concatenate_embeddings, eval_parts, retrieval_metrics
+from benchmark.engine.embeddings import concatenate_embeddings
+from benchmark.engine.evaluation import eval_parts
+from benchmark.engine.retrieval_metrics import retrieval_metrics
 from benchmark.errors import ConfigError
 from benchmark.progress import tracked
-from benchmark.search import seeds
 from benchmark.search.context import StudyContext
-from benchmark.store.results_file import ResultsFile, result_rows
+from benchmark.store.results_file import (
+    MODE_CONCATENATED,
+    MODE_SEPARATED,
+    MODE_SINGLE,
+    ResultsFile,
+    result_rows,
+)
 from benchmark.store.run_directory import code_version
 
 _logger = logging.getLogger(__name__)
@@ -36,12 +43,6 @@ class FoldOutcome:
     test_embeddings: tuple[np.ndarray, ...]
     best_iteration: int
     best_epoch: int
-
-
-def retrain_seed(context: StudyContext, repeat: int, fold: int) -> int:
-    """The seed of fold ``fold`` of repeat ``repeat``: shared by every loss of the run, never
-    one the search trains from (:mod:`benchmark.search.seeds`)."""
-    return seeds.retrain_seed(context.config.retrain.seed_offset, repeat, fold)
 
 
 def repeats_to_run(context: StudyContext, loss: str, repeats: list[int] | None) -> list[int]:
@@ -59,8 +60,8 @@ def repeats_to_run(context: StudyContext, loss: str, repeats: list[int] | None) 
             )
     results = ResultsFile(context.run_dir)
     results.repair()
-    done = results.completed_repeats(loss, context.config.study.search_budget)
-    return [r for r in wanted if r not in done]
+    missing = results.missing_repeats(context.config, [loss])[loss]
+    return [r for r in wanted if r in missing]
 
 
 def run_repeats(
@@ -99,7 +100,7 @@ def repeat_rows(
         "code_version": code_version(),
     }
     dim = folds[0].test_embeddings[0].shape[1]
-    mode = "separated" if len(folds) > 1 else "single"
+    mode = MODE_SEPARATED if len(folds) > 1 else MODE_SINGLE
     rows = result_rows(config, loss, display, repeat, mode, dim, mean, **provenance)
     if config.retrain.concatenated and len(folds) > 1:
         joined = [
@@ -111,7 +112,7 @@ def repeat_rows(
             loss,
             display,
             repeat,
-            "concatenated",
+            MODE_CONCATENATED,
             joined[0].shape[1],
             score(joined),
             **provenance,

@@ -20,8 +20,9 @@ from benchmark.io import atomic_write_text
 from benchmark.losses import get_loss_spec
 from benchmark.search.context import StudyContext
 from benchmark.search.fixed_params import fixed_params
+from benchmark.search.seeds import retrain_seed
 from benchmark.search.study_factory import best_params, load_study
-from benchmark.stages.repeats import FoldOutcome, repeats_to_run, retrain_seed, run_repeats
+from benchmark.stages.repeats import FoldOutcome, repeats_to_run, run_repeats
 from benchmark.store.results_file import SEARCHED, ResultsFile
 from benchmark.store.study_state import budget_state
 from benchmark.tracking.run_log import tracked_run
@@ -60,7 +61,7 @@ def run_retrain(context: StudyContext, loss: str, repeats: list[int] | None = No
     tracked = retrain_run(context, loss, params, details["params_source"])
 
     def trained_fold(repeat: int, fold: int) -> FoldOutcome:
-        seed = retrain_seed(context, repeat, fold)
+        seed = retrain_seed(context.config.retrain.seed_offset, repeat, fold)
         fold_dir = context.run_dir.retrain_fold_dir(loss, repeat, fold)
         fold_run = retrain_fold_run(context, tracked, repeat, fold, seed)
         with tracked_run(context.tracker, fold_run) as log:

@@ -19,6 +19,6 @@ __all__, __getattr__, __dir__ = lazy_exports(
         "results_file": ("UNTRAINED", "UNTRAINED_DISPLAY", "ResultsFile", "read_results_csv"),
         "storage": ("open_storage", "trials_by_study", "without_password"),
         "study_state": ("BudgetState", "budget_state", "study_name"),
-        "run_cost": ("RunCost", "format_run_cost", "run_cost"),
+        "run_cost": ("RunCost", "format_run_cost", "cost_of_run"),
     },
 )

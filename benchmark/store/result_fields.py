@@ -1,4 +1,5 @@
-"""The checks of a results file's fields: each bad field fails with one line naming its row.
+"""The checks of a results file's fields (each bad field fails with one line naming its row),
+and reading a field's JSON text.
 
 :func:`benchmark.store.results_file.normalize_rows` applies them; ``origin`` names the file (or
 the rows) and ``index`` the row's position, shown as its line (the header is line 1).
@@ -79,3 +80,16 @@ def budget_text(text: str, origin: str, index: int) -> str:
             f"such as 50, not {text!r}"
         )
     return str(int(text)) if text else ""
+
+
+def ablation_settings(ablation_value: str) -> dict[str, object]:
+    """The ablated settings of a row (``{}`` for a normal row)."""
+    return json.loads(ablation_value) if ablation_value else {}
+
+
+def best_epoch_of(best_epochs: str) -> float | None:
+    """The early-stopped epoch of a row: the mean over its fold models, None when unknown."""
+    if not best_epochs:
+        return None
+    epochs = json.loads(best_epochs)
+    return sum(epochs) / len(epochs) if epochs else None

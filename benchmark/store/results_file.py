@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,6 @@ from benchmark.io import (
     read_text_checked,
     split_torn_csv,
 )
-from benchmark.losses import get_loss_spec
 from benchmark.store.result_fields import (
     budget_text,
     canonical_json,
@@ -95,6 +95,12 @@ ROW_KEY = (
     "metric",
     "repeat",
 )
+MODE_SINGLE, MODE_SEPARATED, MODE_CONCATENATED = "single", "separated", "concatenated"
+MODES = (MODE_SINGLE, MODE_SEPARATED, MODE_CONCATENATED)
+"""A result's ``mode``: one model, the folds' models' mean, or their embeddings joined."""
+MAP_AT_R, PRECISION_AT_1, R_PRECISION = "map_at_r", "precision_at_1", "r_precision"
+METRIC_NAMES = (MAP_AT_R, PRECISION_AT_1, R_PRECISION)
+"""A result's ``metric`` (engine.retrieval_metrics's names; traditional adds recall_at_<K>)."""
 ORIGIN = "origin"
 """A column the reader adds: the file each row came from (for error messages)."""
 SEARCHED = "search"
@@ -154,9 +160,6 @@ class ResultsFile:
             return normalize_rows(pd.DataFrame(columns=COLUMNS), str(self.path))
         return read_results_csv(self.path)
 
-    def completed_repeats(self, loss: str, n_trials: int | None = None) -> set[int]:
-        return self.completed_repeats_by_loss(n_trials).get(loss, set())
-
     def completed_repeats_by_loss(self, n_trials: int | None = None) -> dict[str, set[int]]:
         """The whole repeats in the file of every loss, from one read (``{loss: {0, 1}}``);
         a repeat a tear touched is not among them (nothing is written). With ``n_trials``, a
@@ -168,6 +171,16 @@ class ResultsFile:
         for loss, repeat in zip(rows["loss"], rows["repeat"], strict=True):
             repeats.setdefault(str(loss), set()).add(int(repeat))
         return repeats
+
+    def missing_repeats(
+        self, config: ProtocolConfig, losses: Iterable[str]
+    ) -> dict[str, list[int]]:
+        """loss -> the repeats of ``config.retrain.repeats`` still to retrain, from one read: not
+        whole in the file, or searched under another budget than ``config``'s (a raised
+        ``study.n_trials`` retrains them)."""
+        done = self.completed_repeats_by_loss(config.study.search_budget)
+        every = range(config.retrain.repeats)
+        return {loss: [r for r in every if r not in done.get(loss, set())] for loss in losses}
 
     def append(self, rows: list[dict[str, Any]]) -> int:
         """Add rows; the rows of a (loss, repeat, ablation setting) already present are not
@@ -322,6 +335,8 @@ def display_of(loss: str) -> str:
     baseline's, else the name itself (a loss whose plugin is not loaded)."""
     if loss == UNTRAINED:
         return UNTRAINED_DISPLAY
+    from benchmark.losses import get_loss_spec  # the loss registry loads torch: only if asked
+
     try:
         return get_loss_spec(loss).display
     except UnknownLossError:
@@ -341,19 +356,6 @@ def check_unique(rows: pd.DataFrame) -> None:
         f"the result ({what}) appears more than once, in {where}; pass each run once "
         "(a result counted twice would bias the mean and narrow the interval)"
     )
-
-
-def ablation_settings(ablation_value: str) -> dict[str, object]:
-    """The ablated settings of a row (``{}`` for a normal row)."""
-    return json.loads(ablation_value) if ablation_value else {}
-
-
-def best_epoch_of(best_epochs: str) -> float | None:
-    """The early-stopped epoch of a row: the mean over its fold models, None when unknown."""
-    if not best_epochs:
-        return None
-    epochs = json.loads(best_epochs)
-    return sum(epochs) / len(epochs) if epochs else None
 
 
 def _describe_row(row: pd.Series) -> str:

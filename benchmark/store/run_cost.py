@@ -162,7 +162,7 @@ class RunCost:
         }
 
 
-def run_cost(
+def cost_of_run(
     run_dir: RunDirectory,
     storage_url: str | None = None,
     losses: list[str] | None = None,

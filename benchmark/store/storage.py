@@ -17,13 +17,11 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from optuna.storages import BaseStorage, JournalStorage, RDBStorage
-from optuna.trial import FrozenTrial
-
 from benchmark.errors import StorageError
-from benchmark.store.journal import JournalFile, JournalWriteError
 
 if TYPE_CHECKING:
+    from optuna.storages import BaseStorage, JournalStorage, RDBStorage
+    from optuna.trial import FrozenTrial
     from sqlalchemy.engine import URL
 
     from benchmark.store.run_directory import RunDirectory
@@ -90,6 +88,8 @@ def journal_file(url: str | None, default_journal: Path) -> Path | None:
 
 
 def _rdb_storage(url: str) -> RDBStorage:
+    from optuna.storages import RDBStorage  # Optuna loads only where a storage is opened
+
     # pool_pre_ping: after a database restart, a pooled connection is tested and replaced
     # instead of failing the next operation.
     engine_kwargs: dict = {"pool_pre_ping": True}
@@ -183,6 +183,8 @@ def is_storage_outage(exc: BaseException) -> bool:
     now -- a lost database connection, a journal append that failed -- rather than a bug."""
     from sqlalchemy import exc as sqlalchemy_exc
 
+    from benchmark.store.journal import JournalWriteError
+
     outages = (
         JournalWriteError,
         sqlalchemy_exc.OperationalError,
@@ -199,6 +201,8 @@ def is_storage_outage(exc: BaseException) -> bool:
 def describe_outage(exc: BaseException) -> str:
     """One line saying why the storage is unreachable (the database driver's own words)."""
     from sqlalchemy import exc as sqlalchemy_exc
+
+    from benchmark.store.journal import JournalWriteError
 
     for cause in _causes(exc):
         if isinstance(cause, JournalWriteError):
@@ -235,6 +239,10 @@ def _journal_named(url: str, default_journal: Path) -> JournalStorage:
 
 
 def _journal(path: Path) -> JournalStorage:
+    from optuna.storages import JournalStorage
+
+    from benchmark.store.journal import JournalFile
+
     path = path.expanduser().resolve()
     try:
         return JournalStorage(JournalFile(path))

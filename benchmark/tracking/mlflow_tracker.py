@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.io import file_lock
-from benchmark.tracking.registry import register_tracker, require_module
+from benchmark.tracking.registry import require_module
 from benchmark.tracking.tracker import RunStatus, TrackedRun, TrackerTarget
 
 DATABASE_NAME = "mlflow.db"
@@ -40,7 +40,6 @@ def default_tracking_uri(folder: Path) -> str:
     return f"sqlite:///{(folder / DATABASE_NAME).absolute()}"
 
 
-@register_tracker("mlflow")
 def build_mlflow_tracker(target: TrackerTarget) -> MlflowTracker:
     """MLflow: a local SQLite store in the run directory, or a tracking server."""
     require_module("mlflow", "mlflow", "'mlrc-benchmark[mlflow]' (or mlflow-skinny)")

@@ -14,22 +14,24 @@ A factory imports its library and checks what it can without I/O; a missing libr
 
 from __future__ import annotations
 
-import contextlib
 import importlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from types import ModuleType
 
 from benchmark.errors import ConfigError
+from benchmark.registry import Registry
 from benchmark.tracking.tracker import Tracker, TrackerTarget
 
 TrackerFactory = Callable[[TrackerTarget], Tracker]
 
-_BUILTIN_MODULES = (
-    "benchmark.tracking.mlflow_tracker",
-    "benchmark.tracking.tensorboard_tracker",
-    "benchmark.tracking.wandb_tracker",
-)
-_REGISTRY: dict[str, TrackerFactory] = {}
+_BUILTINS = {
+    "mlflow": ("benchmark.tracking.mlflow_tracker", "build_mlflow_tracker"),
+    "tensorboard": ("benchmark.tracking.tensorboard_tracker", "build_tensorboard_tracker"),
+    "wandb": ("benchmark.tracking.wandb_tracker", "build_wandb_tracker"),
+}
+"""The built-in trackers: registered on the first lookup (their modules import their libraries
+only when a run starts), and again after a :func:`~benchmark.registry.registry_restored` block."""
+_REGISTRY: Registry[TrackerFactory] = Registry("tracker")
 
 
 def register_tracker(name: str) -> Callable[[TrackerFactory], TrackerFactory]:
@@ -40,28 +42,32 @@ def register_tracker(name: str) -> Callable[[TrackerFactory], TrackerFactory]:
         )
 
     def decorate(factory: TrackerFactory) -> TrackerFactory:
-        _REGISTRY[name] = factory
+        try:
+            _REGISTRY.add(name, factory)
+        except ValueError as exc:
+            raise ConfigError(f"register_tracker({name!r}): {exc}") from None
         return factory
 
     return decorate
 
 
 def _load_builtins() -> None:
-    for module in _BUILTIN_MODULES:
-        importlib.import_module(module)  # registers on first import only
+    for name, (module, factory) in _BUILTINS.items():
+        if name not in _REGISTRY:
+            _REGISTRY.add(name, getattr(importlib.import_module(module), factory))
 
 
 def tracker_names() -> list[str]:
     """Every registered tracker, built-ins and plugins."""
     _load_builtins()
-    return sorted(_REGISTRY)
+    return sorted(_REGISTRY.names())
 
 
 def build_tracker(name: str, target: TrackerTarget) -> Tracker:
     """The tracker ``name`` for ``target`` (unknown names and missing libraries raise
     :class:`~benchmark.errors.ConfigError`)."""
     _load_builtins()
-    factory = _REGISTRY.get(name)
+    factory = _REGISTRY.find(name)
     if factory is None:
         raise ConfigError(
             f"--tracker {name}: no such tracker; choose one of {', '.join(tracker_names())} "
@@ -85,15 +91,3 @@ def require_module(module: str, tracker: str, install: str) -> ModuleType:
             f"--tracker {tracker} needs {module}, which is not installed ({exc}): "
             f"pip install {install}"
         ) from None
-
-
-@contextlib.contextmanager
-def registry_restored() -> Iterator[None]:
-    """Undo registrations made inside the block (tests register trackers of their own)."""
-    _load_builtins()
-    saved = dict(_REGISTRY)
-    try:
-        yield
-    finally:
-        _REGISTRY.clear()
-        _REGISTRY.update(saved)

@@ -15,11 +15,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from benchmark.tracking.registry import register_tracker, require_module
+from benchmark.tracking.registry import require_module
 from benchmark.tracking.tracker import RunStatus, TrackedRun, TrackerTarget
 
 
-@register_tracker("tensorboard")
 def build_tensorboard_tracker(target: TrackerTarget) -> TensorBoardTracker:
     """TensorBoard event files in the run directory (or in the folder of --tracking-uri)."""
     require_module("tensorboard", "tensorboard", "'mlrc-benchmark[tensorboard]'")

@@ -15,11 +15,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from benchmark.tracking.registry import register_tracker, require_module
+from benchmark.tracking.registry import require_module
 from benchmark.tracking.tracker import RunStatus, TrackedRun, TrackerTarget
 
 
-@register_tracker("wandb")
 def build_wandb_tracker(target: TrackerTarget) -> WandbTracker:
     """Weights & Biases: offline files in the run directory, or a W&B server."""
     require_module("wandb", "wandb", "'mlrc-benchmark[wandb]'")

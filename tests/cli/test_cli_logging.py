@@ -115,3 +115,21 @@ def test_verbosity_flags_go_before_or_after_the_subcommand(capsys):
     assert parser.parse_args(["losses"]).verbose == 0
     assert main(["-q", "losses", "-v"]) == 2
     assert capsys.readouterr().err == "error: -q and -v contradict each other; pass one of them\n"
+
+
+@pytest.mark.parametrize(("verbose", "optuna_level"), [(0, "WARNING"), (1, "INFO"), (2, "DEBUG")])
+def test_optuna_imported_after_the_configuration_logs_through_our_handler(verbose, optuna_level):
+    # A command that needs Optuna imports it after main() configured logging (status, tables
+    # and --help never import it): it is configured on that first import, as if it had been
+    # imported before.
+    probe = (
+        "import logging, sys\n"
+        "from benchmark.cli._logging import configure_logging, log_level\n"
+        f"configure_logging(log_level({verbose}, False, {{}}), {verbose})\n"
+        "assert 'optuna' not in sys.modules\n"
+        "import optuna\n"
+        "logger = logging.getLogger('optuna')\n"
+        "print(logger.handlers, logger.propagate, logging.getLevelName(logger.level))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["[]", "True", optuna_level]

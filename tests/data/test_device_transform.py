@@ -21,6 +21,7 @@ from PIL import Image
 from torchvision import transforms as T
 
 from benchmark.config import DataConfig, ModelConfig, TrainingConfig
+from benchmark.config.image_statistics import IMAGENET_MEAN, IMAGENET_STD
 from benchmark.data import (
     build_folds,
     build_transforms,
@@ -34,8 +35,6 @@ from benchmark.data import (
 )
 from benchmark.data.device_transform import (
     BNINCEPTION_MEAN,
-    IMAGENET_MEAN,
-    IMAGENET_STD,
     NORMALIZATIONS,
     FloatOnHost,
     PixelCrops,

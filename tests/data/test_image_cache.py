@@ -31,6 +31,7 @@ from benchmark.data import image_cache as image_cache_module
 from benchmark.data import image_set as image_set_module
 from benchmark.data.device_transform import collate_fn_of, device_transform_of
 from benchmark.data.image_cache import PIXELS, cache_is_complete
+from benchmark.data.protocol_caches import cached_roles
 from benchmark.engine.train_loader import build_train_loader
 from benchmark.profiling.cub_jpeg import ensure_cub_jpeg_tree
 
@@ -141,6 +142,15 @@ def test_the_traditional_training_pipeline_reads_files_and_says_why(cub_jpegs, t
     from_files = _batches(index, replace(data, cache_images=False))
     _assert_bitwise_equal(from_files[0], from_cache[0])
     _assert_bitwise_equal(from_files[1], from_cache[1])
+
+
+def test_the_roles_read_from_a_cache_are_those_whose_pipeline_it_can_hold():
+    assert cached_roles(replace(MLRC_DATA, cache_images=False)) == []
+    assert cached_roles(replace(MLRC_DATA, cache_images=True)) == ["training", "validation", "test"]
+    traditional = replace(
+        MLRC_DATA, split="traditional", resize_before_crop=False, cache_images=True
+    )  # the random crop of the original image comes first in training: files
+    assert cached_roles(traditional) == ["validation", "test"]
 
 
 def _cache_of(tree: Path, cache_dir: Path):

@@ -16,13 +16,13 @@ from benchmark.data import (
     mlrc_split,
     read_folder,
     register_dataset,
-    registry_restored,
     run_data_check,
     traditional_split,
 )
 from benchmark.errors import DatasetLayoutError, UnknownDatasetError
 from benchmark.losses import get_loss_spec
 from benchmark.losses.search_space import load_search_space
+from benchmark.registry import registry_restored
 from benchmark.report.labels import dataset_label
 
 TOY_LAYOUT = "<root>/<class>/<images>, classes starting with 'test_' are the official test set"

@@ -174,3 +174,10 @@ def test_non_finite_embeddings_are_refused_with_a_clear_message():
     embeddings[3, 1] = float("nan")
     with pytest.raises(ValueError, match="NaN or infinite"):
         retrieval_metrics(embeddings, torch.arange(20) % 5)
+
+
+def test_metrics_are_named_as_the_results_file_names_them():
+    from benchmark.engine.retrieval_metrics import METRICS
+    from benchmark.store.results_file import METRIC_NAMES
+
+    assert tuple(METRICS) == METRIC_NAMES

@@ -6,16 +6,16 @@ import optuna
 import pytest
 import torch
 
+from benchmark.config.reference_methods import MLRC2020_METHODS
 from benchmark.errors import UnknownLossError
 from benchmark.losses import (
-    MLRC2020_METHODS,
     build_loss,
     get_loss_spec,
     list_losses,
     register_loss,
-    registry_restored,
 )
 from benchmark.losses.search_space import load_search_space
+from benchmark.registry import registry_restored
 
 PAPER_LOSSES = [
     "contrastive",

@@ -14,14 +14,13 @@ from benchmark.profiling.direct_mfcwms import DirectMeanFieldCWMS
 from benchmark.profiling.loss_speed import (
     DEFAULT_LOSSES,
     DIRECT_CXC,
-    PROFILE_COLUMNS,
     format_profile_table,
     profile_losses,
     resolve_profiled_losses,
     write_profile_csv,
 )
 from benchmark.profiling.measure import batch_labels, cpu_peak_memory_bytes
-from benchmark.report.runtime_table import PROFILE_REQUIRED
+from benchmark.store.loss_profile import PROFILE_COLUMNS, PROFILE_REQUIRED
 
 
 def test_the_runtime_table_reads_only_columns_the_profiler_writes():

@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 from test_latex import compile_tex
 
-from benchmark.losses import MLRC2020_METHODS, get_loss_spec
+from benchmark.config.reference_methods import MLRC2020_METHODS
+from benchmark.losses import get_loss_spec
 from benchmark.report.mlrc_table import mlrc_tables
 from benchmark.report.summary import summarize_results
 from benchmark.report.writer import write_report

@@ -10,8 +10,9 @@ import pytest
 import torch
 
 from benchmark.config import load_protocol
+from benchmark.config.reference_methods import MLRC2020_METHODS
 from benchmark.errors import ConfigError
-from benchmark.losses import MLRC2020_METHODS, build_loss, get_loss_spec
+from benchmark.losses import build_loss, get_loss_spec
 from benchmark.losses.search_space import load_search_space
 from benchmark.search.fixed_params import published_params
 from benchmark.search.published_params import (

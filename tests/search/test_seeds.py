@@ -9,9 +9,8 @@ import pytest
 
 from benchmark.config import MAX_FOLDS, load_protocol
 from benchmark.errors import ConfigError
-from benchmark.search.seeds import search_fold_seed
+from benchmark.search.seeds import retrain_seed, search_fold_seed
 from benchmark.search.worker import fold_seed
-from benchmark.stages.repeats import retrain_seed
 
 SAMPLER_SEEDS = range(101)
 SEED_OFFSETS = (0, 1, 3, 4, 49, 50, 99, 100, 950, 999, 1000, 1001, 1050, 2000, 5003, 123_456)
@@ -31,9 +30,8 @@ def _context(sampler_seed: int, seed_offset: int, n_folds: int) -> SimpleNamespa
 @pytest.mark.parametrize("n_folds", N_FOLDS)
 @pytest.mark.parametrize("seed_offset", SEED_OFFSETS)
 def test_fold_seeds_of_the_search_are_never_retrain_seeds(seed_offset, n_folds):
-    any_context = _context(0, seed_offset, n_folds)
     retrain = {
-        retrain_seed(any_context, repeat, fold)
+        retrain_seed(seed_offset, repeat, fold)
         for repeat in range(REPEATS)
         for fold in range(n_folds)
     }
@@ -47,7 +45,7 @@ def test_fold_seeds_of_the_search_are_never_retrain_seeds(seed_offset, n_folds):
 
 def test_sampler_seed_1_no_longer_replays_retrain_repeat_0():
     context = _context(1, 1000, 4)
-    assert [retrain_seed(context, 0, fold) for fold in range(4)] == [1000, 1001, 1002, 1003]
+    assert [retrain_seed(1000, 0, fold) for fold in range(4)] == [1000, 1001, 1002, 1003]
     assert [fold_seed(context, fold) for fold in range(4)] == [1050, 1051, 1052, 1053]
 
 
@@ -60,7 +58,7 @@ def test_shipped_protocols_keep_their_seeds(protocol):
     n_folds = config.data.n_folds
     assert (config.study.sampler.seed, config.retrain.seed_offset) == (0, 1000)
     assert [fold_seed(context, k) for k in range(n_folds)] == list(range(n_folds))
-    assert [retrain_seed(context, 2, k) for k in range(n_folds)] == [
+    assert [retrain_seed(config.retrain.seed_offset, 2, k) for k in range(n_folds)] == [
         1200 + k for k in range(n_folds)
     ]
 

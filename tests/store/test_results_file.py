@@ -12,7 +12,7 @@ from benchmark.store.results_file import COLUMNS, ORIGIN, ResultsFile, result_ro
 from benchmark.store.run_directory import RunDirectory
 
 
-def _rows(config, loss: str, repeat: int, value: float) -> list[dict]:
+def _rows(config, loss: str, repeat: int, value: float, **details) -> list[dict]:
     metrics = {"map_at_r": value, "precision_at_1": value + 0.1}
     return result_rows(
         config,
@@ -24,6 +24,7 @@ def _rows(config, loss: str, repeat: int, value: float) -> list[dict]:
         metrics,
         params={"alpha": 0.5},
         seeds=[1, 2],
+        **details,
     )
 
 
@@ -47,9 +48,8 @@ def test_a_repeat_is_never_written_twice(tmp_path, tiny_overrides):
     results.append(_rows(config, "mfcwms", 0, 0.25))
     results.append(_rows(config, "mfcwms", 0, 0.99) + _rows(config, "mfcwms", 1, 0.3))
     rows = results.read()
-    assert results.completed_repeats("mfcwms") == {0, 1}
+    assert results.completed_repeats_by_loss() == {"mfcwms": {0, 1}}
     assert rows.loc[rows["repeat"] == 0, "value"].tolist() == [0.25, pytest.approx(0.35)]
-    assert results.completed_repeats("cwms") == set()
 
 
 def test_completed_repeats_of_every_loss_from_one_read(tmp_path, tiny_overrides):
@@ -59,6 +59,27 @@ def test_completed_repeats_of_every_loss_from_one_read(tmp_path, tiny_overrides)
     results.append(_rows(config, "mfcwms", 0, 0.2) + _rows(config, "mfcwms", 2, 0.3))
     results.append(_rows(config, "untrained", 1, 0.1))
     assert results.completed_repeats_by_loss() == {"mfcwms": {0, 2}, "untrained": {1}}
+
+
+def test_missing_repeats_are_those_not_whole_or_searched_under_another_budget(
+    tmp_path, tiny_overrides
+):
+    config = tiny_config([*tiny_overrides, "retrain.repeats=3"])
+    budget = config.study.search_budget
+    assert budget is not None
+    results = ResultsFile(RunDirectory(tmp_path))
+    assert results.missing_repeats(config, ["mfcwms"]) == {"mfcwms": [0, 1, 2]}
+    searched = {"params_source": "search"}
+    results.append(
+        _rows(config, "mfcwms", 0, 0.2, **searched, n_trials=budget)
+        + _rows(config, "mfcwms", 2, 0.3, **searched, n_trials=budget + 1)
+    )
+    results.append(_rows(config, "untrained", 1, 0.1, params_source="none"))
+    assert results.missing_repeats(config, ["mfcwms", "untrained", "cwms"]) == {
+        "mfcwms": [1, 2],
+        "untrained": [0, 2],
+        "cwms": [0, 1, 2],
+    }
 
 
 def test_unknown_columns_are_refused(tiny_overrides):
@@ -86,7 +107,7 @@ def test_a_malformed_results_file_is_one_error_and_is_not_rewritten(tmp_path, ti
     broken = results.path.read_text().replace(",0,separated,", ",x,separated,", 1)
     results.path.write_text(broken)
     with pytest.raises(ResultsError, match=r"results.csv, line 2: column 'repeat' must be"):
-        results.completed_repeats("mfcwms")
+        results.completed_repeats_by_loss()
     with pytest.raises(ResultsError, match="column 'repeat'"):
         results.append(_rows(config, "cwms", 0, 0.5))
     assert results.path.read_text() == broken

@@ -24,7 +24,7 @@ from benchmark.engine import FitDirectory, FitResult
 from benchmark.io import atomic_write_json
 from benchmark.store import trial_attrs
 from benchmark.store.pruning_saving import MEASURED_PRUNING
-from benchmark.store.run_cost import run_cost
+from benchmark.store.run_cost import cost_of_run
 from benchmark.store.run_directory import RunDirectory
 from benchmark.store.storage import open_storage
 from benchmark.store.study_state import study_name
@@ -100,7 +100,7 @@ def run_dir(tmp_path) -> RunDirectory:
 
 
 def test_spent_left_and_eta_per_stage_and_loss(run_dir):
-    cost = run_cost(run_dir, now=NOW).to_json()
+    cost = cost_of_run(run_dir, now=NOW).to_json()
     mfcwms, cwms = cost["losses"]
     assert (mfcwms["loss"], cwms["loss"]) == ("mfcwms", "cwms")
     study, retrain = mfcwms["stages"]
@@ -137,7 +137,7 @@ def test_nothing_runs_without_a_fresh_heartbeat_or_a_recent_file(run_dir):
     later = NOW + 3600  # the demo's grace period is 300 s
     for path in run_dir.path.rglob("last.pt"):
         os.utime(path, (NOW, NOW))
-    total = run_cost(run_dir, now=later).to_json()["total"]
+    total = cost_of_run(run_dir, now=later).to_json()["total"]
     assert total["running"] == 0 and total["eta_seconds"] is None
     assert total["device_hours_left"] > 0
 
@@ -153,7 +153,7 @@ def test_without_recorded_epochs_pruning_prices_the_trials_left_at_the_folds_fin
     )
     _add(study, 0.1, [10.0] * 4)
     _add(study, 0.2, [10.0] * 2, state=TrialState.PRUNED)
-    stage = run_cost(run_dir, now=NOW).to_json()["losses"][0]["stages"][0]
+    stage = cost_of_run(run_dir, now=NOW).to_json()["losses"][0]["stages"][0]
     assert stage["trainings_left"] == pytest.approx(4 * 3.0)  # 4 trials at (4 + 2) / 2 folds
 
 
@@ -200,7 +200,7 @@ def test_pruning_prices_the_trials_left_at_the_epochs_the_finished_trials_traine
                 user_attrs=attrs,
             )
         )
-    stage = run_cost(run_dir, now=NOW).to_json()["losses"][0]["stages"][0]
+    stage = cost_of_run(run_dir, now=NOW).to_json()["losses"][0]["stages"][0]
     # The trials trained 40, 15 and 2 epochs: 4, 1.5 and 0.2 folds of 10 epochs, 1.9 a trial
     # on average; 3 trials left. (Counting finished folds, 5 / 3 a trial, would give 5.)
     assert stage["trainings_left"] == pytest.approx(3 * 1.9)
@@ -228,7 +228,7 @@ def test_before_a_trial_finished_the_measured_pruner_is_priced_at_its_measured_s
         direction="maximize",
     )
     _add(study, 0.1, [], state=TrialState.RUNNING)
-    stage = run_cost(run_dir, now=NOW).to_json()["losses"][0]["stages"][0]
+    stage = cost_of_run(run_dir, now=NOW).to_json()["losses"][0]["stages"][0]
     # 6 trials left at 4 folds less the measured fraction of their epochs (none unpruned: 24)
     left = 6 * 4 * (1.0 - MEASURED_PRUNING.epochs_saved)
     assert stage["trainings_left"] == pytest.approx(left, abs=0.05)  # rounded in the JSON

@@ -15,7 +15,7 @@ from optuna.trial import TrialState, create_trial
 from benchmark.cli import main
 from benchmark.config import load_protocol
 from benchmark.store import trial_attrs
-from benchmark.store.run_cost import run_cost
+from benchmark.store.run_cost import cost_of_run
 from benchmark.store.run_directory import RunDirectory
 from benchmark.store.storage import open_storage
 from benchmark.store.study_state import study_name
@@ -56,7 +56,7 @@ def test_a_study_whose_budget_went_on_failures_shows_them_and_why_it_gives_no_re
     study = _study(run_dir, "mfcwms")
     for alpha in (0.1, 0.2, 0.3):
         _failed(study, alpha, trial_attrs.ERROR_GAVE_UP)
-    stage = run_cost(run_dir).to_json()["losses"][0]["stages"][0]
+    stage = cost_of_run(run_dir).to_json()["losses"][0]["stages"][0]
     assert (stage["trainings_left"], stage["failed"]) == (0, 3)
     assert stage["problem"].startswith(
         "study demo.synthetic.mfcwms spent its budget of 3 trials without a usable one; "
@@ -77,7 +77,7 @@ def test_a_study_whose_trials_all_fail_before_its_budget_is_spent_cannot_work(ru
     for alpha in (0.1, 0.2, 0.3):  # three parameter sets raised; their copies are queued
         _failed(study, alpha, trial_attrs.ERROR)
         study.enqueue_trial({"alpha": alpha})
-    stage = run_cost(run_dir).to_json()["losses"][0]["stages"][0]
+    stage = cost_of_run(run_dir).to_json()["losses"][0]["stages"][0]
     assert stage["failed"] == 3
     assert stage["problem"].startswith(
         "study demo.synthetic.mfcwms cannot work as it is: none of its trials finished; "
@@ -99,7 +99,7 @@ def test_a_silent_trial_is_waited_for_not_running(run_dir, capsys):
     trial.datetime_start = datetime.fromtimestamp(now - 200)
     study.add_trial(trial)
 
-    stage = run_cost(run_dir, now=now).to_json()["losses"][0]["stages"][0]
+    stage = cost_of_run(run_dir, now=now).to_json()["losses"][0]["stages"][0]
     assert stage["running"] == 0 and stage["eta_seconds"] is None
     assert stage["silent_trials"] == [
         {"trial": 0, "last_heartbeat_s": 100.0, "recovered_at": beat + 300, "worker": worker}
@@ -126,5 +126,5 @@ def test_a_trial_past_its_grace_period_is_lost_and_recovered_by_the_next_worker(
     )
     trial.datetime_start = datetime.fromtimestamp(now - 500)
     study.add_trial(trial)
-    (silent,) = run_cost(run_dir, now=now).to_json()["losses"][0]["stages"][0]["silent_trials"]
+    (silent,) = cost_of_run(run_dir, now=now).to_json()["losses"][0]["stages"][0]["silent_trials"]
     assert silent["recovered_at"] is None and silent["worker"] == "an unknown worker"

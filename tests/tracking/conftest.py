@@ -13,12 +13,3 @@ def untracked_results(tmp_path_factory) -> bytes:
     run_dir = tmp_path_factory.mktemp("untracked") / "run"
     run_tiny(run_dir, tracked_overrides(list(TINY_OVERRIDES)))
     return (run_dir / "results.csv").read_bytes()
-
-
-@pytest.fixture(autouse=True)
-def isolated_tracker_registry():
-    """Trackers registered by a test's plugin do not leak into later tests."""
-    from benchmark.tracking.registry import registry_restored
-
-    with registry_restored():
-        yield
