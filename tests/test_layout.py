@@ -1,7 +1,8 @@
 """The package's shape: every public name (a top-level function, class or assignment not
 starting with ``_``) is defined in one module of ``benchmark/`` only, so an import names its
 one owner and a reader never meets two meanings of one name; a package's lazy exports are the
-names they say."""
+names they say; and the size limits of docs/architecture.md (no module over 400 lines, no
+function over 80)."""
 
 from __future__ import annotations
 
@@ -75,3 +76,27 @@ def test_an_export_named_as_its_module_stays_the_export_once_the_module_is_impor
         if (PACKAGE / package / f"{name}.py").is_file():
             importlib.import_module(f"benchmark.{package}.{name}")
             assert not isinstance(getattr(exports, name), types.ModuleType), name
+
+
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 80
+MODULES = sorted(PACKAGE.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_module_and_its_functions_stay_within_the_size_limits(path):
+    source = path.read_text(encoding="utf-8")
+    lines = len(source.splitlines())
+    assert lines <= MAX_MODULE_LINES, f"{path.name}: {lines} lines; split it by concern"
+    too_long = [
+        f"{node.name} ({node.end_lineno - node.lineno + 1} lines)"
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno is not None
+        and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
+    ]
+    assert not too_long, f"{path.name}: functions over {MAX_FUNCTION_LINES} lines: {too_long}"
+
+
+def test_the_size_check_sees_every_module():
+    assert len(MODULES) > 150

@@ -1,6 +1,7 @@
 """``mlrc profile ...``: benchmarks that print ratios against a baseline measured in the same run."""
 
-from benchmark.profiling.loss_speed import format_profile_table, profile_losses, write_profile_csv
+from benchmark.profiling.loss_speed import profile_losses
+from benchmark.profiling.loss_speed_table import format_profile_table, write_profile_csv
 from benchmark.profiling.train import TrainProfileOptions, profile_training
 from benchmark.profiling.train_profile import TrainProfile
 from benchmark.profiling.train_report import (

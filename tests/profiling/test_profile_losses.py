@@ -14,11 +14,10 @@ from benchmark.profiling.direct_mfcwms import DirectMeanFieldCWMS
 from benchmark.profiling.loss_speed import (
     DEFAULT_LOSSES,
     DIRECT_CXC,
-    format_profile_table,
     profile_losses,
     resolve_profiled_losses,
-    write_profile_csv,
 )
+from benchmark.profiling.loss_speed_table import format_profile_table, write_profile_csv
 from benchmark.profiling.measure import batch_labels, cpu_peak_memory_bytes
 from benchmark.store.loss_profile import PROFILE_COLUMNS, PROFILE_REQUIRED
 
