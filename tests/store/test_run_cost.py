@@ -33,6 +33,19 @@ NOW = time.time()
 SPACE = {"alpha": FloatDistribution(0.0, 1.0)}
 
 
+def _demo_study(tmp_path: Path, overrides: list[str]) -> tuple[RunDirectory, optuna.Study]:
+    """A new demo run directory with ``overrides`` and mfcwms's empty study in its journal."""
+    config = load_protocol("demo", "synthetic", overrides)
+    run_dir = RunDirectory(tmp_path / "run")
+    run_dir.initialise(config, [], None)
+    study = optuna.create_study(
+        study_name=study_name(config, "mfcwms"),
+        storage=open_storage(None, run_dir.journal_path),
+        direction="maximize",
+    )
+    return run_dir, study
+
+
 def _trial(alpha: float, fold_seconds: list[float], state=TrialState.COMPLETE, **attrs):
     params = {"alpha": alpha, "mf_reg": 0.0}
     user_attrs = {trial_attrs.PARAMS: params, **attrs}
@@ -143,14 +156,7 @@ def test_nothing_runs_without_a_fresh_heartbeat_or_a_recent_file(run_dir):
 
 
 def test_without_recorded_epochs_pruning_prices_the_trials_left_at_the_folds_finished(tmp_path):
-    config = load_protocol("demo", "synthetic", ["study.n_trials=6", "study.pruner=median"])
-    run_dir = RunDirectory(tmp_path / "run")
-    run_dir.initialise(config, [], None)
-    study = optuna.create_study(
-        study_name=study_name(config, "mfcwms"),
-        storage=open_storage(None, run_dir.journal_path),
-        direction="maximize",
-    )
+    run_dir, study = _demo_study(tmp_path, ["study.n_trials=6", "study.pruner=median"])
     _add(study, 0.1, [10.0] * 4)
     _add(study, 0.2, [10.0] * 2, state=TrialState.PRUNED)
     stage = cost_of_run(run_dir, now=NOW).to_json()["losses"][0]["stages"][0]
@@ -177,14 +183,7 @@ def _trained(folds: dict[int, tuple[int, float]], stopped: tuple[int, int, float
 
 
 def test_pruning_prices_the_trials_left_at_the_epochs_the_finished_trials_trained(tmp_path, capsys):
-    config = load_protocol("demo", "synthetic", ["study.n_trials=6", "study.pruner=curve_median"])
-    run_dir = RunDirectory(tmp_path / "run")
-    run_dir.initialise(config, [], None)
-    study = optuna.create_study(
-        study_name=study_name(config, "mfcwms"),
-        storage=open_storage(None, run_dir.journal_path),
-        direction="maximize",
-    )
+    run_dir, study = _demo_study(tmp_path, ["study.n_trials=6", "study.pruner=curve_median"])
     trials = [  # finished folds of 10 epochs (10 s), and folds stopped after 5 and 2 epochs
         (TrialState.COMPLETE, _trained({k: (10, 10.0) for k in range(4)}, None)),
         (TrialState.PRUNED, _trained({0: (10, 10.0)}, (1, 5, 5.0))),
@@ -219,14 +218,7 @@ def test_before_a_trial_finished_the_measured_pruner_is_priced_at_its_measured_s
     tmp_path, capsys
 ):
     measured = [f"study.{key}={value}" for key, value in MEASURED_PRUNING.settings.items()]
-    config = load_protocol("demo", "synthetic", ["study.n_trials=6", *measured])
-    run_dir = RunDirectory(tmp_path / "run")
-    run_dir.initialise(config, [], None)
-    study = optuna.create_study(
-        study_name=study_name(config, "mfcwms"),
-        storage=open_storage(None, run_dir.journal_path),
-        direction="maximize",
-    )
+    run_dir, study = _demo_study(tmp_path, ["study.n_trials=6", *measured])
     _add(study, 0.1, [], state=TrialState.RUNNING)
     stage = cost_of_run(run_dir, now=NOW).to_json()["losses"][0]["stages"][0]
     # 6 trials left at 4 folds less the measured fraction of their epochs (none unpruned: 24)
