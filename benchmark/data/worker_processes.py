@@ -25,9 +25,12 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import resource_sharer
+from types import TracebackType
 from typing import Any
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1)
@@ -70,10 +73,39 @@ def exit_quietly_on_stop_signals(worker_id: int) -> None:
     whose ``multiprocessing`` cleanup terminates and joins every daemonic child."""
     for stop in STOP_SIGNALS:
         signal.signal(stop, _exit_quietly)
+    if not getattr(sys.excepthook, "quiet_when_the_receiver_left", False):
+        sys.excepthook = _quiet_when_the_receiver_left(sys.excepthook)
 
 
 def _exit_quietly(signum: int, frame: object) -> None:
     os._exit(0)
+
+
+ExceptHook = Callable[[type[BaseException], BaseException, TracebackType | None], Any]
+
+
+def _quiet_when_the_receiver_left(hook: ExceptHook) -> ExceptHook:
+    """``hook``, silent for one exception: a batch's tensors leave a worker through
+    ``multiprocessing``'s resource sharer, a thread that prints every error through
+    ``sys.excepthook``. When the parent stops (its own stop signal) while it takes a batch, it
+    drops the connection mid-handshake, and that thread printed an ``EOFError`` traceback
+    before the worker's own signal handler could end it. The parent reports its stop itself."""
+
+    def excepthook(
+        kind: type[BaseException], value: BaseException, traceback: TracebackType | None
+    ) -> Any:
+        if issubclass(kind, (EOFError, ConnectionError)) and _raised_by_the_sharer(traceback):
+            return None
+        return hook(kind, value, traceback)
+
+    excepthook.quiet_when_the_receiver_left = True  # type: ignore[attr-defined]
+    return excepthook
+
+
+def _raised_by_the_sharer(traceback: TracebackType | None) -> bool:
+    return traceback is not None and traceback.tb_frame.f_code.co_filename == (
+        resource_sharer.__file__
+    )
 
 
 def _start_worker(initializer: Callable[..., None] | None, initargs: tuple) -> None:

@@ -1,5 +1,7 @@
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -38,3 +40,33 @@ def test_the_block_restores_the_handlers_it_found():
         assert signal.getsignal(signal.SIGTERM) is on_term
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+SHARER_DROPPED_MID_HANDSHAKE = """
+import socket, sys, time
+from multiprocessing import resource_sharer
+from benchmark.data.worker_processes import exit_quietly_on_stop_signals
+if sys.argv[1] == "worker":
+    exit_quietly_on_stop_signals(0)
+shared = resource_sharer.DupFd(0)  # a batch's storage, as a loader worker shares it
+address, _ = shared._id
+receiver = socket.socket(socket.AF_UNIX)
+receiver.connect(address)
+receiver.close()  # the parent stopped while it took the batch
+time.sleep(0.5)  # time for the sharer thread to fail and print
+"""
+
+
+@pytest.mark.parametrize("process", ["worker", "plain"])
+def test_a_parent_that_stops_mid_batch_leaves_no_traceback_in_a_loader_worker(process):
+    """A loader worker (its ``worker_init_fn`` run) prints nothing when the receiving end of a
+    shared batch goes away mid-handshake; a plain process shows that the case is real: Python
+    prints the sharer thread's traceback (the CI failure this guards against)."""
+    printed = subprocess.run(
+        [sys.executable, "-c", SHARER_DROPPED_MID_HANDSHAKE, process],
+        capture_output=True, text=True, timeout=60, check=True,
+    ).stderr  # fmt: skip
+    if process == "worker":
+        assert printed == ""
+    else:
+        assert "Traceback" in printed and "resource_sharer.py" in printed
