@@ -17,6 +17,9 @@ WHEELHOUSE_DIR ?= wheelhouse
 # libraries); the rest then keeps them. It acts when the venv is installed: on a fresh clone, or
 # after `rm -rf .venv`.
 TORCH_INDEX_URL ?=
+# Optional extras installed beside dev, e.g. EXTRAS=trackers,timm (CI installs them all).
+EXTRAS ?=
+comma := ,
 
 .PHONY: install test demo demo-traditional lint clean-runs example gpu-check wheelhouse \
 	stress-job-script docs
@@ -28,7 +31,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(if $(TORCH_INDEX_URL),$(BIN)/python -m pip install --quiet torch torchvision --index-url '$(TORCH_INDEX_URL)')
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev$(if $(EXTRAS),$(comma)$(EXTRAS))]'
 	touch $(STAMP)
 else
 $(STAMP): pyproject.toml

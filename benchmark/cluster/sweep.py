@@ -117,16 +117,14 @@ def plan_sweep(
         retrain_key = f"retrain-{retrain.loss}"
         if not retrain.remaining:
             plan.skipped.append(
-                f"retrain {retrain.loss}: all {retrain.repeats} repeats are in results.csv"
+                f"retrain {retrain.loss}: {_all_repeats(retrain.repeats)} in results.csv"
             )
         elif not still_queued(retrain_key, f"retrain {retrain.loss}"):
             after_study = study_key if study_key in queued else None
             add(retrain_job(context, retrain, after_study))
 
     if not untrained.remaining:
-        plan.skipped.append(
-            f"untrained baseline: all {untrained.repeats} repeats are in results.csv"
-        )
+        plan.skipped.append(f"untrained baseline: {_all_repeats(untrained.repeats)} in results.csv")
     elif not still_queued(f"retrain-{UNTRAINED}", "untrained baseline"):
         add(retrain_job(context, untrained, after_study=None))
 
@@ -263,3 +261,7 @@ def tables_job(context: SweepContext, after: list[str], what: str = "every retra
         resources=context.profile.resources("tables"),
         dependencies=tuple(Dependency("afterany", key) for key in after),
     )
+
+
+def _all_repeats(count: int) -> str:
+    return "its one repeat is" if count == 1 else f"all {count} repeats are"
