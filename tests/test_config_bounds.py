@@ -159,14 +159,24 @@ RELATION_CASES = [
     (["study.pruner=median", "study.pruner_warmup_folds=4"],
      "study.pruner_warmup_folds must be below data.n_folds when a whole-fold study.pruner "
      "(median, percentile, wilcoxon) is on (study.pruner_warmup_folds = 4, data.n_folds = 4)"),
+    (["data.transform=imagenet", "data.resize=10"],
+     "data.resize must be at least data.image_size (unless data.transform is small) "
+     "(data.resize = 10, data.image_size = 32): evaluation resizes the shorter side"),
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("overrides", "fragment"), RELATION_CASES, ids=["heartbeat", "pruner"])
+@pytest.mark.parametrize(
+    ("overrides", "fragment"), RELATION_CASES, ids=["heartbeat", "pruner", "resize"]
+)
 def test_settings_that_bound_each_other_are_refused_together(overrides, fragment):
     with pytest.raises(ConfigError, match=re.escape(fragment)):
         load_protocol("demo", None, overrides)
     load_protocol("demo", None, overrides[1:])  # the second alone is within its bound
+
+
+def test_the_small_transform_ignores_data_resize():
+    """The synthetic images' pipeline resizes to data.image_size itself."""
+    load_protocol("demo", None, ["data.transform=small", "data.resize=10"])
 
 
 def test_a_pruner_that_is_off_may_wait_for_any_fold():

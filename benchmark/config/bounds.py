@@ -168,6 +168,15 @@ RELATIONS = (
         "a pruner decides only after fold index pruner_warmup_folds: with no such fold it never "
         "prunes",
     ),
+    Relation(
+        ("data.resize", "data.image_size"),
+        lambda config: (
+            config.data.transform == "small" or config.data.resize >= config.data.image_size
+        ),
+        "data.resize must be at least data.image_size (unless data.transform is small)",
+        "evaluation resizes the shorter side to data.resize and centre-crops data.image_size: "
+        "a smaller image would be padded with black borders",
+    ),
 )
 
 
