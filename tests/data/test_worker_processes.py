@@ -10,7 +10,16 @@ import pytest
 from benchmark.data.worker_processes import stop_signals_deferred
 
 
-def test_a_stop_signal_inside_the_deferred_block_interrupts_only_when_it_ends():
+@pytest.fixture
+def interruptible():
+    """Ctrl-C raises KeyboardInterrupt, as in a terminal: a process started in the background
+    by a shell (``cmd &``) inherits SIGINT ignored, and the block then rightly ignores it too."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_a_stop_signal_inside_the_deferred_block_interrupts_only_when_it_ends(interruptible):
     """Another thread that could take the signal runs meanwhile (as OpenBLAS's threads do):
     the block still runs to its end, and the KeyboardInterrupt comes after it."""
     release = threading.Event()
