@@ -144,4 +144,6 @@ def tracked(
 
 
 def _plural(unit: str) -> str:
+    if unit.endswith("y") and unit[-2:-1] not in ("a", "e", "i", "o", "u"):
+        return unit[:-1] + "ies"  # study -> studies (day -> days)
     return unit + ("es" if unit.endswith(("s", "sh", "ch", "x")) else "s")

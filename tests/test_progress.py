@@ -98,3 +98,15 @@ def test_a_count_set_from_outside_is_logged_when_it_changes(stderr, caplog):
     progress.close()
     assert caplog.messages == ["study Cont.: 2/8 trials done", "study Cont.: 5/8 trials done"]
     assert [r.levelno for r in caplog.records] == [logging.INFO] * 2
+
+
+@pytest.mark.parametrize(
+    ("unit", "plural"),
+    [("study", "studies"), ("day", "days"), ("trial", "trials"), ("pass", "passes")],
+)
+def test_the_count_names_its_unit_in_the_plural(stderr, caplog, unit, plural):
+    stderr(terminal=False)
+    caplog.set_level(logging.INFO, logger=LOGGER.name)
+    for _ in tracked(range(2), "profile pruners", logger=LOGGER, unit=unit):
+        pass
+    assert caplog.messages[-1] == f"profile pruners: 2/2 {plural} done"
