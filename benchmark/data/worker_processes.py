@@ -73,8 +73,7 @@ def exit_quietly_on_stop_signals(worker_id: int) -> None:
     whose ``multiprocessing`` cleanup terminates and joins every daemonic child."""
     for stop in STOP_SIGNALS:
         signal.signal(stop, _exit_quietly)
-    if not getattr(sys.excepthook, "quiet_when_the_receiver_left", False):
-        sys.excepthook = _quiet_when_the_receiver_left(sys.excepthook)
+    sys.excepthook = _quiet_when_the_receiver_left(sys.excepthook)
 
 
 def _exit_quietly(signum: int, frame: object) -> None:
@@ -98,7 +97,6 @@ def _quiet_when_the_receiver_left(hook: ExceptHook) -> ExceptHook:
             return None
         return hook(kind, value, traceback)
 
-    excepthook.quiet_when_the_receiver_left = True  # type: ignore[attr-defined]
     return excepthook
 
 
